@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+/// The CPU the numeric code is compiled for. Release and debug builds both target the machine that
+/// builds them (like `-march=native`), because the GEMM micro-kernel is written for 512-bit SIMD and
+/// falls back to much slower code on the generic x86-64 baseline. `MMOE_TARGET_CPU=<llvm cpu>` (or
+/// `generic` for none) overrides the detection, e.g. to build for another machine.
+func targetCPU() -> String? {
+    if let forced = ProcessInfo.processInfo.environment["MMOE_TARGET_CPU"], !forced.isEmpty {
+        return forced == "generic" ? nil : forced
+    }
+    #if arch(x86_64)
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+    let flagsLine = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    let amd = info.contains("AuthenticAMD")
+    if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) {
+        return amd ? "znver4" : "skylake-avx512"
+    }
+    if ["avx2", "fma", "f16c"].allSatisfy(flags.contains) { return amd ? "znver2" : "haswell" }
+    return nil
+    #else
+    return nil
+    #endif
+}
+
+let numericFlags: [SwiftSetting] = targetCPU().map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+
+let package = Package(
+    name: "mmoe-swift",
+    products: [
+        .executable(name: "mmoe-train", targets: ["mmoe-train"]),
+        .executable(name: "mmoe-bench", targets: ["mmoe-bench"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "MMoE", targets: ["MMoE"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+    ],
+    targets: [
+        .target(name: "Tensor", swiftSettings: numericFlags),
+        .target(name: "Datasets", dependencies: ["Tensor"], swiftSettings: numericFlags),
+        .target(name: "MMoE", dependencies: ["Tensor", "Datasets"], swiftSettings: numericFlags),
+        .executableTarget(name: "mmoe-train", dependencies: ["MMoE", "Datasets", "Tensor"], swiftSettings: numericFlags),
+        .executableTarget(name: "mmoe-bench", dependencies: ["MMoE", "Datasets", "Tensor"], swiftSettings: numericFlags),
+        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport", swiftSettings: numericFlags),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: numericFlags),
+    ]
+)

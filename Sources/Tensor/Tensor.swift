@@ -1,0 +1,185 @@
+/// A strided N-dimensional array of Float over shared storage.
+///
+/// Like a PyTorch tensor, a `Tensor` is a view: copying the struct copies the view, not the
+/// elements, and writing through one view is seen through every view of the same storage. Ops
+/// never write into their inputs; they return tensors over new storage.
+public struct Tensor: @unchecked Sendable {
+    public let storage: TensorStorage
+    public let shape: [Int]
+    public let strides: [Int]
+    public let offset: Int
+
+    /// A view over `storage`; checks that every addressed element lies inside it.
+    public init(storage: TensorStorage, shape: [Int], strides: [Int], offset: Int = 0) {
+        precondition(shape.count == strides.count, "Tensor: shape \(shape) and strides \(strides) differ in rank")
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        if shape.reduce(1, *) > 0 {
+            var lo = offset, hi = offset
+            for (d, s) in zip(shape, strides) { if s > 0 { hi += (d - 1) * s } else { lo += (d - 1) * s } }
+            precondition(lo >= 0 && hi < storage.count,
+                         "Tensor: view shape \(shape) strides \(strides) offset \(offset) exceeds storage of \(storage.count)")
+        }
+        self.storage = storage
+        self.shape = shape
+        self.strides = strides
+        self.offset = offset
+    }
+
+    /// A contiguous tensor with every element set to `value`.
+    public init(shape: [Int], repeating value: Float = 0) {
+        let n = shape.reduce(1, *)
+        self.init(storage: TensorStorage(count: n, repeating: value), shape: shape, strides: Tensor.contiguousStrides(shape))
+    }
+
+    /// A contiguous tensor whose elements are written by the caller before use.
+    public init(uninitializedShape shape: [Int]) {
+        let n = shape.reduce(1, *)
+        self.init(storage: TensorStorage(uninitializedCount: n), shape: shape, strides: Tensor.contiguousStrides(shape))
+    }
+
+    /// A contiguous tensor holding `scalars` in row-major order.
+    public init(shape: [Int], scalars: [Float]) {
+        let n = shape.reduce(1, *)
+        precondition(scalars.count == n, "Tensor(shape:scalars:): shape \(shape) needs \(n) scalars, got \(scalars.count)")
+        self.init(uninitializedShape: shape)
+        scalars.withUnsafeBufferPointer { storage.base.update(from: $0.baseAddress!, count: n) }
+    }
+
+    /// A rank-0 tensor.
+    public init(scalar: Float) { self.init(shape: [], scalars: [scalar]) }
+
+    public static func contiguousStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var s = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) { strides[i] = s; s *= shape[i] }
+        return strides
+    }
+
+    public var rank: Int { shape.count }
+    public var count: Int { shape.reduce(1, *) }
+
+    /// True when the elements are laid out densely in row-major order (size-1 dimensions ignored).
+    public var isContiguous: Bool {
+        var expected = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) where shape[i] != 1 {
+            if strides[i] != expected { return false }
+            expected *= shape[i]
+        }
+        return true
+    }
+
+    /// Self when already contiguous, otherwise a dense row-major copy.
+    public func contiguous() -> Tensor {
+        if isContiguous { return self }
+        let out = Tensor(uninitializedShape: shape)
+        out.storage.base.withMemoryRebound(to: Float.self, capacity: count) { dst in
+            var i = 0
+            forEachOffset { src in dst[i] = storage.base[src]; i += 1 }
+        }
+        return out
+    }
+
+    /// Calls `body` with the storage offset of every element, in row-major order of the view.
+    @inlinable func forEachOffset(_ body: (Int) -> Void) {
+        let n = count
+        if n == 0 { return }
+        if rank == 0 { body(offset); return }
+        var index = [Int](repeating: 0, count: rank)
+        var pos = offset
+        let last = rank - 1
+        let innerStride = strides[last], innerCount = shape[last]
+        var done = 0
+        while done < n {
+            var p = pos
+            for _ in 0..<innerCount { body(p); p += innerStride }
+            done += innerCount
+            var d = last - 1
+            while d >= 0 {
+                index[d] += 1
+                pos += strides[d]
+                if index[d] < shape[d] { break }
+                pos -= strides[d] * shape[d]
+                index[d] = 0
+                d -= 1
+            }
+        }
+    }
+
+    /// The elements in row-major order of the view.
+    public var scalars: [Float] {
+        var out = [Float]()
+        out.reserveCapacity(count)
+        forEachOffset { out.append(storage.base[$0]) }
+        return out
+    }
+
+    /// The single element of a tensor with one element.
+    public var item: Float {
+        precondition(count == 1, "Tensor.item: needs exactly one element, shape is \(shape)")
+        return storage.base[offset]
+    }
+
+    /// Element access by full index; for tests and small code paths, not kernels.
+    public subscript(_ index: Int...) -> Float {
+        get { storage.base[elementOffset(index)] }
+        nonmutating set { storage.base[elementOffset(index)] = newValue }
+    }
+
+    func elementOffset(_ index: [Int]) -> Int {
+        precondition(index.count == rank, "Tensor subscript: index \(index) has rank \(index.count), tensor shape is \(shape)")
+        var p = offset
+        for (d, i) in index.enumerated() {
+            precondition(i >= 0 && i < shape[d], "Tensor subscript: index \(index) out of range for shape \(shape)")
+            p += i * strides[d]
+        }
+        return p
+    }
+
+    /// Read access to the elements of a contiguous tensor (the pointer addresses element 0).
+    @inlinable public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        precondition(isContiguous, "Tensor.withUnsafeBufferPointer: tensor with shape \(shape) strides \(strides) is not contiguous")
+        return try body(UnsafeBufferPointer(start: storage.base + offset, count: count))
+    }
+
+    /// Write access to the elements of a contiguous tensor. Writes are seen by every view of the storage.
+    @inlinable public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        precondition(isContiguous, "Tensor.withUnsafeMutableBufferPointer: tensor with shape \(shape) strides \(strides) is not contiguous")
+        return try body(UnsafeMutableBufferPointer(start: storage.base + offset, count: count))
+    }
+
+    /// A new contiguous tensor with the same elements.
+    public func copy() -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        if isContiguous {
+            out.storage.base.update(from: storage.base + offset, count: count)
+        } else {
+            var i = 0
+            let dst = out.storage.base
+            forEachOffset { dst[i] = storage.base[$0]; i += 1 }
+        }
+        return out
+    }
+
+    /// Writes the elements of `source` (same shape) into this view.
+    public func assign(_ source: Tensor) {
+        precondition(source.shape == shape, "Tensor.assign: shape \(source.shape) does not match \(shape)")
+        let src = source.contiguous()
+        var i = 0
+        let s = src.storage.base + src.offset
+        forEachOffset { storage.base[$0] = s[i]; i += 1 }
+    }
+
+    /// Sets every element of this view to `value`.
+    public func fill(_ value: Float) {
+        if isContiguous { (storage.base + offset).update(repeating: value, count: count); return }
+        forEachOffset { storage.base[$0] = value }
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let s = scalars
+        let shown = s.prefix(16).map { "\($0)" }.joined(separator: ", ")
+        return "Tensor(shape: \(shape), [\(shown)\(s.count > 16 ? ", ..." : "")])"
+    }
+}
