@@ -1,0 +1,53 @@
+/// An embedding table `[V, D]` with a sparse gradient: backward writes only the rows a batch used,
+/// and the optimizer and `zeroGrad` visit only those rows. The gradient rows live in a compact
+/// buffer in first-touched order, so its size follows the batch, not the table.
+public final class EmbeddingTable {
+    public let name: String
+    /// `[V, D]`
+    public let value: Tensor
+    public var rows: Int { value.shape[0] }
+    public var dim: Int { value.shape[1] }
+
+    /// Rows with a gradient since the last `zeroGrad`, in first-touched order.
+    public private(set) var touchedRows: [Int32] = []
+    /// `[touchedRows.count * D]`: the gradient of `touchedRows[i]` at `i * D`.
+    public private(set) var gradValues: [Float] = []
+    /// Position of each row in `touchedRows`, or -1.
+    private var slot: [Int32]
+
+    public init(name: String, value: Tensor) {
+        precondition(value.rank == 2, "EmbeddingTable \(name): value must be [rows, dim], got \(value.shape)")
+        self.name = name
+        self.value = value.contiguous()
+        slot = [Int32](repeating: -1, count: value.shape[0])
+    }
+
+    /// Adds `scale * g[0..<D]` to the gradient of `row`.
+    func accumulateRow(_ row: Int, _ g: UnsafePointer<Float>, scale: Float) {
+        var s = Int(slot[row])
+        if s < 0 {
+            s = touchedRows.count
+            slot[row] = Int32(s)
+            touchedRows.append(Int32(row))
+            gradValues.append(contentsOf: repeatElement(0, count: dim))
+        }
+        let d = dim
+        gradValues.withUnsafeMutableBufferPointer { gv in
+            let dst = gv.baseAddress! + s * d
+            for j in 0..<d { dst[j] += scale * g[j] }
+        }
+    }
+
+    /// The gradient of `row` (zero when untouched); for tests and optimizers.
+    public func gradient(ofRow row: Int) -> [Float] {
+        let s = Int(slot[row])
+        return s < 0 ? [Float](repeating: 0, count: dim) : Array(gradValues[(s * dim)..<((s + 1) * dim)])
+    }
+
+    /// Forgets the gradient; costs O(rows touched), not O(V).
+    public func zeroGrad() {
+        for r in touchedRows { slot[Int(r)] = -1 }
+        touchedRows.removeAll(keepingCapacity: true)
+        gradValues.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,58 @@
+/// A trainable tensor and its gradient buffer. Both are views: in a `ParameterStore` they point into
+/// the store's flat buffers, so zeroing gradients and an optimizer step are single loops.
+public final class Parameter {
+    public let name: String
+    public let value: Tensor
+    public let grad: Tensor
+
+    public init(name: String, value: Tensor, grad: Tensor) {
+        precondition(value.shape == grad.shape, "Parameter \(name): value shape \(value.shape) and gradient shape \(grad.shape) differ")
+        precondition(value.isContiguous && grad.isContiguous, "Parameter \(name): value and gradient must be contiguous")
+        self.name = name
+        self.value = value
+        self.grad = grad
+    }
+
+    /// A standalone parameter with its own storage, gradient zeroed.
+    public convenience init(name: String, value: Tensor) {
+        self.init(name: name, value: value.copy(), grad: Tensor(shape: value.shape))
+    }
+
+    public var shape: [Int] { value.shape }
+}
+
+/// The dense parameters of a model in two flat buffers (values and gradients) with one named view
+/// per parameter, in the order given.
+public final class ParameterStore {
+    public let parameters: [Parameter]
+    /// All values, back to back: `[P]` where P is the total parameter count.
+    public let values: Tensor
+    /// All gradients, in the same layout as `values`.
+    public let grads: Tensor
+
+    /// Allocates zeroed values and gradients for `specs` (name, shape); names must be unique.
+    public init(_ specs: [(name: String, shape: [Int])]) {
+        precondition(Set(specs.map(\.name)).count == specs.count, "ParameterStore: duplicate parameter names")
+        let total = specs.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        values = Tensor(shape: [total])
+        grads = Tensor(shape: [total])
+        var offset = 0
+        var params: [Parameter] = []
+        for spec in specs {
+            let n = spec.shape.reduce(1, *)
+            let strides = Tensor.contiguousStrides(spec.shape)
+            params.append(Parameter(
+                name: spec.name,
+                value: Tensor(storage: values.storage, shape: spec.shape, strides: strides, offset: offset),
+                grad: Tensor(storage: grads.storage, shape: spec.shape, strides: strides, offset: offset)))
+            offset += n
+        }
+        parameters = params
+    }
+
+    public subscript(name: String) -> Parameter? { parameters.first { $0.name == name } }
+
+    public var count: Int { values.count }
+
+    public func zeroGrad() { grads.fill(0) }
+}

@@ -1,0 +1,52 @@
+/// How an embedding bag folds its rows into one vector.
+public enum EmbeddingCombiner: Sendable {
+    case sum, mean
+}
+
+extension Tape {
+    /// Looks up bags of rows and combines each bag: bag `i` is `ids[offsets[i]..<offsets[i+1]]`
+    /// (`offsets` has one more entry than there are bags). An empty bag gives a zero vector.
+    /// Returns `[bags, D]`. Backward adds each bag's gradient to exactly the rows it used.
+    public func embeddingBag(_ table: EmbeddingTable, ids: [Int32], offsets: [Int32],
+                             combiner: EmbeddingCombiner = .sum) -> Variable {
+        precondition(!offsets.isEmpty && offsets.first == 0 && Int(offsets.last!) == ids.count,
+                     "embeddingBag(\(table.name)): offsets must start at 0 and end at ids.count (\(ids.count))")
+        let bags = offsets.count - 1
+        let d = table.dim, v = table.rows
+        let out = Tensor(shape: [bags, d], repeating: 0)
+        let po = out.storage.base, pt = UnsafePointer(table.value.storage.base + table.value.offset)
+        for bag in 0..<bags {
+            let lo = Int(offsets[bag]), hi = Int(offsets[bag + 1])
+            precondition(lo <= hi, "embeddingBag(\(table.name)): offsets decrease at bag \(bag)")
+            let dst = po + bag * d
+            for k in lo..<hi {
+                let row = Int(ids[k])
+                precondition(row >= 0 && row < v, "embeddingBag(\(table.name)): id \(row) out of range 0..<\(v)")
+                let src = pt + row * d
+                for j in 0..<d { dst[j] += src[j] }
+            }
+            if combiner == .mean && hi - lo > 1 {
+                let inv = 1 / Float(hi - lo)
+                for j in 0..<d { dst[j] *= inv }
+            }
+        }
+        guard isRecording else { return constant(out) }
+        return recordLeafOp(out) { EmbeddingBagBackward(table: table, ids: ids, offsets: offsets, combiner: combiner) }
+    }
+}
+
+struct EmbeddingBagBackward: BackwardOp {
+    let table: EmbeddingTable, ids: [Int32], offsets: [Int32], combiner: EmbeddingCombiner
+    func backward(_ grad: Tensor, _ tape: Tape) {
+        let g = grad.contiguous()
+        let d = table.dim
+        let pg = UnsafePointer(g.storage.base + g.offset)
+        withExtendedLifetime(g) {
+            for bag in 0..<(offsets.count - 1) {
+                let lo = Int(offsets[bag]), hi = Int(offsets[bag + 1])
+                let scale: Float = combiner == .mean && hi > lo ? 1 / Float(hi - lo) : 1
+                for k in lo..<hi { table.accumulateRow(Int(ids[k]), pg + bag * d, scale: scale) }
+            }
+        }
+    }
+}

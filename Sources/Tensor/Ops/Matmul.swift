@@ -1,0 +1,54 @@
+extension Variable {
+    /// Matrix product. `[M, K] x [K, N] -> [M, N]`; with a 3-D operand the product is batched:
+    /// `[E, M, K] x [E, K, N]`, `[M, K] x [E, K, N]` or `[E, M, K] x [K, N]` give `[E, M, N]`.
+    public func matmul(_ other: Variable) -> Variable {
+        if rank == 2 && other.rank == 2 {
+            let out = Kernels.matmul(value, other.value)
+            return tape.record(out, inputs: [self, other]) { MatmulBackward(a: id, aValue: value, b: other.id, bValue: other.value) }
+        }
+        let out = Kernels.batchedMatmul(value, other.value)
+        return tape.record(out, inputs: [self, other]) { MatmulBackward(a: id, aValue: value, b: other.id, bValue: other.value) }
+    }
+}
+
+/// dA = dC · Bᵀ, dB = Aᵀ · dC (per batch; a shared 2-D operand sums its gradient over the batch).
+struct MatmulBackward: BackwardOp {
+    let a: Int, aValue: Tensor, b: Int, bValue: Tensor
+    func backward(_ grad: Tensor, _ tape: Tape) {
+        if a >= 0 { tape.accumulateProduct(into: a, grad, bValue.transposed(), sharedShape: aValue.shape) }
+        if b >= 0 { tape.accumulateProduct(lhs: aValue.transposed(), grad, into: b, sharedShape: bValue.shape) }
+    }
+}
+
+extension Tape {
+    /// Adds `lhs · rhs` to the gradient of node `id` whose value has `shape`. Handles the batched
+    /// cases: a 3-D product summed into a 2-D (shared) node one batch entry at a time, in order.
+    /// Parameter gradients are written in place by the GEMM (beta = 1): no temporary.
+    func accumulateProduct(into id: Int, _ lhs: Tensor, _ rhs: Tensor, sharedShape shape: [Int]) {
+        accumulateProduct(lhs: lhs, rhs, into: id, sharedShape: shape)
+    }
+
+    func accumulateProduct(lhs: Tensor, _ rhs: Tensor, into id: Int, sharedShape shape: [Int]) {
+        let batched = lhs.rank == 3 || rhs.rank == 3
+        let target = parameterGradient(id)
+        if !batched {
+            if let target { _ = Kernels.matmul(lhs, rhs, into: target, beta: 1) }
+            else { accumulate(id, Kernels.matmul(lhs, rhs)) }
+            return
+        }
+        if shape.count == 3 {
+            if let target { _ = Kernels.batchedMatmul(lhs, rhs, into: target, beta: 1) }
+            else { accumulate(id, Kernels.batchedMatmul(lhs, rhs)) }
+            return
+        }
+        // Shared 2-D node: sum the per-batch products in a fixed order.
+        let e = lhs.rank == 3 ? lhs.shape[0] : rhs.shape[0]
+        let buffer = target ?? Tensor(shape: shape, repeating: 0)
+        for i in 0..<e {
+            let l = lhs.rank == 3 ? lhs.slice(0, i..<(i + 1)).reshaped([lhs.shape[1], lhs.shape[2]]) : lhs
+            let r = rhs.rank == 3 ? rhs.slice(0, i..<(i + 1)).reshaped([rhs.shape[1], rhs.shape[2]]) : rhs
+            _ = Kernels.matmul(l, r, into: buffer, beta: 1)
+        }
+        if target == nil { accumulate(id, buffer) }
+    }
+}

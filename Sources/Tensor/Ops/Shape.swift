@@ -1,0 +1,34 @@
+extension Variable {
+    /// Same elements, new shape (one dimension may be -1).
+    public func reshaped(_ newShape: [Int]) -> Variable {
+        let out = value.reshaped(newShape)
+        return tape.record(out, input: self) { ReshapeBackward(input: id, inputShape: shape) }
+    }
+
+    /// Dimensions reordered (a view; no copy).
+    public func permuted(_ order: [Int]) -> Variable {
+        let out = value.permuted(order)
+        var inverse = [Int](repeating: 0, count: order.count)
+        for (i, o) in order.enumerated() { inverse[o] = i }
+        return tape.record(out, input: self) { PermuteBackward(input: id, inverse: inverse) }
+    }
+
+    /// Two dimensions swapped (default: the last two).
+    public func transposed(_ a: Int = -2, _ b: Int = -1) -> Variable {
+        let i = a < 0 ? rank + a : a, j = b < 0 ? rank + b : b
+        precondition(i >= 0 && i < rank && j >= 0 && j < rank, "transpose: dimensions \(a), \(b) out of range for shape \(shape)")
+        var order = Array(0..<rank)
+        order.swapAt(i, j)
+        return permuted(order)
+    }
+}
+
+struct ReshapeBackward: BackwardOp {
+    let input: Int, inputShape: [Int]
+    func backward(_ grad: Tensor, _ tape: Tape) { tape.accumulate(input, grad.reshaped(inputShape)) }
+}
+
+struct PermuteBackward: BackwardOp {
+    let input: Int, inverse: [Int]
+    func backward(_ grad: Tensor, _ tape: Tape) { tape.accumulate(input, grad.permuted(inverse).contiguous()) }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+extension Variable {
+    /// Softmax along `axis`: exp(x - max) / Σ exp(x - max). Subtracting the row maximum keeps every
+    /// exponent <= 0, so no overflow at any logit size.
+    public func softmax(axis: Int = -1) -> Variable {
+        let ax = axis < 0 ? rank + axis : axis
+        precondition(ax >= 0 && ax < rank, "softmax: axis \(axis) out of range for shape \(shape)")
+        let out = Kernels.alongLastAxis(value, axis: ax) { x, y, n in Kernels.softmaxRow(x, y, n) }
+        return tape.record(out, input: self) { SoftmaxBackward(input: id, out: out, axis: ax) }
+    }
+
+    /// log(softmax(x)) along `axis`, computed as x - max - log Σ exp(x - max) (never log of 0).
+    public func logSoftmax(axis: Int = -1) -> Variable {
+        let ax = axis < 0 ? rank + axis : axis
+        precondition(ax >= 0 && ax < rank, "logSoftmax: axis \(axis) out of range for shape \(shape)")
+        let out = Kernels.alongLastAxis(value, axis: ax) { x, y, n in Kernels.logSoftmaxRow(x, y, n) }
+        return tape.record(out, input: self) { LogSoftmaxBackward(input: id, out: out, axis: ax) }
+    }
+}
+
+/// dx = y * (dy - Σ dy·y) along the axis.
+struct SoftmaxBackward: BackwardOp {
+    let input: Int, out: Tensor, axis: Int
+    func backward(_ grad: Tensor, _ tape: Tape) {
+        let gy = Kernels.mul(grad, out)
+        let s = Kernels.sum(gy, axes: [axis])
+        tape.accumulate(input, Kernels.mul(out, Kernels.sub(grad, s)))
+    }
+}
+
+/// dx = dy - softmax(x) * Σ dy along the axis, with softmax = exp(y).
+struct LogSoftmaxBackward: BackwardOp {
+    let input: Int, out: Tensor, axis: Int
+    func backward(_ grad: Tensor, _ tape: Tape) {
+        let s = Kernels.sum(grad, axes: [axis])
+        let p = Kernels.map(out, { exp($0) }, lanes: { v in
+            var r = v
+            for i in 0..<16 { r[i] = exp(v[i]) }
+            return r
+        })
+        tape.accumulate(input, Kernels.sub(grad, Kernels.mul(p, s)))
+    }
+}
+
+extension Kernels {
+    /// Applies `row(x, y, n)` to every length-n line along `axis` and returns a tensor of x's shape.
+    /// The axis is moved last (one copy when it is not already innermost).
+    static func alongLastAxis(_ t: Tensor, axis: Int,
+                              _ row: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+        var order = Array(0..<t.rank)
+        order.remove(at: axis)
+        order.append(axis)
+        let moved = t.permuted(order).contiguous()
+        let n = t.shape[axis]
+        let out = Tensor(uninitializedShape: moved.shape)
+        if n > 0 {
+            let px = UnsafePointer(moved.storage.base + moved.offset), po = out.storage.base
+            for r in 0..<(moved.count / n) { row(px + r * n, po + r * n, n) }
+        }
+        if axis == t.rank - 1 { return out }
+        var inverse = [Int](repeating: 0, count: t.rank)
+        for (i, o) in order.enumerated() { inverse[o] = i }
+        return out.permuted(inverse).contiguous()
+    }
+
+    @inline(__always) static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var m = -Float.infinity
+        for i in 0..<n { m = max(m, x[i]) }
+        var s: Float = 0
+        for i in 0..<n { let e = exp(x[i] - m); y[i] = e; s += e }
+        let inv = 1 / s
+        for i in 0..<n { y[i] *= inv }
+    }
+
+    @inline(__always) static func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var m = -Float.infinity
+        for i in 0..<n { m = max(m, x[i]) }
+        var s: Float = 0
+        for i in 0..<n { s += exp(x[i] - m) }
+        let lse = m + log(s)
+        for i in 0..<n { y[i] = x[i] - lse }
+    }
+}

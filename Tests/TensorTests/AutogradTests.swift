@@ -1,0 +1,118 @@
+import XCTest
+import Tensor
+import TestSupport
+
+final class AutogradTests: XCTestCase {
+    func testEmbeddingBagGradientAgainstFiniteDifferences() {
+        // 7 rows of width 3; bags of 2, 0, 1 and 3 ids (one id repeated) with sum and mean.
+        for combiner in [EmbeddingCombiner.sum, .mean] {
+            let base = TestSupport.random([7, 3], seed: 5)
+            let ids: [Int32] = [1, 4, 6, 2, 2, 5]
+            let offsets: [Int32] = [0, 2, 2, 3, 6]
+            let r = TestSupport.random([4, 3], seed: 6)
+            func loss(_ values: Tensor) -> Double {
+                let t = Tape(recording: false)
+                let out = t.embeddingBag(EmbeddingTable(name: "t", value: values), ids: ids, offsets: offsets, combiner: combiner).value.scalars
+                return zip(out, r.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            }
+            let table = EmbeddingTable(name: "t", value: base)
+            let tape = Tape()
+            let out = tape.embeddingBag(table, ids: ids, offsets: offsets, combiner: combiner)
+            XCTAssertEqual(out.shape, [4, 3])
+            XCTAssertEqual(out.value.slice(0, 1..<2).scalars, [0, 0, 0], "an empty bag is a zero vector")
+            tape.backward((out * tape.constant(r)).sum())
+            // Only the rows used have a gradient entry.
+            XCTAssertEqual(Set(table.touchedRows), [1, 4, 6, 2, 5])
+            let eps: Float = 1e-2
+            for row in 0..<7 {
+                let g = table.gradient(ofRow: row)
+                for j in 0..<3 {
+                    var p = base.scalars, m = base.scalars
+                    p[row * 3 + j] += eps; m[row * 3 + j] -= eps
+                    let numeric = (loss(Tensor(shape: [7, 3], scalars: p)) - loss(Tensor(shape: [7, 3], scalars: m))) / (2 * Double(eps))
+                    XCTAssertEqual(Double(g[j]), numeric, accuracy: 2e-3, "\(combiner) row \(row) col \(j)")
+                }
+            }
+            table.zeroGrad()
+            XCTAssertTrue(table.touchedRows.isEmpty)
+            XCTAssertEqual(table.gradient(ofRow: 4), [0, 0, 0])
+        }
+    }
+
+    func testParameterGradientsAccumulateAcrossBackwardCalls() {
+        let store = ParameterStore([("w", [3, 2]), ("b", [2])])
+        store["w"]!.value.assign(TestSupport.random([3, 2], seed: 1))
+        let x = TestSupport.random([4, 3], seed: 2)
+        func step() {
+            let tape = Tape()
+            let y = tape.constant(x).linear(tape.parameter(store["w"]!), tape.parameter(store["b"]!), activation: .none)
+            tape.backward(y.sum())
+        }
+        step()
+        let once = store.grads.scalars
+        // d(sum(xW + b))/db = batch size.
+        XCTAssertEqual(store["b"]!.grad.scalars, [4, 4])
+        step()
+        let twice = store.grads.scalars
+        for (a, b) in zip(once, twice) { XCTAssertEqual(2 * a, b, accuracy: 1e-5) }
+        store.zeroGrad()
+        XCTAssertTrue(store.grads.scalars.allSatisfy { $0 == 0 })
+    }
+
+    func testNoGradModeRecordsNothing() {
+        let p = Parameter(name: "w", value: TestSupport.random([3, 3], seed: 3))
+        let tape = Tape(recording: false)
+        let y = tape.constant(TestSupport.random([2, 3], seed: 4)).matmul(tape.parameter(p)).relu().sum()
+        XCTAssertEqual(tape.recordedOpCount, 0)
+        XCTAssertFalse(y.requiresGrad)
+    }
+
+    func testConstantsGetNoGradientAndRecordNothing() {
+        let tape = Tape()
+        let a = tape.constant(TestSupport.random([2, 2], seed: 1))
+        _ = (a * a).sigmoid()
+        XCTAssertEqual(tape.recordedOpCount, 0)
+    }
+
+    func testExtremeLogitsStayFinite() {
+        let big = Tensor(shape: [2, 4], scalars: [100, -100, 0, 1000, -1000, 1000, 3, -3])
+        let tape = Tape()
+        let x = tape.variable(big)
+        let sm = x.softmax(axis: -1)
+        let lsm = x.logSoftmax(axis: -1)
+        XCTAssertTrue(sm.value.scalars.allSatisfy(\.isFinite))
+        XCTAssertTrue(lsm.value.scalars.allSatisfy(\.isFinite))
+        XCTAssertEqual(sm.value.sum(axesScalars: 1), [1, 1])
+        let targets = Tensor(shape: [2, 4], scalars: [0, 1, 1, 0, 1, 0, 1, 0])
+        let bce = x.bceWithLogits(targets)
+        // Elementwise: 100 (x=100,y=0), 100 (x=-100,y=1), log 2, 1000, 1000, 1000, then log(1+e^-3) twice.
+        let expected = (100.0 + 100 + log(2.0) + 1000 + 1000 + 1000 + log1p(exp(-3.0)) + log1p(exp(-3.0))) / 8
+        XCTAssertEqual(Double(bce.value.item), expected, accuracy: 1e-3)
+        tape.backward(bce + sm.sum() + lsm.sum())
+        XCTAssertTrue(tape.gradient(of: x)!.scalars.allSatisfy(\.isFinite))
+        let s = Tape().variable(Tensor(shape: [4], scalars: [-100, 100, -1000, 1000])).sigmoid().value.scalars
+        XCTAssertEqual(s, [Float(exp(-100.0)), 1, 0, 1])
+    }
+
+    func testTapeReleasesEverythingAfterEachStep() {
+        let store = ParameterStore([("w1", [8, 16]), ("b1", [16]), ("w2", [16, 1])])
+        for p in store.parameters { p.value.assign(TestSupport.random(p.shape, seed: 9)) }
+        let x = TestSupport.random([32, 8], seed: 10)
+        let y = Tensor(shape: [32, 1], repeating: 1)
+        func step() {
+            let tape = Tape()
+            let h = tape.constant(x).linear(tape.parameter(store["w1"]!), tape.parameter(store["b1"]!), activation: .relu)
+            let loss = h.matmul(tape.parameter(store["w2"]!)).bceWithLogits(y)
+            tape.backward(loss)
+        }
+        step()
+        let baseline = TensorStorage.liveCount
+        for _ in 0..<2000 { step() }
+        XCTAssertEqual(TensorStorage.liveCount, baseline, "tensors outlived their step")
+    }
+}
+
+extension Tensor {
+    /// Row sums of a 2-D tensor, for assertions.
+    func sum(axesScalars axis: Int) -> [Float] { Kernels.sum(self, axes: [axis]).scalars.map { ($0 * 1e5).rounded() / 1e5 } }
+}
