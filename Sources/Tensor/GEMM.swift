@@ -58,10 +58,10 @@ func gemmRun(_ problems: [GEMMProblem], threads: Int) {
     tasks.reserveCapacity(problems.count * parts)
     for p in problems { gemmSplit(p, parts: parts, into: &tasks) }
     if tasks.count == 1 || threads == 1 {
-        GEMMScratchPool.shared.with { s in for t in tasks { gemmSolve(t, scratch: s) } }
+        GEMMScratchPool.with { s in for t in tasks { gemmSolve(t, scratch: s) } }
     } else {
         Parallel.forEach(tasks.count, threads: threads) { i in
-            GEMMScratchPool.shared.with { s in gemmSolve(tasks[i], scratch: s) }
+            GEMMScratchPool.with { s in gemmSolve(tasks[i], scratch: s) }
         }
     }
 }
