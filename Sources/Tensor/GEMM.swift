@@ -60,8 +60,12 @@ func gemmRun(_ problems: [GEMMProblem], threads: Int) {
     if tasks.count == 1 || threads == 1 {
         GEMMScratchPool.with { s in for t in tasks { gemmSolve(t, scratch: s) } }
     } else {
-        Parallel.forEach(tasks.count, threads: threads) { i in
-            GEMMScratchPool.with { s in gemmSolve(tasks[i], scratch: s) }
+        let workers = min(threads, tasks.count)
+        GEMMWorkerPool.shared.run(workers: workers) { w in
+            GEMMScratchPool.with { s in
+                var i = w
+                while i < tasks.count { gemmSolve(tasks[i], scratch: s); i += workers }
+            }
         }
     }
 }

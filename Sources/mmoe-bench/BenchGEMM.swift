@@ -144,6 +144,9 @@ func benchGEMM(arguments: [String]) -> Int32 {
         for v in gemmBenchVariants {
             let ours = measureOurs(m: s.m, k: s.k, n: s.n, variant: v, threads: threads)
             let theirs = timer?.measure(m: s.m, k: s.k, n: s.n, variant: v)
+            // NOTE: OpenBLAS's worker threads keep spinning for a while after numpy's last call;
+            // let them park so they do not steal cores from our next measurement.
+            if theirs != nil && threads > 1 { usleep(200_000) }
             if json {
                 var line = "{\"m\": \(s.m), \"k\": \(s.k), \"n\": \(s.n), \"variant\": \"\(v)\", \"threads\": \(threads), \"gflops\": \(fmt(ours, 2))"
                 if let theirs { line += ", \"numpy_gflops\": \(fmt(theirs, 2)), \"ratio\": \(fmt(ours / theirs, 3))" }

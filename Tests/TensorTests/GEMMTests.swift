@@ -210,4 +210,22 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(results[0], results[1])
         XCTAssertEqual(results[0], results[2])
     }
+    /// Many back-to-back calls alternating the thread count (the worker pool then runs jobs both
+    /// narrower and as wide as itself, spinning and parked) must all give the single-thread bits.
+    func testWorkerPoolAlternatingThreadCounts() {
+        let m = 128, k = 64, n = 48   // big enough to be split (see gemmMinFlopsPerPart)
+        var rng = SeededRNG(seed: 9)
+        let a = (0..<m * k).map { _ in rng.nextNormal() }
+        let b = (0..<k * n).map { _ in rng.nextNormal() }
+        var want = [Float](repeating: 0, count: m * n)
+        sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
+              beta: 0, c: &want, ldc: n, threads: 1)
+        for i in 0..<300 {
+            if i % 100 == 99 { usleep(2000) }   // let the workers park
+            var c = [Float](repeating: .nan, count: m * n)
+            sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
+                  beta: 0, c: &c, ldc: n, threads: [2, 3, 2, 4][i % 4])
+            if c.map(\.bitPattern) != want.map(\.bitPattern) { XCTFail("call \(i) differs"); return }
+        }
+    }
 }
