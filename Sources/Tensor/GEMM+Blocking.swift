@@ -64,6 +64,12 @@ import Foundation
     func buffer(atLeast count: Int) -> UnsafeMutablePointer<Float> {
         if count > floats {
             base?.deallocate()
+            // NOTE: sized for the largest blocking up front rather than grown to fit. Growing
+            // re-allocated the buffer when a bigger shape came along, and with the replacement
+            // buffer 2-thread mid-size GEMMs ran ~20% slower for the rest of the process
+            // (reproducible by shape order alone; likely the new block's placement). One
+            // allocation per thread, ~4.5 MiB, avoids that and any later page faults.
+            let count = max(count, gemmMC * gemmKCMax + gemmKCMax * gemmNC + 2 * gemmMR * gemmNR)
             let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
             base = raw.bindMemory(to: Float.self, capacity: count)
             floats = count
