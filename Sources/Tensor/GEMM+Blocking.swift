@@ -3,7 +3,7 @@ import Foundation
 // Cache blocking for Zen 5 (L1d 48 KiB, L2 1 MiB per core, L3 32 MiB shared):
 // - kc: a packed B micro-panel (kc x NR floats, 32 KiB at kc = 256) stays in L1 while the kernel
 //   sweeps every A micro-panel of the block past it.
-// - mc: the packed A block (mc x kc, ~400 KiB) stays in L2.
+// - mc: the packed A block (mc x kc, up to ~500 KiB) stays in L2.
 // - nc: the packed B block (kc x nc, ~4 MiB) lives in L3.
 // NOTE: kc depends on k alone (never on m, n or the thread count): the k-blocks fix the order in
 // which every element of C is accumulated, so this is what keeps results bit-identical across
