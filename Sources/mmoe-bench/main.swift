@@ -1,1 +1,31 @@
-print("mmoe-bench")
+import Foundation
+
+// mmoe-bench: a thin dispatcher over benchmark subcommands. Each subcommand parses its own flags and
+// returns a process exit status (2 = bad usage).
+
+let usage = """
+usage: mmoe-bench <subcommand> [options]
+
+subcommands:
+  gemm [--threads N] [--json] [--numpy]
+      single-precision GEMM GFLOP/s on the model's shapes (NN, NT, TN).
+      --threads N   threads to use (default 1; 0 = all cores)
+      --json        one JSON object per line instead of a table
+      --numpy       also time numpy (python3 Scripts/numpy_gemm.py) in the same run and print the ratio
+"""
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("mmoe-bench: \(message)\n\n\(usage)".utf8))
+    exit(2)
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let subcommand = arguments.first else { fail("missing subcommand") }
+switch subcommand {
+case "gemm":
+    exit(benchGEMM(arguments: Array(arguments.dropFirst())))
+case "-h", "--help", "help":
+    print(usage)
+default:
+    fail("unknown subcommand '\(subcommand)'")
+}

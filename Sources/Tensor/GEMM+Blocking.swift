@@ -1,0 +1,180 @@
+import Foundation
+
+// Cache blocking for Zen 5 (L1d 48 KiB, L2 1 MiB per core, L3 32 MiB shared):
+// - kc: a packed B micro-panel (kc x NR floats, 32 KiB at kc = 256) stays in L1 while the kernel
+//   sweeps every A micro-panel of the block past it.
+// - mc: the packed A block (mc x kc, up to ~500 KiB) stays in L2.
+// - nc: the packed B block (kc x nc, ~4 MiB) lives in L3.
+// NOTE: kc depends on k alone (never on m, n or the thread count): the k-blocks fix the order in
+// which every element of C is accumulated, so this is what keeps results bit-identical across
+// thread counts and splits.
+
+/// Upper bound of the k-block; k is cut into equal blocks no larger than this.
+@usableFromInline let gemmKCMax = 320
+/// Rows of op(A) packed at once (a multiple of MR).
+@usableFromInline let gemmMC = 28 * gemmMR
+/// Columns of op(B) packed at once (a multiple of NR).
+@usableFromInline let gemmNC = 3072
+
+/// The k-block size for a given k: the fewest blocks of at most `gemmKCMax`, equally sized.
+@inline(__always) func gemmKC(_ k: Int) -> Int {
+    let blocks = (k + gemmKCMax - 1) / gemmKCMax
+    return (k + blocks - 1) / blocks
+}
+
+/// One GEMM (or one disjoint output block of one) with operands already offset to its origin.
+@usableFromInline struct GEMMProblem {
+    var transA: Bool, transB: Bool
+    var m: Int, n: Int, k: Int
+    var alpha: Float
+    var a: UnsafePointer<Float>, lda: Int
+    var b: UnsafePointer<Float>, ldb: Int
+    var beta: Float
+    var c: UnsafeMutablePointer<Float>, ldc: Int
+    var bias: UnsafePointer<Float>?
+    var relu: Bool
+
+    /// op(A)[i, p] lives here.
+    @inline(__always) func aAt(_ i: Int, _ p: Int) -> UnsafePointer<Float> {
+        transA ? a + p * lda + i : a + i * lda + p
+    }
+
+    /// op(B)[p, j] lives here.
+    @inline(__always) func bAt(_ p: Int, _ j: Int) -> UnsafePointer<Float> {
+        transB ? b + j * ldb + p : b + p * ldb + j
+    }
+
+    /// The output block rows `i0..<i0+rows`, columns `j0..<j0+cols` as a problem of its own.
+    func block(rows i0: Int, _ rows: Int, cols j0: Int, _ cols: Int) -> GEMMProblem {
+        var s = self
+        s.m = rows; s.n = cols
+        s.a = aAt(i0, 0); s.b = bAt(0, j0)
+        s.c = c + i0 * ldc + j0
+        s.bias = bias.map { $0 + j0 }
+        return s
+    }
+}
+
+/// Per-thread packing memory, 64-byte aligned and reused across calls: allocating (and page-faulting)
+/// megabytes per call would cost more than a small GEMM itself.
+@usableFromInline final class GEMMScratch {
+    private(set) var floats: Int = 0
+    private(set) var base: UnsafeMutablePointer<Float>?
+
+    func buffer(atLeast count: Int) -> UnsafeMutablePointer<Float> {
+        if count > floats {
+            base?.deallocate()
+            // NOTE: sized for the largest blocking up front rather than grown to fit. Growing
+            // re-allocated the buffer when a bigger shape came along, and with the replacement
+            // buffer 2-thread mid-size GEMMs ran ~20% slower for the rest of the process
+            // (reproducible by shape order alone; likely the new block's placement). One
+            // allocation per thread, ~4.5 MiB, avoids that and any later page faults.
+            let count = max(count, gemmMC * gemmKCMax + gemmKCMax * gemmNC + 2 * gemmMR * gemmNR)
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+            base = raw.bindMemory(to: Float.self, capacity: count)
+            floats = count
+        }
+        return base!
+    }
+
+    deinit { base?.deallocate() }
+}
+
+/// Each thread's scratch buffer, kept in thread-local storage.
+/// NOTE: a shared free list was measurably slower (~25% on 256x256x128 with 2 threads): buffers
+/// changed hands between the calling thread and the worker on every call, so every packed panel
+/// first had to migrate from the other core's L2. Dispatch's worker threads persist, so a
+/// thread-local buffer stays warm in its own core's caches.
+@usableFromInline enum GEMMScratchPool {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let rc = pthread_key_create(&key) { raw in
+            if let raw { Unmanaged<GEMMScratch>.fromOpaque(raw).release() }
+        }
+        precondition(rc == 0, "GEMM: pthread_key_create failed (\(rc))")
+        return key
+    }()
+
+    static func with<R>(_ body: (GEMMScratch) -> R) -> R {
+        if let raw = pthread_getspecific(key) {
+            return body(Unmanaged<GEMMScratch>.fromOpaque(raw).takeUnretainedValue())
+        }
+        let scratch = GEMMScratch()
+        pthread_setspecific(key, Unmanaged.passRetained(scratch).toOpaque())
+        return body(scratch)
+    }
+}
+
+@inline(__always) private func roundUp(_ x: Int, _ to: Int) -> Int { (x + to - 1) / to * to }
+
+/// The five BLIS loops around the micro-kernel, single-threaded, for one problem with m, n, k > 0.
+func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
+    let mr = gemmMR, nr = gemmNR
+    let kcBlock = gemmKC(p.k)
+    let ncMax = min(gemmNC, roundUp(p.n, nr))
+    let mcMax = min(gemmMC, roundUp(p.m, mr))
+    let bFloats = roundUp(kcBlock * ncMax, 16)
+    let aFloats = roundUp(mcMax * kcBlock, 16)
+    let buf = scratch.buffer(atLeast: bFloats + aFloats + mr * nr + nr)
+    let packedB = buf
+    let packedA = buf + bFloats
+    let tile = packedA + aFloats       // an MR x NR tile for partial edge tiles
+    let edgeBias = tile + mr * nr      // NR bias values, zero-padded, for partial edge tiles
+
+    // LOOP 5: split n into nc-wide blocks (packed B block in L3).
+    var jc = 0
+    while jc < p.n {
+        let nc = min(gemmNC, p.n - jc)
+        // LOOP 4: split k into kc-deep blocks; C accumulates across them in order.
+        var pc = 0
+        while pc < p.k {
+            let kc = min(kcBlock, p.k - pc)
+            let first = pc == 0, last = pc + kc == p.k
+            packB(transB: p.transB, b: p.bAt(pc, jc), ldb: p.ldb, kc: kc, nc: nc, into: packedB)
+            // LOOP 3: split m into mc-tall blocks (packed A block in L2).
+            var ic = 0
+            while ic < p.m {
+                let mc = min(gemmMC, p.m - ic)
+                packA(transA: p.transA, a: p.aAt(ic, pc), lda: p.lda, mc: mc, kc: kc, into: packedA)
+                // LOOP 2: NR-wide micro-panels of B (one stays in L1 through loop 1).
+                var jr = 0
+                while jr < nc {
+                    let cols = min(nr, nc - jr)
+                    var ep = GEMMEpilogue(alpha: p.alpha, beta: first ? p.beta : 1, bias: nil, relu: last && p.relu)
+                    if last, let bias = p.bias {
+                        if cols == nr {
+                            ep.bias = bias + jc + jr
+                        } else {
+                            for q in 0..<nr { edgeBias[q] = q < cols ? bias[jc + jr + q] : 0 }
+                            ep.bias = UnsafePointer(edgeBias)
+                        }
+                    }
+                    let pb = UnsafePointer(packedB + jr * kc)
+                    // LOOP 1: MR-tall micro-panels of A, one micro-kernel call each.
+                    var ir = 0
+                    while ir < mc {
+                        let rows = min(mr, mc - ir)
+                        let pa = UnsafePointer(packedA + ir * kc)
+                        let cTile = p.c + (ic + ir) * p.ldc + jc + jr
+                        if rows == mr && cols == nr {
+                            sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, ep: ep)
+                        } else {
+                            // Partial tile: run the full kernel on a private tile (the packed
+                            // operands are zero-padded) and copy back only the valid part.
+                            if ep.beta != 0 {
+                                for r in 0..<rows { for q in 0..<cols { tile[r * nr + q] = cTile[r * p.ldc + q] } }
+                            }
+                            sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: tile, ldc: nr, ep: ep)
+                            for r in 0..<rows { for q in 0..<cols { cTile[r * p.ldc + q] = tile[r * nr + q] } }
+                        }
+                        ir += mr
+                    }
+                    jr += nr
+                }
+                ic += mc
+            }
+            pc += kc
+        }
+        jc += nc
+    }
+}

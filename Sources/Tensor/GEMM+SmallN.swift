@@ -1,0 +1,210 @@
+// The small-n path (n <= gemmSmallN, e.g. a 3-way output head). With NR = 32 the blocked kernel
+// would spend most of its FMAs on zero padding, so these kernels vectorise along a dimension that is
+// long instead, and skip packing A entirely:
+// - op(A) = A^T (A stored k x m): vectors run along m. op(A)[i..i+15, p] is one contiguous load and
+//   op(B)[p, j] is broadcast, i.e. an axpy per column.
+// - op(A) = A (rows contiguous along k): vectors run along k, a dot product per element, reduced
+//   horizontally at the end.
+// Columns are processed four at a time from a tiny packed copy of op(B) (zero-padded to 4 columns).
+// NOTE: every element of C is produced by the same sequence of operations whichever tile or thread
+// computes it (tails use the 1-row/1-vector or scalar variant of the same sequence), so results do
+// not depend on how the rows are split.
+
+/// Largest n that takes the small-n path.
+@usableFromInline let gemmSmallN = 8
+
+@inline(__always)
+private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+/// Epilogue for one element; the same operation order as the micro-kernel's `storeRow`.
+@inline(__always)
+private func finish(_ acc: Float, _ c: UnsafeMutablePointer<Float>, _ p: GEMMProblem, _ j: Int) {
+    var v = acc * p.alpha
+    if p.beta != 0 { v = v + p.beta * c.pointee }
+    if let bias = p.bias { v = v + bias[j] }
+    if p.relu && v < 0 { v = 0 }
+    c.pointee = v
+}
+
+/// Horizontal sum in a fixed tree order (halves, then quarters, ...).
+@inline(__always)
+private func reduce(_ x: SIMD16<Float>) -> Float {
+    let h8 = x.lowHalf + x.highHalf
+    let h4 = h8.lowHalf + h8.highHalf
+    let h2 = h4.lowHalf + h4.highHalf
+    return h2[0] + h2[1]
+}
+
+/// op(A) = A^T: 64 rows x 4 columns. `a` points at op(A)[i0, 0] (stride lda per k step), `pb` is
+/// the packed column group (`pb[p*4 + j]`). Writes raw sums to `out[v*16 + lane + 64*j]`.
+@inline(never)
+private func smallNAxpy64(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafePointer<Float>,
+                          out: UnsafeMutablePointer<SIMD16<Float>>) {
+    var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c02 = SIMD16<Float>(), c03 = SIMD16<Float>()
+    var c10 = SIMD16<Float>(), c11 = SIMD16<Float>(), c12 = SIMD16<Float>(), c13 = SIMD16<Float>()
+    var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c22 = SIMD16<Float>(), c23 = SIMD16<Float>()
+    var c30 = SIMD16<Float>(), c31 = SIMD16<Float>(), c32 = SIMD16<Float>(), c33 = SIMD16<Float>()
+    var ap = a, bp = pb
+    for _ in 0..<k {
+        let a0 = load16(ap), a1 = load16(ap + 16), a2 = load16(ap + 32), a3 = load16(ap + 48)
+        var bv: SIMD16<Float>
+        bv = SIMD16(repeating: bp[0]); c00.addProduct(a0, bv); c10.addProduct(a1, bv); c20.addProduct(a2, bv); c30.addProduct(a3, bv);
+        bv = SIMD16(repeating: bp[1]); c01.addProduct(a0, bv); c11.addProduct(a1, bv); c21.addProduct(a2, bv); c31.addProduct(a3, bv);
+        bv = SIMD16(repeating: bp[2]); c02.addProduct(a0, bv); c12.addProduct(a1, bv); c22.addProduct(a2, bv); c32.addProduct(a3, bv);
+        bv = SIMD16(repeating: bp[3]); c03.addProduct(a0, bv); c13.addProduct(a1, bv); c23.addProduct(a2, bv); c33.addProduct(a3, bv);
+        ap += lda; bp += 4
+    }
+    out[0] = c00; out[1] = c10; out[2] = c20; out[3] = c30
+    out[4] = c01; out[5] = c11; out[6] = c21; out[7] = c31
+    out[8] = c02; out[9] = c12; out[10] = c22; out[11] = c32
+    out[12] = c03; out[13] = c13; out[14] = c23; out[15] = c33
+}
+
+/// op(A) = A^T: 16 rows x 4 columns, the same sequence per element as `smallNAxpy64`.
+@inline(never)
+private func smallNAxpy16(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafePointer<Float>,
+                          out: UnsafeMutablePointer<SIMD16<Float>>) {
+    var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>(), c3 = SIMD16<Float>()
+    var ap = a, bp = pb
+    for _ in 0..<k {
+        let a0 = load16(ap)
+        c0.addProduct(a0, SIMD16(repeating: bp[0])); c1.addProduct(a0, SIMD16(repeating: bp[1]))
+        c2.addProduct(a0, SIMD16(repeating: bp[2])); c3.addProduct(a0, SIMD16(repeating: bp[3]))
+        ap += lda; bp += 4
+    }
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3
+}
+
+/// op(A) = A: 4 rows x 4 columns of dot products over k. `a` points at row i0 (rows `lda` apart),
+/// `pb` is the packed column group transposed (`pb[j*k + p]`). Writes the finished sums to `out[r*4 + j]`.
+@inline(never)
+private func smallNDot4(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafePointer<Float>,
+                        out: UnsafeMutablePointer<Float>) {
+    var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c02 = SIMD16<Float>(), c03 = SIMD16<Float>()
+    var c10 = SIMD16<Float>(), c11 = SIMD16<Float>(), c12 = SIMD16<Float>(), c13 = SIMD16<Float>()
+    var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c22 = SIMD16<Float>(), c23 = SIMD16<Float>()
+    var c30 = SIMD16<Float>(), c31 = SIMD16<Float>(), c32 = SIMD16<Float>(), c33 = SIMD16<Float>()
+    let a0p = a, a1p = a + lda, a2p = a + 2 * lda, a3p = a + 3 * lda
+    let b0p = pb, b1p = pb + k, b2p = pb + 2 * k, b3p = pb + 3 * k
+    let k16 = k & ~15
+    var p = 0
+    while p < k16 {
+        let b0 = load16(b0p + p), b1 = load16(b1p + p), b2 = load16(b2p + p), b3 = load16(b3p + p)
+        var av: SIMD16<Float>
+        av = load16(a0p + p); c00.addProduct(av, b0); c01.addProduct(av, b1); c02.addProduct(av, b2); c03.addProduct(av, b3);
+        av = load16(a1p + p); c10.addProduct(av, b0); c11.addProduct(av, b1); c12.addProduct(av, b2); c13.addProduct(av, b3);
+        av = load16(a2p + p); c20.addProduct(av, b0); c21.addProduct(av, b1); c22.addProduct(av, b2); c23.addProduct(av, b3);
+        av = load16(a3p + p); c30.addProduct(av, b0); c31.addProduct(av, b1); c32.addProduct(av, b2); c33.addProduct(av, b3);
+        p += 16
+    }
+    out[0] = reduce(c00); out[1] = reduce(c01); out[2] = reduce(c02); out[3] = reduce(c03)
+    out[4] = reduce(c10); out[5] = reduce(c11); out[6] = reduce(c12); out[7] = reduce(c13)
+    out[8] = reduce(c20); out[9] = reduce(c21); out[10] = reduce(c22); out[11] = reduce(c23)
+    out[12] = reduce(c30); out[13] = reduce(c31); out[14] = reduce(c32); out[15] = reduce(c33)
+    if k16 < k {
+        for r in 0..<4 {
+            let ar = a + r * lda
+            for j in 0..<4 {
+                var s = out[r * 4 + j]
+                for q in k16..<k { s = s.addingProduct(ar[q], pb[j * k + q]) }
+                out[r * 4 + j] = s
+            }
+        }
+    }
+}
+
+/// op(A) = A: 1 row x 4 columns, the same sequence per element as `smallNDot4`.
+@inline(never)
+private func smallNDot1(k: Int, a: UnsafePointer<Float>, pb: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+    var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>(), c3 = SIMD16<Float>()
+    let k16 = k & ~15
+    var p = 0
+    while p < k16 {
+        let av = load16(a + p)
+        c0.addProduct(av, load16(pb + p)); c1.addProduct(av, load16(pb + k + p))
+        c2.addProduct(av, load16(pb + 2 * k + p)); c3.addProduct(av, load16(pb + 3 * k + p))
+        p += 16
+    }
+    out[0] = reduce(c0); out[1] = reduce(c1); out[2] = reduce(c2); out[3] = reduce(c3)
+    for j in 0..<4 {
+        var s = out[j]
+        for q in k16..<k { s = s.addingProduct(a[q], pb[j * k + q]) }
+        out[j] = s
+    }
+}
+
+/// Row granularity of the small-n path when splitting across threads: a multiple of every row tile
+/// (64 for the axpy kernels, 4 for the dot kernels) so tails always fall on the same rows.
+@usableFromInline let gemmSmallNRowUnit = 64
+
+/// The small-n GEMM for one problem (n <= gemmSmallN, m, k > 0), single-threaded.
+func gemmSmallN(_ p: GEMMProblem, scratch: GEMMScratch) {
+    let k = p.k
+    let pbFloats = (4 * k + 15) & ~15              // keeps `sums` 64-byte aligned
+    let buf = scratch.buffer(atLeast: pbFloats + 16 * 16)
+    let pb = buf                                   // one column group of op(B)
+    let sums = UnsafeMutableRawPointer(buf + pbFloats).bindMemory(to: SIMD16<Float>.self, capacity: 16)
+    let flat = UnsafeMutableRawPointer(sums).bindMemory(to: Float.self, capacity: 256)
+    var jg = 0
+    while jg < p.n {
+        let cols = min(4, p.n - jg)
+        if p.transA {
+            // pb[p*4 + j] = op(B)[p, jg + j]
+            for q in 0..<k { for j in 0..<4 { pb[q * 4 + j] = j < cols ? p.bAt(q, jg + j).pointee : 0 } }
+            var i = 0
+            while i < p.m {
+                let rows = p.m - i
+                if rows >= 64 {
+                    smallNAxpy64(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums)
+                    for j in 0..<cols {
+                        for r in 0..<64 { finish(flat[j * 64 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
+                    }
+                    i += 64
+                } else if rows >= 16 {
+                    smallNAxpy16(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums)
+                    for j in 0..<cols {
+                        for r in 0..<16 { finish(flat[j * 16 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
+                    }
+                    i += 16
+                } else {
+                    // Fewer than 16 rows: the scalar form of one vector lane (a fused multiply-add
+                    // chain over k in order), bit-identical to the vector kernels.
+                    for r in 0..<rows {
+                        for j in 0..<cols {
+                            var s: Float = 0
+                            var ap = p.aAt(i + r, 0)
+                            for q in 0..<k { s = s.addingProduct(ap.pointee, pb[q * 4 + j]); ap += p.lda }
+                            finish(s, p.c + (i + r) * p.ldc + jg + j, p, jg + j)
+                        }
+                    }
+                    i = p.m
+                }
+            }
+        } else {
+            // pb[j*k + p] = op(B)[p, jg + j]
+            for j in 0..<4 {
+                if j < cols {
+                    for q in 0..<k { pb[j * k + q] = p.bAt(q, jg + j).pointee }
+                } else {
+                    for q in 0..<k { pb[j * k + q] = 0 }
+                }
+            }
+            var i = 0
+            while i < p.m {
+                let rows = min(4, p.m - i)
+                if rows == 4 {
+                    smallNDot4(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: flat)
+                } else {
+                    for r in 0..<rows { smallNDot1(k: k, a: p.aAt(i + r, 0), pb: pb, out: flat + 4 * r) }
+                }
+                for r in 0..<rows {
+                    for j in 0..<cols { finish(flat[r * 4 + j], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
+                }
+                i += rows
+            }
+        }
+        jg += 4
+    }
+}

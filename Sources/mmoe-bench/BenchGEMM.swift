@@ -1,0 +1,166 @@
+import Foundation
+import Tensor
+
+/// Shapes (M x K x N) the model multiplies: a 256-row batch through expert and tower layers, the
+/// 3-way head, and a large square reference.
+private let gemmBenchShapes: [(m: Int, k: Int, n: Int)] = [
+    (256, 127, 256), (256, 256, 128), (256, 128, 256), (256, 128, 3), (1024, 1024, 1024),
+]
+private let gemmBenchVariants = ["NN", "NT", "TN"]
+
+/// Seconds one timing sample should take: long enough to average out timer noise, short enough
+/// that the whole table runs in seconds.
+private let sampleSeconds = 0.02
+private let samples = 7
+
+private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+/// GFLOP/s of `sgemm` on one shape: warm-up, then the median of `samples` samples of `reps` calls.
+private func measureOurs(m: Int, k: Int, n: Int, variant: String, threads: Int) -> Double {
+    let transA = variant.hasPrefix("T"), transB = variant.hasSuffix("T")
+    var rng = SeededRNG(seed: 1)
+    let a = (0..<m * k).map { _ in rng.nextUniform() }
+    let b = (0..<k * n).map { _ in rng.nextUniform() }
+    var c = [Float](repeating: 0, count: m * n)
+    let lda = transA ? m : k, ldb = transB ? k : n
+    func call() {
+        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a.baseAddress!, lda: lda,
+                  b: b.baseAddress!, ldb: ldb, beta: 0, c: c.baseAddress!, ldc: n, threads: threads)
+        } } }
+    }
+    call()
+    var t = now()
+    call()
+    let once = max(now() - t, 1e-7)
+    let reps = max(1, Int(sampleSeconds / once))
+    var times: [Double] = []
+    for _ in 0..<samples {
+        t = now()
+        for _ in 0..<reps { call() }
+        times.append((now() - t) / Double(reps))
+    }
+    times.sort()
+    return 2.0 * Double(m) * Double(n) * Double(k) / times[samples / 2] / 1e9
+}
+
+/// The numpy side, a long-lived `python3 Scripts/numpy_gemm.py` fed one shape per line so its
+/// measurements interleave with ours under the same machine load.
+private final class NumpyTimer {
+    let process = Process()
+    let input = Pipe(), output = Pipe()
+    private var buffered = Data()
+    private(set) var version = ""
+
+    init?(threads: Int) {
+        guard let script = NumpyTimer.locateScript() else {
+            FileHandle.standardError.write(Data("mmoe-bench: --numpy: Scripts/numpy_gemm.py not found (run from the package root)\n".utf8))
+            return nil
+        }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script]
+        var env = ProcessInfo.processInfo.environment
+        for key in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"] { env[key] = String(threads) }
+        process.environment = env
+        process.standardInput = input
+        process.standardOutput = output
+        do { try process.run() } catch {
+            FileHandle.standardError.write(Data("mmoe-bench: --numpy: cannot start python3: \(error)\n".utf8))
+            return nil
+        }
+        guard let ready = readLine(), ready.hasPrefix("READY") else {
+            FileHandle.standardError.write(Data("mmoe-bench: --numpy: python3 with numpy is needed for the comparison (is python3 installed, with numpy?)\n".utf8))
+            return nil
+        }
+        version = String(ready.dropFirst("READY ".count))
+    }
+
+    /// Scripts/numpy_gemm.py relative to the current directory, else to the executable's ancestors
+    /// (the binary lives in <package>/.build*/release/).
+    static func locateScript() -> String? {
+        let relative = "Scripts/numpy_gemm.py"
+        let fm = FileManager.default
+        if fm.fileExists(atPath: relative) { return relative }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = dir.appendingPathComponent(relative).path
+            if fm.fileExists(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    private func readLine() -> String? {
+        while true {
+            if let nl = buffered.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffered[buffered.startIndex..<nl], as: UTF8.self)
+                buffered = Data(buffered[(nl + 1)...])
+                return line
+            }
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { return nil }
+            buffered.append(chunk)
+        }
+    }
+
+    func measure(m: Int, k: Int, n: Int, variant: String) -> Double? {
+        input.fileHandleForWriting.write(Data("\(m) \(k) \(n) \(variant) \(sampleSeconds)\n".utf8))
+        return readLine().flatMap(Double.init)
+    }
+
+    deinit {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}
+
+/// `mmoe-bench gemm`: returns the exit status.
+func benchGEMM(arguments: [String]) -> Int32 {
+    var threads = 1, json = false, numpy = false
+    var i = 0
+    while i < arguments.count {
+        switch arguments[i] {
+        case "--threads":
+            guard i + 1 < arguments.count, let t = Int(arguments[i + 1]), t >= 0 else { fail("gemm: --threads needs a count >= 0") }
+            threads = t
+            i += 1
+        case "--json": json = true
+        case "--numpy": numpy = true
+        default: fail("gemm: unknown option '\(arguments[i])'")
+        }
+        i += 1
+    }
+    if threads == 0 { threads = Parallel.coreCount }
+    let timer = numpy ? NumpyTimer(threads: threads) : nil
+
+    if !json {
+        print("sgemm GFLOP/s, threads \(threads), median of \(samples) samples of ~\(Int(sampleSeconds * 1000)) ms"
+              + (timer.map { ", numpy \($0.version) with OPENBLAS_NUM_THREADS=\(threads)" } ?? ""))
+        var header = "M x K x N".padding(toLength: 18, withPad: " ", startingAt: 0) + "var     ours"
+        if timer != nil { header += "    numpy   ratio" }
+        print(header)
+    }
+    for s in gemmBenchShapes {
+        for v in gemmBenchVariants {
+            let ours = measureOurs(m: s.m, k: s.k, n: s.n, variant: v, threads: threads)
+            let theirs = timer?.measure(m: s.m, k: s.k, n: s.n, variant: v)
+            // NOTE: OpenBLAS's worker threads keep spinning for a while after numpy's last call;
+            // let them park so they do not steal cores from our next measurement.
+            if theirs != nil && threads > 1 { usleep(200_000) }
+            if json {
+                var line = "{\"m\": \(s.m), \"k\": \(s.k), \"n\": \(s.n), \"variant\": \"\(v)\", \"threads\": \(threads), \"gflops\": \(fmt(ours, 2))"
+                if let theirs { line += ", \"numpy_gflops\": \(fmt(theirs, 2)), \"ratio\": \(fmt(ours / theirs, 3))" }
+                print(line + "}")
+            } else {
+                var line = "\(s.m)x\(s.k)x\(s.n)".padding(toLength: 18, withPad: " ", startingAt: 0)
+                    + v + pad(fmt(ours, 1), 11)
+                if let theirs { line += pad(fmt(theirs, 1), 9) + pad(fmt(ours / theirs, 2), 8) }
+                print(line)
+            }
+        }
+    }
+    return 0
+}
+
+private func fmt(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+private func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
