@@ -21,16 +21,6 @@ import Foundation
     var relu: Bool
 }
 
-@inline(__always)
-private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-}
-
-@inline(__always)
-private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-}
-
 /// Merges one row (32 values) of a finished micro-tile into C: `alpha*acc (+ beta*C) (+ bias)`, ReLU.
 /// The scalar edge paths of the small-n kernels use the same operation order, element by element.
 @inline(__always)

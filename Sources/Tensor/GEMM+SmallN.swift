@@ -13,11 +13,6 @@
 /// Largest n that takes the small-n path.
 @usableFromInline let gemmSmallN = 8
 
-@inline(__always)
-private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-}
-
 /// Epilogue for one element; the same operation order as the micro-kernel's `storeRow`.
 @inline(__always)
 private func finish(_ acc: Float, _ c: UnsafeMutablePointer<Float>, _ p: GEMMProblem, _ j: Int) {

@@ -23,13 +23,6 @@ enum DivLanes: BinaryLaneOp {
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b }
 }
 
-@inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-}
-@inline(__always) func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-}
-
 /// out[i] = a[i] op b[i] along one row; strides are 0 (broadcast) or anything else.
 @inline(__always)
 func binaryRow<Op: BinaryLaneOp>(_: Op.Type, _ o: UnsafeMutablePointer<Float>, _ so: Int,

@@ -1,0 +1,9 @@
+/// Unaligned 16-lane loads and stores: one `vmovups zmm` each with AVX-512. Kernels use these so
+/// no caller depends on 64-byte alignment.
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+@inline(__always) func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
