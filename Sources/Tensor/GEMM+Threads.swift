@@ -31,7 +31,13 @@ final class GEMMWorkerPool: @unchecked Sendable {
     /// Runs `body(w)` for w in 0..<workers, w = 0 on the calling thread; returns when all are done.
     func run(workers: Int, _ body: (Int) -> Void) {
         if workers <= 1 { body(0); return }
-        callers.lock()
+        // A GEMM started while the pool is busy (another thread's GEMM, or a GEMM inside a parallel
+        // job) runs its blocks inline instead of waiting: same blocks, same bits, and no deadlock
+        // when calls nest.
+        guard callers.try() else {
+            for w in 0..<workers { body(w) }
+            return
+        }
         defer { callers.unlock() }
         while workerCount < workers - 1 {
             workerCount += 1

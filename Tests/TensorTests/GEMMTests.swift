@@ -229,3 +229,31 @@ final class GEMMTests: XCTestCase {
         }
     }
 }
+
+final class GEMMNestingTests: XCTestCase {
+    /// GEMMs issued from inside parallel jobs (as per-core batch shards will) neither deadlock nor
+    /// change a bit.
+    func testGEMMInsideParallelJobsMatchesSerial() {
+        let m = 200, k = 96, n = 150
+        var rng = SeededRNG(seed: 3)
+        let a = (0..<(m * k)).map { _ in rng.nextUniform() - 0.5 }
+        let b = (0..<(k * n)).map { _ in rng.nextUniform() - 0.5 }
+        var serial = [Float](repeating: 0, count: m * n)
+        sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
+              beta: 0, c: &serial, ldc: n, threads: 1)
+        let outputs = UnsafeMutablePointer<Float>.allocate(capacity: 4 * m * n)
+        defer { outputs.deallocate() }
+        Parallel.forEach(4, threads: 2) { i in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: pa.baseAddress!, lda: k,
+                          b: pb.baseAddress!, ldb: n, beta: 0, c: outputs + i * m * n, ldc: n, threads: 2)
+                }
+            }
+        }
+        for i in 0..<4 {
+            let got = Array(UnsafeBufferPointer(start: outputs + i * m * n, count: m * n))
+            XCTAssertEqual(got.map(\.bitPattern), serial.map(\.bitPattern), "job \(i)")
+        }
+    }
+}
