@@ -25,12 +25,15 @@ extension Tensor {
     }
 
     /// Two dimensions swapped (default: the last two).
-    public func transposed(_ a: Int = -2, _ b: Int = -1) -> Tensor {
+    public func transposed(_ a: Int = -2, _ b: Int = -1) -> Tensor { permuted(transposeOrder(a, b)) }
+
+    /// The permutation that swaps dimensions `a` and `b` (negative counts from the end).
+    public func transposeOrder(_ a: Int, _ b: Int) -> [Int] {
         let i = a < 0 ? rank + a : a, j = b < 0 ? rank + b : b
         precondition(i >= 0 && i < rank && j >= 0 && j < rank, "transpose: dimensions \(a), \(b) out of range for shape \(shape)")
         var order = Array(0..<rank)
         order.swapAt(i, j)
-        return permuted(order)
+        return order
     }
 
     /// Elements `range` along dimension `dim` (a view).

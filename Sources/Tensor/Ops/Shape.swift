@@ -14,13 +14,7 @@ extension Variable {
     }
 
     /// Two dimensions swapped (default: the last two).
-    public func transposed(_ a: Int = -2, _ b: Int = -1) -> Variable {
-        let i = a < 0 ? rank + a : a, j = b < 0 ? rank + b : b
-        precondition(i >= 0 && i < rank && j >= 0 && j < rank, "transpose: dimensions \(a), \(b) out of range for shape \(shape)")
-        var order = Array(0..<rank)
-        order.swapAt(i, j)
-        return permuted(order)
-    }
+    public func transposed(_ a: Int = -2, _ b: Int = -1) -> Variable { permuted(value.transposeOrder(a, b)) }
 }
 
 struct ReshapeBackward: BackwardOp {
