@@ -47,6 +47,17 @@ extension Tensor {
                       offset: range.isEmpty ? offset : offset + range.lowerBound * strides[d])
     }
 
+    /// Entry `index` along dimension `dim`, with that dimension removed (a view, never a copy).
+    public func select(_ dim: Int, _ index: Int) -> Tensor {
+        let d = dim < 0 ? rank + dim : dim
+        precondition(d >= 0 && d < rank, "select: dimension \(dim) out of range for shape \(shape)")
+        precondition(index >= 0 && index < shape[d], "select: index \(index) out of range for dimension \(d) of shape \(shape)")
+        var s = shape, st = strides
+        s.remove(at: d)
+        st.remove(at: d)
+        return Tensor(storage: storage, shape: s, strides: st, offset: offset + index * strides[d])
+    }
+
     /// Size-1 dimensions repeated to `newShape` with stride 0 (a view); leading dimensions may be added.
     public func expanded(to newShape: [Int]) -> Tensor {
         precondition(newShape.count >= rank, "expand: cannot expand \(shape) to fewer dimensions \(newShape)")

@@ -27,6 +27,18 @@ final class TensorViewTests: XCTestCase {
         XCTAssertEqual(rt.scalars, [1, 4, 2, 5, 3, 6])
     }
 
+    func testSelectDropsADimensionWithoutCopying() {
+        let x = Tensor(shape: [2, 3, 4], scalars: (0..<24).map(Float.init))
+        let s = x.select(0, 1)
+        XCTAssertTrue(s.storage === x.storage)
+        XCTAssertEqual(s.shape, [3, 4])
+        XCTAssertEqual(s.scalars, (12..<24).map(Float.init))
+        let st = x.transposed(1, 2).select(0, 1)   // [4, 3], a transposed view of block 1
+        XCTAssertEqual(st.shape, [4, 3])
+        XCTAssertEqual(st[3, 2], x[1, 2, 3])
+        XCTAssertEqual(x.select(-1, 2).scalars, [2, 6, 10, 14, 18, 22])
+    }
+
     func testExpandUnsqueezeAndContiguous() {
         let row = Tensor(shape: [3], scalars: [1, 2, 3])
         let e = row.expanded(to: [2, 3])

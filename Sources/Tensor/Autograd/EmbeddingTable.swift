@@ -22,19 +22,28 @@ public final class EmbeddingTable {
         slot = [Int32](repeating: -1, count: value.shape[0])
     }
 
-    /// Adds `scale * g[0..<D]` to the gradient of `row`.
-    func accumulateRow(_ row: Int, _ g: UnsafePointer<Float>, scale: Float) {
-        var s = Int(slot[row])
-        if s < 0 {
-            s = touchedRows.count
-            slot[row] = Int32(s)
-            touchedRows.append(Int32(row))
-            gradValues.append(contentsOf: repeatElement(0, count: dim))
-        }
+    /// Adds each bag's gradient row `grad[bag]` (`[bags, D]`, contiguous) to the rows of that bag,
+    /// scaled by 1/size for the mean combiner. One pass with the bookkeeping held locally.
+    func accumulateBags(_ grad: UnsafePointer<Float>, ids: [Int32], offsets: [Int32], mean: Bool) {
         let d = dim
-        gradValues.withUnsafeMutableBufferPointer { gv in
-            let dst = gv.baseAddress! + s * d
-            for j in 0..<d { dst[j] += scale * g[j] }
+        for bag in 0..<(offsets.count - 1) {
+            let lo = Int(offsets[bag]), hi = Int(offsets[bag + 1])
+            let scale: Float = mean && hi > lo ? 1 / Float(hi - lo) : 1
+            let g = grad + bag * d
+            for k in lo..<hi {
+                let row = Int(ids[k])
+                var s = Int(slot[row])
+                if s < 0 {
+                    s = touchedRows.count
+                    slot[row] = Int32(s)
+                    touchedRows.append(Int32(row))
+                    gradValues.append(contentsOf: repeatElement(0, count: d))
+                }
+                gradValues.withUnsafeMutableBufferPointer { gv in
+                    let dst = gv.baseAddress! + s * d
+                    for j in 0..<d { dst[j] += scale * g[j] }
+                }
+            }
         }
     }
 

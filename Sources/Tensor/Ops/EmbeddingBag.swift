@@ -39,14 +39,8 @@ struct EmbeddingBagBackward: BackwardOp {
     let table: EmbeddingTable, ids: [Int32], offsets: [Int32], combiner: EmbeddingCombiner
     func backward(_ grad: Tensor, _ tape: Tape) {
         let g = grad.contiguous()
-        let d = table.dim
-        let pg = UnsafePointer(g.storage.base + g.offset)
-        withExtendedLifetime(g) {
-            for bag in 0..<(offsets.count - 1) {
-                let lo = Int(offsets[bag]), hi = Int(offsets[bag + 1])
-                let scale: Float = combiner == .mean && hi > lo ? 1 / Float(hi - lo) : 1
-                for k in lo..<hi { table.accumulateRow(Int(ids[k]), pg + bag * d, scale: scale) }
-            }
+        g.withUnsafeBufferPointer { pg in
+            table.accumulateBags(pg.baseAddress!, ids: ids, offsets: offsets, mean: combiner == .mean)
         }
     }
 }

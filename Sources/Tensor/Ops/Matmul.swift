@@ -45,8 +45,8 @@ extension Tape {
         let e = lhs.rank == 3 ? lhs.shape[0] : rhs.shape[0]
         let buffer = target ?? Tensor(shape: shape, repeating: 0)
         for i in 0..<e {
-            let l = lhs.rank == 3 ? lhs.slice(0, i..<(i + 1)).reshaped([lhs.shape[1], lhs.shape[2]]) : lhs
-            let r = rhs.rank == 3 ? rhs.slice(0, i..<(i + 1)).reshaped([rhs.shape[1], rhs.shape[2]]) : rhs
+            let l = lhs.rank == 3 ? lhs.select(0, i) : lhs
+            let r = rhs.rank == 3 ? rhs.select(0, i) : rhs
             _ = Kernels.matmul(l, r, into: buffer, beta: 1)
         }
         if target == nil { accumulate(id, buffer) }
