@@ -71,12 +71,7 @@ public struct Tensor: @unchecked Sendable {
     /// Self when already contiguous, otherwise a dense row-major copy.
     public func contiguous() -> Tensor {
         if isContiguous { return self }
-        let out = Tensor(uninitializedShape: shape)
-        out.storage.base.withMemoryRebound(to: Float.self, capacity: count) { dst in
-            var i = 0
-            forEachOffset { src in dst[i] = storage.base[src]; i += 1 }
-        }
-        return out
+        return copy()
     }
 
     /// Calls `body` with the storage offset of every element, in row-major order of the view.
@@ -153,9 +148,11 @@ public struct Tensor: @unchecked Sendable {
         if isContiguous {
             out.storage.base.update(from: storage.base + offset, count: count)
         } else {
-            var i = 0
-            let dst = out.storage.base
-            forEachOffset { dst[i] = storage.base[$0]; i += 1 }
+            let dst = out.storage.base, src = storage.base
+            forEachRow(shape: shape, out.strides, 0, strides, offset, strides, offset) { o, i, _, n, so, si, _ in
+                if si == 1 { (dst + o).update(from: src + i, count: n) }
+                else { for j in 0..<n { dst[o + j * so] = src[i + j * si] } }
+            }
         }
         return out
     }
