@@ -14,82 +14,58 @@ private func copy16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Flo
 /// ceil(mc/MR) panels of `kc * MR` floats.
 @usableFromInline func packA(transA: Bool, a: UnsafePointer<Float>, lda: Int, mc: Int, kc: Int,
                              into dst: UnsafeMutablePointer<Float>) {
-    let mr = gemmMR
-    var out = dst
-    var i = 0
-    while i < mc {
-        let rows = min(mr, mc - i)
-        if transA {
-            // op(A)[i+r, p] = a[p*lda + i + r]: each k step is a contiguous run of `rows` floats.
-            var src = a + i
-            for _ in 0..<kc {
-                for r in 0..<rows { out[r] = src[r] }
-                for r in rows..<mr { out[r] = 0 }
-                src += lda; out += mr
-            }
-        } else {
-            // op(A)[i+r, p] = a[(i+r)*lda + p]: a transpose. Walk each source row contiguously
-            // (the reads are the expensive side) and scatter with stride MR into the panel.
-            for r in 0..<rows {
-                let src = a + (i + r) * lda
-                var d = out + r
-                var p = 0
-                while p + 4 <= kc {
-                    d[0] = src[p]; d[mr] = src[p + 1]; d[2 * mr] = src[p + 2]; d[3 * mr] = src[p + 3]
-                    d += 4 * mr; p += 4
-                }
-                while p < kc { d[0] = src[p]; d += mr; p += 1 }
-            }
-            if rows < mr {
-                for p in 0..<kc { for r in rows..<mr { out[p * mr + r] = 0 } }
-            }
-            out += kc * mr
-        }
-        i += mr
-    }
+    // With transA, op(A)[i, p] = a[p*lda + i]: the rows of a panel sit side by side in memory.
+    packPanels(a, ld: lda, lines: mc, kc: kc, width: gemmMR, linesAdjacent: transA, into: dst)
 }
 
 /// Packs columns `0..<nc`, k-range `0..<kc` of op(B) (already offset to the block's origin) into
 /// ceil(nc/NR) panels of `kc * NR` floats.
 @usableFromInline func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, kc: Int, nc: Int,
                              into dst: UnsafeMutablePointer<Float>) {
-    let nr = gemmNR
+    // Without transB, op(B)[p, j] = b[p*ldb + j]: the columns of a panel sit side by side in memory.
+    packPanels(b, ld: ldb, lines: nc, kc: kc, width: gemmNR, linesAdjacent: !transB, into: dst)
+}
+
+/// The one packing loop behind both operands. A "line" is a row of op(A) or a column of op(B); a
+/// panel holds `width` lines, stored k-major: `panel[p*width + r]` is line r at step p. When
+/// `linesAdjacent`, element (line r, step p) is `src[p*ld + r]` (one contiguous run per step);
+/// otherwise it is `src[r*ld + p]` (a transpose: each line is read contiguously along k and
+/// scattered with stride `width`, because the reads are the expensive side). The last panel is
+/// zero-padded to `width` lines.
+@inline(__always)
+private func packPanels(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: Int, width: Int,
+                        linesAdjacent: Bool, into dst: UnsafeMutablePointer<Float>) {
     var out = dst
-    var j = 0
-    while j < nc {
-        let cols = min(nr, nc - j)
-        if !transB {
-            // op(B)[p, j+q] = b[p*ldb + j + q]: rows of the panel are contiguous in B.
-            var src = b + j
-            if cols == nr {
-                for _ in 0..<kc {
-                    copy16(src, out); copy16(src + 16, out + 16)
-                    src += ldb; out += nr
-                }
+    var l = 0
+    while l < lines {
+        let count = min(width, lines - l)
+        if linesAdjacent {
+            var s = src + l
+            if count == 32 && width == 32 {
+                for _ in 0..<kc { copy16(s, out); copy16(s + 16, out + 16); s += ld; out += width }
             } else {
                 for _ in 0..<kc {
-                    for q in 0..<cols { out[q] = src[q] }
-                    for q in cols..<nr { out[q] = 0 }
-                    src += ldb; out += nr
+                    for r in 0..<count { out[r] = s[r] }
+                    for r in count..<width { out[r] = 0 }
+                    s += ld; out += width
                 }
             }
         } else {
-            // op(B)[p, j+q] = b[(j+q)*ldb + p]: a transpose, read each source row contiguously.
-            for q in 0..<cols {
-                let src = b + (j + q) * ldb
-                var d = out + q
+            for r in 0..<count {
+                let line = src + (l + r) * ld
+                var d = out + r
                 var p = 0
                 while p + 4 <= kc {
-                    d[0] = src[p]; d[nr] = src[p + 1]; d[2 * nr] = src[p + 2]; d[3 * nr] = src[p + 3]
-                    d += 4 * nr; p += 4
+                    d[0] = line[p]; d[width] = line[p + 1]; d[2 * width] = line[p + 2]; d[3 * width] = line[p + 3]
+                    d += 4 * width; p += 4
                 }
-                while p < kc { d[0] = src[p]; d += nr; p += 1 }
+                while p < kc { d[0] = line[p]; d += width; p += 1 }
             }
-            if cols < nr {
-                for p in 0..<kc { for q in cols..<nr { out[p * nr + q] = 0 } }
+            if count < width {
+                for p in 0..<kc { for r in count..<width { out[p * width + r] = 0 } }
             }
-            out += kc * nr
+            out += kc * width
         }
-        j += nr
+        l += width
     }
 }

@@ -74,38 +74,10 @@ public struct Tensor: @unchecked Sendable {
         return copy()
     }
 
-    /// Calls `body` with the storage offset of every element, in row-major order of the view.
-    @inlinable func forEachOffset(_ body: (Int) -> Void) {
-        let n = count
-        if n == 0 { return }
-        if rank == 0 { body(offset); return }
-        var index = [Int](repeating: 0, count: rank)
-        var pos = offset
-        let last = rank - 1
-        let innerStride = strides[last], innerCount = shape[last]
-        var done = 0
-        while done < n {
-            var p = pos
-            for _ in 0..<innerCount { body(p); p += innerStride }
-            done += innerCount
-            var d = last - 1
-            while d >= 0 {
-                index[d] += 1
-                pos += strides[d]
-                if index[d] < shape[d] { break }
-                pos -= strides[d] * shape[d]
-                index[d] = 0
-                d -= 1
-            }
-        }
-    }
-
     /// The elements in row-major order of the view.
     public var scalars: [Float] {
-        var out = [Float]()
-        out.reserveCapacity(count)
-        forEachOffset { out.append(storage.base[$0]) }
-        return out
+        let c = contiguous()
+        return Array(UnsafeBufferPointer(start: c.storage.base + c.offset, count: count))
     }
 
     /// The single element of a tensor with one element.
@@ -145,31 +117,27 @@ public struct Tensor: @unchecked Sendable {
     /// A new contiguous tensor with the same elements.
     public func copy() -> Tensor {
         let out = Tensor(uninitializedShape: shape)
-        if isContiguous {
-            out.storage.base.update(from: storage.base + offset, count: count)
-        } else {
-            let dst = out.storage.base, src = storage.base
-            forEachRow(shape: shape, out.strides, 0, strides, offset, strides, offset) { o, i, _, n, so, si, _ in
-                if si == 1 { (dst + o).update(from: src + i, count: n) }
-                else { for j in 0..<n { dst[o + j * so] = src[i + j * si] } }
-            }
-        }
+        out.assign(self)
         return out
     }
 
-    /// Writes the elements of `source` (same shape) into this view.
+    /// Writes the elements of `source` (same shape, any layout) into this view, row by row.
     public func assign(_ source: Tensor) {
         precondition(source.shape == shape, "Tensor.assign: shape \(source.shape) does not match \(shape)")
-        let src = source.contiguous()
-        var i = 0
-        let s = src.storage.base + src.offset
-        forEachOffset { storage.base[$0] = s[i]; i += 1 }
+        let dst = storage.base, src = source.storage.base
+        forEachRow(shape: shape, strides, offset, source.strides, source.offset, strides, offset) { o, i, _, n, so, si, _ in
+            if so == 1 && si == 1 { (dst + o).update(from: src + i, count: n) }
+            else { for j in 0..<n { dst[o + j * so] = src[i + j * si] } }
+        }
     }
 
     /// Sets every element of this view to `value`.
     public func fill(_ value: Float) {
-        if isContiguous { (storage.base + offset).update(repeating: value, count: count); return }
-        forEachOffset { storage.base[$0] = value }
+        let dst = storage.base
+        forEachRow(shape: shape, strides, offset, strides, offset, strides, offset) { o, _, _, n, so, _, _ in
+            if so == 1 { (dst + o).update(repeating: value, count: n) }
+            else { for j in 0..<n { dst[o + j * so] = value } }
+        }
     }
 }
 

@@ -23,9 +23,15 @@ public final class EmbeddingTable {
     }
 
     /// Adds each bag's gradient row `grad[bag]` (`[bags, D]`, contiguous) to the rows of that bag,
-    /// scaled by 1/size for the mean combiner. One pass with the bookkeeping held locally.
+    /// scaled by 1/size for the mean combiner.
+    /// NOTE: the three bookkeeping arrays are moved into locals for the pass (and back after), so
+    /// the per-id loop runs without the exclusivity checks and copy-on-write tests that touching a
+    /// class's stored properties costs on every access.
     func accumulateBags(_ grad: UnsafePointer<Float>, ids: [Int32], offsets: [Int32], mean: Bool) {
         let d = dim
+        var slot = self.slot, touched = touchedRows, values = gradValues
+        self.slot = []; touchedRows = []; gradValues = []
+        defer { self.slot = slot; touchedRows = touched; gradValues = values }
         for bag in 0..<(offsets.count - 1) {
             let lo = Int(offsets[bag]), hi = Int(offsets[bag + 1])
             let scale: Float = mean && hi > lo ? 1 / Float(hi - lo) : 1
@@ -34,12 +40,12 @@ public final class EmbeddingTable {
                 let row = Int(ids[k])
                 var s = Int(slot[row])
                 if s < 0 {
-                    s = touchedRows.count
+                    s = touched.count
                     slot[row] = Int32(s)
-                    touchedRows.append(Int32(row))
-                    gradValues.append(contentsOf: repeatElement(0, count: d))
+                    touched.append(Int32(row))
+                    values.append(contentsOf: repeatElement(0, count: d))
                 }
-                gradValues.withUnsafeMutableBufferPointer { gv in
+                values.withUnsafeMutableBufferPointer { gv in
                     let dst = gv.baseAddress! + s * d
                     for j in 0..<d { dst[j] += scale * g[j] }
                 }

@@ -76,17 +76,19 @@ public final class Tape {
     public func record(_ value: Tensor, inputs: [Variable], _ makeBackward: () -> any BackwardOp) -> Variable {
         guard isRecording, inputs.contains(where: { $0.id >= 0 }) else { return constant(value) }
         precondition(inputs.allSatisfy { $0.tape === self }, "Tape.record: inputs come from a different tape")
-        let id = newNode()
-        entries.append(Entry(output: id, op: makeBackward()))
-        return Variable(tape: self, id: id, value: value)
+        return appendNode(value, makeBackward())
     }
 
     /// Records an op whose trainable input is not a tape node (an embedding table): always tracked
     /// while the tape records.
     public func recordLeafOp(_ value: Tensor, _ makeBackward: () -> any BackwardOp) -> Variable {
         guard isRecording else { return constant(value) }
+        return appendNode(value, makeBackward())
+    }
+
+    private func appendNode(_ value: Tensor, _ op: any BackwardOp) -> Variable {
         let id = newNode()
-        entries.append(Entry(output: id, op: makeBackward()))
+        entries.append(Entry(output: id, op: op))
         return Variable(tape: self, id: id, value: value)
     }
 

@@ -30,7 +30,6 @@ extension Tape {
                 for j in 0..<d { dst[j] *= inv }
             }
         }
-        guard isRecording else { return constant(out) }
         return recordLeafOp(out) { EmbeddingBagBackward(table: table, ids: ids, offsets: offsets, combiner: combiner) }
     }
 }

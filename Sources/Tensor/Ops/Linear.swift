@@ -26,8 +26,8 @@ struct LinearBackward: BackwardOp {
     let x: Int, xValue: Tensor, w: Int, wValue: Tensor, b: Int, bShape: [Int], relu: Bool, out: Tensor
     func backward(_ grad: Tensor, _ tape: Tape) {
         let dz = relu ? Kernels.reluBackward(grad, out) : grad
-        if x >= 0 { tape.accumulateProduct(into: x, dz, wValue.transposed(), sharedShape: xValue.shape) }
-        if w >= 0 { tape.accumulateProduct(lhs: xValue.transposed(), dz, into: w, sharedShape: wValue.shape) }
+        if x >= 0 { tape.accumulateProduct(dz, wValue.transposed(), into: x, nodeShape: xValue.shape) }
+        if w >= 0 { tape.accumulateProduct(xValue.transposed(), dz, into: w, nodeShape: wValue.shape) }
         if b >= 0 {
             // dz is [B, H] or [E, B, H]: sum over the batch rows.
             let db = Kernels.sum(dz, axes: [dz.rank - 2]).reshaped(bShape)

@@ -2,11 +2,9 @@ extension Variable {
     /// Matrix product. `[M, K] x [K, N] -> [M, N]`; with a 3-D operand the product is batched:
     /// `[E, M, K] x [E, K, N]`, `[M, K] x [E, K, N]` or `[E, M, K] x [K, N]` give `[E, M, N]`.
     public func matmul(_ other: Variable) -> Variable {
-        if rank == 2 && other.rank == 2 {
-            let out = Kernels.matmul(value, other.value)
-            return tape.record(out, inputs: [self, other]) { MatmulBackward(a: id, aValue: value, b: other.id, bValue: other.value) }
-        }
-        let out = Kernels.batchedMatmul(value, other.value)
+        let out = rank == 2 && other.rank == 2
+            ? Kernels.matmul(value, other.value)
+            : Kernels.batchedMatmul(value, other.value)
         return tape.record(out, inputs: [self, other]) { MatmulBackward(a: id, aValue: value, b: other.id, bValue: other.value) }
     }
 }
@@ -15,20 +13,16 @@ extension Variable {
 struct MatmulBackward: BackwardOp {
     let a: Int, aValue: Tensor, b: Int, bValue: Tensor
     func backward(_ grad: Tensor, _ tape: Tape) {
-        if a >= 0 { tape.accumulateProduct(into: a, grad, bValue.transposed(), sharedShape: aValue.shape) }
-        if b >= 0 { tape.accumulateProduct(lhs: aValue.transposed(), grad, into: b, sharedShape: bValue.shape) }
+        if a >= 0 { tape.accumulateProduct(grad, bValue.transposed(), into: a, nodeShape: aValue.shape) }
+        if b >= 0 { tape.accumulateProduct(aValue.transposed(), grad, into: b, nodeShape: bValue.shape) }
     }
 }
 
 extension Tape {
-    /// Adds `lhs · rhs` to the gradient of node `id` whose value has `shape`. Handles the batched
-    /// cases: a 3-D product summed into a 2-D (shared) node one batch entry at a time, in order.
-    /// Parameter gradients are written in place by the GEMM (beta = 1): no temporary.
-    func accumulateProduct(into id: Int, _ lhs: Tensor, _ rhs: Tensor, sharedShape shape: [Int]) {
-        accumulateProduct(lhs: lhs, rhs, into: id, sharedShape: shape)
-    }
-
-    func accumulateProduct(lhs: Tensor, _ rhs: Tensor, into id: Int, sharedShape shape: [Int]) {
+    /// Adds `lhs · rhs` to the gradient of node `id` whose value has shape `shape`. Handles the
+    /// batched cases: a 3-D product summed into a 2-D (shared) node one batch entry at a time, in
+    /// order. Parameter gradients are written in place by the GEMM (beta = 1): no temporary.
+    func accumulateProduct(_ lhs: Tensor, _ rhs: Tensor, into id: Int, nodeShape shape: [Int]) {
         let batched = lhs.rank == 3 || rhs.rank == 3
         let target = parameterGradient(id)
         if !batched {
