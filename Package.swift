@@ -44,5 +44,7 @@ let package = Package(
         .executableTarget(name: "mmoe-bench", dependencies: ["MMoE", "Datasets", "Tensor"], swiftSettings: numericFlags),
         .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport", swiftSettings: numericFlags),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: numericFlags),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "TestSupport"], swiftSettings: numericFlags),
+        .testTarget(name: "MMoETests", dependencies: ["MMoE", "Datasets", "Tensor", "TestSupport"], swiftSettings: numericFlags),
     ]
 )

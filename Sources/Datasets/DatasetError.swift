@@ -1,0 +1,24 @@
+/// A data problem the user can fix, with the place it was found. `description` is the message the
+/// CLI prints as it is.
+public struct DatasetError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    /// 1-based line number, when the error is about one line.
+    public let line: Int?
+    /// Field name (or 1-based column), when the error is about one field.
+    public let field: String?
+    public let message: String
+
+    public init(file: String, line: Int? = nil, field: String? = nil, _ message: String) {
+        self.file = file
+        self.line = line
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String {
+        var place = file
+        if let line { place += ":\(line)" }
+        if let field { place += " field \(field)" }
+        return "\(place): \(message)"
+    }
+}
