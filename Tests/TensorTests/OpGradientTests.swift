@@ -85,6 +85,24 @@ final class OpGradientTests: XCTestCase {
         check([r([1, 7], 84)]) { _, v in v[0].mean() }
     }
 
+    func testGatedMixture() {
+        // T=2, B=5, E=3, H=7; size-1 task and expert counts; gates through a softmax as in MMoE.
+        check([r([2, 5, 3], 60), r([3, 5, 7], 61)]) { _, v in gatedMixture(gates: v[0], experts: v[1]) }
+        check([r([1, 4, 1], 62), r([1, 4, 3], 63)]) { _, v in gatedMixture(gates: v[0], experts: v[1]) }
+        check([r([3, 2, 4], 64), r([4, 2, 5], 65)]) { _, v in gatedMixture(gates: v[0].softmax(axis: -1), experts: v[1]) }
+    }
+
+    func testGatedMixtureMatchesBroadcastForm() {
+        let g = r([2, 5, 3], 66), x = r([3, 5, 7], 67)
+        let tape = Tape(recording: false)
+        let fused = gatedMixture(gates: tape.constant(g), experts: tape.constant(x)).value
+        // out[t] = Σ_e g[t, :, e, None] * x[e]
+        let gv = tape.constant(g.permuted([0, 2, 1]).contiguous().reshaped([2, 3, 5, 1]))
+        let viaBroadcast = (gv * tape.constant(x.reshaped([1, 3, 5, 7]))).sum(axes: [1]).value
+        XCTAssertEqual(fused.shape, [2, 5, 7])
+        for (a, b) in zip(fused.scalars, viaBroadcast.scalars) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
     func testConcatStackReshapeTranspose() {
         check([r([2, 3], 90), r([2, 1], 91), r([2, 4], 92)]) { _, v in concat(v, axis: 1) }
         check([r([1, 3], 93), r([2, 3], 94)]) { _, v in concat(v, axis: 0) }

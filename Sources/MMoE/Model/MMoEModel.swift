@@ -1,0 +1,119 @@
+import Tensor
+
+/// A Multi-gate Mixture-of-Experts network (Ma et al., KDD 2018) as in the OneFlow example:
+///
+///     x        = concat(flattened field embeddings, dense features)        [B, D]
+///     experts  = MLP_e(x) for each expert e, run as one batched GEMM        [E, B, H]
+///     gate_t   = softmax(MLP_gate_t(x) · W_t)   (W_t without bias)          [T, B, E]
+///     mix_t    = Σ_e gate_t[:, e] · experts[e]                              [T, B, H]
+///     logit_t  = MLP_tower_t(mix_t) · w_t + b_t                             [T, B]
+///
+/// Experts, gates and towers each keep their weights stacked (`[E, ...]`, `[T, ...]`) so each layer
+/// is one batched GEMM however many experts or tasks there are.
+public final class MMoEModel {
+    public let config: MMoEConfig
+    /// Dense weights and biases in one flat buffer (see `parameterSpecs` for names and shapes).
+    public let parameters: ParameterStore
+    /// The fused `[V, embeddingDim]` table of all sparse fields; nil when the data has none.
+    public let embedding: EmbeddingTable?
+
+    private let expertLayers: [(weight: Parameter, bias: Parameter)]
+    private let gateLayers: [(weight: Parameter, bias: Parameter)]
+    private let gateOut: Parameter
+    private let towerLayers: [(weight: Parameter, bias: Parameter)]
+    private let towerOut: (weight: Parameter, bias: Parameter)
+
+    /// Names and shapes of the dense parameters, in storage order.
+    public static func parameterSpecs(_ c: MMoEConfig) -> [(name: String, shape: [Int])] {
+        var specs: [(name: String, shape: [Int])] = []
+        func mlp(_ prefix: String, _ stack: Int, _ widths: [Int]) {
+            for l in 1..<widths.count {
+                specs.append(("\(prefix).layers.\(l - 1).weight", [stack, widths[l - 1], widths[l]]))
+                specs.append(("\(prefix).layers.\(l - 1).bias", [stack, widths[l]]))
+            }
+        }
+        let d = c.inputWidth, e = c.numExperts, t = c.numTasks
+        mlp("experts", e, [d] + c.expertDNN)
+        mlp("gates", t, [d] + c.gateDNN)
+        specs.append(("gates.out.weight", [t, c.gateDNN.last ?? d, e]))
+        let h = c.expertDNN.last!
+        mlp("towers", t, [h] + c.towerDNN)
+        specs.append(("towers.out.weight", [t, c.towerDNN.last ?? h, 1]))
+        specs.append(("towers.out.bias", [t, 1]))
+        return specs
+    }
+
+    /// Builds the network with the reference initialisation: embeddings N(0, 1e-4²), every
+    /// weight Xavier-normal (std = sqrt(2 / (fan_in + fan_out)) per expert or task slice), biases 0.
+    public init(_ config: MMoEConfig, seed: UInt64) throws(MMoEConfigError) {
+        try config.validate()
+        self.config = config
+        let store = ParameterStore(Self.parameterSpecs(config))
+        parameters = store
+        var rng = SeededRNG(seed: seed)
+        for p in store.parameters where p.name.hasSuffix(".weight") {
+            let fanIn = p.shape[1], fanOut = p.shape[2]
+            let std = (2 / Float(fanIn + fanOut)).squareRoot()
+            p.value.withUnsafeMutableBufferPointer { v in
+                for i in 0..<v.count { v[i] = std * rng.nextNormal() }
+            }
+        }
+        if config.fieldCount > 0 {
+            let v = config.fieldRows.reduce(0, +)
+            let values = (0..<(v * config.embeddingDim)).map { _ in 1e-4 * rng.nextNormal() }
+            embedding = EmbeddingTable(name: "embedding", value: Tensor(shape: [v, config.embeddingDim], scalars: values))
+        } else {
+            embedding = nil
+        }
+        func layers(_ prefix: String, _ count: Int) -> [(weight: Parameter, bias: Parameter)] {
+            (0..<count).map { (store["\(prefix).layers.\($0).weight"]!, store["\(prefix).layers.\($0).bias"]!) }
+        }
+        expertLayers = layers("experts", config.expertDNN.count)
+        gateLayers = layers("gates", config.gateDNN.count)
+        gateOut = store["gates.out.weight"]!
+        towerLayers = layers("towers", config.towerDNN.count)
+        towerOut = (store["towers.out.weight"]!, store["towers.out.bias"]!)
+    }
+
+    /// The concatenated input `[B, D]`: flattened embeddings, then the dense features.
+    func input(_ batch: Batch, tape: Tape) -> Variable {
+        let b = batch.size, c = config
+        let dense = tape.constant(batch.dense)
+        guard let table = embedding else { return dense }
+        precondition(batch.ids.count == b * c.fieldCount, "MMoEModel: batch has \(batch.ids.count) ids, expected \(b) x \(c.fieldCount)")
+        let offsets = (0...(b * c.fieldCount)).map { Int32($0) }
+        let emb = tape.embeddingBag(table, ids: batch.ids, offsets: offsets).reshaped([b, c.fieldCount * c.embeddingDim])
+        return c.denseWidth == 0 ? emb : concat([emb, dense], axis: 1)
+    }
+
+    /// Logits `[T, B]`. In training, dropout follows every hidden ReLU layer (masks drawn from `rng`).
+    public func logits(_ batch: Batch, tape: Tape, training: Bool, rng: inout SeededRNG) -> Variable {
+        let x = input(batch, tape: tape)
+        let rate = config.dropout
+        func mlp(_ h: Variable, _ layers: [(weight: Parameter, bias: Parameter)], reluOnLast: Bool, rng: inout SeededRNG) -> Variable {
+            var h = h
+            for (i, layer) in layers.enumerated() {
+                let hidden = reluOnLast || i < layers.count - 1
+                h = h.linear(tape.parameter(layer.weight), tape.parameter(layer.bias), activation: hidden ? .relu : .none)
+                if hidden { h = h.dropout(rate: rate, training: training, rng: &rng) }
+            }
+            return h
+        }
+        // Experts: ReLU between layers, none after the last (the reference's skip_final_activation).
+        let experts = mlp(x, expertLayers, reluOnLast: false, rng: &rng)                       // [E, B, H]
+        let gateHidden = mlp(x, gateLayers, reluOnLast: true, rng: &rng)                       // [B, D] or [T, B, G]
+        let gates = gateHidden.linear(tape.parameter(gateOut), nil).softmax(axis: -1)          // [T, B, E]
+        let mixed = gatedMixture(gates: gates, experts: experts)                               // [T, B, H]
+        let tower = mlp(mixed, towerLayers, reluOnLast: true, rng: &rng)                       // [T, B, K]
+        let out = tower.linear(tape.parameter(towerOut.weight), tape.parameter(towerOut.bias)) // [T, B, 1]
+        return out.reshaped([config.numTasks, batch.size])
+    }
+
+    /// Σ over tasks of each task's mean BCE-with-logits (the reference adds the per-task losses).
+    public func loss(logits: Variable, labels: Tensor) -> Variable {
+        logits.bceWithLogits(labels).scaled(by: Float(config.numTasks))
+    }
+
+    /// Dense parameters plus embedding rows.
+    public var parameterCount: Int { parameters.count + (embedding.map { $0.rows * $0.dim } ?? 0) }
+}

@@ -1,0 +1,55 @@
+/// The scalars of one Adam step, with the bias corrections folded in:
+/// p -= lrCorrected · m / (sqrt(v · vCorrection) + ε), where lrCorrected = lr / (1 - β1^t) and
+/// vCorrection = 1 / (1 - β2^t).
+public struct AdamStep: Sendable {
+    public let lrCorrected: Float, vCorrection: Float, beta1: Float, beta2: Float, epsilon: Float
+    public init(lrCorrected: Float, vCorrection: Float, beta1: Float, beta2: Float, epsilon: Float) {
+        self.lrCorrected = lrCorrected
+        self.vCorrection = vCorrection
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+    }
+}
+
+extension Kernels {
+    /// One Adam step over whole contiguous buffers of equal size: values, gradients, moments.
+    public static func adamUpdate(values: Tensor, grads: Tensor, m: Tensor, v: Tensor, _ s: AdamStep) {
+        let n = values.count
+        precondition(values.isContiguous && grads.isContiguous && m.isContiguous && v.isContiguous
+                     && grads.count == n && m.count == n && v.count == n,
+                     "adamUpdate: values, gradients and moments must be contiguous and of one size")
+        adamRow(values.storage.base + values.offset, UnsafePointer(grads.storage.base + grads.offset),
+                m.storage.base + m.offset, v.storage.base + v.offset, n, s)
+    }
+
+    /// One lazy Adam step for the rows of `table` that have a gradient; `m` and `v` are `[V, D]`
+    /// moments aligned with the table. Untouched rows (values and moments) stay as they are.
+    public static func adamUpdateTouchedRows(_ table: EmbeddingTable, m: Tensor, v: Tensor, _ s: AdamStep) {
+        let d = table.dim
+        precondition(m.isContiguous && v.isContiguous && m.count == table.rows * d && v.count == m.count,
+                     "adamUpdateTouchedRows(\(table.name)): moments must be contiguous [\(table.rows), \(d)]")
+        let p = table.value.storage.base + table.value.offset
+        let pm = m.storage.base + m.offset, pv = v.storage.base + v.offset
+        table.gradValues.withUnsafeBufferPointer { g in
+            for (slot, row) in table.touchedRows.enumerated() {
+                let r = Int(row) * d
+                adamRow(p + r, g.baseAddress! + slot * d, pm + r, pv + r, d, s)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func adamRow(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                        _ v: UnsafeMutablePointer<Float>, _ n: Int, _ s: AdamStep) {
+        let (b1, b2, eps, lr, vc) = (s.beta1, s.beta2, s.epsilon, s.lrCorrected, s.vCorrection)
+        for i in 0..<n {
+            let gi = g[i]
+            let mi = b1 * m[i] + (1 - b1) * gi
+            let vi = b2 * v[i] + (1 - b2) * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] -= lr * mi / ((vi * vc).squareRoot() + eps)
+        }
+    }
+}
