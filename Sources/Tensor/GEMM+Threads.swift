@@ -1,9 +1,9 @@
 import Foundation
 import Synchronization
 
-/// The worker threads GEMM splits its output blocks over.
+/// The worker threads GEMM (and `Parallel.forEach`) split their work over.
 ///
-/// NOTE: why not `DispatchQueue.concurrentPerform` (Parallel.forEach)? For the model's mid-sized
+/// NOTE: why not `DispatchQueue.concurrentPerform`? For the model's mid-sized
 /// products (256x256x128 takes ~80 us on one core) Dispatch's wake-up and join cost ~6 us each,
 /// which capped two threads at ~1.4x. These workers spin briefly on an atomic generation counter
 /// after each job, so back-to-back GEMMs (a forward/backward pass) start in well under a

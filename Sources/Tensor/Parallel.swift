@@ -19,21 +19,20 @@ public enum Parallel {
     }
 
     /// Runs `body(i)` for i in 0..<iterations on up to `threads` threads; returns when all are done.
-    /// Iterations must write disjoint memory.
-    @inlinable public static func forEach(_ iterations: Int, threads: Int = Parallel.threads, _ body: (Int) -> Void) {
+    /// Iterations must write disjoint memory. Runs on the same spinning worker pool as the GEMM, so
+    /// kernels between GEMMs neither wake new threads nor compete with spinning ones; called from
+    /// inside a parallel job (the pool busy), it runs inline.
+    public static func forEach(_ iterations: Int, threads: Int = Parallel.threads, _ body: (Int) -> Void) {
         if iterations <= 0 { return }
-        if iterations == 1 || threads <= 1 {
+        let workers = min(threads, iterations)
+        if workers <= 1 {
             for i in 0..<iterations { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let work = UnsafeSendable(body)
-            DispatchQueue.concurrentPerform(iterations: min(threads, iterations)) { worker in
-                // Static interleaved assignment: iteration i always runs on worker i % workers.
-                var i = worker
-                let workers = min(threads, iterations)
-                while i < iterations { work.value(i); i += workers }
-            }
+        // Static interleaved assignment: iteration i always runs on worker i % workers.
+        GEMMWorkerPool.shared.run(workers: workers) { w in
+            var i = w
+            while i < iterations { body(i); i += workers }
         }
     }
 }

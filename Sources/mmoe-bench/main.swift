@@ -12,6 +12,12 @@ subcommands:
       --threads N   threads to use (default 1; 0 = all cores)
       --json        one JSON object per line instead of a table
       --numpy       also time numpy (python3 Scripts/numpy_gemm.py) in the same run and print the ratio
+  train [--threads 1,2] [--steps N] [--data_dir DIR] [--json]
+      MMoE training and evaluation samples/s (embedding 4, experts [256, 128] x 3, batch 256) per
+      thread count, against the bound the GEMM speed puts on a step; peak RSS.
+      --threads LIST  thread counts to run (default 1,2)
+      --steps N       timed training steps per thread count (default 300)
+      --data_dir DIR  the Census-income files (default: generated rows of the same shape)
 """
 
 func fail(_ message: String) -> Never {
@@ -24,6 +30,8 @@ guard let subcommand = arguments.first else { fail("missing subcommand") }
 switch subcommand {
 case "gemm":
     exit(benchGEMM(arguments: Array(arguments.dropFirst())))
+case "train":
+    exit(benchTrain(arguments: Array(arguments.dropFirst())))
 case "-h", "--help", "help":
     print(usage)
 default:

@@ -1,0 +1,152 @@
+import Foundation
+import Tensor
+import Datasets
+import MMoE
+
+/// `mmoe-bench train`: training and evaluation samples/s of the reference configuration
+/// (embedding 4, 3 experts [256, 128], 2 tasks, batch 256) per thread count, next to the bound
+/// that the GEMM speed puts on a step, and the peak RSS.
+func benchTrain(arguments: [String]) -> Int32 {
+    var threadCounts = [1, 2], steps = 300, dataDir: String?, json = false
+    var i = 0
+    func value() -> String? { i += 1; return i < arguments.count ? arguments[i] : nil }
+    while i < arguments.count {
+        switch arguments[i] {
+        case "--threads":
+            guard let v = value(), let list = Optional(v.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }),
+                  !list.isEmpty, list.allSatisfy({ $0 >= 0 }) else { fail("train: --threads needs a list like 1,2") }
+            threadCounts = list
+        case "--steps":
+            guard let v = value(), let n = Int(v), n > 0 else { fail("train: --steps needs a positive integer") }
+            steps = n
+        case "--data_dir":
+            guard let v = value() else { fail("train: --data_dir needs a directory") }
+            dataDir = v
+        case "--json": json = true
+        default: fail("train: unknown option \(arguments[i])")
+        }
+        i += 1
+    }
+
+    let train: TabularData, test: TabularData, fieldRows: [Int], source: String
+    if let dataDir {
+        do {
+            let census = try CensusIncome.load(directory: dataDir)
+            (train, test, fieldRows) = (census.train, census.test, census.encoder.schema.fieldRows)
+            source = "census \(dataDir)"
+        } catch {
+            FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+            return 2
+        }
+    } else {
+        fieldRows = CensusIncome.defaultTableSizes.map { $0 + 1 }
+        train = censusShaped(rows: 13_334, fieldRows: fieldRows, seed: 1)
+        test = censusShaped(rows: 6_666, fieldRows: fieldRows, seed: 2)
+        source = "generated, Census-shaped"
+    }
+    let config = MMoEConfig(denseWidth: train.denseWidth, fieldRows: fieldRows, embeddingDim: 4)
+    let batchSize = 256
+    if !json {
+        print("mmoe-bench train: embedding 4, experts [256, 128] x 3, 2 tasks, batch \(batchSize); data: \(source) (\(train.count) train, \(test.count) test rows)")
+        print("threads  step ms  train samples/s  GEMM-bound samples/s  of bound  eval samples/s")
+    }
+    for threads in threadCounts {
+        Parallel.threads = threads
+        let model = try! MMoEModel(config, seed: 1)
+        var settings = TrainerSettings()
+        settings.batchSize = batchSize
+        let trainer = Trainer(model: model, train: train, test: test, settings: settings)
+        var stream = BatchStream(train, batchSize: batchSize, seed: 1)
+        // Full batches only, prepared up front, so the figure is the step itself.
+        var batches: [Batch] = []
+        while batches.count < 64 { let b = stream.next(); if b.size == batchSize { batches.append(b) } }
+        for k in 0..<20 { _ = trainer.trainStep(batches[k % batches.count]) }
+        var windows: [Double] = []
+        let perWindow = max(1, steps / 5)
+        for w in 0..<5 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for k in 0..<perWindow { _ = trainer.trainStep(batches[(w * perWindow + k) % batches.count]) }
+            windows.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(perWindow))
+        }
+        let step = windows.sorted()[windows.count / 2]
+        _ = trainer.evaluate(test, epoch: 0, step: 0)
+        var evals: [Double] = []
+        for _ in 0..<3 { evals.append(trainer.evaluate(test, epoch: 0, step: 0).evalSeconds) }
+        let evalSeconds = evals.sorted()[1]
+        let bound = gemmBoundSeconds(config, batch: batchSize, threads: threads)
+        let trainRate = Double(batchSize) / step, boundRate = Double(batchSize) / bound.seconds
+        let evalRate = Double(test.count) / evalSeconds
+        if json {
+            print("{\"bench\":\"train\",\"threads\":\(threads),\"step_ms\":\(step * 1000),\"train_samples_per_sec\":\(trainRate),\"gemm_bound_samples_per_sec\":\(boundRate),\"gemm_mflop_per_step\":\(bound.flops / 1e6),\"eval_samples_per_sec\":\(evalRate)}")
+        } else {
+            print(String(format: "%7d  %7.3f  %15.0f  %20.0f  %7.0f%%  %14.0f", threads, step * 1000, trainRate, boundRate, 100 * trainRate / boundRate, evalRate))
+        }
+    }
+    let flops = gemmBoundSeconds(config, batch: batchSize, threads: 1, measure: false).flops
+    let rss = ProcessMemory.peakResidentMB() ?? .nan
+    if json {
+        print("{\"bench\":\"train\",\"peak_rss_mb\":\(rss)}")
+    } else {
+        print(String(format: "GEMM work per step: %.1f MFLOP (forward, and both gradients of every layer); peak RSS %.0f MB", flops / 1e6, rss))
+    }
+    return 0
+}
+
+/// Random rows with Census's layout: 11 dense features in [0, 1], 29 fields with the default
+/// table sizes, two labels (~6% and ~40% positive).
+private func censusShaped(rows: Int, fieldRows: [Int], seed: UInt64) -> TabularData {
+    var rng = SeededRNG(seed: seed)
+    var dense: [Float] = [], ids: [Int32] = [], labels: [Float] = []
+    let offsets = fieldRows.reduce(into: [0]) { $0.append($0.last! + $1) }
+    for _ in 0..<rows {
+        for _ in 0..<11 { dense.append(rng.nextUniform()) }
+        for (f, r) in fieldRows.enumerated() { ids.append(Int32(offsets[f] + Int(rng.next() % UInt64(r - 1)))) }
+        labels.append(rng.nextUniform() < 0.06 ? 1 : 0)
+        labels.append(rng.nextUniform() < 0.4 ? 1 : 0)
+    }
+    return TabularData(count: rows, denseWidth: 11, dense: dense, fieldCount: fieldRows.count, ids: ids,
+                       taskNames: CensusIncome.taskNames, labels: labels)
+}
+
+/// The time the GEMMs of one training step take on their own, measured call by call with
+/// `sgemm` (forward Y = X·W as NN; backward dX = dY·Wᵀ as NT and dW = Xᵀ·dY as TN; the stacked
+/// experts, gates and towers as that many GEMMs), and their FLOPs (2·m·n·k each).
+private func gemmBoundSeconds(_ c: MMoEConfig, batch b: Int, threads: Int, measure: Bool = true) -> (seconds: Double, flops: Double) {
+    let d = c.inputWidth, e = c.numExperts, t = c.numTasks
+    var layers: [(k: Int, n: Int, count: Int)] = []
+    let expertWidths = [d] + c.expertDNN
+    for l in 1..<expertWidths.count { layers.append((expertWidths[l - 1], expertWidths[l], e)) }
+    let gateWidths = [d] + c.gateDNN + [e]
+    for l in 1..<gateWidths.count { layers.append((gateWidths[l - 1], gateWidths[l], t)) }
+    let towerWidths = [c.expertDNN.last!] + c.towerDNN + [1]
+    for l in 1..<towerWidths.count { layers.append((towerWidths[l - 1], towerWidths[l], t)) }
+    var calls: [(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, count: Int)] = []
+    for layer in layers {
+        calls.append((false, false, b, layer.n, layer.k, layer.count))          // Y = X·W
+        calls.append((false, true, b, layer.k, layer.n, layer.count))           // dX = dY·Wᵀ
+        calls.append((true, false, layer.k, layer.n, b, layer.count))           // dW = Xᵀ·dY
+    }
+    let flops = calls.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k * $1.count) }
+    guard measure else { return (0, flops) }
+    var seconds = 0.0
+    for call in calls {
+        let a = [Float](repeating: 0.5, count: call.m * call.k), bm = [Float](repeating: 0.25, count: call.k * call.n)
+        var out = [Float](repeating: 0, count: call.m * call.n)
+        let lda = call.transA ? call.m : call.k, ldb = call.transB ? call.k : call.n
+        func run() {
+            a.withUnsafeBufferPointer { pa in bm.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
+                sgemm(transA: call.transA, transB: call.transB, m: call.m, n: call.n, k: call.k, alpha: 1,
+                      a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, beta: 0, c: pc.baseAddress!, ldc: call.n, threads: threads)
+            } } }
+        }
+        for _ in 0..<20 { run() }
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<50 { run() }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / 50)
+        }
+        seconds += best * Double(call.count)
+    }
+    return (seconds, flops)
+}
