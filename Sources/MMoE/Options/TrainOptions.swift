@@ -1,0 +1,85 @@
+/// Everything `mmoe-train` can be told, as one value. The first group mirrors the argument table of
+/// OneFlow's MMoE example, with its defaults, so its launch scripts run unchanged; the second group
+/// is ours. `TrainOptions()` is the configuration of a run given no flags.
+///
+/// Deliberate differences from OneFlow: `data_dir`, `num_train_samples`, `num_test_samples`,
+/// `table_size_array` and `persistent_path` are required there and optional here (no data directory
+/// means the built-in synthetic data; no sample counts mean every row of the files; no table sizes
+/// mean the sizes the data implies).
+public struct TrainOptions: Sendable, Equatable {
+    // OneFlow argument table
+    public var dataDir: String? = nil
+    /// nil = every row of the training file.
+    public var numTrainSamples: Int? = nil
+    /// nil = every row of the test file.
+    public var numTestSamples: Int? = nil
+    public var modelLoadDir: String? = nil
+    public var modelSaveDir: String? = nil
+    public var saveInitialModel = false
+    public var saveModelAfterEachEval = false
+    public var numExperts = 3
+    public var numTasks = 2
+    /// OneFlow's table says 16; its launch script passes 4.
+    public var embeddingVecSize = 16
+    public var expertDNN = [256, 128]
+    public var gateDNN: [Int] = []
+    public var towerDNN: [Int] = []
+    public var netDropout: Float = 0
+    public var learningRate: Float = 0.001
+    /// Multiplies the learning rate at each epoch boundary while it is above `minLR`, as the
+    /// MultiStepLR of OneFlow's script does; 1 keeps it constant, which is our default.
+    public var lrFactor: Float = 1
+    public var minLR: Float = 1e-6
+    public var batchSize = 256
+    public var trainBatches = 16000
+    public var lossPrintInterval = 100
+    /// nil = the sizes the data implies; the trainer checks a given array against the data.
+    public var tableSizeArray: [Int]? = nil
+    public var persistentPath: String? = nil
+    public var storeType: StoreType = .cachedHostMem
+    public var cacheMemoryBudgetMB = 1024
+    public var amp = false
+    public var lossScalePolicy: LossScalePolicy = .static
+
+    // ours
+    /// nil = detect from the files in `dataDir`, or synthetic when there is no `dataDir`.
+    public var dataset: DatasetKind? = nil
+    public var outputDir = "./result"
+    public var seed: UInt64 = 2019
+    /// 0 = all cores.
+    public var threads = 0
+    /// Correlation between the tasks of the built-in synthetic data, in [-1, 1].
+    public var correlation: Float = 0.5
+    public var help = false
+
+    /// The flags the user wrote (names without dashes), so later code can tell "given" from
+    /// "defaulted" (an explicit `--embedding_vec_size 16` is not the same request as none). Part
+    /// of `==`: two parses are equal only if they were spelled with the same flags.
+    public var explicitFlags: Set<String> = []
+
+    public init() {}
+}
+
+/// Where OneFlow's OneEmbedding keeps embedding tables. Accepted for script compatibility; see
+/// `TrainOptions.notYetNotices` for what this build does with it.
+public enum StoreType: String, Sendable, CaseIterable {
+    case deviceMem = "device_mem", cachedHostMem = "cached_host_mem", cachedSSD = "cached_ssd"
+}
+
+/// How the loss is scaled under mixed precision (`--amp`).
+public enum LossScalePolicy: String, Sendable, CaseIterable {
+    case `static`, dynamic
+}
+
+/// The data a run trains on.
+public enum DatasetKind: String, Sendable, CaseIterable {
+    case census, taobao, synthetic
+}
+
+/// A command line the user must fix. `message` is one line that names the flag and the bad value;
+/// turning it into an exit code (2, as argparse) is the CLI's job.
+public struct OptionsError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
