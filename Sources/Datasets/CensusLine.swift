@@ -93,7 +93,7 @@ extension CensusLine {
         try reader.forEachLine { bytes, range, number throws(DatasetError) in
             guard line.split(bytes, range) else { return true }
             guard line.count == columnCount else {
-                throw DatasetError(file: path, line: number, "found \(line.count) fields, expected \(columnCount) separated by \", \"")
+                throw DatasetError(file: path, line: number, "found \(line.count) field\(line.count == 1 ? "" : "s"), expected \(columnCount) separated by \", \"")
             }
             try body(line, bytes, number)
             rows += 1
