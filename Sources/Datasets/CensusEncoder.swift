@@ -1,7 +1,7 @@
 /// Fitted on the training split: per-field vocabularies (hash key -> fused-table row) and dense
 /// min/max. Kept so that later work (checkpoints, a predict command) can encode new rows exactly as
 /// in training.
-public struct CensusEncoder: Sendable {
+public struct CensusEncoder: Sendable, Equatable {
     public let schema: FeatureSchema
     /// Training minimum and maximum of each dense field, in `CensusIncome.denseNames` order.
     public let denseMin: [Float]
@@ -15,6 +15,7 @@ public struct CensusEncoder: Sendable {
 
     /// Per sparse field: the distinct training values in row order (first seen first). With
     /// `denseMin`, `denseMax` and `capacities` this is all a checkpoint needs to rebuild the encoder.
+    /// (Bytes that are not UTF-8 show as U+FFFD here; the Census files are ASCII.)
     public var values: [[String]] { fields.map(\.values) }
 
     /// Rebuilds an encoder from what a checkpoint keeps (see `values`).
@@ -32,8 +33,12 @@ public struct CensusEncoder: Sendable {
             var vocabulary = FieldVocabulary()
             for value in fieldValues {
                 let bytes = Array(value.utf8)
+                let before = vocabulary.count
                 do { _ = try vocabulary.findOrInsert(key: FieldHash.key(field: f, bytes, bytes.indices), bytes, bytes.indices) } catch {
                     throw Self.collisionError(error, file: file, line: nil, field: f)
+                }
+                guard vocabulary.count > before else {
+                    throw DatasetError(file: file, field: CensusIncome.sparseNames[f], "value \"\(value)\" is listed twice; the rows after it would shift")
                 }
             }
             fields.append(vocabulary)

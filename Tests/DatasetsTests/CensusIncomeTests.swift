@@ -201,6 +201,12 @@ final class CensusIncomeTests: XCTestCase {
         XCTAssertEqual(rebuilt.schema, e.schema)
         XCTAssertEqual(rebuilt.vocabularies, e.vocabularies)
         XCTAssertEqual(rebuilt.values, e.values)
+        XCTAssertEqual(rebuilt, e)
+        var twice = e.values
+        twice[3].append(twice[3][0])
+        let dup = CensusFixture.error { _ = try CensusEncoder(denseMin: e.denseMin, denseMax: e.denseMax, capacities: e.capacities, values: twice) }
+        XCTAssertEqual(dup?.field, "education")
+        XCTAssertNotNil(CensusFixture.error { _ = try CensusEncoder(denseMin: [], denseMax: [], capacities: e.capacities, values: e.values) })
     }
 
     /// The key is part of the data format (saved vocabularies depend on it): pinned against an
