@@ -1,0 +1,125 @@
+/// The fields of one raw Census line, found as byte ranges so that a row is parsed without making a
+/// String per field. The reader reuses one value for every line.
+struct CensusLine {
+    static let columnCount = CensusIncome.columnNames.count
+    static let maritalColumn = CensusIncome.columnNames.firstIndex(of: "marital_stat")!
+    static let incomeColumn = CensusIncome.columnNames.firstIndex(of: "income_50k")!
+    static let denseColumns = CensusIncome.denseNames.map { CensusIncome.columnNames.firstIndex(of: $0)! }
+    static let sparseColumns = CensusIncome.sparseNames.map { CensusIncome.columnNames.firstIndex(of: $0)! }
+
+    /// Trimmed bounds of the first `min(count, columnCount)` fields.
+    private var starts = [Int](repeating: 0, count: columnCount)
+    private var ends = [Int](repeating: 0, count: columnCount)
+    /// Fields found on the line, which may be more than `columnCount`.
+    private(set) var count = 0
+
+    /// Bytes of field `column`, without surrounding whitespace (and, for the last field, without the
+    /// line's closing full stop).
+    func range(_ column: Int) -> Range<Int> { starts[column] ..< ends[column] }
+
+    /// Splits `bytes[line]` at its commas. UCI separates fields with ", "; splitting at the comma and
+    /// trimming accepts that and stray extra blanks alike. Returns false for a blank line.
+    mutating func split(_ bytes: [UInt8], _ line: Range<Int>) -> Bool {
+        var lo = line.lowerBound
+        var hi = line.upperBound
+        while lo < hi, Self.isBlank(bytes[lo]) { lo += 1 }
+        while hi > lo, Self.isBlank(bytes[hi - 1]) { hi -= 1 }
+        guard lo < hi else { count = 0; return false }
+        if bytes[hi - 1] == UInt8(ascii: ".") { hi -= 1 }  // the closing full stop, when present
+
+        var n = 0
+        var fieldStart = lo
+        var i = lo
+        while i <= hi {
+            if i == hi || bytes[i] == UInt8(ascii: ",") {
+                if n < Self.columnCount {
+                    var a = fieldStart
+                    var b = i
+                    while a < b, Self.isBlank(bytes[a]) { a += 1 }
+                    while b > a, Self.isBlank(bytes[b - 1]) { b -= 1 }
+                    starts[n] = a
+                    ends[n] = b
+                }
+                n += 1
+                fieldStart = i + 1
+            }
+            i += 1
+        }
+        count = n
+        return true
+    }
+
+    @inline(__always) static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D }
+
+    /// 1 for `50000+`, 0 for `- 50000`; nil for anything else.
+    func income(_ bytes: [UInt8]) -> Float? {
+        let r = range(Self.incomeColumn)
+        if Self.equals(bytes, r, Self.over50k) { return 1 }
+        if Self.equals(bytes, r, Self.under50k) { return 0 }
+        return nil
+    }
+
+    func neverMarried(_ bytes: [UInt8]) -> Float {
+        Self.equals(bytes, range(Self.maritalColumn), Self.neverMarriedText) ? 1 : 0
+    }
+
+    private static let over50k = Array("50000+".utf8)
+    private static let under50k = Array("- 50000".utf8)
+    private static let neverMarriedText = Array("Never married".utf8)
+
+    static func equals(_ bytes: [UInt8], _ r: Range<Int>, _ text: [UInt8]) -> Bool {
+        r.count == text.count && bytes[r].elementsEqual(text)
+    }
+
+    /// Field text for messages, shortened so a garbage line does not flood the terminal.
+    static func text(_ bytes: [UInt8], _ r: Range<Int>) -> String {
+        let limit = 60
+        let cut = r.count > limit ? r.lowerBound ..< r.lowerBound + limit : r
+        return String(decoding: bytes[cut], as: UTF8.self) + (cut.count < r.count ? "..." : "")
+    }
+}
+
+extension CensusLine {
+    /// Calls `body` for each row of the raw file at `path`, at most `maxRows` of them (nil: all),
+    /// with the split line and its 1-based line number. Blank lines are skipped but counted; a line
+    /// with other than 42 fields is an error. Returns the number of rows passed.
+    static func forEachRow(path: String, maxRows: Int?,
+                           _ body: (_ line: CensusLine, _ bytes: [UInt8], _ number: Int) throws(DatasetError) -> Void) throws(DatasetError) -> Int {
+        let limit = max(0, maxRows ?? Int.max)
+        let reader = try ChunkReader(path: path)
+        guard limit > 0 else { reader.close(); return 0 }
+        var line = CensusLine()
+        var rows = 0
+        try reader.forEachLine { bytes, range, number throws(DatasetError) in
+            guard line.split(bytes, range) else { return true }
+            guard line.count == columnCount else {
+                throw DatasetError(file: path, line: number, "found \(line.count) field\(line.count == 1 ? "" : "s"), expected \(columnCount) separated by \", \"")
+            }
+            try body(line, bytes, number)
+            rows += 1
+            return rows < limit
+        }
+        return rows
+    }
+
+    /// Both labels, in `CensusIncome.taskNames` order.
+    func labels(_ bytes: [UInt8], path: String, number: Int) throws(DatasetError) -> (income: Float, marital: Float) {
+        guard let income = income(bytes) else {
+            throw DatasetError(file: path, line: number, field: "income_50k",
+                               "unknown income label \"\(Self.text(bytes, range(Self.incomeColumn)))\"; expected \"50000+\" or \"- 50000\"")
+        }
+        return (income, neverMarried(bytes))
+    }
+
+    /// Unscaled value of dense field `d` (an index into `CensusIncome.denseNames`).
+    func rawDense(_ d: Int, _ bytes: [UInt8], path: String, number: Int) throws(DatasetError) -> Float {
+        let r = range(Self.denseColumns[d])
+        guard let value = DecimalParser.parse(bytes, r), Float(value).isFinite else {
+            let text = Self.text(bytes, r)
+            let why = text == "?" ? " (a missing value; dense fields must be numeric)"
+                : DecimalParser.parse(bytes, r) != nil ? " (out of Float's range)" : ""
+            throw DatasetError(file: path, line: number, field: CensusIncome.denseNames[d], "not a number: \"\(text)\"\(why)")
+        }
+        return Float(value)
+    }
+}
