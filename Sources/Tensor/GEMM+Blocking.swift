@@ -156,10 +156,10 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
                         let rows = min(mr, mc - ir)
                         let pa = UnsafePointer(packedA + ir * kc)
                         let cTile = p.c + (ic + ir) * p.ldc + jc + jr
-                        if rows == mr && cols == nr {
-                            sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, ep: ep)
+                        if cols == nr {
+                            sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
                         } else {
-                            // Partial tile: run the full kernel on a private tile (the packed
+                            // Right-edge tile: run the full kernel on a private tile (the packed
                             // operands are zero-padded) and copy back only the valid part.
                             if ep.beta != 0 {
                                 for r in 0..<rows { for q in 0..<cols { tile[r * nr + q] = cTile[r * p.ldc + q] } }

@@ -44,13 +44,15 @@ private func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutab
     store16(v1, c + 16)
 }
 
-/// The micro-kernel: `C[0..<MR, 0..<NR] = epilogue(sum over p < kc of pa[p*MR + r] * pb[p*NR + j])`.
+/// The micro-kernel: `C[0..<rows, 0..<NR] = epilogue(sum over p < kc of pa[p*MR + r] * pb[p*NR + j])`.
+/// It always computes MR rows (the packed panel is zero-padded) but stores only the first `rows`, so
+/// a bottom-edge tile writes straight into C.
 /// `pa` is a packed A panel (kc x MR, k-major), `pb` a packed B panel (kc x NR, k-major). Every
 /// accumulator sums its k-range strictly in order with fused multiply-adds, which is what makes the
 /// result independent of where the tile sits in the matrix (and so of the thread split).
 @inline(never)
 @usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
-                                        c: UnsafeMutablePointer<Float>, ldc: Int, ep: GEMMEpilogue) {
+                                        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int = gemmMR, ep: GEMMEpilogue) {
     var c0a = SIMD16<Float>(), c0b = SIMD16<Float>()
     var c1a = SIMD16<Float>(), c1b = SIMD16<Float>()
     var c2a = SIMD16<Float>(), c2b = SIMD16<Float>()
@@ -88,17 +90,17 @@ private func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutab
     var bias0 = SIMD16<Float>(), bias1 = SIMD16<Float>()
     if let bias = ep.bias { bias0 = load16(bias); bias1 = load16(bias + 16) }
     storeRow(c0a, c0b, c + 0 * ldc, ep, bias0, bias1)
-    storeRow(c1a, c1b, c + 1 * ldc, ep, bias0, bias1)
-    storeRow(c2a, c2b, c + 2 * ldc, ep, bias0, bias1)
-    storeRow(c3a, c3b, c + 3 * ldc, ep, bias0, bias1)
-    storeRow(c4a, c4b, c + 4 * ldc, ep, bias0, bias1)
-    storeRow(c5a, c5b, c + 5 * ldc, ep, bias0, bias1)
-    storeRow(c6a, c6b, c + 6 * ldc, ep, bias0, bias1)
-    storeRow(c7a, c7b, c + 7 * ldc, ep, bias0, bias1)
-    storeRow(c8a, c8b, c + 8 * ldc, ep, bias0, bias1)
-    storeRow(c9a, c9b, c + 9 * ldc, ep, bias0, bias1)
-    storeRow(c10a, c10b, c + 10 * ldc, ep, bias0, bias1)
-    storeRow(c11a, c11b, c + 11 * ldc, ep, bias0, bias1)
-    storeRow(c12a, c12b, c + 12 * ldc, ep, bias0, bias1)
-    storeRow(c13a, c13b, c + 13 * ldc, ep, bias0, bias1)
+    if rows > 1 { storeRow(c1a, c1b, c + 1 * ldc, ep, bias0, bias1) }
+    if rows > 2 { storeRow(c2a, c2b, c + 2 * ldc, ep, bias0, bias1) }
+    if rows > 3 { storeRow(c3a, c3b, c + 3 * ldc, ep, bias0, bias1) }
+    if rows > 4 { storeRow(c4a, c4b, c + 4 * ldc, ep, bias0, bias1) }
+    if rows > 5 { storeRow(c5a, c5b, c + 5 * ldc, ep, bias0, bias1) }
+    if rows > 6 { storeRow(c6a, c6b, c + 6 * ldc, ep, bias0, bias1) }
+    if rows > 7 { storeRow(c7a, c7b, c + 7 * ldc, ep, bias0, bias1) }
+    if rows > 8 { storeRow(c8a, c8b, c + 8 * ldc, ep, bias0, bias1) }
+    if rows > 9 { storeRow(c9a, c9b, c + 9 * ldc, ep, bias0, bias1) }
+    if rows > 10 { storeRow(c10a, c10b, c + 10 * ldc, ep, bias0, bias1) }
+    if rows > 11 { storeRow(c11a, c11b, c + 11 * ldc, ep, bias0, bias1) }
+    if rows > 12 { storeRow(c12a, c12b, c + 12 * ldc, ep, bias0, bias1) }
+    if rows > 13 { storeRow(c13a, c13b, c + 13 * ldc, ep, bias0, bias1) }
 }
