@@ -1,5 +1,31 @@
 import Foundation
+import MMoE
+import Datasets
 
-// The trainer arrives with the MMoE/Census issue; until then this binary says so plainly.
-FileHandle.standardError.write(Data("mmoe-train: training is not implemented yet in this version (tensor core only); see README.md\n".utf8))
-exit(2)
+// mmoe-train: parse the flags, run, and turn errors into a message and an exit code
+// (2 for anything the user can fix: flags, files, data; 1 for anything else).
+
+func fail(_ message: String, code: Int32) -> Never {
+    FileHandle.standardError.write(Data("mmoe-train: \(message)\n".utf8))
+    exit(code)
+}
+
+let options: TrainOptions
+do {
+    options = try TrainOptions.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    fail("\(error)\nRun mmoe-train --help for the list of flags.", code: 2)
+}
+if options.help {
+    print(TrainOptions.helpText)
+    exit(0)
+}
+do {
+    try TrainCommand(options: options).run()
+} catch let error as UsageError {
+    fail(error.description, code: 2)
+} catch let error as DatasetError {
+    fail(error.description, code: 2)
+} catch {
+    fail("\(error)", code: 1)
+}

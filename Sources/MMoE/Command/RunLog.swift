@@ -1,0 +1,61 @@
+import Foundation
+
+/// The human-readable lines `mmoe-train` prints, in the shape of OneFlow's MMoE script, and the
+/// machine-readable records it writes next to them.
+public enum RunLog {
+    static func timestamp() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        f.locale = Locale(identifier: "en_US_POSIX")
+        return f.string(from: Date())
+    }
+
+    /// `Rank[0], Step 100, Loss_income 0.1234, Loss_marital 0.2345, Latency 1.234 ms, Throughput 207000.0, <time>`
+    public static func stepLine(_ r: StepReport, tasks: [String]) -> String {
+        let losses = zip(tasks, r.taskLosses).map { "Loss_\($0) \(String(format: "%.4f", $1))" }.joined(separator: ", ")
+        return "Rank[0], Step \(r.step), \(losses), Latency \(String(format: "%.3f", r.latencyMs)) ms, "
+            + "Throughput \(String(format: "%.1f", r.samplesPerSecond)), \(timestamp())"
+    }
+
+    /// `Rank[0], Epoch 1, Step 53, AUC_income ..., Loss_income ..., Accuracy_income ..., Eval_time ..., Host_Memory ... MiB, <time>`
+    public static func evalLine(_ r: EvalReport, tasks: [String], hostMemoryMB: Double?) -> String {
+        func each(_ label: String, _ values: [Double]) -> String {
+            zip(tasks, values).map { "\(label)_\($0) \(String(format: "%.6f", $1))" }.joined(separator: ", ")
+        }
+        let memory = hostMemoryMB.map { "Host_Memory \(Int($0)) MiB, " } ?? ""
+        return "Rank[0], Epoch \(r.epoch), Step \(r.step), \(each("AUC", r.auc)), \(each("Loss", r.logLoss)), \(each("Accuracy", r.accuracy)), "
+            + "Eval_time \(String(format: "%.2f", r.evalSeconds)) s, Metrics_time \(String(format: "%.2f", r.metricsSeconds)) s, "
+            + "Eval_samples \(r.samples), \(memory)\(timestamp())"
+    }
+
+    /// A JSON number, or null for NaN and infinities (JSON has no spelling for them).
+    static func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
+
+    static func byTask(_ tasks: [String], _ values: [Double]) -> [String: Any] {
+        Dictionary(uniqueKeysWithValues: zip(tasks, values.map(number)))
+    }
+
+    public static func stepRecord(_ r: StepReport, tasks: [String]) -> [String: Any] {
+        ["type": "train", "step": r.step, "loss": byTask(tasks, r.taskLosses), "latency_ms": number(r.latencyMs),
+         "samples_per_sec": number(r.samplesPerSecond), "learning_rate": Double("\(r.learningRate)") ?? Double(r.learningRate)]
+    }
+
+    public static func evalRecord(_ r: EvalReport, tasks: [String]) -> [String: Any] {
+        ["type": "eval", "epoch": r.epoch, "step": r.step, "auc": byTask(tasks, r.auc), "logloss": byTask(tasks, r.logLoss),
+         "accuracy": byTask(tasks, r.accuracy), "samples": r.samples, "eval_seconds": r.evalSeconds,
+         "samples_per_sec": number(Double(r.samples) / r.evalSeconds)]
+    }
+
+    public static func summaryRecord(_ s: TrainingSummary, dataset: String, tasks: [String], peakRSSMB: Double?) -> [String: Any] {
+        let e = s.finalEvaluation
+        return ["dataset": dataset, "model": "mmoe", "tasks": tasks, "steps": s.steps, "epochs": s.epochs,
+                "eval": ["auc": byTask(tasks, e.auc), "logloss": byTask(tasks, e.logLoss), "accuracy": byTask(tasks, e.accuracy),
+                         "samples": e.samples, "seconds": e.evalSeconds, "samples_per_sec": number(Double(e.samples) / e.evalSeconds)],
+                "train": ["seconds": s.trainSeconds, "samples": s.trainSamples, "samples_per_sec": number(s.samplesPerSecond)],
+                "peak_rss_mb": peakRSSMB.map(number) ?? NSNull()]
+    }
+
+    public static func json(_ object: [String: Any]) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+}
