@@ -335,7 +335,7 @@ final class TrainOptionsTests: XCTestCase {
 
     func testHelpTextNamesEveryFlagWithItsDefault() {
         let defaults: [String: String] = [
-            "data_dir": "none", "num_train_samples": "all rows", "num_test_samples": "all rows",
+            "data_dir": "none", "num_train_samples": "all rows; synthetic: 100000", "num_test_samples": "all rows; synthetic: 20000",
             "model_load_dir": "none", "model_save_dir": "none", "save_initial_model": "false",
             "save_model_after_each_eval": "false", "num_experts": "3", "num_tasks": "2", "embedding_vec_size": "16",
             "expert_dnn": "[256, 128]", "gate_dnn": "[]", "tower_dnn": "[]", "net_dropout": "0.0",

@@ -59,8 +59,8 @@ public struct TrainCommand {
             var s = SyntheticTasks.Settings()
             s.correlation = options.correlation
             s.seed = options.seed
-            let (train, test, _) = SyntheticTasks.generate(trainRows: options.numTrainSamples ?? 20_000,
-                                                          testRows: options.numTestSamples ?? 5_000, settings: s, binary: true)
+            let (train, test, _) = SyntheticTasks.generate(trainRows: options.numTrainSamples ?? 100_000,
+                                                          testRows: options.numTestSamples ?? 20_000, settings: s, binary: true)
             return LoadedData(kind: kind, train: train, test: test, fieldRows: [])
         case .census:
             let census = try CensusIncome.load(directory: options.dataDir!, tableSizes: options.tableSizeArray,

@@ -8,9 +8,9 @@ extension TrainOptions {
                 FlagGroup(title: "OneFlow MMoE arguments", flags: [
                     .optional("data_dir", \.dataDir, .path(), none: "none",
                               "the data file directory; none = the built-in synthetic data"),
-                    .optional("num_train_samples", \.numTrainSamples, .integer("N", .positive), none: "all rows",
+                    .optional("num_train_samples", \.numTrainSamples, .integer("N", .positive), none: "all rows; synthetic: 100000",
                               "the number of train samples"),
-                    .optional("num_test_samples", \.numTestSamples, .integer("N", .positive), none: "all rows",
+                    .optional("num_test_samples", \.numTestSamples, .integer("N", .positive), none: "all rows; synthetic: 20000",
                               "the number of test samples"),
                     .optional("model_load_dir", \.modelLoadDir, .path(), none: "none", "model loading directory"),
                     .optional("model_save_dir", \.modelSaveDir, .path(), none: "none", "model saving directory"),
