@@ -18,6 +18,7 @@ final class GEMMWorkerPool: @unchecked Sendable {
     private static let spinSeconds = 50e-6
 
     private let generation = Atomic<Int>(0)
+    private let running = Atomic<Bool>(false)
     private let pending = Atomic<Int>(0)
     private let wake = NSCondition()
     private var sleepers = 0                       // guarded by `wake`
@@ -27,6 +28,10 @@ final class GEMMWorkerPool: @unchecked Sendable {
     // by workers after they observe it (acquire).
     private var job: ((Int) -> Void)?
     private var jobWorkers = 0
+
+    /// Whether a job is running now (so a new one would run inline). A hint only: it may change
+    /// as soon as it is read.
+    var isRunning: Bool { running.load(ordering: .relaxed) }
 
     /// Runs `body(w)` for w in 0..<workers, w = 0 on the calling thread; returns when all are done.
     func run(workers: Int, _ body: (Int) -> Void) {
@@ -38,7 +43,8 @@ final class GEMMWorkerPool: @unchecked Sendable {
             for w in 0..<workers { body(w) }
             return
         }
-        defer { callers.unlock() }
+        running.store(true, ordering: .relaxed)
+        defer { running.store(false, ordering: .relaxed); callers.unlock() }
         while workerCount < workers - 1 {
             workerCount += 1
             let index = workerCount

@@ -50,7 +50,9 @@ func gemmRun(_ problems: [GEMMProblem], threads: Int) {
     precondition(first.m >= 0 && first.n >= 0 && first.k >= 0,
                  "sgemm: negative dimension m=\(first.m) n=\(first.n) k=\(first.k)")
     if first.m == 0 || first.n == 0 { return }
-    let threads = max(1, threads)
+    // Inside a parallel job (the pool busy) the blocks would run inline one after the other
+    // anyway; cutting the problem would only repeat its packing.
+    let threads = GEMMWorkerPool.shared.isRunning ? 1 : max(1, threads)
     // When the batch already divides evenly among the threads, whole GEMMs are the best unit;
     // otherwise each GEMM is also cut into `threads` parts so the load balances.
     let parts = threads == 1 || problems.count % threads == 0 ? 1 : threads

@@ -157,19 +157,32 @@ public final class Trainer {
     }
 
     /// Logits `[T][N]` of `data` in no-grad mode, `settings.evalBatchSize` rows at a time.
+    ///
+    /// Each chunk is cut into one row shard per thread (at least `minEvalShardRows` rows each); the
+    /// shards gather their rows and run their forward passes concurrently, each on one core with
+    /// single-threaded GEMMs. Rows do not interact in a forward pass, so neither the chunk size
+    /// nor the thread count changes a bit of the result.
     public func predictLogits(_ data: TabularData) -> [[Float]] {
         var out = [[Float]](repeating: [], count: model.config.numTasks)
-        var rng = SeededRNG(seed: 0) // unused: no dropout outside training
         var start = 0
         while start < data.count {
-            let end = min(start + settings.evalBatchSize, data.count)
-            let batch = Batch(data, rows: start..<end)
-            let logits = model.logits(batch, tape: Tape(recording: false), training: false, rng: &rng)
-            for t in 0..<out.count { out[t].append(contentsOf: logits.value.select(0, t).scalars) }
+            let end = min(start + settings.evalBatchSize, data.count), n = end - start
+            let shards = max(1, min(Parallel.threads, n / Self.minEvalShardRows))
+            let logits = Tensor(uninitializedShape: [model.config.numTasks, n])   // [T, n]
+            Parallel.forEach(shards) { s in
+                let rows = (start + s * n / shards)..<(start + (s + 1) * n / shards)
+                var rng = SeededRNG(seed: 0) // unused: no dropout outside training
+                let part = model.logits(Batch(data, rows: rows), tape: Tape(recording: false), training: false, rng: &rng)
+                logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(part.value)
+            }
+            for t in 0..<out.count { out[t].append(contentsOf: logits.select(0, t).scalars) }
             start = end
         }
         return out
     }
+
+    /// Evaluation rows per shard below which a chunk is not cut further.
+    static let minEvalShardRows = 256
 
     public func evaluate(_ data: TabularData, epoch: Int, step: Int) -> EvalReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
