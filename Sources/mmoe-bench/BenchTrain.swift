@@ -8,6 +8,7 @@ import MMoE
 /// that the GEMM speed puts on a step, and the peak RSS.
 func benchTrain(arguments: [String]) -> Int32 {
     var threadCounts = [1, 2], steps = 300, dataDir: String?, json = false
+    var modes: [String] = [], rounds = 5
     var i = 0
     func value() -> String? { i += 1; return i < arguments.count ? arguments[i] : nil }
     while i < arguments.count {
@@ -23,6 +24,16 @@ func benchTrain(arguments: [String]) -> Int32 {
             guard let v = value() else { fail("train: --data_dir needs a directory") }
             dataDir = v
         case "--json": json = true
+        case "--mode":
+            // Hidden: `gemm` runs batches whole (GEMMs split over threads), `shard` cuts them into 2
+            // shards run concurrently; a list times each, interleaved.
+            guard let v = value() else { fail("train: --mode needs gemm, shard or a list") }
+            let list = v.split(separator: ",").map(String.init)
+            guard !list.isEmpty, list.allSatisfy({ $0 == "gemm" || $0 == "shard" }) else { fail("train: --mode needs gemm, shard or a list") }
+            modes = list
+        case "--rounds":
+            guard let v = value(), let n = Int(v), n > 0 else { fail("train: --rounds needs a positive integer") }
+            rounds = n
         default: fail("train: unknown option \(arguments[i])")
         }
         i += 1
@@ -50,36 +61,64 @@ func benchTrain(arguments: [String]) -> Int32 {
         print("mmoe-bench train: embedding 4, experts [256, 128] x 3, 2 tasks, batch \(batchSize); data: \(source) (\(train.count) train, \(test.count) test rows)")
         print("threads  step ms  train samples/s  GEMM-bound samples/s  of bound  eval samples/s")
     }
-    for threads in threadCounts {
-        Parallel.threads = threads
-        let model = try! MMoEModel(config, seed: 1)
-        var settings = TrainerSettings()
-        settings.batchSize = batchSize
-        let trainer = Trainer(model: model, train: train, test: test, settings: settings)
-        var stream = BatchStream(train, batchSize: batchSize, seed: 1)
-        // Full batches only, prepared up front, so the figure is the step itself.
-        var batches: [Batch] = []
-        while batches.count < 64 { let b = stream.next(); if b.size == batchSize { batches.append(b) } }
-        for k in 0..<20 { _ = trainer.trainStep(batches[k % batches.count]) }
-        var windows: [Double] = []
-        let perWindow = max(1, steps / 5)
-        for w in 0..<5 {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            for k in 0..<perWindow { _ = trainer.trainStep(batches[(w * perWindow + k) % batches.count]) }
-            windows.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(perWindow))
+    // Every (mode, threads) setting gets its own trainer; the timed windows of all settings are
+    // interleaved round by round, so a noisy neighbour slows them alike.
+    struct Run {
+        let mode: String?, threads: Int, trainer: Trainer
+        var windows: [Double] = [], evals: [Double] = []
+    }
+    var stream = BatchStream(train, batchSize: batchSize, seed: 1)
+    // Full batches only, prepared up front, so the figure is the step itself.
+    var batches: [Batch] = []
+    while batches.count < 64 { let b = stream.next(); if b.size == batchSize { batches.append(b) } }
+    var runs: [Run] = []
+    for mode in modes.isEmpty ? [nil] : modes.map(Optional.some) {
+        for threads in threadCounts {
+            var settings = TrainerSettings()
+            settings.batchSize = batchSize
+            if let mode { settings.batchShards = mode == "shard" ? 2 : 1 }
+            runs.append(Run(mode: mode, threads: threads,
+                            trainer: Trainer(model: try! MMoEModel(config, seed: 1), train: train, test: test, settings: settings)))
         }
-        let step = windows.sorted()[windows.count / 2]
-        _ = trainer.evaluate(test, epoch: 0, step: 0)
-        var evals: [Double] = []
-        for _ in 0..<3 { evals.append(trainer.evaluate(test, epoch: 0, step: 0).evalSeconds) }
-        let evalSeconds = evals.sorted()[1]
-        let bound = gemmBoundSeconds(config, batch: batchSize, threads: threads)
+    }
+    for run in runs {
+        Parallel.threads = run.threads
+        for k in 0..<20 { _ = run.trainer.trainStep(batches[k % batches.count]) }
+        _ = run.trainer.evaluate(test, epoch: 0, step: 0)
+    }
+    let perWindow = max(1, steps / 5)
+    for round in 0..<rounds {
+        for w in 0..<5 {
+            for r in runs.indices {
+                Parallel.threads = runs[r].threads
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                for k in 0..<perWindow { _ = runs[r].trainer.trainStep(batches[((round * 5 + w) * perWindow + k) % batches.count]) }
+                runs[r].windows.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(perWindow))
+            }
+        }
+        for _ in 0..<3 {
+            for r in runs.indices {
+                Parallel.threads = runs[r].threads
+                runs[r].evals.append(runs[r].trainer.evaluate(test, epoch: 0, step: 0).evalSeconds)
+            }
+        }
+    }
+    var bounds: [Int: (seconds: Double, flops: Double)] = [:]
+    for threads in threadCounts { bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads) }
+    for run in runs {
+        let step = run.windows.sorted()[run.windows.count / 2]
+        let evalSeconds = run.evals.sorted()[run.evals.count / 2]
+        let bound = bounds[run.threads]!
         let trainRate = Double(batchSize) / step, boundRate = Double(batchSize) / bound.seconds
         let evalRate = Double(test.count) / evalSeconds
+        let mode = run.mode.map { ",\"mode\":\"\($0)\"" } ?? ""
         if json {
-            print("{\"bench\":\"train\",\"threads\":\(threads),\"step_ms\":\(step * 1000),\"train_samples_per_sec\":\(trainRate),\"gemm_bound_samples_per_sec\":\(boundRate),\"gemm_mflop_per_step\":\(bound.flops / 1e6),\"eval_samples_per_sec\":\(evalRate)}")
+            print("{\"bench\":\"train\"\(mode),\"threads\":\(run.threads),\"step_ms\":\(step * 1000),\"train_samples_per_sec\":\(trainRate),\"gemm_bound_samples_per_sec\":\(boundRate),\"gemm_mflop_per_step\":\(bound.flops / 1e6),\"eval_samples_per_sec\":\(evalRate)}")
         } else {
-            print(String(format: "%7d  %7.3f  %15.0f  %20.0f  %7.0f%%  %14.0f", threads, step * 1000, trainRate, boundRate, 100 * trainRate / boundRate, evalRate))
+            let label = run.mode.map { "\($0) " } ?? ""
+            let extra = run.mode == nil ? "" : String(format: "   (best window %.3f ms, best eval %.0f/s)", run.windows.min()! * 1000, Double(test.count) / run.evals.min()!)
+            print(String(format: "%@%7d  %7.3f  %15.0f  %20.0f  %7.0f%%  %14.0f", label, run.threads, step * 1000, trainRate, boundRate,
+                         100 * trainRate / boundRate, evalRate) + extra)
         }
     }
     let flops = gemmBoundSeconds(config, batch: batchSize, threads: 1, measure: false).flops

@@ -39,6 +39,38 @@ final class AutogradTests: XCTestCase {
         }
     }
 
+    /// Gradient views share the values and keep their own gradients; merging a table's sparse
+    /// gradient adds rows both touched and appends the others.
+    func testGradientViewsShareValuesAndMergeGradients() {
+        let store = ParameterStore([("w", [3, 2]), ("b", [2])])
+        let view = ParameterStore(sharingValuesOf: store)
+        XCTAssertEqual(view.parameters.map(\.name), ["w", "b"])
+        XCTAssertEqual(view["w"]!.shape, [3, 2])
+        store["w"]!.value[1, 1] = 5
+        XCTAssertEqual(view["w"]!.value[1, 1], 5, "values are shared")
+        view.grads.fill(1)
+        XCTAssertTrue(store.grads.scalars.allSatisfy { $0 == 0 }, "gradients are not")
+
+        let table = EmbeddingTable(name: "t", value: TestSupport.random([5, 2], seed: 1))
+        let other = EmbeddingTable(sharingValueOf: table)
+        table.value[4, 0] = 7
+        XCTAssertEqual(other.value[4, 0], 7)
+        func touch(_ t: EmbeddingTable, _ ids: [Int32], _ g: [Float]) {
+            let tape = Tape()
+            let out = tape.embeddingBag(t, ids: ids, offsets: (0...ids.count).map(Int32.init))
+            tape.backward((out * tape.constant(Tensor(shape: [ids.count, 2], scalars: g))).sum())
+        }
+        touch(table, [3, 1], [1, 2, 3, 4])
+        touch(other, [0, 3], [10, 20, 30, 40])
+        XCTAssertTrue(table.gradient(ofRow: 0) == [0, 0])
+        table.addGradient(of: other)
+        XCTAssertEqual(table.touchedRows, [3, 1, 0])
+        XCTAssertEqual(table.gradient(ofRow: 3), [31, 42])
+        XCTAssertEqual(table.gradient(ofRow: 1), [3, 4])
+        XCTAssertEqual(table.gradient(ofRow: 0), [10, 20])
+        XCTAssertEqual(other.gradient(ofRow: 3), [30, 40], "the source keeps its gradient")
+    }
+
     func testParameterGradientsAccumulateAcrossBackwardCalls() {
         let store = ParameterStore([("w", [3, 2]), ("b", [2])])
         store["w"]!.value.assign(TestSupport.random([3, 2], seed: 1))

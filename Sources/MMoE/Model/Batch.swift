@@ -19,6 +19,14 @@ public struct Batch: @unchecked Sendable {
         self.labels = labels
     }
 
+    /// Rows `range` of this batch: the dense rows as a view, ids and labels copied.
+    public func rows(_ range: Range<Int>) -> Batch {
+        precondition(range.lowerBound >= 0 && range.upperBound <= size, "Batch.rows: \(range) is outside 0..<\(size)")
+        let f = ids.count / max(size, 1)
+        return Batch(size: range.count, dense: dense.slice(0, range), ids: Array(ids[(range.lowerBound * f)..<(range.upperBound * f)]),
+                     labels: labels.slice(1, range).contiguous())
+    }
+
     /// Gathers `rows` of `data` (in that order) into a batch.
     public init(_ data: TabularData, rows: some Collection<Int>) {
         let b = rows.count, dd = data.denseWidth, f = data.fieldCount, t = data.taskCount

@@ -17,11 +17,27 @@ public final class MMoEModel {
     /// The fused `[V, embeddingDim]` table of all sparse fields; nil when the data has none.
     public let embedding: EmbeddingTable?
 
-    private let expertLayers: [(weight: Parameter, bias: Parameter)]
-    private let gateLayers: [(weight: Parameter, bias: Parameter)]
-    private let gateOut: Parameter
-    private let towerLayers: [(weight: Parameter, bias: Parameter)]
-    private let towerOut: (weight: Parameter, bias: Parameter)
+    private let layers: Layers
+
+    /// The named views of `parameters`, grouped by layer.
+    private struct Layers {
+        let experts: [(weight: Parameter, bias: Parameter)]
+        let gates: [(weight: Parameter, bias: Parameter)]
+        let gateOut: Parameter
+        let towers: [(weight: Parameter, bias: Parameter)]
+        let towerOut: (weight: Parameter, bias: Parameter)
+
+        init(_ store: ParameterStore, _ config: MMoEConfig) {
+            func mlp(_ prefix: String, _ count: Int) -> [(weight: Parameter, bias: Parameter)] {
+                (0..<count).map { (store["\(prefix).layers.\($0).weight"]!, store["\(prefix).layers.\($0).bias"]!) }
+            }
+            experts = mlp("experts", config.expertDNN.count)
+            gates = mlp("gates", config.gateDNN.count)
+            gateOut = store["gates.out.weight"]!
+            towers = mlp("towers", config.towerDNN.count)
+            towerOut = (store["towers.out.weight"]!, store["towers.out.bias"]!)
+        }
+    }
 
     /// Names and shapes of the dense parameters, in storage order.
     public static func parameterSpecs(_ c: MMoEConfig) -> [(name: String, shape: [Int])] {
@@ -65,14 +81,17 @@ public final class MMoEModel {
         } else {
             embedding = nil
         }
-        func layers(_ prefix: String, _ count: Int) -> [(weight: Parameter, bias: Parameter)] {
-            (0..<count).map { (store["\(prefix).layers.\($0).weight"]!, store["\(prefix).layers.\($0).bias"]!) }
-        }
-        expertLayers = layers("experts", config.expertDNN.count)
-        gateLayers = layers("gates", config.gateDNN.count)
-        gateOut = store["gates.out.weight"]!
-        towerLayers = layers("towers", config.towerDNN.count)
-        towerOut = (store["towers.out.weight"]!, store["towers.out.bias"]!)
+        layers = Layers(store, config)
+    }
+
+    /// A model that computes with `source`'s values (the same storage: every update to them is
+    /// seen) but accumulates gradients into buffers of its own: one batch shard's view of the model
+    /// in data-parallel training.
+    public init(sharingValuesOf source: MMoEModel) {
+        config = source.config
+        parameters = ParameterStore(sharingValuesOf: source.parameters)
+        embedding = source.embedding.map { EmbeddingTable(sharingValueOf: $0) }
+        layers = Layers(parameters, config)
     }
 
     /// The concatenated input `[B, D]`: flattened embeddings, then the dense features.
@@ -100,11 +119,12 @@ public final class MMoEModel {
             return h
         }
         // Experts: ReLU between layers, none after the last (the reference's skip_final_activation).
-        let experts = mlp(x, expertLayers, reluOnLast: false, rng: &rng)                       // [E, B, H]
-        let gateHidden = mlp(x, gateLayers, reluOnLast: true, rng: &rng)                       // [B, D] or [T, B, G]
-        let gates = gateHidden.linear(tape.parameter(gateOut), nil).softmax(axis: -1)          // [T, B, E]
+        let experts = mlp(x, layers.experts, reluOnLast: false, rng: &rng)                    // [E, B, H]
+        let gateHidden = mlp(x, layers.gates, reluOnLast: true, rng: &rng)                     // [B, D] or [T, B, G]
+        let gates = gateHidden.linear(tape.parameter(layers.gateOut), nil).softmax(axis: -1)   // [T, B, E]
         let mixed = gatedMixture(gates: gates, experts: experts)                               // [T, B, H]
-        let tower = mlp(mixed, towerLayers, reluOnLast: true, rng: &rng)                       // [T, B, K]
+        let tower = mlp(mixed, layers.towers, reluOnLast: true, rng: &rng)                     // [T, B, K]
+        let towerOut = layers.towerOut
         let out = tower.linear(tape.parameter(towerOut.weight), tape.parameter(towerOut.bias)) // [T, B, 1]
         return out.reshaped([config.numTasks, batch.size])
     }

@@ -18,6 +18,10 @@ public struct TrainerSettings: Sendable {
     public var seed: UInt64 = 2019
     /// Rows per forward pass in evaluation (results do not depend on it).
     public var evalBatchSize = 4096
+    /// Row shards each training batch is cut into: their forward and backward passes run
+    /// concurrently (one per thread) and their gradients are summed in shard order, so results do
+    /// not depend on the thread count. 1 runs the batch whole (the GEMMs then split over threads).
+    public var batchShards = 2
 
     public init() {}
 }
@@ -74,6 +78,11 @@ public final class Trainer {
     private var stream: BatchStream
     private var dropoutRNG: SeededRNG
     private let test: TabularData
+    /// The model itself, then a gradient view of it (`MMoEModel(sharingValuesOf:)`) per further shard.
+    private let shardModels: [MMoEModel]
+
+    /// A batch is cut into shards only when each gets at least this many rows.
+    static let minShardRows = 32
 
     public init(model: MMoEModel, train: TabularData, test: TabularData, settings: TrainerSettings) {
         precondition(train.taskCount == model.config.numTasks && test.taskCount == model.config.numTasks,
@@ -85,6 +94,8 @@ public final class Trainer {
         optimizer = Adam(for: model, learningRate: settings.learningRate)
         stream = BatchStream(train, batchSize: settings.batchSize, seed: settings.seed)
         dropoutRNG = SeededRNG(seed: settings.seed ^ 0x9E37_79B9_7F4A_7C15)
+        precondition(settings.batchShards >= 1, "Trainer: batchShards must be at least 1, got \(settings.batchShards)")
+        shardModels = [model] + (1..<settings.batchShards).map { _ in MMoEModel(sharingValuesOf: model) }
     }
 
     public var batchesPerEpoch: Int { stream.batchesPerEpoch }
@@ -98,14 +109,50 @@ public final class Trainer {
 
     /// One optimisation step on `batch`; returns each task's mean loss.
     public func trainStep(_ batch: Batch) -> [Double] {
-        let tape = Tape()
-        let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG)
-        let loss = model.loss(logits: logits, labels: batch.labels)
-        tape.backward(loss)
+        let logits = accumulateGradients(batch)
         optimizer.update(model)
         model.parameters.zeroGrad()
         model.embedding?.zeroGrad()
-        return Self.taskLosses(logits.value, batch.labels)
+        return Self.taskLosses(logits, batch.labels)
+    }
+
+    /// Forward and backward of `batch`, adding the gradient of its loss to `model`'s gradients;
+    /// returns the logits `[T, B]`.
+    ///
+    /// With `batchShards` S > 1 (and at least `minShardRows` rows per shard), shard s takes rows
+    /// [s·B/S, (s+1)·B/S) and its own dropout stream, runs on `shardModels[s]` with its own tape,
+    /// and seeds its backward with rows_s / B, because the loss is a mean over the whole batch.
+    /// Shards run concurrently under `Parallel.forEach` (their GEMMs then run single-threaded);
+    /// the shard gradients are then added into the model's in shard order.
+    func accumulateGradients(_ batch: Batch) -> Tensor {
+        let b = batch.size
+        let shards = b >= shardModels.count * Self.minShardRows ? shardModels.count : 1
+        guard shards > 1 else {
+            let tape = Tape()
+            let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG)
+            tape.backward(model.loss(logits: logits, labels: batch.labels))
+            return logits.value
+        }
+        let seeds = (0..<shards).map { _ in dropoutRNG.next() }
+        let ranges = (0..<shards).map { s in (s * b / shards)..<((s + 1) * b / shards) }
+        let logits = Tensor(uninitializedShape: [model.config.numTasks, b])
+        Parallel.forEach(shards) { s in
+            let part = batch.rows(ranges[s]), replica = shardModels[s]
+            var rng = SeededRNG(seed: seeds[s])
+            let tape = Tape()
+            let out = replica.logits(part, tape: tape, training: true, rng: &rng)
+            tape.backward(replica.loss(logits: out, labels: part.labels), seed: Float(part.size) / Float(b))
+            logits.slice(1, ranges[s]).assign(out.value)
+        }
+        for replica in shardModels[1..<shards] {
+            Kernels.addInPlace(model.parameters.grads, replica.parameters.grads)
+            replica.parameters.zeroGrad()
+            if let table = model.embedding, let part = replica.embedding {
+                table.addGradient(of: part)
+                part.zeroGrad()
+            }
+        }
+        return logits
     }
 
     static func taskLosses(_ logits: Tensor, _ labels: Tensor) -> [Double] {

@@ -53,6 +53,35 @@ public final class EmbeddingTable {
         }
     }
 
+    /// A table over the same value storage as `source` (an update to one is an update to both)
+    /// with its own, empty gradient: what one shard of a batch accumulates into when shards run
+    /// their backward passes concurrently.
+    public convenience init(sharingValueOf source: EmbeddingTable) {
+        self.init(name: source.name, value: source.value)
+    }
+
+    /// Adds the gradient of `other` (a table of the same shape) to this one, row by row; rows new
+    /// to this table are appended to `touchedRows` in `other`'s order.
+    public func addGradient(of other: EmbeddingTable) {
+        precondition(other.value.shape == value.shape, "EmbeddingTable \(name): adding the gradient of a \(other.value.shape) table to a \(value.shape) one")
+        let d = dim
+        var slot = self.slot, touched = touchedRows, values = gradValues
+        self.slot = []; touchedRows = []; gradValues = []
+        defer { self.slot = slot; touchedRows = touched; gradValues = values }
+        values.reserveCapacity(values.count + other.gradValues.count)
+        for (k, row) in other.touchedRows.enumerated() {
+            var s = Int(slot[Int(row)])
+            if s < 0 {
+                s = touched.count
+                slot[Int(row)] = Int32(s)
+                touched.append(row)
+                values.append(contentsOf: other.gradValues[(k * d)..<((k + 1) * d)])
+            } else {
+                for j in 0..<d { values[s * d + j] += other.gradValues[k * d + j] }
+            }
+        }
+    }
+
     /// The gradient of `row` (zero when untouched); for tests and optimizers.
     public func gradient(ofRow row: Int) -> [Float] {
         let s = Int(slot[row])

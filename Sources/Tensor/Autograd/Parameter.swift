@@ -31,10 +31,23 @@ public final class ParameterStore {
     public let grads: Tensor
 
     /// Allocates zeroed values and gradients for `specs` (name, shape); names must be unique.
-    public init(_ specs: [(name: String, shape: [Int])]) {
+    public convenience init(_ specs: [(name: String, shape: [Int])]) {
+        let total = specs.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        self.init(specs, values: Tensor(shape: [total]))
+    }
+
+    /// A store over the same value buffer as `source` (same names and layout; an update to one is
+    /// an update to both) with its own zeroed gradients: what one shard of a batch accumulates
+    /// into when shards run their backward passes concurrently.
+    public convenience init(sharingValuesOf source: ParameterStore) {
+        self.init(source.parameters.map { ($0.name, $0.shape) }, values: source.values)
+    }
+
+    private init(_ specs: [(name: String, shape: [Int])], values: Tensor) {
         precondition(Set(specs.map(\.name)).count == specs.count, "ParameterStore: duplicate parameter names")
         let total = specs.reduce(0) { $0 + $1.shape.reduce(1, *) }
-        values = Tensor(shape: [total])
+        precondition(values.shape == [total] && values.isContiguous, "ParameterStore: values must be a contiguous [\(total)]")
+        self.values = values
         grads = Tensor(shape: [total])
         var offset = 0
         var params: [Parameter] = []
