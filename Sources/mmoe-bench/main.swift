@@ -12,12 +12,16 @@ subcommands:
       --threads N   threads to use (default 1; 0 = all cores)
       --json        one JSON object per line instead of a table
       --numpy       also time numpy (python3 Scripts/numpy_gemm.py) in the same run and print the ratio
-  train [--threads 1,2] [--steps N] [--data_dir DIR] [--json]
+  train [--threads 1,2] [--steps N] [--data_dir DIR] [--mode LIST] [--rounds N] [--json]
       MMoE training and evaluation samples/s (embedding 4, experts [256, 128] x 3, batch 256) per
-      thread count, against the bound the GEMM speed puts on a step; peak RSS.
+      thread count, against the bound the GEMM speed puts on a step; peak RSS. All settings are
+      timed in interleaved rounds, so a noisy neighbour slows them alike.
       --threads LIST  thread counts to run (default 1,2)
-      --steps N       timed training steps per thread count (default 300)
+      --steps N       timed training steps per setting (default 300)
       --data_dir DIR  the Census-income files (default: generated rows of the same shape)
+      --mode LIST     gemm (batches run whole, GEMMs split over threads) and/or shard (2 row
+                      shards run concurrently: what mmoe-train does); default: the trainer's own
+      --rounds N      rounds of timed windows (default 5)
 """
 
 func fail(_ message: String) -> Never {
