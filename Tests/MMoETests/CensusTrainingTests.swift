@@ -19,8 +19,7 @@ final class CensusTrainingTests: XCTestCase {
         let config = MMoEConfig(denseWidth: 11, fieldRows: census.encoder.schema.fieldRows, embeddingDim: 4)
         let model = try MMoEModel(config, seed: 2019)
         var settings = TrainerSettings()
-        let trainer0 = Trainer(model: model, train: census.train, test: census.test, settings: settings)
-        settings.trainBatches = 5 * trainer0.batchesPerEpoch
+        settings.trainBatches = 5 * ((census.train.count + settings.batchSize - 1) / settings.batchSize)
         settings.lossPrintInterval = 1000
         let trainer = Trainer(model: model, train: census.train, test: census.test, settings: settings)
         var evaluations: [EvalReport] = []

@@ -340,7 +340,7 @@ final class TrainOptionsTests: XCTestCase {
             "save_model_after_each_eval": "false", "num_experts": "3", "num_tasks": "2", "embedding_vec_size": "16",
             "expert_dnn": "[256, 128]", "gate_dnn": "[]", "tower_dnn": "[]", "net_dropout": "0.0",
             "learning_rate": "0.001", "lr_factor": "1.0", "min_lr": "1e-06", "batch_size": "256",
-            "train_batches": "16000", "loss_print_interval": "100", "table_size_array": "from the data",
+            "train_batches": "16000", "loss_print_interval": "100", "table_size_array": "Census: the reference launch script's 29 sizes",
             "persistent_path": "none", "store_type": "cached_host_mem", "cache_memory_budget_mb": "1024",
             "amp": "false", "loss_scale_policy": "static", "dataset": "detect", "output_dir": "./result",
             "seed": "2019", "threads": "0", "correlation": "0.5", "help": "false",

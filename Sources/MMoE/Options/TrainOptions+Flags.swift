@@ -32,7 +32,7 @@ extension TrainOptions {
                     .value("batch_size", \.batchSize, .integer("N", .positive), "training/evaluation batch size"),
                     .value("train_batches", \.trainBatches, .integer("N", .positive), "the maximum number of training batches"),
                     .value("loss_print_interval", \.lossPrintInterval, .integer("N", .positive), "interval of printing loss"),
-                    .optional("table_size_array", \.tableSizeArray, .positiveIntegers(allowEmpty: false), none: "from the data",
+                    .optional("table_size_array", \.tableSizeArray, .positiveIntegers(allowEmpty: false), none: "Census: the reference launch script's 29 sizes",
                               "embedding table size array for sparse fields"),
                     .optional("persistent_path", \.persistentPath, .path(), none: "none",
                               "path for persistent kv store of embedding (accepted; not used yet)"),

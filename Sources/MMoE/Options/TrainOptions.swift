@@ -5,7 +5,7 @@
 /// Deliberate differences from OneFlow: `data_dir`, `num_train_samples`, `num_test_samples`,
 /// `table_size_array` and `persistent_path` are required there and optional here (no data directory
 /// means the built-in synthetic data; no sample counts mean every row of the files; no table sizes
-/// mean the sizes the data implies).
+/// mean the Census reference sizes).
 public struct TrainOptions: Sendable, Equatable {
     // OneFlow argument table
     public var dataDir: String? = nil
@@ -33,7 +33,8 @@ public struct TrainOptions: Sendable, Equatable {
     public var batchSize = 256
     public var trainBatches = 16000
     public var lossPrintInterval = 100
-    /// nil = the sizes the data implies; the trainer checks a given array against the data.
+    /// nil = Census-income's reference sizes (`CensusIncome.defaultTableSizes`); the reader checks a
+    /// given array against the data (29 entries, all positive).
     public var tableSizeArray: [Int]? = nil
     public var persistentPath: String? = nil
     public var storeType: StoreType = .cachedHostMem
