@@ -16,7 +16,8 @@ private let samples = 7
 private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
 /// GFLOP/s of `sgemm` on one shape: warm-up, then the median of `samples` samples of `reps` calls.
-private func measureOurs(m: Int, k: Int, n: Int, variant: String, threads: Int) -> Double {
+/// `variant` is NN, NT, TN or TT (A, then B; T = transposed).
+func measureOurs(m: Int, k: Int, n: Int, variant: String, threads: Int) -> Double {
     let transA = variant.hasPrefix("T"), transB = variant.hasSuffix("T")
     var rng = SeededRNG(seed: 1)
     let a = (0..<m * k).map { _ in rng.nextUniform() }

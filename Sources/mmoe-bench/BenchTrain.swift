@@ -103,17 +103,18 @@ func benchTrain(arguments: [String]) -> Int32 {
             }
         }
     }
-    var bounds: [Int: (seconds: Double, flops: Double)] = [:]
+    let flops = stepGEMMFlops(config, batch: batchSize)
+    var bounds: [Int: Double] = [:]
     for threads in threadCounts { bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads) }
     for run in runs {
         let step = run.windows.sorted()[run.windows.count / 2]
         let evalSeconds = run.evals.sorted()[run.evals.count / 2]
         let bound = bounds[run.threads]!
-        let trainRate = Double(batchSize) / step, boundRate = Double(batchSize) / bound.seconds
+        let trainRate = Double(batchSize) / step, boundRate = Double(batchSize) / bound
         let evalRate = Double(test.count) / evalSeconds
         let mode = run.mode.map { ",\"mode\":\"\($0)\"" } ?? ""
         if json {
-            print("{\"bench\":\"train\"\(mode),\"threads\":\(run.threads),\"step_ms\":\(step * 1000),\"train_samples_per_sec\":\(trainRate),\"gemm_bound_samples_per_sec\":\(boundRate),\"gemm_mflop_per_step\":\(bound.flops / 1e6),\"eval_samples_per_sec\":\(evalRate)}")
+            print("{\"bench\":\"train\"\(mode),\"threads\":\(run.threads),\"step_ms\":\(step * 1000),\"train_samples_per_sec\":\(trainRate),\"gemm_bound_samples_per_sec\":\(boundRate),\"gemm_mflop_per_step\":\(flops / 1e6),\"eval_samples_per_sec\":\(evalRate)}")
         } else {
             let label = run.mode.map { "\($0) " } ?? ""
             let extra = run.mode == nil ? "" : String(format: "   (best window %.3f ms, best eval %.0f/s)", run.windows.min()! * 1000, Double(test.count) / run.evals.min()!)
@@ -121,7 +122,6 @@ func benchTrain(arguments: [String]) -> Int32 {
                          100 * trainRate / boundRate, evalRate) + extra)
         }
     }
-    let flops = gemmBoundSeconds(config, batch: batchSize, threads: 1, measure: false).flops
     let rss = ProcessMemory.peakResidentMB() ?? .nan
     if json {
         print("{\"bench\":\"train\",\"peak_rss_mb\":\(rss)}")
@@ -147,45 +147,32 @@ private func censusShaped(rows: Int, fieldRows: [Int], seed: UInt64) -> TabularD
                        taskNames: CensusIncome.taskNames, labels: labels)
 }
 
-/// The time the GEMMs of one training step take on their own, measured call by call with
-/// `sgemm` (forward Y = X·W as NN; backward dX = dY·Wᵀ as NT and dW = Xᵀ·dY as TN; the stacked
-/// experts, gates and towers as that many GEMMs), and their FLOPs (2·m·n·k each).
-private func gemmBoundSeconds(_ c: MMoEConfig, batch b: Int, threads: Int, measure: Bool = true) -> (seconds: Double, flops: Double) {
-    let d = c.inputWidth, e = c.numExperts, t = c.numTasks
+/// The GEMMs of one training step of `c` at batch `b`: forward Y = X·W (NN), backward dX = dY·Wᵀ
+/// (NT) and dW = Xᵀ·dY (TN) for every layer, the stacked experts, gates and towers as `count`
+/// GEMMs of one shape each.
+private func stepGEMMs(_ c: MMoEConfig, batch b: Int) -> [(m: Int, k: Int, n: Int, variant: String, count: Int)] {
     var layers: [(k: Int, n: Int, count: Int)] = []
-    let expertWidths = [d] + c.expertDNN
-    for l in 1..<expertWidths.count { layers.append((expertWidths[l - 1], expertWidths[l], e)) }
-    let gateWidths = [d] + c.gateDNN + [e]
-    for l in 1..<gateWidths.count { layers.append((gateWidths[l - 1], gateWidths[l], t)) }
-    let towerWidths = [c.expertDNN.last!] + c.towerDNN + [1]
-    for l in 1..<towerWidths.count { layers.append((towerWidths[l - 1], towerWidths[l], t)) }
-    var calls: [(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, count: Int)] = []
-    for layer in layers {
-        calls.append((false, false, b, layer.n, layer.k, layer.count))          // Y = X·W
-        calls.append((false, true, b, layer.k, layer.n, layer.count))           // dX = dY·Wᵀ
-        calls.append((true, false, layer.k, layer.n, b, layer.count))           // dW = Xᵀ·dY
+    func stack(_ widths: [Int], _ count: Int) {
+        for l in 1..<widths.count { layers.append((widths[l - 1], widths[l], count)) }
     }
-    let flops = calls.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k * $1.count) }
-    guard measure else { return (0, flops) }
-    var seconds = 0.0
-    for call in calls {
-        let a = [Float](repeating: 0.5, count: call.m * call.k), bm = [Float](repeating: 0.25, count: call.k * call.n)
-        var out = [Float](repeating: 0, count: call.m * call.n)
-        let lda = call.transA ? call.m : call.k, ldb = call.transB ? call.k : call.n
-        func run() {
-            a.withUnsafeBufferPointer { pa in bm.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
-                sgemm(transA: call.transA, transB: call.transB, m: call.m, n: call.n, k: call.k, alpha: 1,
-                      a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb, beta: 0, c: pc.baseAddress!, ldc: call.n, threads: threads)
-            } } }
-        }
-        for _ in 0..<20 { run() }
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<50 { run() }
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / 50)
-        }
-        seconds += best * Double(call.count)
+    stack([c.inputWidth] + c.expertDNN, c.numExperts)
+    stack([c.inputWidth] + c.gateDNN + [c.numExperts], c.numTasks)
+    stack([c.expertDNN.last!] + c.towerDNN + [1], c.numTasks)
+    return layers.flatMap { l in
+        [(b, l.k, l.n, "NN", l.count), (b, l.n, l.k, "NT", l.count), (l.k, b, l.n, "TN", l.count)]
     }
-    return (seconds, flops)
+}
+
+/// FLOPs of the step's GEMMs (2·m·n·k each).
+private func stepGEMMFlops(_ c: MMoEConfig, batch b: Int) -> Double {
+    stepGEMMs(c, batch: b).reduce(0) { $0 + 2 * Double($1.m * $1.n * $1.k * $1.count) }
+}
+
+/// The time the step's GEMMs take on their own, each shape timed alone by `mmoe-bench gemm`'s
+/// measurement at `threads` threads.
+private func gemmBoundSeconds(_ c: MMoEConfig, batch b: Int, threads: Int) -> Double {
+    stepGEMMs(c, batch: b).reduce(0) { total, g in
+        let gflops = measureOurs(m: g.m, k: g.k, n: g.n, variant: g.variant, threads: threads)
+        return total + Double(g.count) * 2 * Double(g.m * g.n * g.k) / (gflops * 1e9)
+    }
 }

@@ -24,13 +24,19 @@ public enum SafeTensors {
         // Pad the header with spaces to a multiple of 8 so the data starts aligned.
         while json.count % 8 != 0 { json.append(0x20) }
         var out = Data(capacity: 8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        let length = UInt64(json.count)
+        out.append(contentsOf: (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) })
         out.append(json)
+        var bytes = [UInt8](repeating: 0, count: offset)
+        var i = 0
         for t in tensors {
-            t.values.withUnsafeBufferPointer { values in
-                for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+            for v in t.values {
+                let bits = v.bitPattern
+                for b in 0..<4 { bytes[i + b] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(b))) }
+                i += 4
             }
         }
+        out.append(contentsOf: bytes)
         return out
     }
 

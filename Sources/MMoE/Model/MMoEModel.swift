@@ -70,9 +70,7 @@ public final class MMoEModel {
         for p in store.parameters where p.name.hasSuffix(".weight") {
             let fanIn = p.shape[1], fanOut = p.shape[2]
             let std = (2 / Float(fanIn + fanOut)).squareRoot()
-            p.value.withUnsafeMutableBufferPointer { v in
-                for i in 0..<v.count { v[i] = std * rng.nextNormal() }
-            }
+            p.value.assign(Tensor(shape: p.shape, scalars: (0..<p.value.count).map { _ in std * rng.nextNormal() }))
         }
         if config.fieldCount > 0 {
             let v = config.fieldRows.reduce(0, +)

@@ -107,13 +107,14 @@ public final class Trainer {
         return Int((log(Double(settings.minLR / settings.learningRate)) / log(Double(settings.lrFactor))).rounded(.down))
     }
 
-    /// One optimisation step on `batch`; returns each task's mean loss.
-    public func trainStep(_ batch: Batch) -> [Double] {
+    /// One optimisation step on `batch`; returns its logits `[T, B]` (from before the update).
+    @discardableResult
+    public func trainStep(_ batch: Batch) -> Tensor {
         let logits = accumulateGradients(batch)
         optimizer.update(model)
         model.parameters.zeroGrad()
         model.embedding?.zeroGrad()
-        return Self.taskLosses(logits, batch.labels)
+        return logits
     }
 
     /// Forward and backward of `batch`, adding the gradient of its loss to `model`'s gradients;
@@ -168,21 +169,21 @@ public final class Trainer {
         var trainSeconds = 0.0, samples = 0, epoch = 0
         var lastReportStep = 0, sinceReport = 0.0
         var lastEval: EvalReport?
-        var latest: [Double] = []
         for step in 1...settings.trainBatches {
             let start = DispatchTime.now().uptimeNanoseconds
             let batch = stream.next()
-            latest = trainStep(batch)
+            let logits = trainStep(batch)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             trainSeconds += seconds
             sinceReport += seconds
             samples += batch.size
-            guard latest.allSatisfy(\.isFinite) else {
-                throw TrainingError(description: "the loss became \(latest) at step \(step); try a lower --learning_rate")
+            // Finite logits give a finite BCE, so the losses themselves are computed only when printed.
+            guard logits.scalars.allSatisfy(\.isFinite) else {
+                throw TrainingError(description: "the logits became non-finite at step \(step) (loss \(Self.taskLosses(logits, batch.labels))); try a lower --learning_rate")
             }
             if step % settings.lossPrintInterval == 0 {
                 let latency = sinceReport / Double(step - lastReportStep)
-                try observe(.step(StepReport(step: step, taskLosses: latest, latencyMs: latency * 1000,
+                try observe(.step(StepReport(step: step, taskLosses: Self.taskLosses(logits, batch.labels), latencyMs: latency * 1000,
                                              samplesPerSecond: Double(settings.batchSize) / latency,
                                              learningRate: optimizer.learningRate)))
                 lastReportStep = step

@@ -37,14 +37,7 @@ public final class EmbeddingTable {
             let scale: Float = mean && hi > lo ? 1 / Float(hi - lo) : 1
             let g = grad + bag * d
             for k in lo..<hi {
-                let row = Int(ids[k])
-                var s = Int(slot[row])
-                if s < 0 {
-                    s = touched.count
-                    slot[row] = Int32(s)
-                    touched.append(Int32(row))
-                    values.append(contentsOf: repeatElement(0, count: d))
-                }
+                let s = Self.gradientSlot(of: Int(ids[k]), d, &slot, &touched, &values)
                 values.withUnsafeMutableBufferPointer { gv in
                     let dst = gv.baseAddress! + s * d
                     for j in 0..<d { dst[j] += scale * g[j] }
@@ -70,16 +63,22 @@ public final class EmbeddingTable {
         defer { self.slot = slot; touchedRows = touched; gradValues = values }
         values.reserveCapacity(values.count + other.gradValues.count)
         for (k, row) in other.touchedRows.enumerated() {
-            var s = Int(slot[Int(row)])
-            if s < 0 {
-                s = touched.count
-                slot[Int(row)] = Int32(s)
-                touched.append(row)
-                values.append(contentsOf: other.gradValues[(k * d)..<((k + 1) * d)])
-            } else {
-                for j in 0..<d { values[s * d + j] += other.gradValues[k * d + j] }
-            }
+            let s = Self.gradientSlot(of: Int(row), d, &slot, &touched, &values)
+            for j in 0..<d { values[s * d + j] += other.gradValues[k * d + j] }
         }
+    }
+
+    /// The position of `row`'s gradient in the compact buffer, appending a zeroed one (and the
+    /// row to `touched`) on its first touch. Works on the bookkeeping arrays moved into locals.
+    @inline(__always)
+    private static func gradientSlot(of row: Int, _ d: Int, _ slot: inout [Int32], _ touched: inout [Int32],
+                                     _ values: inout [Float]) -> Int {
+        let s = Int(slot[row])
+        if s >= 0 { return s }
+        slot[row] = Int32(touched.count)
+        touched.append(Int32(row))
+        values.append(contentsOf: repeatElement(0, count: d))
+        return touched.count - 1
     }
 
     /// The gradient of `row` (zero when untouched); for tests and optimizers.
