@@ -1,0 +1,45 @@
+extension Kernels {
+    /// One Adagrad step (TensorFlow's `ApplyAdagrad`, no epsilon) over whole contiguous buffers of
+    /// one size: acc += g², p -= lr · g / sqrt(acc).
+    public static func adagradUpdate(values: Tensor, grads: Tensor, accumulator: Tensor, learningRate lr: Float) {
+        let n = values.count
+        checkDense("adagradUpdate", n, values, grads, accumulator)
+        let p = values.storage.base + values.offset, g = UnsafePointer(grads.storage.base + grads.offset)
+        let acc = accumulator.storage.base + accumulator.offset
+        optimizerChunks(n) { lo, len in adagradRow(p + lo, g + lo, acc + lo, len, lr) }
+    }
+
+    /// One Adagrad step for the rows of `table` that have a gradient; `accumulator` is `[V, D]`,
+    /// aligned with the table. Untouched rows (values and accumulators) stay as they are.
+    public static func adagradUpdateTouchedRows(_ table: EmbeddingTable, accumulator: Tensor, learningRate lr: Float) {
+        checkRows("adagradUpdateTouchedRows", table, accumulator)
+        let d = table.dim
+        let p = table.value.storage.base + table.value.offset, acc = accumulator.storage.base + accumulator.offset
+        table.gradValues.withUnsafeBufferPointer { g in
+            for (slot, row) in table.touchedRows.enumerated() {
+                let r = Int(row) * d
+                adagradRow(p + r, g.baseAddress! + slot * d, acc + r, d, lr)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func adagradRow(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ acc: UnsafeMutablePointer<Float>,
+                           _ n: Int, _ lr: Float) {
+        var i = 0
+        while i + 16 <= n {
+            let gi = load16(g + i)
+            let ai = load16(acc + i) + gi * gi
+            store16(ai, acc + i)
+            store16(load16(p + i) - lr * gi / sqrt16(ai), p + i)
+            i += 16
+        }
+        while i < n {
+            let gi = g[i]
+            let ai = acc[i] + gi * gi
+            acc[i] = ai
+            p[i] -= lr * gi / ai.squareRoot()
+            i += 1
+        }
+    }
+}

@@ -1,0 +1,75 @@
+/// The accumulator decay of one AdagradDecay step: acc = max(acc · rate, floor).
+public struct AccumulatorDecay: Sendable {
+    public let rate: Float, floor: Float
+    public init(rate: Float, floor: Float) {
+        self.rate = rate
+        self.floor = floor
+    }
+}
+
+extension Kernels {
+    /// One AdagradDecay step (DeepRec's `ApplyAdagradDecay`) over whole contiguous buffers of one
+    /// size: when `decay` is given, acc = max(acc · rate, floor) first; then acc += g²,
+    /// p -= lr · g / sqrt(acc). Whether this step decays is the caller's decision.
+    public static func adagradDecayUpdate(values: Tensor, grads: Tensor, accumulator: Tensor, learningRate lr: Float,
+                                          decay: AccumulatorDecay?) {
+        guard let decay else {
+            adagradUpdate(values: values, grads: grads, accumulator: accumulator, learningRate: lr)
+            return
+        }
+        let n = values.count
+        checkDense("adagradDecayUpdate", n, values, grads, accumulator)
+        let p = values.storage.base + values.offset, g = UnsafePointer(grads.storage.base + grads.offset)
+        let acc = accumulator.storage.base + accumulator.offset
+        optimizerChunks(n) { lo, len in adagradDecayRow(p + lo, g + lo, acc + lo, len, lr, decay) }
+    }
+
+    /// One AdagradDecay step for the rows of `table` that have a gradient (DeepRec's
+    /// `SparseApplyAdagradDecay`). `accumulator` is `[V, D]`; `decayPower` is `[V]`, the decays each
+    /// row has had. A touched row whose power is below `periods` (global step / decay step) decays
+    /// once, acc = max(acc · rate, floor), and its power goes up by one, before acc += g²,
+    /// p -= lr · g / sqrt(acc). Untouched rows (values, accumulators, powers) stay as they are.
+    public static func adagradDecayUpdateTouchedRows(_ table: EmbeddingTable, accumulator: Tensor, decayPower: Tensor,
+                                                     periods: Int, learningRate lr: Float, decay: AccumulatorDecay) {
+        checkRows("adagradDecayUpdateTouchedRows", table, accumulator)
+        precondition(decayPower.isContiguous && decayPower.count == table.rows,
+                     "adagradDecayUpdateTouchedRows(\(table.name)): decay powers must be contiguous [\(table.rows)]")
+        let d = table.dim
+        let p = table.value.storage.base + table.value.offset, acc = accumulator.storage.base + accumulator.offset
+        let power = decayPower.storage.base + decayPower.offset
+        table.gradValues.withUnsafeBufferPointer { g in
+            for (slot, row) in table.touchedRows.enumerated() {
+                let r = Int(row) * d, gr = g.baseAddress! + slot * d
+                if Int(power[Int(row)]) < periods {
+                    power[Int(row)] += 1
+                    adagradDecayRow(p + r, gr, acc + r, d, lr, decay)
+                } else {
+                    adagradRow(p + r, gr, acc + r, d, lr)
+                }
+            }
+        }
+    }
+
+    /// Decay, accumulate and update n consecutive elements.
+    @inline(__always)
+    static func adagradDecayRow(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ acc: UnsafeMutablePointer<Float>,
+                                _ n: Int, _ lr: Float, _ decay: AccumulatorDecay) {
+        let (rate, floor) = (decay.rate, decay.floor)
+        let floor16 = SIMD16<Float>(repeating: floor)
+        var i = 0
+        while i + 16 <= n {
+            let gi = load16(g + i)
+            let ai = pointwiseMax(load16(acc + i) * rate, floor16) + gi * gi
+            store16(ai, acc + i)
+            store16(load16(p + i) - lr * gi / sqrt16(ai), p + i)
+            i += 16
+        }
+        while i < n {
+            let gi = g[i]
+            let ai = max(acc[i] * rate, floor) + gi * gi
+            acc[i] = ai
+            p[i] -= lr * gi / ai.squareRoot()
+            i += 1
+        }
+    }
+}
