@@ -8,7 +8,7 @@ import Tensor
 /// updated lazily, only when a batch touched them, as OneFlow's OneEmbedding and TensorFlow's
 /// LazyAdam do: a row's moments do not decay while the row is unused, and a step costs the rows a
 /// batch read, not the table size. Both use the global step for the bias correction.
-public final class Adam {
+public final class Adam: Optimizer {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float
     /// Updates applied so far.
@@ -41,5 +41,19 @@ public final class Adam {
         if let table = model.embedding, let em = embeddingM, let ev = embeddingV {
             Kernels.adamUpdateTouchedRows(table, m: em, v: ev, s)
         }
+    }
+}
+
+extension Adam {
+    public func stateTensors() -> [(name: String, tensor: Tensor)] {
+        var state: [(name: String, tensor: Tensor)] = [("adam.m", m), ("adam.v", v)]
+        if let em = embeddingM, let ev = embeddingV { state += [("adam.embedding.m", em), ("adam.embedding.v", ev)] }
+        return state
+    }
+
+    public func restore(step: Int, tensors: [String: Tensor]) throws {
+        try checkState(step: step, tensors)
+        for (name, tensor) in stateTensors() { tensor.assign(tensors[name]!) }
+        self.step = step
     }
 }

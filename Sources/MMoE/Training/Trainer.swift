@@ -10,6 +10,8 @@ public struct TrainerSettings: Sendable {
     /// A `.step` report every this many steps.
     public var lossPrintInterval = 100
     public var learningRate: Float = 0.001
+    /// The optimizer, one of DeepRec's `--optimizer` choices (`adam` is PyTorch-form Adam).
+    public var optimizer: OptimizerKind = .adam
     /// The reference's MultiStepLR: at each epoch boundary the rate is multiplied by this factor,
     /// as long as it stays at or above `minLR`. 1 keeps the rate constant.
     public var lrFactor: Float = 1
@@ -73,7 +75,7 @@ public struct TrainingError: Error, CustomStringConvertible {
 public final class Trainer {
     public let model: MMoEModel
     public let settings: TrainerSettings
-    public let optimizer: Adam
+    public let optimizer: any Optimizer
     public let taskNames: [String]
     private var stream: BatchStream
     private var dropoutRNG: SeededRNG
@@ -91,7 +93,7 @@ public final class Trainer {
         self.settings = settings
         self.test = test
         taskNames = train.taskNames
-        optimizer = Adam(for: model, learningRate: settings.learningRate)
+        optimizer = makeOptimizer(settings.optimizer, for: model, learningRate: settings.learningRate)
         stream = BatchStream(train, batchSize: settings.batchSize, seed: settings.seed)
         dropoutRNG = SeededRNG(seed: settings.seed ^ 0x9E37_79B9_7F4A_7C15)
         precondition(settings.batchShards >= 1, "Trainer: batchShards must be at least 1, got \(settings.batchShards)")

@@ -1,0 +1,26 @@
+import Tensor
+
+/// Plain gradient descent (TensorFlow's `GradientDescentOptimizer`): p -= lr · g. Embedding rows
+/// without a gradient this step are not visited. No state besides the step count.
+public final class GradientDescent: Optimizer {
+    public var learningRate: Float
+    public private(set) var step = 0
+
+    public init(learningRate: Float) {
+        precondition(learningRate > 0, "GradientDescent: learning rate must be positive, got \(learningRate)")
+        self.learningRate = learningRate
+    }
+
+    public func update(_ model: MMoEModel) {
+        step += 1
+        Kernels.gradientDescentUpdate(values: model.parameters.values, grads: model.parameters.grads, learningRate: learningRate)
+        if let table = model.embedding { Kernels.gradientDescentUpdateTouchedRows(table, learningRate: learningRate) }
+    }
+
+    public func stateTensors() -> [(name: String, tensor: Tensor)] { [] }
+
+    public func restore(step: Int, tensors: [String: Tensor]) throws {
+        try checkState(step: step, tensors)
+        self.step = step
+    }
+}
