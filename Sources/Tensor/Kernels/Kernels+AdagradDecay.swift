@@ -51,6 +51,8 @@ extension Kernels {
     }
 
     /// Decay, accumulate and update n consecutive elements.
+    /// NOTE: the floor is a masked replace, not `pointwiseMax`, which compiled to scalar code here
+    /// (1000 decaying updates of 208k parameters: 237 ms with it, 41 ms without).
     @inline(__always)
     static func adagradDecayRow(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ acc: UnsafeMutablePointer<Float>,
                                 _ n: Int, _ lr: Float, _ decay: AccumulatorDecay) {
@@ -59,7 +61,8 @@ extension Kernels {
         var i = 0
         while i + 16 <= n {
             let gi = load16(g + i)
-            let ai = pointwiseMax(load16(acc + i) * rate, floor16) + gi * gi
+            let di = load16(acc + i) * rate
+            let ai = di.replacing(with: floor16, where: di .< floor16) + gi * gi
             store16(ai, acc + i)
             store16(load16(p + i) - lr * gi / sqrt16(ai), p + i)
             i += 16
