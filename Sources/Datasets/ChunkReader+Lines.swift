@@ -5,11 +5,12 @@ extension ChunkReader {
 
     /// Calls `body` with each line (without its `\n` or `\r\n`) as a range of `bytes`, and the line's
     /// 1-based number; empty lines are passed too, so numbers match an editor's. `body` returns false
-    /// to stop reading early. A last line without a final line break is still passed.
-    func forEachLine(_ body: (_ bytes: [UInt8], _ line: Range<Int>, _ number: Int) throws(DatasetError) -> Bool) throws(DatasetError) {
+    /// to stop reading early. A last line without a final line break is still passed. `firstNumber`
+    /// is the number of the first line read: more than 1 when the reader starts inside the file.
+    func forEachLine(firstNumber: Int = 1, _ body: (_ bytes: [UInt8], _ line: Range<Int>, _ number: Int) throws(DatasetError) -> Bool) throws(DatasetError) {
         defer { close() }
         var buffer: [UInt8] = []  // the unfinished last line of the previous chunk, then the new chunk
-        var number = 0
+        var number = firstNumber - 1
         var scanned = 0  // bytes of `buffer` already searched for a line break
         while let chunk = try read() {
             buffer.append(contentsOf: chunk)

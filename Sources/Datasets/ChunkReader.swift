@@ -2,22 +2,33 @@ import Foundation
 
 /// Reads a file in fixed-size chunks, through the system's `gzip -dc` when the name ends in `.gz`,
 /// so a data set of any size is parsed with a bounded buffer rather than held whole in memory.
+/// A plain file can also be read from an offset, so several loaders can share one file.
 final class ChunkReader {
     let path: String
     private let chunkSize: Int
+    /// Bytes still to be read when the reader was given a byte range; nil: to the end of the stream.
+    private var remaining: Int?
     private let handle: FileHandle
     /// The decompressor, for `.gz` files; nil for plain ones.
     private let gzip: Process?
     private let gzipErrors: Pipe?
     private var closed = false
 
-    init(path: String, chunkSize: Int = 1 << 20) throws(DatasetError) {
+    /// `byteRange`: only these bytes of the file (clipped at its end). Plain files only: a gzip
+    /// stream cannot be entered in the middle, so a range on a `.gz` path is an error.
+    init(path: String, chunkSize: Int = 1 << 20, byteRange: Range<Int>? = nil) throws(DatasetError) {
+        precondition(chunkSize > 0, "ChunkReader: chunkSize must be positive")
+        precondition(byteRange.map { $0.lowerBound >= 0 } ?? true, "ChunkReader: negative byte offset")
         self.path = path
         self.chunkSize = chunkSize
+        remaining = byteRange?.count
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw DatasetError(file: path, "cannot open the file for reading")
         }
         if path.hasSuffix(".gz") {
+            if byteRange != nil {
+                throw DatasetError(file: path, "cannot read a byte range of a gzip-compressed file; decompress it first")
+            }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["gzip", "-dc", path]
@@ -38,6 +49,11 @@ final class ChunkReader {
             }
             gzip = nil
             gzipErrors = nil
+            if let start = byteRange?.lowerBound, start > 0 {
+                do { try handle.seek(toOffset: UInt64(start)) } catch {
+                    throw DatasetError(file: path, "cannot seek to byte \(start): \(error)")
+                }
+            }
         }
     }
 
@@ -47,12 +63,16 @@ final class ChunkReader {
     /// exit status, so a corrupt or truncated archive is an error rather than a short data set.
     func read() throws(DatasetError) -> [UInt8]? {
         precondition(!closed, "ChunkReader: read after close")
+        let want = min(chunkSize, remaining ?? chunkSize)
         let data: Data?
-        do { data = try handle.read(upToCount: chunkSize) } catch {
+        do { data = want > 0 ? try handle.read(upToCount: want) : nil } catch {
             close()
             throw DatasetError(file: path, "read failed: \(error)")
         }
-        if let data, !data.isEmpty { return [UInt8](data) }
+        if let data, !data.isEmpty {
+            remaining? -= data.count
+            return [UInt8](data)
+        }
         try finish()
         return nil
     }

@@ -1,5 +1,5 @@
-/// Rows ready for training, in flat row-major arrays: dense features, one id per sparse field, and
-/// one label per task. Readers (Census, synthetic, ...) produce it; the trainer cuts batches from it.
+/// Rows ready for training, in flat row-major arrays: dense features, the ids of each sparse field
+/// (one per field, or a bag of any number when `bagOffsets` is set), and one label per task. Readers (Census, synthetic, ...) produce it; the trainer cuts batches from it.
 public struct TabularData: Sendable {
     /// Number of rows N.
     public var count: Int
@@ -10,16 +10,28 @@ public struct TabularData: Sendable {
     /// Sparse field count F (0 when the data has no sparse features).
     public let fieldCount: Int
     /// `[N, F]`: the row of the fused embedding table for each (row, field); see `FeatureSchema`.
+    /// With `bagOffsets`, the bags of all (row, field) pairs one after another instead.
     public var ids: [Int32]
+    /// nil: every (row, field) has exactly one id, `ids[r * F + f]` (Census, synthetic).
+    /// Otherwise `[N * F + 1]`, starting at 0: the ids of (row r, field f) are
+    /// `ids[bagOffsets[r * F + f] ..< bagOffsets[r * F + f + 1]]` (possibly none). Offsets must not
+    /// decrease; `Int32` keeps them as compact as the ids, so one value holds fewer than 2^31 ids.
+    public var bagOffsets: [Int32]?
     /// Task names T, in label order (for Census: `income`, `marital`).
     public let taskNames: [String]
     /// `[N, T]`, 0 or 1 for binary tasks.
     public var labels: [Float]
 
     public init(count: Int, denseWidth: Int, dense: [Float], fieldCount: Int, ids: [Int32],
-                taskNames: [String], labels: [Float]) {
+                taskNames: [String], labels: [Float], bagOffsets: [Int32]? = nil) {
         precondition(dense.count == count * denseWidth, "TabularData: dense has \(dense.count) values, expected \(count) x \(denseWidth)")
-        precondition(ids.count == count * fieldCount, "TabularData: ids has \(ids.count) values, expected \(count) x \(fieldCount)")
+        if let bagOffsets {
+            precondition(bagOffsets.count == count * fieldCount + 1, "TabularData: bagOffsets has \(bagOffsets.count) values, expected \(count) x \(fieldCount) + 1")
+            precondition(bagOffsets.first == 0, "TabularData: bagOffsets must start at 0")
+            precondition(bagOffsets.last.map(Int.init) == ids.count, "TabularData: bagOffsets ends at \(bagOffsets.last!), but ids has \(ids.count) values")
+        } else {
+            precondition(ids.count == count * fieldCount, "TabularData: ids has \(ids.count) values, expected \(count) x \(fieldCount)")
+        }
         precondition(labels.count == count * taskNames.count, "TabularData: labels has \(labels.count) values, expected \(count) x \(taskNames.count)")
         self.count = count
         self.denseWidth = denseWidth
@@ -28,9 +40,19 @@ public struct TabularData: Sendable {
         self.ids = ids
         self.taskNames = taskNames
         self.labels = labels
+        self.bagOffsets = bagOffsets
     }
 
     public var taskCount: Int { taskNames.count }
+
+    /// The ids of (row, field), in either layout: one id without `bagOffsets`, the field's bag with.
+    public func ids(row: Int, field: Int) -> ArraySlice<Int32> {
+        precondition(row >= 0 && row < count && field >= 0 && field < fieldCount,
+                     "TabularData: (row \(row), field \(field)) outside \(count) x \(fieldCount)")
+        let i = row * fieldCount + field
+        guard let bagOffsets else { return ids[i ... i] }
+        return ids[Int(bagOffsets[i]) ..< Int(bagOffsets[i + 1])]
+    }
 }
 
 /// The layout of the fused embedding table shared by all sparse fields: field `f` owns rows

@@ -23,7 +23,9 @@ public enum RunLog {
             zip(tasks, values).map { "\(label)_\($0) \(String(format: "%.6f", $1))" }.joined(separator: ", ")
         }
         let memory = hostMemoryMB.map { "Host_Memory \(Int($0)) MiB, " } ?? ""
-        return "Rank[0], Epoch \(r.epoch), Step \(r.step), \(each("AUC", r.auc)), \(each("Loss", r.logLoss)), \(each("Accuracy", r.accuracy)), "
+        let pooled = tasks.count > 1
+            ? "AUC_pooled \(String(format: "%.6f", r.pooledAUC)), Accuracy_pooled \(String(format: "%.6f", r.pooledAccuracy)), " : ""
+        return "Rank[0], Epoch \(r.epoch), Step \(r.step), \(each("AUC", r.auc)), \(each("Loss", r.logLoss)), \(each("Accuracy", r.accuracy)), \(pooled)"
             + "Eval_time \(String(format: "%.2f", r.evalSeconds)) s, Metrics_time \(String(format: "%.2f", r.metricsSeconds)) s, "
             + "Eval_samples \(r.samples), \(memory)\(timestamp())"
     }
@@ -43,15 +45,21 @@ public enum RunLog {
     public static func evalRecord(_ r: EvalReport, tasks: [String]) -> [String: Any] {
         ["type": "eval", "epoch": r.epoch, "step": r.step, "auc": byTask(tasks, r.auc), "logloss": byTask(tasks, r.logLoss),
          "accuracy": byTask(tasks, r.accuracy), "samples": r.samples, "eval_seconds": r.evalSeconds,
+         "pooled_auc": number(r.pooledAUC), "pooled_accuracy": number(r.pooledAccuracy),
          "samples_per_sec": number(Double(r.samples) / r.evalSeconds)]
     }
 
-    public static func summaryRecord(_ s: TrainingSummary, dataset: String, tasks: [String], peakRSSMB: Double?) -> [String: Any] {
-        let e = s.finalEvaluation
-        return ["dataset": dataset, "model": "mmoe", "tasks": tasks, "steps": s.steps, "epochs": s.epochs,
-                "eval": ["auc": byTask(tasks, e.auc), "logloss": byTask(tasks, e.logLoss), "accuracy": byTask(tasks, e.accuracy),
-                         "samples": e.samples, "seconds": e.evalSeconds, "samples_per_sec": number(Double(e.samples) / e.evalSeconds)],
-                "train": ["seconds": s.trainSeconds, "samples": s.trainSamples, "samples_per_sec": number(s.samplesPerSecond)],
+    /// `eval` is null when evaluation was off (`--no_eval`).
+    public static func summaryRecord(_ s: TrainingSummary, dataset: String, model: String = "mmoe", tasks: [String],
+                                     peakRSSMB: Double?) -> [String: Any] {
+        let eval: Any = s.finalEvaluation.map { e in
+            ["auc": byTask(tasks, e.auc), "logloss": byTask(tasks, e.logLoss), "accuracy": byTask(tasks, e.accuracy),
+             "pooled_auc": number(e.pooledAUC), "pooled_accuracy": number(e.pooledAccuracy),
+             "samples": e.samples, "seconds": e.evalSeconds, "samples_per_sec": number(Double(e.samples) / e.evalSeconds)] as [String: Any]
+        } ?? NSNull()
+        return ["dataset": dataset, "model": model, "tasks": tasks, "steps": s.steps, "epochs": s.epochs, "eval": eval,
+                "train": ["seconds": s.trainSeconds, "samples": s.trainSamples, "samples_per_sec": number(s.samplesPerSecond),
+                          "global_steps_per_sec": number(s.stepsPerSecond)],
                 "peak_rss_mb": peakRSSMB.map(number) ?? NSNull()]
     }
 

@@ -28,73 +28,153 @@ public struct TrainCommand {
     /// The data a run trains and evaluates on.
     struct LoadedData {
         let kind: DatasetKind
-        let train: TabularData, test: TabularData
+        let source: BatchSource
+        let test: EvalData
+        let trainRows: Int, testRows: Int
+        let denseWidth: Int
         let fieldRows: [Int]
+        let taskNames: [String]
+
+        /// The same data with the training batches prepared on a background thread.
+        func prefetching() -> LoadedData {
+            LoadedData(kind: kind, source: PrefetchingSource(source), test: test, trainRows: trainRows, testRows: testRows,
+                       denseWidth: denseWidth, fieldRows: fieldRows, taskNames: taskNames)
+        }
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.
     func resolveDataset() throws(UsageError) -> DatasetKind {
+        let flag = options.explicitFlags.contains("data_location") ? "--data_location" : "--data_dir"
         guard let dir = options.dataDir else {
             if let kind = options.dataset, kind != .synthetic {
-                throw UsageError("--dataset \(kind.rawValue) needs --data_dir (the directory holding its files)")
+                throw UsageError("--dataset \(kind.rawValue) needs --data_dir or --data_location (the directory holding its files)")
             }
             return .synthetic
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw UsageError("--data_dir \(dir): no such directory")
+            throw UsageError("\(flag) \(dir): no such directory")
         }
         if let kind = options.dataset {
-            if kind == .synthetic { throw UsageError("--dataset synthetic generates its data; drop --data_dir \(dir)") }
+            if kind == .synthetic { throw UsageError("--dataset synthetic generates its data; drop \(flag) \(dir)") }
             return kind
         }
         if CensusIncome.files(in: dir) != nil { return .census }
-        if FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("taobao_train_data")) { return .taobao }
-        throw UsageError("--data_dir \(dir): found neither census-income.data[.gz] nor taobao_train_data; pass --dataset to say which data it is")
+        if FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(Taobao.trainFileName)) { return .taobao }
+        throw UsageError("\(flag) \(dir): found neither census-income.data[.gz] nor \(Taobao.trainFileName); pass --dataset to say which data it is")
     }
 
-    func loadData(_ kind: DatasetKind) throws -> LoadedData {
+    /// Loads (or, for Taobao, opens for streaming) the data of `kind` under the resolved options `o`.
+    func loadData(_ kind: DatasetKind, _ o: TrainOptions) throws -> LoadedData {
+        func inMemory(_ train: TabularData, _ test: TabularData, fieldRows: [Int]) -> LoadedData {
+            LoadedData(kind: kind, source: MemoryBatchSource(train, batchSize: o.batchSize, seed: o.seed), test: .memory(test),
+                       trainRows: train.count, testRows: test.count, denseWidth: train.denseWidth, fieldRows: fieldRows,
+                       taskNames: train.taskNames)
+        }
         switch kind {
         case .synthetic:
             var s = SyntheticTasks.Settings()
-            s.correlation = options.correlation
-            s.seed = options.seed
-            let (train, test, _) = SyntheticTasks.generate(trainRows: options.numTrainSamples ?? 100_000,
-                                                          testRows: options.numTestSamples ?? 20_000, settings: s, binary: true)
-            return LoadedData(kind: kind, train: train, test: test, fieldRows: [])
+            s.correlation = o.correlation
+            s.seed = o.seed
+            let (train, test, _) = SyntheticTasks.generate(trainRows: o.numTrainSamples ?? 100_000,
+                                                          testRows: o.numTestSamples ?? 20_000, settings: s, binary: true)
+            return inMemory(train, test, fieldRows: [])
         case .census:
-            let census = try CensusIncome.load(directory: options.dataDir!, tableSizes: options.tableSizeArray,
-                                               maxTrainRows: options.numTrainSamples, maxTestRows: options.numTestSamples)
+            let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
+                                               maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples)
             for w in census.warnings { printError("warning: \(w)") }
-            return LoadedData(kind: kind, train: census.train, test: census.test, fieldRows: census.encoder.schema.fieldRows)
+            return inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows)
         case .taobao:
-            throw UsageError("--dataset taobao: the Taobao reader and the DeepRec flags are not built yet; this version trains on Census-income or synthetic data")
+            guard let files = try Taobao.files(in: o.dataDir!) else {
+                throw UsageError("--data_location \(o.dataDir!): needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
+            }
+            let reader = { var r = TaobaoOptions(); r.clampPrice = o.clampPrice; return r }()
+            let limit = o.numTrainSamples, testLimit = o.numTestSamples
+            let rows = min(try Taobao.countRows(path: files.train), limit ?? .max)
+            let testRows = min(try Taobao.countRows(path: files.test), testLimit ?? .max)
+            guard rows > 0 else { throw UsageError("\(files.train): no rows to train on") }
+            let loaders = o.workqueue ? max(2, Parallel.threads) : 1
+            // Slices of a few MB: small enough to parse ahead in bounded memory, several per
+            // loader thread even on small files.
+            let size = (try? FileManager.default.attributesOfItem(atPath: files.train)[.size] as? Int) ?? 0
+            let sliceCount = max(loaders * 2, size / (8 << 20))
+            let slices = limit == nil ? try Taobao.slices(path: files.train, count: sliceCount) : [0..<size]
+            let trainPath = files.train, testPath = files.test
+            let file = SlicedFile(rows: rows, slices: slices) { slice, body in
+                var left = limit ?? .max
+                try Taobao.read(path: trainPath, byteRange: slice, maxRows: limit, options: reader) { chunk in
+                    left -= chunk.count
+                    return try body(chunk) && left > 0
+                }
+            }
+            let evalRows = 4096
+            let test = EvalData { body in
+                try Taobao.read(path: testPath, chunkRows: evalRows, maxRows: testLimit, options: reader) { try body($0); return true }
+            }
+            return LoadedData(kind: kind, source: FileBatchSource(file, batchSize: o.batchSize, seed: o.seed, loaderThreads: loaders),
+                              test: test, trainRows: rows, testRows: testRows, denseWidth: 0,
+                              fieldRows: Taobao.schema.fieldRows, taskNames: Taobao.taskNames)
         }
     }
 
     /// Runs the whole command; the returned summary has also been printed and written.
     @discardableResult
     public func run() throws -> TrainingSummary {
-        let o = options
-        for note in o.notYetNotices { printError(note) }
-        if o.tableSizeArray != nil && o.dataDir == nil {
+        do { try options.checkCombinations() } catch { throw UsageError(error.message) }
+        for note in options.notYetNotices + options.ignoredNotices { printError(note) }
+        if options.tableSizeArray != nil && options.dataDir == nil {
             throw UsageError("--table_size_array applies to Census-income sparse fields; the built-in synthetic data has none")
         }
         let kind = try resolveDataset()
-        Parallel.threads = o.threads
-        let data = try loadData(kind)
-        guard data.test.count > 0 else { throw UsageError("the test split is empty; evaluation needs rows") }
-        guard o.numTasks == data.train.taskCount else {
-            throw UsageError("--num_tasks \(o.numTasks): the \(kind.rawValue) data has \(data.train.taskCount) tasks (\(data.train.taskNames.joined(separator: ", ")))")
+        let o = options.resolved(for: kind)
+        if o.tableSizeArray != nil && kind == .taobao {
+            throw UsageError("--table_size_array applies to Census-income; Taobao fields use DeepRec's hash bucket sizes")
         }
-        let config = MMoEConfig(denseWidth: data.train.denseWidth, fieldRows: data.fieldRows, embeddingDim: o.embeddingVecSize,
+        Parallel.threads = o.intra > 0 ? o.intra : o.threads
+        var data = try loadData(kind, o)
+        guard data.testRows > 0 || o.noEval else { throw UsageError("the test split is empty; evaluation needs rows (or pass --no_eval)") }
+        guard o.numTasks == data.taskNames.count else {
+            throw UsageError("--num_tasks \(o.numTasks): the \(kind.rawValue) data has \(data.taskNames.count) tasks (\(data.taskNames.joined(separator: ", ")))")
+        }
+        var config = MMoEConfig(denseWidth: data.denseWidth, fieldRows: data.fieldRows, embeddingDim: o.embeddingVecSize,
                                 numExperts: o.numExperts, numTasks: o.numTasks, expertDNN: o.expertDNN, gateDNN: o.gateDNN,
                                 towerDNN: o.towerDNN, dropout: o.netDropout)
+        config.kind = o.model
+        // DeepRec's network: ReLU dense stacks for experts, gates with a bias.
+        config.expertReluOnLast = kind == .taobao
+        config.gateBias = kind == .taobao
         let model: MMoEModel
         do { model = try MMoEModel(config, seed: o.seed) } catch { throw UsageError(error.description) }
+        model.fuseEmbeddingLookups = o.embFusion
+
+        var settings = TrainerSettings()
+        settings.batchSize = o.batchSize
+        settings.trainBatches = o.steps.map { $0 == 0 ? Self.deepRecSteps(rows: data.trainRows, batchSize: o.batchSize) : $0 } ?? o.trainBatches
+        settings.lossPrintInterval = o.lossPrintInterval
+        settings.learningRate = o.learningRate
+        settings.lrFactor = o.lrFactor
+        settings.minLR = o.minLR
+        settings.seed = o.seed
+        settings.microBatches = o.microBatch
+        settings.l2 = o.l2Regularization
+        settings.evaluate = !o.noEval
+        settings.evaluateEachEpoch = kind != .taobao
+        settings.saveSteps = o.saveSteps ?? 0
+        settings.batchShards = o.inter > 0 ? o.inter : 2
+        if o.smartstaged { data = data.prefetching() }
+        let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings)
+
+        // Where step checkpoints go, and a checkpoint to resume from.
+        let checkpoints = (o.checkpoint ?? o.modelSaveDir).map { CheckpointDirectory(path: $0, keep: o.keepCheckpointMax) }
+        var firstStep = 1
         if let dir = o.modelLoadDir {
             do { try ModelCheckpoint.load(into: model, from: dir) } catch { throw UsageError("\(error)") }
             print("Loaded model from \(dir)")
+        } else if o.checkpoint != nil, let latest = checkpoints?.latest() {
+            do { try ModelCheckpoint.load(into: model, from: latest.path) } catch { throw UsageError("\(error)") }
+            firstStep = latest.step + 1
+            print("Resuming from \(latest.path) (step \(latest.step))")
+            try trainer.skipBatches(latest.step * max(1, settings.microBatches))
         }
 
         // Every check has passed: from here on, outputs are written.
@@ -106,29 +186,23 @@ public struct TrainCommand {
         defer { try? metrics.close() }
         func record(_ object: [String: Any]) { metrics.write(Data((RunLog.json(object) + "\n").utf8)) }
 
+        let saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue]
         func save(_ name: String) throws {
             guard let root = o.modelSaveDir else { return }
             let path = (root as NSString).appendingPathComponent(name)
             print("Saving model to \(path)")
-            try ModelCheckpoint.save(model, to: path, metadata: ["dataset": kind.rawValue])
+            try ModelCheckpoint.save(model, to: path, metadata: saveMetadata)
         }
-        print(argumentsTable())
-        print("Model: \(config.numExperts) experts \(config.expertDNN), gates \(config.gateDNN), towers \(config.towerDNN), "
+        print(argumentsTable(o))
+        print("Model: \(o.model.rawValue), \(config.kind == .mmoe ? "\(config.numExperts) experts \(config.expertDNN), gates \(config.gateDNN), " : "")towers \(config.towerDNN), "
               + "\(config.numTasks) tasks, input \(config.inputWidth) (\(config.fieldCount) fields x \(config.embeddingDim) + \(config.denseWidth) dense), "
-              + "\(model.parameterCount) parameters; data: \(kind.rawValue), \(data.train.count) train / \(data.test.count) test rows; threads \(Parallel.threads)")
+              + "\(model.parameterCount) parameters; data: \(kind.rawValue), \(data.trainRows) train / \(data.testRows) test rows; "
+              + "\(settings.trainBatches) steps of \(o.batchSize)\(settings.microBatches > 1 ? " x \(settings.microBatches) micro-batches" : ""); "
+              + "optimizer \(o.optimizer.rawValue), lr \(o.learningRate), l2 \(o.l2Regularization); threads \(Parallel.threads)")
         if o.saveInitialModel { try save("initial_checkpoint") }
 
-        var settings = TrainerSettings()
-        settings.batchSize = o.batchSize
-        settings.trainBatches = o.trainBatches
-        settings.lossPrintInterval = o.lossPrintInterval
-        settings.learningRate = o.learningRate
-        settings.lrFactor = o.lrFactor
-        settings.minLR = o.minLR
-        settings.seed = o.seed
-        let trainer = Trainer(model: model, train: data.train, test: data.test, settings: settings)
-        let tasks = data.train.taskNames
-        let summary = try trainer.run { event in
+        let tasks = data.taskNames
+        let summary = try trainer.run(from: firstStep) { event in
             switch event {
             case .step(let r):
                 print(RunLog.stepLine(r, tasks: tasks))
@@ -140,25 +214,41 @@ public struct TrainCommand {
                     let aucs = zip(tasks, r.auc).map { "\($0)_\(String(format: "%.5f", $1))" }.joined(separator: "_")
                     try save("step_\(r.step)_val_auc_\(aucs)")
                 }
+            case .checkpointDue(let step):
+                if let checkpoints {
+                    let path = try checkpoints.save(model, step: step, metadata: saveMetadata)
+                    print("Saved checkpoint \(path)")
+                }
             }
+        }
+        if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
+            print("Saved checkpoint \(try checkpoints.save(model, step: settings.trainBatches, metadata: saveMetadata))")
         }
         if o.modelSaveDir != nil { try save("final_checkpoint") }
         let rss = ProcessMemory.peakResidentMB()
-        let summaryData = Data(RunLog.json(RunLog.summaryRecord(summary, dataset: kind.rawValue, tasks: tasks, peakRSSMB: rss)).utf8)
+        let summaryData = Data(RunLog.json(RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks,
+                                                                peakRSSMB: rss)).utf8)
         try summaryData.write(to: outputDir.appendingPathComponent("summary.json"), options: .atomic)
-        let e = summary.finalEvaluation
-        let aucText = zip(tasks, e.auc).map { "\($0) \(String(format: "%.4f", $1))" }.joined(separator: ", ")
+        let aucText = summary.finalEvaluation.map { e in
+            "test AUC " + zip(tasks, e.auc).map { "\($0) \(String(format: "%.4f", $1))" }.joined(separator: ", ")
+                + (tasks.count > 1 ? " (pooled \(String(format: "%.4f", e.pooledAUC)))" : "")
+        } ?? "no evaluation (--no_eval)"
         print("mmoe-train: \(kind.rawValue), \(summary.steps) steps (\(String(format: "%.2f", summary.epochs)) epochs) in "
-              + "\(String(format: "%.1f", summary.trainSeconds)) s, \(Int(summary.samplesPerSecond.rounded())) samples/s; test AUC \(aucText); "
+              + "\(String(format: "%.1f", summary.trainSeconds)) s, \(Int(summary.samplesPerSecond.rounded())) samples/s, "
+              + "\(String(format: "%.1f", summary.stepsPerSecond)) global steps/s; \(aucText); "
               + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)")
         return summary
     }
 
+    /// DeepRec's `--steps 0`: enough steps for 1000 epochs, ceil(1000 · rows / batch size).
+    static func deepRecSteps(rows: Int, batchSize: Int) -> Int {
+        (1000 * rows + batchSize - 1) / batchSize
+    }
+
     /// The effective arguments, one per line, framed as OneFlow's script prints them.
-    func argumentsTable() -> String {
-        let o = options
+    func argumentsTable(_ o: TrainOptions) -> String {
         func list(_ l: [Int]) -> String { "[" + l.map(String.init).joined(separator: ", ") + "]" }
-        let rows: [(String, String)] = [
+        var rows: [(String, String)] = [
             ("batch_size", "\(o.batchSize)"), ("cache_memory_budget_mb", "\(o.cacheMemoryBudgetMB)"),
             ("correlation", "\(o.correlation)"), ("data_dir", o.dataDir ?? "None (built-in synthetic data)"),
             ("dataset", o.dataset?.rawValue ?? "auto"), ("embedding_vec_size", "\(o.embeddingVecSize)"),
@@ -171,7 +261,14 @@ public struct TrainCommand {
             ("save_model_after_each_eval", "\(o.saveModelAfterEachEval)"), ("seed", "\(o.seed)"),
             ("table_size_array", o.tableSizeArray.map(list) ?? "default"), ("threads", o.threads == 0 ? "0 (all cores)" : "\(o.threads)"),
             ("tower_dnn", list(o.towerDNN)), ("train_batches", "\(o.trainBatches)"),
+            ("steps", o.steps.map(String.init) ?? "None"), ("no_eval", "\(o.noEval)"), ("checkpoint", o.checkpoint ?? "None"),
+            ("save_steps", o.saveSteps.map(String.init) ?? "None"), ("keep_checkpoint_max", "\(o.keepCheckpointMax)"),
+            ("timeline", o.timeline.map(String.init) ?? "None"), ("l2_regularization", "\(o.l2Regularization)"),
+            ("optimizer", o.optimizer.rawValue), ("inter", "\(o.inter)"), ("intra", "\(o.intra)"), ("bf16", "\(o.bf16)"),
+            ("emb_fusion", "\(o.embFusion)"), ("op_fusion", "\(o.opFusion)"), ("smartstaged", "\(o.smartstaged)"),
+            ("micro_batch", "\(o.microBatch)"), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
         ]
+        rows.sort { $0.0 < $1.0 }
         var lines = ["------------------------ arguments ------------------------"]
         for (name, value) in rows { lines.append("  \(name) \(String(repeating: ".", count: max(1, 48 - name.count))) \(value)") }
         lines.append("-------------------- end of arguments ---------------------")

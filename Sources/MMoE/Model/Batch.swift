@@ -7,23 +7,36 @@ public struct Batch: @unchecked Sendable {
     public let size: Int
     /// `[B, Dd]`
     public let dense: Tensor
-    /// `[B * F]`: fused-table rows, row-major by example.
+    /// Fused-table rows, row-major by example: `[B * F]`, one per field, when `bagOffsets` is nil.
     public let ids: [Int32]
+    /// nil: one id per (row, field). Otherwise `[B * F + 1]`: the ids of (row r, field f) are
+    /// `ids[bagOffsets[r * F + f] ..< bagOffsets[r * F + f + 1]]` (multi-valued fields, tag lists).
+    public let bagOffsets: [Int32]?
     /// `[T, B]`: task-major, so each task's labels are one contiguous row.
     public let labels: Tensor
 
-    public init(size: Int, dense: Tensor, ids: [Int32], labels: Tensor) {
+    public init(size: Int, dense: Tensor, ids: [Int32], bagOffsets: [Int32]? = nil, labels: Tensor) {
         self.size = size
         self.dense = dense
         self.ids = ids
+        self.bagOffsets = bagOffsets
         self.labels = labels
     }
+
+    /// Sparse fields per row.
+    var fieldCount: Int { bagOffsets.map { ($0.count - 1) / max(size, 1) } ?? ids.count / max(size, 1) }
 
     /// Rows `range` of this batch: the dense rows as a view, ids and labels copied.
     public func rows(_ range: Range<Int>) -> Batch {
         precondition(range.lowerBound >= 0 && range.upperBound <= size, "Batch.rows: \(range) is outside 0..<\(size)")
-        let f = ids.count / max(size, 1)
-        return Batch(size: range.count, dense: dense.slice(0, range), ids: Array(ids[(range.lowerBound * f)..<(range.upperBound * f)]),
+        let f = fieldCount
+        guard let offsets = bagOffsets else {
+            return Batch(size: range.count, dense: dense.slice(0, range), ids: Array(ids[(range.lowerBound * f)..<(range.upperBound * f)]),
+                         labels: labels.slice(1, range).contiguous())
+        }
+        let lo = offsets[range.lowerBound * f], hi = offsets[range.upperBound * f]
+        return Batch(size: range.count, dense: dense.slice(0, range), ids: Array(ids[Int(lo)..<Int(hi)]),
+                     bagOffsets: offsets[(range.lowerBound * f)...(range.upperBound * f)].map { $0 - lo },
                      labels: labels.slice(1, range).contiguous())
     }
 
@@ -31,14 +44,23 @@ public struct Batch: @unchecked Sendable {
     public init(_ data: TabularData, rows: some Collection<Int>) {
         let b = rows.count, dd = data.denseWidth, f = data.fieldCount, t = data.taskCount
         var dense = [Float](), ids = [Int32](), labels = [Float](repeating: 0, count: t * b)
+        var offsets: [Int32]? = data.bagOffsets == nil ? nil : [0]
         dense.reserveCapacity(b * dd)
         ids.reserveCapacity(b * f)
+        offsets?.reserveCapacity(b * f + 1)
         for (i, r) in rows.enumerated() {
             dense.append(contentsOf: data.dense[(r * dd)..<((r + 1) * dd)])
-            ids.append(contentsOf: data.ids[(r * f)..<((r + 1) * f)])
+            if let source = data.bagOffsets {
+                for field in 0..<f {
+                    ids.append(contentsOf: data.ids[Int(source[r * f + field])..<Int(source[r * f + field + 1])])
+                    offsets!.append(Int32(ids.count))
+                }
+            } else {
+                ids.append(contentsOf: data.ids[(r * f)..<((r + 1) * f)])
+            }
             for task in 0..<t { labels[task * b + i] = data.labels[r * t + task] }
         }
-        self.init(size: b, dense: Tensor(shape: [b, dd], scalars: dense), ids: ids,
+        self.init(size: b, dense: Tensor(shape: [b, dd], scalars: dense), ids: ids, bagOffsets: offsets,
                   labels: Tensor(shape: [t, b], scalars: labels))
     }
 }

@@ -1,6 +1,14 @@
+/// Which network sits between the embeddings and the task logits.
+public enum ModelKind: String, Sendable, CaseIterable {
+    /// Multi-gate Mixture-of-Experts: shared experts, one softmax gate and one tower per task.
+    case mmoe
+    /// DeepRec's SimpleMultiTask: shared embeddings, each task its own MLP tower, no experts.
+    case simpleMultitask = "simple_multitask"
+}
+
 /// The shape of an MMoE network: what the input looks like and how big each part is.
 /// The defaults are the OneFlow example's (3 experts of [256, 128], 2 tasks, no gate or tower
-/// hidden layers).
+/// hidden layers); `deepRec(...)` gives DeepRec's model-zoo MMoE.
 public struct MMoEConfig: Sendable, Equatable {
     /// Dd: dense input features.
     public var denseWidth: Int
@@ -18,6 +26,13 @@ public struct MMoEConfig: Sendable, Equatable {
     public var towerDNN: [Int] = []
     /// Dropout after every hidden (ReLU) layer, in training only.
     public var dropout: Float = 0
+    public var kind: ModelKind = .mmoe
+    /// ReLU after the experts' last layer too (DeepRec's experts are ReLU dense stacks; OneFlow's
+    /// skip the final activation).
+    public var expertReluOnLast = false
+    /// A bias in each gate's linear map to the experts (DeepRec's gates are dense layers with one;
+    /// OneFlow's have none).
+    public var gateBias = false
 
     public init(denseWidth: Int, fieldRows: [Int], embeddingDim: Int, numExperts: Int = 3, numTasks: Int = 2,
                 expertDNN: [Int] = [256, 128], gateDNN: [Int] = [], towerDNN: [Int] = [], dropout: Float = 0) {
@@ -30,6 +45,17 @@ public struct MMoEConfig: Sendable, Equatable {
         self.gateDNN = gateDNN
         self.towerDNN = towerDNN
         self.dropout = dropout
+    }
+
+    /// DeepRec's model-zoo MMoE on `fieldRows` embedding fields: embedding 16, 4 experts of
+    /// [256, 192, 128, 64] with ReLU on every layer, gates linear with bias, towers
+    /// [256, 192, 128, 64] then a logit, 2 tasks.
+    public static func deepRec(denseWidth: Int = 0, fieldRows: [Int]) -> MMoEConfig {
+        var c = MMoEConfig(denseWidth: denseWidth, fieldRows: fieldRows, embeddingDim: 16, numExperts: 4, numTasks: 2,
+                           expertDNN: [256, 192, 128, 64], gateDNN: [], towerDNN: [256, 192, 128, 64])
+        c.expertReluOnLast = true
+        c.gateBias = true
+        return c
     }
 
     /// F: sparse fields.

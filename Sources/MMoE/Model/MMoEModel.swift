@@ -23,7 +23,8 @@ public final class MMoEModel {
     private struct Layers {
         let experts: [(weight: Parameter, bias: Parameter)]
         let gates: [(weight: Parameter, bias: Parameter)]
-        let gateOut: Parameter
+        /// nil for `simple_multitask`, which has no gates.
+        let gateOut: (weight: Parameter, bias: Parameter?)?
         let towers: [(weight: Parameter, bias: Parameter)]
         let towerOut: (weight: Parameter, bias: Parameter)
 
@@ -31,9 +32,10 @@ public final class MMoEModel {
             func mlp(_ prefix: String, _ count: Int) -> [(weight: Parameter, bias: Parameter)] {
                 (0..<count).map { (store["\(prefix).layers.\($0).weight"]!, store["\(prefix).layers.\($0).bias"]!) }
             }
-            experts = mlp("experts", config.expertDNN.count)
-            gates = mlp("gates", config.gateDNN.count)
-            gateOut = store["gates.out.weight"]!
+            let mixture = config.kind == .mmoe
+            experts = mixture ? mlp("experts", config.expertDNN.count) : []
+            gates = mixture ? mlp("gates", config.gateDNN.count) : []
+            gateOut = store["gates.out.weight"].map { ($0, store["gates.out.bias"]) }
             towers = mlp("towers", config.towerDNN.count)
             towerOut = (store["towers.out.weight"]!, store["towers.out.bias"]!)
         }
@@ -49,10 +51,15 @@ public final class MMoEModel {
             }
         }
         let d = c.inputWidth, e = c.numExperts, t = c.numTasks
-        mlp("experts", e, [d] + c.expertDNN)
-        mlp("gates", t, [d] + c.gateDNN)
-        specs.append(("gates.out.weight", [t, c.gateDNN.last ?? d, e]))
-        let h = c.expertDNN.last!
+        // simple_multitask: the towers read the input directly.
+        var h = d
+        if c.kind == .mmoe {
+            mlp("experts", e, [d] + c.expertDNN)
+            mlp("gates", t, [d] + c.gateDNN)
+            specs.append(("gates.out.weight", [t, c.gateDNN.last ?? d, e]))
+            if c.gateBias { specs.append(("gates.out.bias", [t, e])) }
+            h = c.expertDNN.last!
+        }
         mlp("towers", t, [h] + c.towerDNN)
         specs.append(("towers.out.weight", [t, c.towerDNN.last ?? h, 1]))
         specs.append(("towers.out.bias", [t, 1]))
@@ -90,16 +97,35 @@ public final class MMoEModel {
         parameters = ParameterStore(sharingValuesOf: source.parameters)
         embedding = source.embedding.map { EmbeddingTable(sharingValueOf: $0) }
         layers = Layers(parameters, config)
+        fuseEmbeddingLookups = source.fuseEmbeddingLookups
     }
 
-    /// The concatenated input `[B, D]`: flattened embeddings, then the dense features.
+    /// Whether the sparse fields are looked up in one embedding-bag op over the fused table
+    /// (DeepRec's `--emb_fusion`, the default) or in one op per field, joined by a concat. Both read
+    /// the same rows and give the same values and gradients.
+    public var fuseEmbeddingLookups = true
+
+    /// The concatenated input `[B, D]`: each field's embedding (the mean of its bag's rows; a bag
+    /// of one id is that row, an empty bag a zero vector), flattened, then the dense features.
     func input(_ batch: Batch, tape: Tape) -> Variable {
-        let b = batch.size, c = config
+        let b = batch.size, c = config, f = c.fieldCount
         let dense = tape.constant(batch.dense)
         guard let table = embedding else { return dense }
-        precondition(batch.ids.count == b * c.fieldCount, "MMoEModel: batch has \(batch.ids.count) ids, expected \(b) x \(c.fieldCount)")
-        let offsets = (0...(b * c.fieldCount)).map { Int32($0) }
-        let emb = tape.embeddingBag(table, ids: batch.ids, offsets: offsets).reshaped([b, c.fieldCount * c.embeddingDim])
+        let offsets = batch.bagOffsets ?? (0...(b * f)).map { Int32($0) }
+        precondition(offsets.count == b * f + 1, "MMoEModel: batch has \(offsets.count - 1) bags, expected \(b) x \(f)")
+        let emb: Variable
+        if fuseEmbeddingLookups || f == 1 {
+            emb = tape.embeddingBag(table, ids: batch.ids, offsets: offsets, combiner: .mean).reshaped([b, f * c.embeddingDim])
+        } else {
+            emb = concat((0..<f).map { field in
+                var ids: [Int32] = [], fieldOffsets: [Int32] = [0]
+                for r in 0..<b {
+                    ids += batch.ids[Int(offsets[r * f + field])..<Int(offsets[r * f + field + 1])]
+                    fieldOffsets.append(Int32(ids.count))
+                }
+                return tape.embeddingBag(table, ids: ids, offsets: fieldOffsets, combiner: .mean)
+            }, axis: 1)
+        }
         return c.denseWidth == 0 ? emb : concat([emb, dense], axis: 1)
     }
 
@@ -116,12 +142,19 @@ public final class MMoEModel {
             }
             return h
         }
-        // Experts: ReLU between layers, none after the last (the reference's skip_final_activation).
-        let experts = mlp(x, layers.experts, reluOnLast: false, rng: &rng)                    // [E, B, H]
-        let gateHidden = mlp(x, layers.gates, reluOnLast: true, rng: &rng)                     // [B, D] or [T, B, G]
-        let gates = gateHidden.linear(tape.parameter(layers.gateOut), nil).softmax(axis: -1)   // [T, B, E]
-        let mixed = gatedMixture(gates: gates, experts: experts)                               // [T, B, H]
-        let tower = mlp(mixed, layers.towers, reluOnLast: true, rng: &rng)                     // [T, B, K]
+        let towerInput: Variable
+        if let gateOut = layers.gateOut {
+            // Experts: ReLU between layers; after the last only in DeepRec's form (OneFlow's
+            // reference skips the final activation).
+            let experts = mlp(x, layers.experts, reluOnLast: config.expertReluOnLast, rng: &rng)   // [E, B, H]
+            let gateHidden = mlp(x, layers.gates, reluOnLast: true, rng: &rng)                      // [B, D] or [T, B, G]
+            let gates = gateHidden.linear(tape.parameter(gateOut.weight), gateOut.bias.map { tape.parameter($0) })
+                .softmax(axis: -1)                                                                   // [T, B, E]
+            towerInput = gatedMixture(gates: gates, experts: experts)                               // [T, B, H]
+        } else {
+            towerInput = x                                                                           // [B, D], shared by the towers
+        }
+        let tower = mlp(towerInput, layers.towers, reluOnLast: true, rng: &rng)                    // [T, B, K]
         let towerOut = layers.towerOut
         let out = tower.linear(tape.parameter(towerOut.weight), tape.parameter(towerOut.bias)) // [T, B, 1]
         return out.reshaped([config.numTasks, batch.size])

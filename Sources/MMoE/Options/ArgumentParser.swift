@@ -95,7 +95,7 @@ struct ArgumentParser<Options> {
     /// The `--help` text: the usage line, each group with one entry per flag ending in its default
     /// (rendered from `defaults`, so it cannot drift from the code), then the footer. Descriptions
     /// wrap at `width` columns under their own column.
-    func helpText(defaults: Options, width: Int = 100) -> String {
+    func helpText(defaults: Options, alternative: (label: String, options: Options)? = nil, width: Int = 100) -> String {
         func left(_ f: Flag<Options>) -> String {
             let names = (f.short.map { "-\($0), " } ?? "") + "--\(f.name)"
             return "  " + names + (f.placeholder.map { " \($0)" } ?? "")
@@ -108,7 +108,9 @@ struct ArgumentParser<Options> {
             lines.append(group.title + ":")
             for f in group.flags {
                 let head = left(f)
-                var text = wrap("\(f.summary) (default: \(f.show(defaults)))", width: max(width - column, 20))
+                var shown = f.show(defaults)
+                if let alternative, f.show(alternative.options) != shown { shown += "; \(alternative.label): \(f.show(alternative.options))" }
+                var text = wrap("\(f.summary) (default: \(shown))", width: max(width - column, 20))
                 if head.count < column - 1 {
                     lines.append(head.padding(toLength: column, withPad: " ", startingAt: 0) + text.removeFirst())
                 } else {

@@ -43,7 +43,49 @@ extension TrainOptions {
                     .boolean("amp", \.amp, "enable Automatic Mixed Precision training (accepted; Float32 for now)"),
                     .value("loss_scale_policy", \.lossScalePolicy, .choice, "loss scale policy for AMP training"),
                 ]),
+                FlagGroup(title: "DeepRec MMoE arguments (data_location is data_dir, steps is train_batches; batch_size, learning_rate, seed and output_dir are shared)", flags: [
+                    .optional("data_location", \.dataDir, .path(), none: "none", "full path of train & eval data (the same as --data_dir)"),
+                    .optional("steps", \.steps, .integer("N", .nonNegative), none: "as --train_batches",
+                              "training steps; 0 = DeepRec's rule, 1000 epochs (the same as --train_batches otherwise)"),
+                    .boolean("no_eval", \.noEval, "do not evaluate the trained model on the test data"),
+                    .optional("checkpoint", \.checkpoint, .path(), none: "none",
+                              "checkpoint directory: saved every save_steps and at the end, resumed from the latest"),
+                    .optional("save_steps", \.saveSteps, .integer("N", .nonNegative), none: "none",
+                              "save a checkpoint every N steps (needs --checkpoint or --model_save_dir); 0 = off"),
+                    .value("keep_checkpoint_max", \.keepCheckpointMax, .integer("N", .positive),
+                           "how many recent step checkpoints to keep; older ones are deleted"),
+                    .optional("timeline", \.timeline, .integer("N", .nonNegative), none: "off",
+                              "every N steps write a Chrome trace of that step's ops (timeline_step_N.json in output_dir); 0 = off"),
+                    .value("l2_regularization", \.l2Regularization, .real("L2", .nonNegative),
+                           "L2 regularisation of dense weights (loss += l2 * sum(w^2) / 2); 0 = off"),
+                    .value("optimizer", \.optimizer, .choice, "optimizer for the whole model"),
+                    .value("protocol", \.distributedProtocol, .choice,
+                           "distributed parameter-server protocol (validated; single-process training has no server)"),
+                    .value("inter", \.inter, .integer("N", .nonNegative), "inter-op parallelism: batch shards run concurrently; 0 = one per core"),
+                    .value("intra", \.intra, .integer("N", .nonNegative), "intra-op parallelism: threads per op; 0 = all cores"),
+                    .value("input_layer_partitioner", \.inputLayerPartitioner, .integer("MB", .nonNegative),
+                           "slice size of the input layer partitioner in MB (validated; single-process training ignores it)"),
+                    .value("dense_layer_partitioner", \.denseLayerPartitioner, .integer("KB", .nonNegative),
+                           "slice size of the dense layer partitioner in kB (validated; single-process training ignores it)"),
+                    .boolean("bf16", \.bf16, "dense-layer GEMMs with bfloat16-rounded inputs and Float accumulation"),
+                    .boolean("emb_fusion", \.embFusion, "one fused embedding lookup over all fields (false: one lookup per field)"),
+                    .boolean("op_fusion", \.opFusion, "bias and ReLU fused into the GEMM epilogue (false: separate ops)"),
+                    .boolean("smartstaged", \.smartstaged, "prepare the next batches on a background thread while the step runs"),
+                    .value("micro_batch", \.microBatch, .integer("N", .nonNegative),
+                           "accumulate gradients over N batches of batch_size rows per update (DeepRec's micro_batch_num); 0 = off"),
+                    .boolean("tf", \.tf, "plain baseline: emb_fusion, op_fusion, smartstaged, bf16, micro_batch and workqueue all off"),
+                    .boolean("workqueue", \.workqueue, "share the input out to loader threads in file slices"),
+                    .boolean("ev", \.ev, "DeepRec EmbeddingVariable (not yet: the embedding-store work)"),
+                    .value("ev_filter", \.evFilter, .choice, "EmbeddingVariable feature filter (not yet)"),
+                    .value("ev_elimination", \.evElimination, .choice, "EmbeddingVariable feature elimination (not yet)"),
+                    .boolean("adaptive_emb", \.adaptiveEmb, "adaptive embedding (not yet)"),
+                    .boolean("dynamic_ev", \.dynamicEV, "dynamic-dimension embedding variable (not yet)"),
+                    .boolean("multihash", \.multihash, "multi-hash variable (not yet)"),
+                    .value("incremental_ckpt", \.incrementalCkpt, .integer("SECONDS", .nonNegative), "incremental checkpoint interval (not yet); 0 = off"),
+                ]),
                 FlagGroup(title: "mmoe-swift arguments", flags: [
+                    .value("model", \.model, .choice, "mmoe, or simple_multitask (shared embeddings, one MLP tower per task)"),
+                    .boolean("clamp_price", \.clampPrice, "Taobao: clamp price into [0, 50) instead of stopping at the first out-of-range value"),
                     .optional("dataset", \.dataset, .choice, none: "detect",
                               "which data; detected from the files in data_dir, synthetic without data_dir"),
                     .value("output_dir", \.outputDir, .path(), "where results are written"),
@@ -70,8 +112,10 @@ extension TrainOptions {
     }
 
     /// The `--help` text: the usage line, then every flag with its default and one-line description,
-    /// OneFlow's first, ours after.
-    public static var helpText: String { parser.helpText(defaults: TrainOptions()) }
+    /// OneFlow's first, DeepRec's next, ours after. Where Taobao's default differs, both are shown.
+    public static var helpText: String {
+        parser.helpText(defaults: TrainOptions(), alternative: ("Taobao", TrainOptions().resolved(for: .taobao)))
+    }
 
     /// One line for each flag the user passed that is accepted for OneFlow compatibility but does
     /// not act yet, so nobody believes a setting is in effect when it is not. A flag that asks for

@@ -42,7 +42,49 @@ public struct TrainOptions: Sendable, Equatable {
     public var amp = false
     public var lossScalePolicy: LossScalePolicy = .static
 
+    // DeepRec argument table (`data_location`, `batch_size`, `learning_rate`, `seed`, `output_dir`
+    // are the fields above and below; `steps` resolves into `trainBatches`)
+    /// nil = not given; 0 = DeepRec's rule, ceil(1000 epochs x rows / batch size).
+    public var steps: Int? = nil
+    public var noEval = false
+    /// DeepRec's checkpoint directory: saves every `saveSteps` and at the end, resumes from the latest.
+    public var checkpoint: String? = nil
+    /// nil or 0 = no periodic saves.
+    public var saveSteps: Int? = nil
+    public var keepCheckpointMax = 1
+    /// nil or 0 = off; N = a Chrome trace of step N, 2N, ... in `outputDir`.
+    public var timeline: Int? = nil
+    /// L2 on dense weights (loss += l2 · Σw²/2, TensorFlow's l2_regularizer); 0 = off.
+    public var l2Regularization: Float = 0
+    public var optimizer: OptimizerKind = .adam
+    public var distributedProtocol: DistributedProtocol = .grpc
+    /// Concurrent batch shards; 0 = one per core.
+    public var inter = 0
+    /// Threads per op (the GEMM's and the kernels' worker threads); 0 = all cores.
+    public var intra = 0
+    public var inputLayerPartitioner = 0
+    public var denseLayerPartitioner = 0
+    public var bf16 = false
+    public var embFusion = true
+    public var opFusion = true
+    public var smartstaged = true
+    /// 0 or 1 = off; N = each step accumulates gradients over N batches of `batchSize` rows.
+    public var microBatch = 0
+    /// Plain baseline: every DeepRec-style optimisation off.
+    public var tf = false
+    public var workqueue = false
+    public var ev = false
+    public var evFilter: EVFilter = .none
+    public var evElimination: EVElimination = .none
+    public var adaptiveEmb = false
+    public var dynamicEV = false
+    public var multihash = false
+    public var incrementalCkpt = 0
+
     // ours
+    public var model: ModelKind = .mmoe
+    /// Taobao `price` outside [0, 50): clamp into range instead of stopping with an error.
+    public var clampPrice = false
     /// nil = detect from the files in `dataDir`, or synthetic when there is no `dataDir`.
     public var dataset: DatasetKind? = nil
     public var outputDir = "./result"
@@ -65,6 +107,21 @@ public struct TrainOptions: Sendable, Equatable {
 /// `TrainOptions.notYetNotices` for what this build does with it.
 public enum StoreType: String, Sendable, CaseIterable {
     case deviceMem = "device_mem", cachedHostMem = "cached_host_mem", cachedSSD = "cached_ssd"
+}
+
+/// DeepRec's parameter-server protocol; single-process training has no server.
+public enum DistributedProtocol: String, Sendable, CaseIterable {
+    case grpc, grpcPlusPlus = "grpc++", starServer = "star_server"
+}
+
+/// DeepRec EmbeddingVariable feature admission.
+public enum EVFilter: String, Sendable, CaseIterable {
+    case none = "None", counter, cbf
+}
+
+/// DeepRec EmbeddingVariable feature eviction.
+public enum EVElimination: String, Sendable, CaseIterable {
+    case none = "None", l2, gstep
 }
 
 /// How the loss is scaled under mixed precision (`--amp`).

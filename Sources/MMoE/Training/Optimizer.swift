@@ -21,11 +21,6 @@ public protocol Optimizer: AnyObject {
     func restore(step: Int, tensors: [String: Tensor]) throws
 }
 
-/// DeepRec's `--optimizer` choices.
-public enum OptimizerKind: String, Sendable, CaseIterable {
-    case adam, adamasync, adagrad, adagraddecay, gradientdescent
-}
-
 /// The optimizer `kind` for `model`, with every other hyper-parameter at its DeepRec default
 /// (`adam` is our PyTorch-form `Adam`).
 public func makeOptimizer(_ kind: OptimizerKind, for model: MMoEModel, learningRate: Float) -> any Optimizer {

@@ -24,6 +24,19 @@ public struct TrainerSettings: Sendable {
     /// concurrently (one per thread) and their gradients are summed in shard order, so results do
     /// not depend on the thread count. 1 runs the batch whole (the GEMMs then split over threads).
     public var batchShards = 2
+    /// 0 or 1: one batch per update. N: each update accumulates the gradients of N batches, as
+    /// one batch of N x `batchSize` rows (DeepRec's micro_batch_num).
+    public var microBatches = 0
+    /// Adds l2 · w to the gradient of every dense weight (not biases, not embeddings): TensorFlow's
+    /// `l2_regularizer` on dense kernels, loss += l2 · Σw²/2.
+    public var l2: Float = 0
+    /// Evaluate at each epoch boundary (OneFlow's script) and after the last step; false: after the
+    /// last step only (DeepRec's).
+    public var evaluateEachEpoch = true
+    /// false: no evaluation at all (DeepRec's `--no_eval`).
+    public var evaluate = true
+    /// A `.checkpointDue` event every this many steps; 0 = none.
+    public var saveSteps = 0
 
     public init() {}
 }
@@ -47,6 +60,9 @@ public struct EvalReport: Sendable {
     /// Per task, in task order.
     public let auc: [Double], logLoss: [Double], accuracy: [Double]
     public let samples: Int
+    /// All tasks' scores and labels pooled into one list, as DeepRec's train.py computes its one
+    /// AUC and accuracy over both labels.
+    public let pooledAUC: Double, pooledAccuracy: Double
     /// Forward passes, and the metric computation after them.
     public let evalSeconds: Double, metricsSeconds: Double
 }
@@ -54,6 +70,8 @@ public struct EvalReport: Sendable {
 public enum TrainingEvent: Sendable {
     case step(StepReport)
     case evaluation(EvalReport)
+    /// `saveSteps` steps have passed since the last one (the step number is given).
+    case checkpointDue(Int)
 }
 
 public struct TrainingSummary: Sendable {
@@ -62,8 +80,11 @@ public struct TrainingSummary: Sendable {
     public let epochs: Double
     public let trainSeconds: Double
     public let trainSamples: Int
-    public let finalEvaluation: EvalReport
+    /// nil when evaluation is off.
+    public let finalEvaluation: EvalReport?
     public var samplesPerSecond: Double { Double(trainSamples) / trainSeconds }
+    /// DeepRec's throughput unit: updates per second.
+    public var stepsPerSecond: Double { Double(steps) / trainSeconds }
 }
 
 public struct TrainingError: Error, CustomStringConvertible {
@@ -77,30 +98,46 @@ public final class Trainer {
     public let settings: TrainerSettings
     public let optimizer: any Optimizer
     public let taskNames: [String]
-    private var stream: BatchStream
+    public let source: BatchSource
     private var dropoutRNG: SeededRNG
-    private let test: TabularData
+    private let test: EvalData
+    /// Dense weights that L2 applies to: their ranges in the flat parameter buffer.
+    private let l2Ranges: [Range<Int>]
     /// The model itself, then a gradient view of it (`MMoEModel(sharingValuesOf:)`) per further shard.
     private let shardModels: [MMoEModel]
 
     /// A batch is cut into shards only when each gets at least this many rows.
     static let minShardRows = 32
 
-    public init(model: MMoEModel, train: TabularData, test: TabularData, settings: TrainerSettings) {
+    /// Training on rows in memory (shuffled with `settings.seed`), evaluating on `test`.
+    public convenience init(model: MMoEModel, train: TabularData, test: TabularData, settings: TrainerSettings) {
         precondition(train.taskCount == model.config.numTasks && test.taskCount == model.config.numTasks,
                      "Trainer: the data has \(train.taskCount) tasks, the model \(model.config.numTasks)")
+        self.init(model: model, source: MemoryBatchSource(train, batchSize: settings.batchSize, seed: settings.seed),
+                  test: .memory(test), taskNames: train.taskNames, settings: settings)
+    }
+
+    /// Training on batches from `source` (its batch size wins over `settings.batchSize`).
+    public init(model: MMoEModel, source: BatchSource, test: EvalData, taskNames: [String], settings: TrainerSettings) {
+        precondition(taskNames.count == model.config.numTasks, "Trainer: \(taskNames.count) task names, the model has \(model.config.numTasks) tasks")
         self.model = model
         self.settings = settings
         self.test = test
-        taskNames = train.taskNames
+        self.source = source
+        self.taskNames = taskNames
         optimizer = makeOptimizer(settings.optimizer, for: model, learningRate: settings.learningRate)
-        stream = BatchStream(train, batchSize: settings.batchSize, seed: settings.seed)
+        var offset = 0, ranges: [Range<Int>] = []
+        for p in model.parameters.parameters {
+            if p.name.hasSuffix(".weight") { ranges.append(offset..<(offset + p.value.count)) }
+            offset += p.value.count
+        }
+        l2Ranges = ranges
         dropoutRNG = SeededRNG(seed: settings.seed ^ 0x9E37_79B9_7F4A_7C15)
         precondition(settings.batchShards >= 1, "Trainer: batchShards must be at least 1, got \(settings.batchShards)")
         shardModels = [model] + (1..<settings.batchShards).map { _ in MMoEModel(sharingValuesOf: model) }
     }
 
-    public var batchesPerEpoch: Int { stream.batchesPerEpoch }
+    public var batchesPerEpoch: Int { source.batchesPerEpoch }
 
     /// Epoch boundaries at which the reference multiplies the rate by `lrFactor`:
     /// floor(log(minLR / lr) / log(lrFactor)) of them.
@@ -112,28 +149,40 @@ public final class Trainer {
     /// One optimisation step on `batch`; returns its logits `[T, B]` (from before the update).
     @discardableResult
     public func trainStep(_ batch: Batch) -> Tensor {
-        let logits = accumulateGradients(batch)
+        trainStep([batch])[0]
+    }
+
+    /// One optimisation step on the micro-batches `batches`, as one batch of all their rows: each
+    /// one's gradient is weighted by its share of the rows. Returns each one's logits.
+    @discardableResult
+    public func trainStep(_ batches: [Batch]) -> [Tensor] {
+        let total = batches.reduce(0) { $0 + $1.size }
+        let logits = batches.map { accumulateGradients($0, weight: Float($0.size) / Float(total)) }
+        if settings.l2 > 0 {
+            let values = model.parameters.values, grads = model.parameters.grads
+            for r in l2Ranges { Kernels.axpy(settings.l2, values.slice(0, r), into: grads.slice(0, r)) }
+        }
         optimizer.update(model)
         model.parameters.zeroGrad()
         model.embedding?.zeroGrad()
         return logits
     }
 
-    /// Forward and backward of `batch`, adding the gradient of its loss to `model`'s gradients;
-    /// returns the logits `[T, B]`.
+    /// Forward and backward of `batch`, adding `weight` times the gradient of its loss to
+    /// `model`'s gradients; returns the logits `[T, B]`.
     ///
     /// With `batchShards` S > 1 (and at least `minShardRows` rows per shard), shard s takes rows
     /// [s·B/S, (s+1)·B/S) and its own dropout stream, runs on `shardModels[s]` with its own tape,
     /// and seeds its backward with rows_s / B, because the loss is a mean over the whole batch.
     /// Shards run concurrently under `Parallel.forEach` (their GEMMs then run single-threaded);
     /// the shard gradients are then added into the model's in shard order.
-    func accumulateGradients(_ batch: Batch) -> Tensor {
+    func accumulateGradients(_ batch: Batch, weight: Float = 1) -> Tensor {
         let b = batch.size
         let shards = b >= shardModels.count * Self.minShardRows ? shardModels.count : 1
         guard shards > 1 else {
             let tape = Tape()
             let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG)
-            tape.backward(model.loss(logits: logits, labels: batch.labels))
+            tape.backward(model.loss(logits: logits, labels: batch.labels), seed: weight)
             return logits.value
         }
         let seeds = (0..<shards).map { _ in dropoutRNG.next() }
@@ -144,7 +193,7 @@ public final class Trainer {
             var rng = SeededRNG(seed: seeds[s])
             let tape = Tape()
             let out = replica.logits(part, tape: tape, training: true, rng: &rng)
-            tape.backward(replica.loss(logits: out, labels: part.labels), seed: Float(part.size) / Float(b))
+            tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(b))
             logits.slice(1, ranges[s]).assign(out.value)
         }
         for replica in shardModels[1..<shards] {
@@ -163,47 +212,77 @@ public final class Trainer {
         return (0..<t).map { Metrics.logLoss(logits: logits.select(0, $0).scalars, labels: labels.select(0, $0).scalars) }
     }
 
-    /// Runs `settings.trainBatches` steps, calling `observe` for each report. An error thrown by
-    /// `observe` stops the run and is rethrown.
-    public func run(_ observe: (TrainingEvent) throws -> Void) throws -> TrainingSummary {
+    /// Runs steps `firstStep ... settings.trainBatches` (a resumed run starts after its
+    /// checkpoint's step), calling `observe` for each report. An error thrown by `observe` stops
+    /// the run and is rethrown.
+    public func run(from firstStep: Int = 1, _ observe: (TrainingEvent) throws -> Void) throws -> TrainingSummary {
         let perEpoch = batchesPerEpoch
         let decays = decayCount
-        var trainSeconds = 0.0, samples = 0, epoch = 0
-        var lastReportStep = 0, sinceReport = 0.0
+        let micro = max(1, settings.microBatches)
+        var trainSeconds = 0.0, samples = 0
+        var batchesRead = (firstStep - 1) * micro, epoch = batchesRead / perEpoch
+        var lastReportStep = firstStep - 1, sinceReport = 0.0, rowsSinceReport = 0
         var lastEval: EvalReport?
-        for step in 1...settings.trainBatches {
+        var step = firstStep
+        while step <= settings.trainBatches {
             let start = DispatchTime.now().uptimeNanoseconds
-            let batch = stream.next()
-            let logits = trainStep(batch)
+            var batches: [Batch] = []
+            var epochEnded = false
+            for _ in 0..<micro {
+                batches.append(try source.next())
+                batchesRead += 1
+                if batchesRead % perEpoch == 0 { epochEnded = true }
+            }
+            let logits = trainStep(batches)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let rows = batches.reduce(0) { $0 + $1.size }
             trainSeconds += seconds
             sinceReport += seconds
-            samples += batch.size
+            rowsSinceReport += rows
+            samples += rows
             // Finite logits give a finite BCE, so the losses themselves are computed only when printed.
-            guard logits.scalars.allSatisfy(\.isFinite) else {
-                throw TrainingError(description: "the logits became non-finite at step \(step) (loss \(Self.taskLosses(logits, batch.labels))); try a lower --learning_rate")
+            for (l, batch) in zip(logits, batches) where !l.scalars.allSatisfy(\.isFinite) {
+                throw TrainingError(description: "the logits became non-finite at step \(step) (loss \(Self.taskLosses(l, batch.labels))); try a lower --learning_rate")
             }
             if step % settings.lossPrintInterval == 0 {
                 let latency = sinceReport / Double(step - lastReportStep)
-                try observe(.step(StepReport(step: step, taskLosses: Self.taskLosses(logits, batch.labels), latencyMs: latency * 1000,
-                                             samplesPerSecond: Double(settings.batchSize) / latency,
-                                             learningRate: optimizer.learningRate)))
+                // Each task's mean BCE over all the step's rows.
+                var losses = [Double](repeating: 0, count: model.config.numTasks)
+                for (l, batch) in zip(logits, batches) {
+                    for (t, loss) in Self.taskLosses(l, batch.labels).enumerated() { losses[t] += loss * Double(batch.size) / Double(rows) }
+                }
+                try observe(.step(StepReport(step: step, taskLosses: losses, latencyMs: latency * 1000,
+                                             samplesPerSecond: Double(rowsSinceReport) / sinceReport, learningRate: optimizer.learningRate)))
                 lastReportStep = step
                 sinceReport = 0
+                rowsSinceReport = 0
             }
+            if settings.saveSteps > 0 && step % settings.saveSteps == 0 { try observe(.checkpointDue(step)) }
             lastEval = nil
-            if step % perEpoch == 0 {
+            if epochEnded {
                 epoch += 1
-                let report = evaluate(test, epoch: epoch, step: step)
-                lastEval = report
-                try observe(.evaluation(report))
+                if settings.evaluate && settings.evaluateEachEpoch {
+                    let report = try evaluate(test, epoch: epoch, step: step)
+                    lastEval = report
+                    try observe(.evaluation(report))
+                }
                 if epoch <= decays { optimizer.learningRate *= settings.lrFactor }
             }
+            step += 1
         }
-        let final = lastEval ?? evaluate(test, epoch: epoch, step: settings.trainBatches)
-        if lastEval == nil { try observe(.evaluation(final)) }
-        return TrainingSummary(steps: settings.trainBatches, epochs: Double(samples) / Double(stream.data.count),
+        var final = lastEval
+        if settings.evaluate && final == nil {
+            final = try evaluate(test, epoch: epoch, step: settings.trainBatches)
+            try observe(.evaluation(final!))
+        }
+        let steps = max(0, settings.trainBatches - firstStep + 1)
+        return TrainingSummary(steps: steps, epochs: Double(samples) / Double(source.rowsPerEpoch),
                                trainSeconds: trainSeconds, trainSamples: samples, finalEvaluation: final)
+    }
+
+    /// Reads and drops `count` batches: a resumed run's data picks up where the saved run stopped.
+    public func skipBatches(_ count: Int) throws {
+        for _ in 0..<count { _ = try source.next() }
     }
 
     /// Logits `[T][N]` of `data` in no-grad mode, `settings.evalBatchSize` rows at a time.
@@ -235,18 +314,38 @@ public final class Trainer {
     static let minEvalShardRows = 256
 
     public func evaluate(_ data: TabularData, epoch: Int, step: Int) -> EvalReport {
+        try! evaluate(.memory(data), epoch: epoch, step: step)
+    }
+
+    /// Per-task metrics on `data`, read chunk by chunk; plus the metrics of all tasks' scores and
+    /// labels pooled into one list (DeepRec's single AUC over both labels).
+    public func evaluate(_ data: EvalData, epoch: Int, step: Int) throws -> EvalReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let logits = predictLogits(data)
+        let tasks = model.config.numTasks
+        var logits = [[Float]](repeating: [], count: tasks), taskLabels = [[Float]](repeating: [], count: tasks)
+        var count = 0
+        try data.chunks { chunk in
+            let part = predictLogits(chunk)
+            for t in 0..<tasks {
+                logits[t] += part[t]
+                taskLabels[t] += (0..<chunk.count).map { chunk.labels[$0 * chunk.taskCount + t] }
+            }
+            count += chunk.count
+        }
         let t1 = DispatchTime.now().uptimeNanoseconds
+        guard count > 0 else { throw TrainingError(description: "the evaluation data has no rows") }
         var auc: [Double] = [], logLoss: [Double] = [], accuracy: [Double] = []
         for t in 0..<logits.count {
-            let labels = (0..<data.count).map { data.labels[$0 * data.taskCount + t] }
+            let labels = taskLabels[t]
             auc.append(Metrics.auc(scores: logits[t], labels: labels))
             logLoss.append(Metrics.logLoss(logits: logits[t], labels: labels))
             accuracy.append(Metrics.accuracy(logits: logits[t], labels: labels))
         }
+        let pooledAUC = Metrics.auc(scores: logits.flatMap { $0 }, labels: taskLabels.flatMap { $0 })
+        let pooledAccuracy = Metrics.accuracy(logits: logits.flatMap { $0 }, labels: taskLabels.flatMap { $0 })
         let t2 = DispatchTime.now().uptimeNanoseconds
-        return EvalReport(epoch: epoch, step: step, auc: auc, logLoss: logLoss, accuracy: accuracy, samples: data.count,
+        return EvalReport(epoch: epoch, step: step, auc: auc, logLoss: logLoss, accuracy: accuracy, samples: count,
+                          pooledAUC: pooledAUC, pooledAccuracy: pooledAccuracy,
                           evalSeconds: Double(t1 - t0) / 1e9, metricsSeconds: Double(t2 - t1) / 1e9)
     }
 }

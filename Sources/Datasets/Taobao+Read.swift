@@ -1,0 +1,78 @@
+extension Taobao {
+    /// Streams `path`, handing `body` chunks of at most `chunkRows` rows (never an empty one), in file
+    /// order. Memory is bounded by the chunk, never the file. `body` returns false to stop early;
+    /// an error it throws stops the read and is rethrown unchanged. Reader errors are `DatasetError`s
+    /// naming the file, the 1-based line and the column.
+    ///
+    /// `byteRange`: only the lines that start inside it, so consecutive ranges (see `slices`) cover
+    /// every line exactly once; line numbers in errors are still those of the whole file. Plain files
+    /// only; without a range, a `.gz` file is decompressed as it is read.
+    /// `maxRows`: stop after this many rows (of the range); 0 or less reads none.
+    /// Blank lines are skipped wherever they are; `\r\n` line ends are accepted.
+    public static func read(path: String, byteRange: Range<Int>? = nil, chunkRows: Int = 8192, maxRows: Int? = nil,
+                            options: TaobaoOptions = .init(), _ body: (TabularData) throws -> Bool) throws {
+        var bodyError: (any Error)?
+        try scan(path: path, byteRange: byteRange, chunkRows: chunkRows, maxRows: maxRows, options: options) { chunk in
+            do { return try body(chunk) } catch {
+                bodyError = error
+                return false
+            }
+        }
+        if let bodyError { throw bodyError }
+    }
+
+    /// The whole file, or its first `maxRows` rows, as one `TabularData` (with no rows for an empty
+    /// file or `maxRows` of 0 or less).
+    public static func load(path: String, maxRows: Int? = nil, options: TaobaoOptions = .init()) throws(DatasetError) -> TabularData {
+        var all: TabularData?
+        try scan(path: path, byteRange: nil, chunkRows: .max, maxRows: maxRows, options: options) { chunk in
+            all = chunk
+            return false
+        }
+        if let all { return all }
+        var empty = TaobaoChunk(reserveRows: 0)
+        return empty.take()
+    }
+
+    /// `read` with a body that cannot throw, so reader errors keep their type.
+    static func scan(path: String, byteRange: Range<Int>?, chunkRows: Int, maxRows: Int?, options: TaobaoOptions,
+                     _ deliver: (TabularData) -> Bool) throws(DatasetError) {
+        precondition(chunkRows > 0, "Taobao.read: chunkRows must be positive, got \(chunkRows)")
+        let limit = max(0, maxRows ?? .max)
+        let reader: ChunkReader
+        var firstNumber = 1
+        if let byteRange {
+            guard !path.hasSuffix(".gz") else {
+                throw DatasetError(file: path, "cannot read a byte range of a gzip-compressed file; decompress it first")
+            }
+            let size = try ChunkReader.fileSize(path: path)
+            let start = try ChunkReader.lineStart(path: path, atOrAfter: max(0, byteRange.lowerBound), size: size)
+            let end = try ChunkReader.lineStart(path: path, atOrAfter: max(0, byteRange.upperBound), size: size)
+            guard start < end, limit > 0 else { return }
+            firstNumber = try ChunkReader.newlines(path: path, before: start) + 1
+            reader = try ChunkReader(path: path, byteRange: start ..< end)
+        } else {
+            reader = try ChunkReader(path: path)
+        }
+        guard limit > 0 else { reader.close(); return }
+
+        var line = TaobaoLine()
+        var chunk = TaobaoChunk(reserveRows: min(chunkRows, limit, 8192))
+        var rows = 0
+        var stopped = false
+        try reader.forEachLine(firstNumber: firstNumber) { bytes, range, number throws(DatasetError) in
+            guard line.split(bytes, range) else { return true }
+            guard line.count == TaobaoLine.columnCount else {
+                throw DatasetError(file: path, line: number, "found \(line.count) column\(line.count == 1 ? "" : "s"), expected \(TaobaoLine.columnCount) separated by commas")
+            }
+            try chunk.append(line, bytes, path: path, number: number, options: options)
+            rows += 1
+            if chunk.count == chunkRows, !deliver(chunk.take()) {
+                stopped = true
+                return false
+            }
+            return rows < limit
+        }
+        if !stopped, chunk.count > 0 { _ = deliver(chunk.take()) }
+    }
+}

@@ -1,0 +1,44 @@
+import Datasets
+
+extension TabularData {
+    /// Rows `rows` of this data (in that order) as new data.
+    func gathering(_ rows: some Collection<Int>) -> TabularData {
+        let dd = denseWidth, f = fieldCount, t = taskCount
+        var dense: [Float] = [], ids: [Int32] = [], labels: [Float] = []
+        var offsets: [Int32]? = bagOffsets == nil ? nil : [0]
+        dense.reserveCapacity(rows.count * dd)
+        labels.reserveCapacity(rows.count * t)
+        for r in rows {
+            dense += self.dense[(r * dd)..<((r + 1) * dd)]
+            labels += self.labels[(r * t)..<((r + 1) * t)]
+            if let source = bagOffsets {
+                for field in 0..<f {
+                    ids += self.ids[Int(source[r * f + field])..<Int(source[r * f + field + 1])]
+                    offsets!.append(Int32(ids.count))
+                }
+            } else {
+                ids += self.ids[(r * f)..<((r + 1) * f)]
+            }
+        }
+        return TabularData(count: rows.count, denseWidth: dd, dense: dense, fieldCount: f, ids: ids, taskNames: taskNames, labels: labels,
+                           bagOffsets: offsets)
+    }
+
+    /// `parts` one after another (all with this layout); nil when `parts` is empty.
+    static func concatenating(_ parts: [TabularData]) -> TabularData? {
+        guard var out = parts.first else { return nil }
+        for p in parts.dropFirst() {
+            precondition(p.denseWidth == out.denseWidth && p.fieldCount == out.fieldCount && p.taskNames == out.taskNames
+                         && (p.bagOffsets == nil) == (out.bagOffsets == nil), "TabularData: concatenating different layouts")
+            if let offsets = p.bagOffsets {
+                let base = Int32(out.ids.count)
+                out.bagOffsets! += offsets.dropFirst().map { $0 + base }
+            }
+            out.dense += p.dense
+            out.ids += p.ids
+            out.labels += p.labels
+            out.count += p.count
+        }
+        return out
+    }
+}
