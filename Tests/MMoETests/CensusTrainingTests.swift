@@ -26,7 +26,7 @@ final class CensusTrainingTests: XCTestCase {
         let summary = try trainer.run { if case .evaluation(let r) = $0 { evaluations.append(r) } }
         XCTAssertEqual(summary.steps, 265)
         XCTAssertEqual(evaluations.count, 5)
-        let auc = summary.finalEvaluation.auc
+        let auc = summary.finalEvaluation!.auc
         print("Census sample, 5 epochs: AUC income \(auc[0]), marital \(auc[1]); per epoch \(evaluations.map(\.auc))")
         XCTAssertGreaterThan(auc[0], 0.93)
         XCTAssertGreaterThan(auc[1], 0.985)

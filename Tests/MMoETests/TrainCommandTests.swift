@@ -87,7 +87,7 @@ final class TrainCommandTests: XCTestCase {
         try ModelCheckpoint.load(into: loaded, from: root + "/models/final_checkpoint")
         let evaluator = Trainer(model: loaded, train: census.train, test: census.test, settings: TrainerSettings())
         let report = evaluator.evaluate(census.test, epoch: 0, step: 0)
-        XCTAssertEqual(report.logLoss, first.summary.finalEvaluation.logLoss)
+        XCTAssertEqual(report.logLoss, first.summary.finalEvaluation!.logLoss)
 
         // --model_load_dir into a run of a different shape names the tensor and both shapes.
         XCTAssertThrowsError(try run(common + ["--train_batches", "1", "--expert_dnn", "4", "--model_load_dir", root + "/models/final_checkpoint"])) {

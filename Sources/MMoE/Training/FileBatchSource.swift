@@ -66,22 +66,36 @@ public final class FileBatchSource: BatchSource {
         return batch
     }
 
-    private var hasMoreInEpoch: Bool { nextSlice < file.slices.count }
+    /// Rows parsed but not yet in a window (the rest of the last slice read).
+    private var pending: [TabularData] = []
 
-    /// Starts a new window: the rows not yet batched, then slices until `window` rows (or the end
-    /// of the epoch), shuffled.
+    private var hasMoreInEpoch: Bool { nextSlice < file.slices.count || !pending.isEmpty }
+
+    /// Starts a new window: the rows not yet batched, then the next rows of the file up to
+    /// `window` in all (or to the end of the epoch), shuffled. Windows hold exactly `window` rows
+    /// whatever the slicing, so the batches do not depend on how the file was cut.
     private func refill() throws {
         var parts: [TabularData] = []
-        var rows = order.count - position
-        if rows > 0, let current { parts.append(current.gathering(order[position...])) }
-        while rows < window && nextSlice < file.slices.count {
-            for chunk in try loaders.next() {
-                parts.append(chunk)
-                rows += chunk.count
-            }
-            nextSlice += 1
-        }
         let leftover = order.count - position
+        if leftover > 0, let current { parts.append(current.gathering(order[position...])) }
+        var need = window - leftover
+        while need > 0 {
+            if pending.isEmpty {
+                guard nextSlice < file.slices.count else { break }
+                pending = try loaders.next()
+                nextSlice += 1
+                continue
+            }
+            let chunk = pending.removeFirst()
+            if chunk.count > need {
+                parts.append(chunk.gathering(0..<need))
+                pending.insert(chunk.gathering(need..<chunk.count), at: 0)
+                need = 0
+            } else {
+                parts.append(chunk)
+                need -= chunk.count
+            }
+        }
         guard let joined = TabularData.concatenating(parts), joined.count > 0 else {
             throw TrainingError(description: "the training file has no rows left to read (it changed while training?)")
         }
