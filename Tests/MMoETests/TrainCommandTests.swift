@@ -104,7 +104,7 @@ final class TrainCommandTests: XCTestCase {
             (["--data_dir", root + "/missing"], "--data_dir \(root)/missing: no such directory"),
             (["--data_dir", root], "found neither census-income.data"),
             (["--dataset", "census"], "--dataset census needs --data_dir"),
-            (["--dataset", "taobao", "--data_dir", data], "--dataset taobao"),
+            (["--dataset", "taobao", "--data_dir", data], "--data_dir \(data): Taobao data needs both taobao_train_data and taobao_test_data"),
             (["--num_tasks", "3"], "--num_tasks 3: the synthetic data has 2 tasks"),
             (["--table_size_array", "3, 4"], "--table_size_array"),
             (["--data_dir", data, "--table_size_array", "3, 4"], "--table_size_array"),

@@ -86,7 +86,8 @@ public struct TrainCommand {
             return inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows)
         case .taobao:
             guard let files = try Taobao.files(in: o.dataDir!) else {
-                throw UsageError("--data_location \(o.dataDir!): needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
+                let flag = o.explicitFlags.contains("data_location") ? "--data_location" : "--data_dir"
+                throw UsageError("\(flag) \(o.dataDir!): Taobao data needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
             }
             let reader = { var r = TaobaoOptions(); r.clampPrice = o.clampPrice; return r }()
             let limit = o.numTrainSamples, testLimit = o.numTestSamples
@@ -156,6 +157,7 @@ public struct TrainCommand {
         settings.minLR = o.minLR
         settings.seed = o.seed
         settings.microBatches = o.microBatch
+        settings.optimizer = o.optimizer
         settings.l2 = o.l2Regularization
         settings.evaluate = !o.noEval
         settings.evaluateEachEpoch = kind != .taobao

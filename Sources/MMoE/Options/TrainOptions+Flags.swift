@@ -43,7 +43,7 @@ extension TrainOptions {
                     .boolean("amp", \.amp, "enable Automatic Mixed Precision training (accepted; Float32 for now)"),
                     .value("loss_scale_policy", \.lossScalePolicy, .choice, "loss scale policy for AMP training"),
                 ]),
-                FlagGroup(title: "DeepRec MMoE arguments (data_location is data_dir, steps is train_batches; batch_size, learning_rate, seed and output_dir are shared)", flags: [
+                FlagGroup(title: "DeepRec MMoE arguments", flags: [
                     .optional("data_location", \.dataDir, .path(), none: "none", "full path of train & eval data (the same as --data_dir)"),
                     .optional("steps", \.steps, .integer("N", .nonNegative), none: "as --train_batches",
                               "training steps; 0 = DeepRec's rule, 1000 epochs (the same as --train_batches otherwise)"),
@@ -97,6 +97,9 @@ extension TrainOptions {
                 ]),
             ],
             footer: """
+                Both tables in one: --data_location is --data_dir and --steps is --train_batches; --batch_size,
+                --learning_rate, --seed and --output_dir are shared. Where the default for Taobao data
+                (DeepRec's) differs, both are shown.
                 A boolean may stand alone (--amp), take a value (--amp=false) or be followed by True or False.
                 A list is written "256, 128", 256,128 or "[256, 128]"; "" or "[]" is the empty list.
                 A repeated flag takes its last value.
