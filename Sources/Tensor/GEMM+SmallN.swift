@@ -143,7 +143,7 @@ private let smallNRoundedAFloats = 1 << 16
 /// element is computed exactly as without chunking, and the result equals the unrounded path run
 /// on pre-rounded operands.
 func gemmSmallN(_ p: GEMMProblem, scratch: GEMMScratch) {
-    guard p.roundToBFloat16 else { gemmSmallNCore(p, scratch: scratch); return }
+    guard p.roundToBFloat16 else { gemmSmallNCore(p, scratch: scratch, PackCopy.self); return }
     let k = p.k
     let chunk = max(gemmSmallNRowUnit, smallNRoundedAFloats / k / gemmSmallNRowUnit * gemmSmallNRowUnit)
     let reserved = ((4 * k + 15) & ~15) + 16 * 16  // gemmSmallNCore's own part of the scratch
@@ -161,20 +161,16 @@ func gemmSmallN(_ p: GEMMProblem, scratch: GEMMScratch) {
             q.lda = k
         }
         q.a = UnsafePointer(copy)
-        gemmSmallNCore(q, scratch: scratch)
+        gemmSmallNCore(q, scratch: scratch, PackRoundBFloat16.self)
         i0 += rows
     }
 }
 
-/// The small-n kernels over one problem; B is rounded as it is packed when `p.roundToBFloat16`,
-/// A is read as given.
-private func gemmSmallNCore(_ p: GEMMProblem, scratch: GEMMScratch) {
+/// The small-n kernels over one problem; B goes through `C.apply` (a copy, or bfloat16 rounding)
+/// as it is packed, A is read as given. Generic so the plain copy carries no per-value branch.
+private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMScratch, _: C.Type) {
     let k = p.k
-    let round = p.roundToBFloat16
-    @inline(__always) func bValue(_ q: Int, _ j: Int) -> Float {
-        let v = p.bAt(q, j).pointee
-        return round ? roundToBFloat16(v) : v
-    }
+    @inline(__always) func bValue(_ q: Int, _ j: Int) -> Float { C.apply(p.bAt(q, j).pointee) }
     let pbFloats = (4 * k + 15) & ~15              // keeps `sums` 64-byte aligned
     let buf = scratch.buffer(atLeast: pbFloats + 16 * 16)
     let pb = buf                                   // one column group of op(B)
