@@ -33,6 +33,8 @@ import Foundation
     var c: UnsafeMutablePointer<Float>, ldc: Int
     var bias: UnsafePointer<Float>?
     var relu: Bool
+    /// Round both operands to bfloat16 as they are read (see GEMM+BFloat16.swift).
+    var roundToBFloat16 = false
 
     /// op(A)[i, p] lives here.
     @inline(__always) func aAt(_ i: Int, _ p: Int) -> UnsafePointer<Float> {
@@ -130,12 +132,14 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
         while pc < p.k {
             let kc = min(kcBlock, p.k - pc)
             let first = pc == 0, last = pc + kc == p.k
-            packB(transB: p.transB, b: p.bAt(pc, jc), ldb: p.ldb, kc: kc, nc: nc, into: packedB)
+            packB(transB: p.transB, b: p.bAt(pc, jc), ldb: p.ldb, kc: kc, nc: nc, into: packedB,
+                  roundToBFloat16: p.roundToBFloat16)
             // LOOP 3: split m into mc-tall blocks (packed A block in L2).
             var ic = 0
             while ic < p.m {
                 let mc = min(gemmMC, p.m - ic)
-                packA(transA: p.transA, a: p.aAt(ic, pc), lda: p.lda, mc: mc, kc: kc, into: packedA)
+                packA(transA: p.transA, a: p.aAt(ic, pc), lda: p.lda, mc: mc, kc: kc, into: packedA,
+                      roundToBFloat16: p.roundToBFloat16)
                 // LOOP 2: NR-wide micro-panels of B (one stays in L1 through loop 1).
                 var jr = 0
                 while jr < nc {

@@ -4,21 +4,33 @@
 // zero-pads the last panel so edge tiles run the same kernel (the padding only feeds rows/columns
 // of the tile that are never written back). Packing only moves values: the packed buffer, and so
 // the GEMM result, does not depend on how a panel is copied.
+// With `roundToBFloat16` every value is rounded to bfloat16 on its way into the panel (in the same
+// vector registers that carry it; see GEMM+BFloat16.swift): the micro-kernel never knows. The loops
+// are generic over that conversion (`PackConversion`), so each is compiled twice and the plain copy
+// is exactly the loop it was.
 
 /// Packs rows `0..<mc`, k-range `0..<kc` of op(A) (already offset to the block's origin) into
 /// ceil(mc/MR) panels of `kc * MR` floats.
 @usableFromInline func packA(transA: Bool, a: UnsafePointer<Float>, lda: Int, mc: Int, kc: Int,
-                             into dst: UnsafeMutablePointer<Float>) {
+                             into dst: UnsafeMutablePointer<Float>, roundToBFloat16: Bool = false) {
     // With transA, op(A)[i, p] = a[p*lda + i]: the rows of a panel sit side by side in memory.
-    packPanels(a, ld: lda, lines: mc, kc: kc, width: gemmMR, linesAdjacent: transA, into: dst)
+    if roundToBFloat16 {
+        packPanels(a, ld: lda, lines: mc, kc: kc, width: gemmMR, linesAdjacent: transA, PackRoundBFloat16.self, into: dst)
+    } else {
+        packPanels(a, ld: lda, lines: mc, kc: kc, width: gemmMR, linesAdjacent: transA, PackCopy.self, into: dst)
+    }
 }
 
 /// Packs columns `0..<nc`, k-range `0..<kc` of op(B) (already offset to the block's origin) into
 /// ceil(nc/NR) panels of `kc * NR` floats.
 @usableFromInline func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, kc: Int, nc: Int,
-                             into dst: UnsafeMutablePointer<Float>) {
+                             into dst: UnsafeMutablePointer<Float>, roundToBFloat16: Bool = false) {
     // Without transB, op(B)[p, j] = b[p*ldb + j]: the columns of a panel sit side by side in memory.
-    packPanels(b, ld: ldb, lines: nc, kc: kc, width: gemmNR, linesAdjacent: !transB, into: dst)
+    if roundToBFloat16 {
+        packPanels(b, ld: ldb, lines: nc, kc: kc, width: gemmNR, linesAdjacent: !transB, PackRoundBFloat16.self, into: dst)
+    } else {
+        packPanels(b, ld: ldb, lines: nc, kc: kc, width: gemmNR, linesAdjacent: !transB, PackCopy.self, into: dst)
+    }
 }
 
 /// The one packing loop behind both operands. A "line" is a row of op(A) or a column of op(B); a
@@ -26,11 +38,12 @@
 /// `linesAdjacent`, element (line r, step p) is `src[p*ld + r]` (one contiguous run per step);
 /// otherwise it is `src[r*ld + p]` (a transpose). The last panel is zero-padded to `width` lines.
 /// Reads only the `lines x kc` elements; writes exactly `ceil(lines/width) * kc * width` floats.
+/// Every value goes through `C.apply` (a copy, or bfloat16 rounding).
 @inline(__always)
-private func packPanels(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: Int, width: Int,
-                        linesAdjacent: Bool, into dst: UnsafeMutablePointer<Float>) {
+private func packPanels<C: PackConversion>(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: Int, width: Int,
+                                           linesAdjacent: Bool, _ c: C.Type, into dst: UnsafeMutablePointer<Float>) {
     if linesAdjacent {
-        packAdjacent(src, ld: ld, lines: lines, kc: kc, width: width, into: dst)
+        packAdjacent(src, ld: ld, lines: lines, kc: kc, width: width, c, into: dst)
         return
     }
     // The 16-float stores of the transpose spill past a group of lines only when one group covers the panel.
@@ -38,7 +51,7 @@ private func packPanels(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: In
     var out = dst
     var l = 0
     while l < lines {
-        packTransposedPanel(src + l &* ld, ld: ld, lines: lines &- l, kc: kc, width: width, into: out)
+        packTransposedPanel(src + l &* ld, ld: ld, lines: lines &- l, kc: kc, width: width, c, into: out)
         out += kc &* width
         l &+= width
     }
@@ -52,8 +65,8 @@ private func packPanels(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: In
 /// panels copy whole runs in vector moves (14 = 8 + 4 + 2); the last, partial panel goes element by
 /// element and is zero-padded.
 @inline(__always)
-private func packAdjacent(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: Int, width: Int,
-                          into dst: UnsafeMutablePointer<Float>) {
+private func packAdjacent<C: PackConversion>(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: Int, width: Int,
+                                             _ c: C.Type, into dst: UnsafeMutablePointer<Float>) {
     let full = lines / width, panel = kc &* width
     let chunk = max(1, 256 / width)
     var q0 = 0
@@ -61,7 +74,7 @@ private func packAdjacent(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: 
         let panels = min(chunk, full &- q0)
         for p in 0..<kc {
             var s = src + (p &* ld &+ q0 &* width), d = dst + (q0 &* panel &+ p &* width)
-            for _ in 0..<panels { copyRun(s, d, width: width); s += width; d += panel }
+            for _ in 0..<panels { copyRun(s, d, width: width, c); s += width; d += panel }
         }
         q0 &+= panels
     }
@@ -69,26 +82,34 @@ private func packAdjacent(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: 
     if count > 0 {
         var s = src + full &* width, d = dst + full &* panel
         for _ in 0..<kc {
-            for r in 0..<count { d[r] = s[r] }
+            for r in 0..<count { d[r] = C.apply(s[r]) }
             for r in count..<width { d[r] = 0 }
             s += ld; d += width
         }
     }
 }
 
-/// Copies `width` floats.
+/// Copies `width` floats through `C.apply`.
 @inline(__always)
-private func copyRun(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, width: Int) {
+private func copyRun<C: PackConversion>(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, width: Int, _: C.Type) {
     if width == 32 {
-        store16(load16(s), d)
-        store16(load16(s + 16), d + 16)
+        store16(C.apply(load16(s)), d)
+        store16(C.apply(load16(s + 16)), d + 16)
     } else if width == 14 {
         let from = UnsafeRawPointer(s), to = UnsafeMutableRawPointer(d)
-        to.storeBytes(of: from.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self), toByteOffset: 32, as: SIMD4<Float>.self)
-        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 48, as: SIMD2<Float>.self), toByteOffset: 48, as: SIMD2<Float>.self)
+        var v8 = from.loadUnaligned(as: SIMD8<Float>.self)
+        var v4 = from.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self)
+        var v2 = from.loadUnaligned(fromByteOffset: 48, as: SIMD2<Float>.self)
+        if !C.isCopy {
+            // One 16-lane conversion of the 14 values (2 zero lanes); never reads past the run.
+            let r = C.apply(SIMD16(lowHalf: v8, highHalf: SIMD8(lowHalf: v4, highHalf: SIMD4(lowHalf: v2, highHalf: SIMD2()))))
+            v8 = r.lowHalf; v4 = r.highHalf.lowHalf; v2 = r.highHalf.highHalf.lowHalf
+        }
+        to.storeBytes(of: v8, as: SIMD8<Float>.self)
+        to.storeBytes(of: v4, toByteOffset: 32, as: SIMD4<Float>.self)
+        to.storeBytes(of: v2, toByteOffset: 48, as: SIMD2<Float>.self)
     } else {
-        for r in 0..<width { d[r] = s[r] }
+        for r in 0..<width { d[r] = C.apply(s[r]) }
     }
 }
 
@@ -105,12 +126,15 @@ private func copyRun(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>
 /// re-transposes the last 16 steps (rewriting some with the same values) rather than reading past
 /// the line; kc < 16 goes element by element.
 @inline(__always)
-private func packTransposedPanel(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: Int, width: Int,
-                                 into out: UnsafeMutablePointer<Float>) {
+private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: Int, width: Int,
+                                                    _: C.Type, into out: UnsafeMutablePointer<Float>) {
     let count = min(width, lines)
     if kc < 16 {
         for p in 0..<kc {
-            for r in 0..<width { out[p &* width &+ r] = r < count ? src[r &* ld &+ p] : 0 }
+            for r in 0..<width {
+                let v = r < count ? src[r &* ld &+ p] : 0
+                out[p &* width &+ r] = C.apply(v)
+            }
         }
         return
     }
@@ -138,7 +162,7 @@ private func packTransposedPanel(_ src: UnsafePointer<Float>, ld: Int, lines: In
                                      line(8), line(9), line(10), line(11), line(12), line(13), line(14), line(15)))
                 }
                 let d = out + (p0 &* width &+ g)
-                @inline(__always) func put(_ j: Int, _ v: SIMD16<Float>) { store16(v, d + j &* width) }
+                @inline(__always) func put(_ j: Int, _ v: SIMD16<Float>) { store16(C.apply(v), d + j &* width) }
                 put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3)
                 put(4, t.4); put(5, t.5); put(6, t.6); put(7, t.7)
                 put(8, t.8); put(9, t.9); put(10, t.10); put(11, t.11)
@@ -147,7 +171,8 @@ private func packTransposedPanel(_ src: UnsafePointer<Float>, ld: Int, lines: In
                     put(15, t.15)
                 } else {
                     let last = d + 15 &* width
-                    for r in 0..<cols { last[r] = t.15[r] }
+                    let v = C.apply(t.15)
+                    for r in 0..<cols { last[r] = v[r] }
                 }
                 if p0 &+ 16 == kc { break }
                 p0 = min(p0 &+ 16, kc &- 16)

@@ -134,9 +134,43 @@ private func smallNDot1(k: Int, a: UnsafePointer<Float>, pb: UnsafePointer<Float
 /// (64 for the axpy kernels, 4 for the dot kernels) so tails always fall on the same rows.
 @usableFromInline let gemmSmallNRowUnit = 64
 
+/// Floats of bfloat16-rounded A the small-n path keeps at once (rows are copied in chunks).
+private let smallNRoundedAFloats = 1 << 16
+
 /// The small-n GEMM for one problem (n <= gemmSmallN, m, k > 0), single-threaded.
+/// With `roundToBFloat16`, A (read in place, never packed, on this path) is first copied rounded,
+/// a chunk of whole 64-row units at a time: chunks start on multiples of the row unit, so every
+/// element is computed exactly as without chunking, and the result equals the unrounded path run
+/// on pre-rounded operands.
 func gemmSmallN(_ p: GEMMProblem, scratch: GEMMScratch) {
+    guard p.roundToBFloat16 else { gemmSmallNCore(p, scratch: scratch, PackCopy.self); return }
     let k = p.k
+    let chunk = max(gemmSmallNRowUnit, smallNRoundedAFloats / k / gemmSmallNRowUnit * gemmSmallNRowUnit)
+    let reserved = ((4 * k + 15) & ~15) + 16 * 16  // gemmSmallNCore's own part of the scratch
+    let copy = scratch.buffer(atLeast: reserved + min(chunk, p.m) * k) + reserved
+    var i0 = 0
+    while i0 < p.m {
+        let rows = min(chunk, p.m - i0)
+        var q = p.block(rows: i0, rows, cols: 0, p.n)
+        if p.transA {
+            // op(A) rows i0..<i0+rows are columns of the stored k x m matrix.
+            copyRoundedToBFloat16(q.a, ld: p.lda, lines: k, length: rows, into: copy)
+            q.lda = rows
+        } else {
+            copyRoundedToBFloat16(q.a, ld: p.lda, lines: rows, length: k, into: copy)
+            q.lda = k
+        }
+        q.a = UnsafePointer(copy)
+        gemmSmallNCore(q, scratch: scratch, PackRoundBFloat16.self)
+        i0 += rows
+    }
+}
+
+/// The small-n kernels over one problem; B goes through `C.apply` (a copy, or bfloat16 rounding)
+/// as it is packed, A is read as given. Generic so the plain copy carries no per-value branch.
+private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMScratch, _: C.Type) {
+    let k = p.k
+    @inline(__always) func bValue(_ q: Int, _ j: Int) -> Float { C.apply(p.bAt(q, j).pointee) }
     let pbFloats = (4 * k + 15) & ~15              // keeps `sums` 64-byte aligned
     let buf = scratch.buffer(atLeast: pbFloats + 16 * 16)
     let pb = buf                                   // one column group of op(B)
@@ -147,7 +181,7 @@ func gemmSmallN(_ p: GEMMProblem, scratch: GEMMScratch) {
         let cols = min(4, p.n - jg)
         if p.transA {
             // pb[p*4 + j] = op(B)[p, jg + j]
-            for q in 0..<k { for j in 0..<4 { pb[q * 4 + j] = j < cols ? p.bAt(q, jg + j).pointee : 0 } }
+            for q in 0..<k { for j in 0..<4 { pb[q * 4 + j] = j < cols ? bValue(q, jg + j) : 0 } }
             var i = 0
             while i < p.m {
                 let rows = p.m - i
@@ -181,7 +215,7 @@ func gemmSmallN(_ p: GEMMProblem, scratch: GEMMScratch) {
             // pb[j*k + p] = op(B)[p, jg + j]
             for j in 0..<4 {
                 if j < cols {
-                    for q in 0..<k { pb[j * k + q] = p.bAt(q, jg + j).pointee }
+                    for q in 0..<k { pb[j * k + q] = bValue(q, jg + j) }
                 } else {
                     for q in 0..<k { pb[j * k + q] = 0 }
                 }

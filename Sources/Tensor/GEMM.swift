@@ -6,16 +6,20 @@
 /// (`lda >= m`). Likewise `op(B)` is `k x n` from B stored `k x n` or, with `transB`, `n x k`.
 /// `bias`, when given, has `n` elements added to every row of C; `relu` clamps the result at zero.
 /// When `beta == 0`, C is write-only: its old contents (even NaN) never reach the result.
+/// With `roundToBFloat16`, every element of A and B is rounded to the nearest bfloat16 (ties to
+/// even, NaN kept) before it is multiplied; products and sums stay Float. The result is then that
+/// of the plain GEMM on pre-rounded operands, whichever kernel runs (C, bias and alpha are not rounded).
 ///
 /// Results are bit-identical for any `threads`: threads split the output into disjoint blocks and
 /// every element is accumulated over k in the same order whatever the split.
 public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                  bias: UnsafePointer<Float>? = nil, relu: Bool = false,
+                  bias: UnsafePointer<Float>? = nil, relu: Bool = false, roundToBFloat16: Bool = false,
                   threads: Int = Parallel.threads) {
     let p = GEMMProblem(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                        b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu)
+                        b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu,
+                        roundToBFloat16: roundToBFloat16)
     gemmRun([p], threads: threads)
 }
 
@@ -27,12 +31,13 @@ public func sgemmBatched(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int,
                          b: UnsafePointer<Float>, ldb: Int, strideB: Int,
                          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
                          bias: UnsafePointer<Float>? = nil, strideBias: Int = 0, relu: Bool = false,
-                         threads: Int = Parallel.threads) {
+                         roundToBFloat16: Bool = false, threads: Int = Parallel.threads) {
     precondition(batch >= 0, "sgemmBatched: negative batch \(batch)")
     let problems = (0..<batch).map { i in
         GEMMProblem(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                     a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb, beta: beta,
-                    c: c + i * strideC, ldc: ldc, bias: bias.map { $0 + i * strideBias }, relu: relu)
+                    c: c + i * strideC, ldc: ldc, bias: bias.map { $0 + i * strideBias }, relu: relu,
+                    roundToBFloat16: roundToBFloat16)
     }
     gemmRun(problems, threads: threads)
 }

@@ -16,8 +16,8 @@ private let samples = 7
 private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
 /// GFLOP/s of `sgemm` on one shape: warm-up, then the median of `samples` samples of `reps` calls.
-/// `variant` is NN, NT, TN or TT (A, then B; T = transposed).
-func measureOurs(m: Int, k: Int, n: Int, variant: String, threads: Int) -> Double {
+/// `variant` is NN, NT, TN or TT (A, then B; T = transposed). `bf16` rounds the inputs to bfloat16.
+func measureOurs(m: Int, k: Int, n: Int, variant: String, threads: Int, bf16: Bool = false) -> Double {
     let transA = variant.hasPrefix("T"), transB = variant.hasSuffix("T")
     var rng = SeededRNG(seed: 1)
     let a = (0..<m * k).map { _ in rng.nextUniform() }
@@ -27,7 +27,7 @@ func measureOurs(m: Int, k: Int, n: Int, variant: String, threads: Int) -> Doubl
     func call() {
         a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
             sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a.baseAddress!, lda: lda,
-                  b: b.baseAddress!, ldb: ldb, beta: 0, c: c.baseAddress!, ldc: n, threads: threads)
+                  b: b.baseAddress!, ldb: ldb, beta: 0, c: c.baseAddress!, ldc: n, roundToBFloat16: bf16, threads: threads)
         } } }
     }
     call()
@@ -117,7 +117,7 @@ private final class NumpyTimer {
 
 /// `mmoe-bench gemm`: returns the exit status.
 func benchGEMM(arguments: [String]) -> Int32 {
-    var threads = 1, json = false, numpy = false
+    var threads = 1, json = false, numpy = false, bf16 = false
     var i = 0
     while i < arguments.count {
         switch arguments[i] {
@@ -127,6 +127,7 @@ func benchGEMM(arguments: [String]) -> Int32 {
             i += 1
         case "--json": json = true
         case "--numpy": numpy = true
+        case "--bf16": bf16 = true
         default: fail("gemm: unknown option '\(arguments[i])'")
         }
         i += 1
@@ -138,23 +139,27 @@ func benchGEMM(arguments: [String]) -> Int32 {
         print("sgemm GFLOP/s, threads \(threads), median of \(samples) samples of ~\(Int(sampleSeconds * 1000)) ms"
               + (timer.map { ", numpy \($0.version) with OPENBLAS_NUM_THREADS=\(threads)" } ?? ""))
         var header = "M x K x N".padding(toLength: 18, withPad: " ", startingAt: 0) + "var     ours"
+        if bf16 { header += "     bf16  bf16/f32" }
         if timer != nil { header += "    numpy   ratio" }
         print(header)
     }
     for s in gemmBenchShapes {
         for v in gemmBenchVariants {
             let ours = measureOurs(m: s.m, k: s.k, n: s.n, variant: v, threads: threads)
+            let rounded = bf16 ? measureOurs(m: s.m, k: s.k, n: s.n, variant: v, threads: threads, bf16: true) : nil
             let theirs = timer?.measure(m: s.m, k: s.k, n: s.n, variant: v)
             // NOTE: OpenBLAS's worker threads keep spinning for a while after numpy's last call;
             // let them park so they do not steal cores from our next measurement.
             if theirs != nil && threads > 1 { usleep(200_000) }
             if json {
                 var line = "{\"m\": \(s.m), \"k\": \(s.k), \"n\": \(s.n), \"variant\": \"\(v)\", \"threads\": \(threads), \"gflops\": \(fmt(ours, 2))"
+                if let rounded { line += ", \"bf16_gflops\": \(fmt(rounded, 2))" }
                 if let theirs { line += ", \"numpy_gflops\": \(fmt(theirs, 2)), \"ratio\": \(fmt(ours / theirs, 3))" }
                 print(line + "}")
             } else {
                 var line = "\(s.m)x\(s.k)x\(s.n)".padding(toLength: 18, withPad: " ", startingAt: 0)
                     + v + pad(fmt(ours, 1), 11)
+                if let rounded { line += pad(fmt(rounded, 1), 9) + pad(fmt(rounded / ours, 2), 10) }
                 if let theirs { line += pad(fmt(theirs, 1), 9) + pad(fmt(ours / theirs, 2), 8) }
                 print(line)
             }

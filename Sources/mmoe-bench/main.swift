@@ -7,11 +7,12 @@ let usage = """
 usage: mmoe-bench <subcommand> [options]
 
 subcommands:
-  gemm [--threads N] [--json] [--numpy]
+  gemm [--threads N] [--json] [--numpy] [--bf16]
       single-precision GEMM GFLOP/s on the model's shapes (NN, NT, TN).
       --threads N   threads to use (default 1; 0 = all cores)
       --json        one JSON object per line instead of a table
       --numpy       also time numpy (python3 Scripts/numpy_gemm.py) in the same run and print the ratio
+      --bf16        also time the GEMM with inputs rounded to bfloat16 (Float accumulation)
   train [--threads 1,2] [--steps N] [--data_dir DIR] [--mode LIST] [--rounds N] [--json]
       MMoE training and evaluation samples/s (embedding 4, experts [256, 128] x 3, batch 256) per
       thread count, against the bound the GEMM speed puts on a step; peak RSS. All settings are
@@ -22,6 +23,10 @@ subcommands:
       --mode LIST     gemm (batches run whole, GEMMs split over threads) and/or shard (2 row
                       shards run concurrently: what mmoe-train does); default: the trainer's own
       --rounds N      rounds of timed windows (default 5)
+  tape --data_dir DIR [--steps N] [--rounds N] [--timeline FILE]
+      one step's forward + backward at 1 thread with each tape option (default, fuseEpilogues
+      false, bfloat16 true), interleaved; per-op times from a Timeline; FILE gets a Chrome trace
+      of 50 default steps (open in chrome://tracing or ui.perfetto.dev).
 """
 
 func fail(_ message: String) -> Never {
@@ -36,6 +41,8 @@ case "gemm":
     exit(benchGEMM(arguments: Array(arguments.dropFirst())))
 case "train":
     exit(benchTrain(arguments: Array(arguments.dropFirst())))
+case "tape":
+    exit(benchTape(arguments: Array(arguments.dropFirst())))
 case "-h", "--help", "help":
     print(usage)
 default:

@@ -17,6 +17,8 @@ final class GEMMTests: XCTestCase {
         var padA = 0, padB = 0, padC = 0
         var bias = false, relu = false
         var threads = 1
+        /// Round A and B to bfloat16: compared with the reference on pre-rounded operands.
+        var bf16 = false
     }
 
     /// Random operands with NaN in the row padding (never to be read) and a sentinel in C's padding
@@ -33,6 +35,8 @@ final class GEMMTests: XCTestCase {
         }
         let a = matrix(aRows, aCols, lda, pad: .nan)
         let b = matrix(bRows, bCols, ldb, pad: .nan)
+        // What the products see: the operands themselves, or their bfloat16 roundings.
+        let ar = t.bf16 ? a.map(roundToBFloat16) : a, br = t.bf16 ? b.map(roundToBFloat16) : b
         let sentinel: Float = 12345
         var c = matrix(t.m, t.n, ldc, pad: sentinel)
         if t.beta == 0 { for r in 0..<t.m { for j in 0..<t.n { c[r * ldc + j] = .nan } } }
@@ -45,12 +49,28 @@ final class GEMMTests: XCTestCase {
                 sgemm(transA: t.transA, transB: t.transB, m: t.m, n: t.n, k: t.k, alpha: t.alpha,
                       a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, beta: t.beta,
                       c: c.baseAddress!, ldc: ldc, bias: t.bias ? bias.baseAddress! : nil, relu: t.relu,
-                      threads: t.threads)
+                      roundToBFloat16: t.bf16, threads: t.threads)
             }
+        } } }
+        ar.withUnsafeBufferPointer { a in br.withUnsafeBufferPointer { b in bias.withUnsafeBufferPointer { bias in
             ref.withUnsafeMutableBufferPointer { r in
                 sgemmNaive(transA: t.transA, transB: t.transB, m: t.m, n: t.n, k: t.k, alpha: t.alpha,
                            a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, beta: t.beta,
                            c: r.baseAddress!, ldc: ldc, bias: t.bias ? bias.baseAddress! : nil, relu: t.relu)
+            }
+            if t.bf16 {
+                // Rounding happens only on the way into the kernels: the plain GEMM on pre-rounded
+                // operands runs the same kernels on the same values, so it gives the same bits.
+                var plain = c0
+                plain.withUnsafeMutableBufferPointer { p in
+                    sgemm(transA: t.transA, transB: t.transB, m: t.m, n: t.n, k: t.k, alpha: t.alpha,
+                          a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb, beta: t.beta,
+                          c: p.baseAddress!, ldc: ldc, bias: t.bias ? bias.baseAddress! : nil, relu: t.relu,
+                          threads: t.threads)
+                }
+                if plain.map(\.bitPattern) != c.map(\.bitPattern) {
+                    XCTFail("\(t): bf16 GEMM differs from the plain GEMM on pre-rounded operands", file: file, line: line)
+                }
             }
         } } }
 
@@ -59,8 +79,8 @@ final class GEMMTests: XCTestCase {
             for j in 0..<t.n {
                 var s: Float = 0
                 for p in 0..<t.k {
-                    let av = t.transA ? a[p * lda + i] : a[i * lda + p]
-                    let bv = t.transB ? b[j * ldb + p] : b[p * ldb + j]
+                    let av = t.transA ? ar[p * lda + i] : ar[i * lda + p]
+                    let bv = t.transB ? br[j * ldb + p] : br[p * ldb + j]
                     s += abs(av * bv)
                 }
                 s = abs(t.alpha) * s + (t.beta == 0 ? 0 : abs(t.beta * c0[i * ldc + j])) + (t.bias ? abs(bias[j]) : 0)

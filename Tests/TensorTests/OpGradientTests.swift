@@ -4,9 +4,9 @@ import TestSupport
 
 /// Every op's backward against central finite differences, on shapes with size-1 and odd dimensions.
 final class OpGradientTests: XCTestCase {
-    func check(_ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
+    func check(_ inputs: [Tensor], options: TapeOptions = TapeOptions(), file: StaticString = #filePath, line: UInt = #line,
                _ build: (Tape, [Variable]) -> Variable) {
-        let bad = TestSupport.gradientMismatches(inputs, build)
+        let bad = TestSupport.gradientMismatches(inputs, options: options, build)
         XCTAssert(bad.isEmpty, "gradient mismatches: \(bad.prefix(5))", file: file, line: line)
     }
 
@@ -60,6 +60,30 @@ final class OpGradientTests: XCTestCase {
         let x = r([5, 4], 54, lo: -0.1, hi: 0.1), w = r([4, 6], 55, lo: -0.1, hi: 0.1), b = r([6], 56, lo: -1, hi: 1, away: 0.5)
         check([x, w, b]) { _, v in v[0].linear(v[1], v[2], activation: .relu) }
         check([x, r([2, 4, 6], 57, lo: -0.1, hi: 0.1), r([2, 6], 58, away: 0.5)]) { _, v in v[0].linear(v[1], v[2], activation: .relu) }
+    }
+
+    /// `linear` without fused epilogues: matmul, bias_add and relu as separate ops.
+    func testLinearUnfused() {
+        let unfused = TapeOptions(fuseEpilogues: false)
+        check([r([6, 5], 140), r([5, 3], 141), r([3], 142)], options: unfused) { _, v in v[0].linear(v[1], v[2]) }
+        check([r([6, 5], 143), r([5, 3], 144)], options: unfused) { _, v in v[0].linear(v[1], nil) }
+        let x = r([5, 4], 145, lo: -0.1, hi: 0.1), w = r([4, 6], 146, lo: -0.1, hi: 0.1), b = r([6], 147, away: 0.5)
+        check([x, w, b], options: unfused) { _, v in v[0].linear(v[1], v[2], activation: .relu) }
+        // Batched: shared [B, D] and per-expert [E, B, D] inputs, W [E, D, H], b [E, H] (and a shared [H]).
+        check([r([4, 3], 148), r([3, 3, 2], 149), r([3, 2], 150)], options: unfused) { _, v in v[0].linear(v[1], v[2]) }
+        check([r([3, 4, 3], 151), r([3, 3, 2], 152), r([3, 2], 153)], options: unfused) { _, v in v[0].linear(v[1], v[2]) }
+        check([r([3, 4, 3], 154), r([3, 3, 2], 155), r([2], 156)], options: unfused) { _, v in v[0].linear(v[1], v[2]) }
+        check([x, r([2, 4, 6], 157, lo: -0.1, hi: 0.1), r([2, 6], 158, away: 0.5)], options: unfused) { _, v in
+            v[0].linear(v[1], v[2], activation: .relu)
+        }
+        check([r([2, 5, 4], 159, lo: -0.1, hi: 0.1), r([2, 4, 6], 160, lo: -0.1, hi: 0.1), r([2, 6], 161, away: 0.5)],
+              options: unfused) { _, v in v[0].linear(v[1], v[2], activation: .relu) }
+    }
+
+    func testBiasAdd() {
+        check([r([4, 3], 162), r([3], 163)]) { _, v in v[0].biasAdd(v[1]) }
+        check([r([2, 4, 3], 164), r([2, 3], 165)]) { _, v in v[0].biasAdd(v[1]) }
+        check([r([2, 4, 3], 166), r([3], 167)]) { _, v in v[0].biasAdd(v[1]) }
     }
 
     func testActivations() {

@@ -27,11 +27,12 @@ public enum TestSupport {
     /// The scalar checked is L = Σ out ⊙ R for a fixed random R, so every output element's
     /// gradient path is exercised. L is summed in Double for the differences; each input element is
     /// perturbed by ±eps. An element passes when |analytic - numeric| <= atol + rtol·|numeric|.
-    /// Returns the mismatches (empty when all pass).
+    /// Returns the mismatches (empty when all pass). Both tapes run with `options`.
     public static func gradientMismatches(_ inputs: [Tensor], eps: Float = 1e-2, atol: Double = 2e-3, rtol: Double = 1e-2,
-                                          seed: UInt64 = 99, _ build: (Tape, [Variable]) -> Variable) -> [Mismatch] {
+                                          seed: UInt64 = 99, options: TapeOptions = TapeOptions(),
+                                          _ build: (Tape, [Variable]) -> Variable) -> [Mismatch] {
         // Analytic gradients.
-        let tape = Tape()
+        let tape = Tape(options: options)
         let vars = inputs.map { tape.variable($0.copy()) }
         let out = build(tape, vars)
         let r = random(out.shape, seed: seed)
@@ -40,7 +41,7 @@ public enum TestSupport {
         let analytic = vars.map { tape.gradient(of: $0)?.contiguous().scalars ?? [Float](repeating: 0, count: $0.value.count) }
 
         func lossValue(_ xs: [Tensor]) -> Double {
-            let t = Tape(recording: false)
+            let t = Tape(recording: false, options: options)
             let o = build(t, xs.map { t.constant($0) }).value.scalars
             let rs = r.scalars
             var s = 0.0

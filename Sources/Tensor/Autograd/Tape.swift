@@ -25,11 +25,17 @@ public protocol BackwardOp {
 /// Make a new tape per step: nothing is kept between steps, so memory stays flat. A tape made with
 /// `recording: false` is the no-grad mode for evaluation: ops compute their forward value and
 /// record nothing.
+///
+/// `options` choose how ops execute (fused epilogues, bfloat16 GEMM inputs); with a `timeline`,
+/// every op's forward and backward is recorded there as an event named after the op.
 public final class Tape {
     public let isRecording: Bool
+    public let options: TapeOptions
+    public let timeline: Timeline?
 
     private struct Entry {
         let output: Int
+        let name: StaticString
         let op: any BackwardOp
     }
 
@@ -44,7 +50,30 @@ public final class Tape {
     private var parameterLeaves: [Int: Parameter] = [:]
     private var didBackward = false
 
-    public init(recording: Bool = true) { isRecording = recording }
+    public init(recording: Bool = true, options: TapeOptions = TapeOptions(), timeline: Timeline? = nil) {
+        isRecording = recording
+        self.options = options
+        self.timeline = timeline
+    }
+
+    /// Runs an op's forward computation `body`; with a timeline, records it as an event `name`
+    /// (category "forward", the output shape in `args` when it is a tensor). Without one this is
+    /// a nil check and the call.
+    @inline(__always)
+    public func timed<R>(_ name: StaticString, _ body: () throws -> R) rethrows -> R {
+        guard let timeline else { return try body() }
+        let start = Timeline.now()
+        let result = try body()
+        let end = Timeline.now()
+        recordForward(timeline, name, start, end, (result as? Tensor)?.shape)
+        return result
+    }
+
+    @inline(never)
+    private func recordForward(_ timeline: Timeline, _ name: StaticString, _ start: UInt64, _ end: UInt64, _ shape: [Int]?) {
+        timeline.record(name: name.description, category: "forward", start: start, end: end,
+                        args: shape.map { ["shape": "\($0)"] } ?? [:])
+    }
 
     /// Number of recorded ops (for tests and diagnostics).
     public var recordedOpCount: Int { entries.count }
@@ -72,29 +101,32 @@ public final class Tape {
     }
 
     /// Wraps an op's forward result. The backward op is built (and the node recorded) only when the
-    /// tape records and some input needs a gradient.
-    public func record(_ value: Tensor, inputs: [Variable], _ makeBackward: () -> any BackwardOp) -> Variable {
+    /// tape records and some input needs a gradient. `name` labels its backward on the timeline
+    /// (`name.backward`).
+    public func record(_ value: Tensor, inputs: [Variable], name: StaticString = "op",
+                       _ makeBackward: () -> any BackwardOp) -> Variable {
         guard isRecording, inputs.contains(where: { $0.id >= 0 }) else { return constant(value) }
         precondition(inputs.allSatisfy { $0.tape === self }, "Tape.record: inputs come from a different tape")
-        return appendNode(value, makeBackward())
+        return appendNode(value, name, makeBackward())
     }
 
     /// Records an op whose trainable input is not a tape node (an embedding table): always tracked
     /// while the tape records.
-    public func recordLeafOp(_ value: Tensor, _ makeBackward: () -> any BackwardOp) -> Variable {
+    public func recordLeafOp(_ value: Tensor, name: StaticString = "op", _ makeBackward: () -> any BackwardOp) -> Variable {
         guard isRecording else { return constant(value) }
-        return appendNode(value, makeBackward())
+        return appendNode(value, name, makeBackward())
     }
 
-    private func appendNode(_ value: Tensor, _ op: any BackwardOp) -> Variable {
+    private func appendNode(_ value: Tensor, _ name: StaticString, _ op: any BackwardOp) -> Variable {
         let id = newNode()
-        entries.append(Entry(output: id, op: op))
+        entries.append(Entry(output: id, name: name, op: op))
         return Variable(tape: self, id: id, value: value)
     }
 
     /// Same as `record` for single-input ops.
-    public func record(_ value: Tensor, input: Variable, _ makeBackward: () -> any BackwardOp) -> Variable {
-        record(value, inputs: [input], makeBackward)
+    public func record(_ value: Tensor, input: Variable, name: StaticString = "op",
+                       _ makeBackward: () -> any BackwardOp) -> Variable {
+        record(value, inputs: [input], name: name, makeBackward)
     }
 
     /// The gradient buffer of a parameter leaf, for ops that write their gradient in place
@@ -138,7 +170,13 @@ public final class Tape {
             guard let g = grads[entry.output] else { continue }
             // Intermediate gradients are dropped as soon as they are consumed.
             grads[entry.output] = nil
-            entry.op.backward(g, self)
+            if let timeline {
+                let start = Timeline.now()
+                entry.op.backward(g, self)
+                timeline.record(name: "\(entry.name).backward", category: "backward", start: start, end: Timeline.now())
+            } else {
+                entry.op.backward(g, self)
+            }
         }
         entries.removeAll()
     }

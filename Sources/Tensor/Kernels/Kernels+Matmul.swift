@@ -35,9 +35,10 @@ extension Kernels {
     /// `act(a · b + bias + beta * into)` for logical matrices `a` `[M, K]` and `b` `[K, N]`
     /// (either may be a transposed view), `bias` `[N]`. With `into` (contiguous `[M, N]`) the
     /// result is written there (beta 1 accumulates, as for gradient buffers) and returned;
-    /// otherwise a new tensor is returned.
+    /// otherwise a new tensor is returned. `bfloat16` rounds `a` and `b` to bfloat16 as the GEMM
+    /// reads them (Float accumulation; see `sgemm`).
     public static func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor? = nil, relu: Bool = false,
-                              into: Tensor? = nil, beta: Float = 0) -> Tensor {
+                              into: Tensor? = nil, beta: Float = 0, bfloat16: Bool = false) -> Tensor {
         precondition(a.rank == 2 && b.rank == 2, "matmul: expected 2-D operands, got \(a.shape) and \(b.shape)")
         let m = a.shape[0], k = a.shape[1], n = b.shape[1]
         precondition(b.shape[0] == k, "matmul: inner dimensions differ: \(a.shape) x \(b.shape)")
@@ -50,7 +51,8 @@ extension Kernels {
             sgemm(transA: oa.transposed, transB: ob.transposed, m: m, n: n, k: k, alpha: 1,
                   a: oa.pointer, lda: oa.ld, b: ob.pointer, ldb: ob.ld,
                   beta: into == nil ? 0 : beta, c: out.storage.base + out.offset, ldc: max(n, 1),
-                  bias: biasC.map { UnsafePointer($0.storage.base + $0.offset) }, relu: relu)
+                  bias: biasC.map { UnsafePointer($0.storage.base + $0.offset) }, relu: relu,
+                  roundToBFloat16: bfloat16)
         }
         return out
     }
@@ -58,7 +60,7 @@ extension Kernels {
     /// Batched form: `a` `[E, M, K]` or `[M, K]` (shared), `b` `[E, K, N]` or `[K, N]` (shared),
     /// `bias` `[E, N]` or `[N]`; result `[E, M, N]`. One GEMM call covers the whole batch.
     public static func batchedMatmul(_ a: Tensor, _ b: Tensor, bias: Tensor? = nil, relu: Bool = false,
-                                     into: Tensor? = nil, beta: Float = 0) -> Tensor {
+                                     into: Tensor? = nil, beta: Float = 0, bfloat16: Bool = false) -> Tensor {
         precondition(a.rank == 3 || b.rank == 3, "batchedMatmul: one operand must be 3-D, got \(a.shape) and \(b.shape)")
         let e = a.rank == 3 ? a.shape[0] : b.shape[0]
         if a.rank == 3 && b.rank == 3 { precondition(a.shape[0] == b.shape[0], "batchedMatmul: batch sizes differ: \(a.shape) x \(b.shape)") }
@@ -78,7 +80,8 @@ extension Kernels {
                          a: oa.pointer, lda: oa.ld, strideA: oa.batchStride,
                          b: ob.pointer, ldb: ob.ld, strideB: ob.batchStride,
                          beta: into == nil ? 0 : beta, c: out.storage.base + out.offset, ldc: max(n, 1), strideC: m * n,
-                         bias: biasC.map { UnsafePointer($0.storage.base + $0.offset) }, strideBias: biasStride, relu: relu)
+                         bias: biasC.map { UnsafePointer($0.storage.base + $0.offset) }, strideBias: biasStride, relu: relu,
+                         roundToBFloat16: bfloat16)
         }
         return out
     }

@@ -3,24 +3,26 @@ import Foundation
 extension Variable {
     /// max(x, 0). NOTE: the gradient at exactly 0 is taken as 0, as in PyTorch.
     public func relu() -> Variable {
-        let out = Kernels.map(value, { max($0, 0) }, lanes: { $0.replacing(with: 0, where: $0 .< 0) })
-        return tape.record(out, input: self) { ReluBackward(input: id, out: out) }
+        let out = tape.timed("relu") { Kernels.map(value, { max($0, 0) }, lanes: { $0.replacing(with: 0, where: $0 .< 0) }) }
+        return tape.record(out, input: self, name: "relu") { ReluBackward(input: id, out: out) }
     }
 
     /// 1 / (1 + e^-x), computed without overflow for large |x|.
     public func sigmoid() -> Variable {
-        let out = Kernels.sigmoid(value)
-        return tape.record(out, input: self) { SigmoidBackward(input: id, out: out) }
+        let out = tape.timed("sigmoid") { Kernels.sigmoid(value) }
+        return tape.record(out, input: self, name: "sigmoid") { SigmoidBackward(input: id, out: out) }
     }
 
     /// tanh(x).
     public func tanh() -> Variable {
-        let out = Kernels.map(value, { Foundation.tanh($0) }, lanes: { v in
-            var r = v
-            for i in 0..<16 { r[i] = Foundation.tanh(v[i]) }
-            return r
-        })
-        return tape.record(out, input: self) { TanhBackward(input: id, out: out) }
+        let out = tape.timed("tanh") {
+            Kernels.map(value, { Foundation.tanh($0) }, lanes: { v in
+                var r = v
+                for i in 0..<16 { r[i] = Foundation.tanh(v[i]) }
+                return r
+            })
+        }
+        return tape.record(out, input: self, name: "tanh") { TanhBackward(input: id, out: out) }
     }
 }
 

@@ -2,13 +2,13 @@
 /// shape (summing over the broadcast dimensions).
 
 public func + (a: Variable, b: Variable) -> Variable {
-    let out = Kernels.add(a.value, b.value)
-    return a.tape.record(out, inputs: [a, b]) { AddBackward(a: a.id, aShape: a.shape, b: b.id, bShape: b.shape, sign: 1) }
+    let out = a.tape.timed("add") { Kernels.add(a.value, b.value) }
+    return a.tape.record(out, inputs: [a, b], name: "add") { AddBackward(a: a.id, aShape: a.shape, b: b.id, bShape: b.shape, sign: 1) }
 }
 
 public func - (a: Variable, b: Variable) -> Variable {
-    let out = Kernels.sub(a.value, b.value)
-    return a.tape.record(out, inputs: [a, b]) { AddBackward(a: a.id, aShape: a.shape, b: b.id, bShape: b.shape, sign: -1) }
+    let out = a.tape.timed("sub") { Kernels.sub(a.value, b.value) }
+    return a.tape.record(out, inputs: [a, b], name: "sub") { AddBackward(a: a.id, aShape: a.shape, b: b.id, bShape: b.shape, sign: -1) }
 }
 
 struct AddBackward: BackwardOp {
@@ -21,8 +21,8 @@ struct AddBackward: BackwardOp {
 }
 
 public func * (a: Variable, b: Variable) -> Variable {
-    let out = Kernels.mul(a.value, b.value)
-    return a.tape.record(out, inputs: [a, b]) { MulBackward(a: a.id, aValue: a.value, b: b.id, bValue: b.value) }
+    let out = a.tape.timed("mul") { Kernels.mul(a.value, b.value) }
+    return a.tape.record(out, inputs: [a, b], name: "mul") { MulBackward(a: a.id, aValue: a.value, b: b.id, bValue: b.value) }
 }
 
 struct MulBackward: BackwardOp {
@@ -34,8 +34,8 @@ struct MulBackward: BackwardOp {
 }
 
 public func / (a: Variable, b: Variable) -> Variable {
-    let out = Kernels.div(a.value, b.value)
-    return a.tape.record(out, inputs: [a, b]) { DivBackward(a: a.id, aShape: a.shape, b: b.id, bValue: b.value, out: out) }
+    let out = a.tape.timed("div") { Kernels.div(a.value, b.value) }
+    return a.tape.record(out, inputs: [a, b], name: "div") { DivBackward(a: a.id, aShape: a.shape, b: b.id, bValue: b.value, out: out) }
 }
 
 /// d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b.
@@ -54,7 +54,7 @@ struct DivBackward: BackwardOp {
 extension Variable {
     /// self * alpha for a constant scalar.
     public func scaled(by alpha: Float) -> Variable {
-        tape.record(Kernels.scale(value, alpha), input: self) { ScaleBackward(input: id, alpha: alpha) }
+        tape.record(tape.timed("scale") { Kernels.scale(value, alpha) }, input: self, name: "scale") { ScaleBackward(input: id, alpha: alpha) }
     }
 }
 

@@ -12,16 +12,20 @@ public func concat(_ parts: [Variable], axis: Int) -> Variable {
         precondition(p.rank == r && s == o, "concat: shapes \(parts[0].shape) and \(p.shape) differ outside axis \(ax)")
         outShape[ax] += p.shape[ax]
     }
-    let out = Tensor(uninitializedShape: outShape)
-    var start = 0
+    let tape = parts[0].tape
     var ranges: [Range<Int>] = []
-    for p in parts {
-        let range = start..<(start + p.shape[ax])
-        out.slice(ax, range).assign(p.value)
-        ranges.append(range)
-        start = range.upperBound
+    let out = tape.timed("concat") {
+        let out = Tensor(uninitializedShape: outShape)
+        var start = 0
+        for p in parts {
+            let range = start..<(start + p.shape[ax])
+            out.slice(ax, range).assign(p.value)
+            ranges.append(range)
+            start = range.upperBound
+        }
+        return out
     }
-    return parts[0].tape.record(out, inputs: parts) { ConcatBackward(inputs: parts.map(\.id), ranges: ranges, axis: ax) }
+    return tape.record(out, inputs: parts, name: "concat") { ConcatBackward(inputs: parts.map(\.id), ranges: ranges, axis: ax) }
 }
 
 /// Joins equally-shaped tensors along a new dimension `axis`.

@@ -7,11 +7,13 @@ extension Variable {
         guard training && rate > 0 else { return self }
         let keep = 1 / (1 - rate)
         let mask = Tensor(uninitializedShape: shape)
-        mask.withUnsafeMutableBufferPointer { m in
-            for i in 0..<m.count { m[i] = rng.nextUniform() < rate ? 0 : keep }
+        let out = tape.timed("dropout") {
+            mask.withUnsafeMutableBufferPointer { m in
+                for i in 0..<m.count { m[i] = rng.nextUniform() < rate ? 0 : keep }
+            }
+            return Kernels.mul(value, mask)
         }
-        let out = Kernels.mul(value, mask)
-        return tape.record(out, input: self) { DropoutBackward(input: id, mask: mask) }
+        return tape.record(out, input: self, name: "dropout") { DropoutBackward(input: id, mask: mask) }
     }
 }
 

@@ -12,8 +12,23 @@ extension Tape {
         precondition(!offsets.isEmpty && offsets.first == 0 && Int(offsets.last!) == ids.count,
                      "embeddingBag(\(table.name)): offsets must start at 0 and end at ids.count (\(ids.count))")
         let bags = offsets.count - 1
+        let d = table.dim
+        let out = timed("embedding_bag") {
+            let out = Tensor(shape: [bags, d], repeating: 0)
+            Kernels.embeddingBag(table, ids: ids, offsets: offsets, mean: combiner == .mean, into: out)
+            return out
+        }
+        return recordLeafOp(out, name: "embedding_bag") {
+            EmbeddingBagBackward(table: table, ids: ids, offsets: offsets, combiner: combiner)
+        }
+    }
+}
+
+extension Kernels {
+    /// Sums (or averages) each bag's rows of `table` into row `bag` of `out` `[bags, D]` (zeroed).
+    static func embeddingBag(_ table: EmbeddingTable, ids: [Int32], offsets: [Int32], mean: Bool, into out: Tensor) {
+        let bags = offsets.count - 1
         let d = table.dim, v = table.rows
-        let out = Tensor(shape: [bags, d], repeating: 0)
         let po = out.storage.base, pt = UnsafePointer(table.value.storage.base + table.value.offset)
         for bag in 0..<bags {
             let lo = Int(offsets[bag]), hi = Int(offsets[bag + 1])
@@ -25,12 +40,11 @@ extension Tape {
                 let src = pt + row * d
                 for j in 0..<d { dst[j] += src[j] }
             }
-            if combiner == .mean && hi - lo > 1 {
+            if mean && hi - lo > 1 {
                 let inv = 1 / Float(hi - lo)
                 for j in 0..<d { dst[j] *= inv }
             }
         }
-        return recordLeafOp(out) { EmbeddingBagBackward(table: table, ids: ids, offsets: offsets, combiner: combiner) }
     }
 }
 

@@ -8,8 +8,8 @@ public func gatedMixture(gates: Variable, experts: Variable) -> Variable {
     precondition(gates.rank == 3 && experts.rank == 3 && gates.shape[1] == experts.shape[1] && gates.shape[2] == experts.shape[0],
                  "gatedMixture: gates must be [T, B, E] and experts [E, B, H], got \(gates.shape) and \(experts.shape)")
     let g = gates.value.contiguous(), x = experts.value.contiguous()
-    let out = Kernels.gatedMixture(g, x)
-    return gates.tape.record(out, inputs: [gates, experts]) {
+    let out = gates.tape.timed("gated_mixture") { Kernels.gatedMixture(g, x) }
+    return gates.tape.record(out, inputs: [gates, experts], name: "gated_mixture") {
         GatedMixtureBackward(gates: gates.id, gatesValue: g, experts: experts.id, expertsValue: x)
     }
 }

@@ -9,29 +9,32 @@ extension Variable {
         let x = value.contiguous(), y = targets.contiguous()
         let n = x.count
         precondition(n > 0, "bceWithLogits: empty input")
-        var total = 0.0
-        x.withUnsafeBufferPointer { px in
-            y.withUnsafeBufferPointer { py in
-                for i in 0..<n {
-                    let xi = px[i], yi = py[i]
-                    total += Double(max(xi, 0) - xi * yi + log1p(exp(-abs(xi))))
+        let out = tape.timed("bce_with_logits") {
+            var total = 0.0
+            x.withUnsafeBufferPointer { px in
+                y.withUnsafeBufferPointer { py in
+                    for i in 0..<n {
+                        let xi = px[i], yi = py[i]
+                        total += Double(max(xi, 0) - xi * yi + log1p(exp(-abs(xi))))
+                    }
                 }
             }
+            return Tensor(scalar: Float(total / Double(n)))
         }
-        let out = Tensor(scalar: Float(total / Double(n)))
-        return tape.record(out, input: self) { BCEWithLogitsBackward(input: id, logits: x, targets: y) }
+        return tape.record(out, input: self, name: "bce_with_logits") { BCEWithLogitsBackward(input: id, logits: x, targets: y) }
     }
 
     /// Mean squared error against `targets` (same shape): mean((x - y)²).
     public func mse(_ targets: Tensor) -> Variable {
         precondition(targets.shape == shape, "mse: predictions shape \(shape) and targets shape \(targets.shape) differ")
-        let diff = Kernels.sub(value, targets)
-        let n = diff.count
-        precondition(n > 0, "mse: empty input")
-        var total = 0.0
-        diff.withUnsafeBufferPointer { for v in $0 { total += Double(v) * Double(v) } }
-        let out = Tensor(scalar: Float(total / Double(n)))
-        return tape.record(out, input: self) { MSEBackward(input: id, diff: diff) }
+        precondition(value.count > 0, "mse: empty input")
+        let (diff, out) = tape.timed("mse") {
+            let diff = Kernels.sub(value, targets)
+            var total = 0.0
+            diff.withUnsafeBufferPointer { for v in $0 { total += Double(v) * Double(v) } }
+            return (diff, Tensor(scalar: Float(total / Double(diff.count))))
+        }
+        return tape.record(out, input: self, name: "mse") { MSEBackward(input: id, diff: diff) }
     }
 }
 

@@ -2,9 +2,9 @@ extension Variable {
     /// Sum over `axes` (all axes when nil). `keepDims` keeps reduced dimensions as size 1.
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Variable {
         let ax = normalizedAxes(axes)
-        let kept = Kernels.sum(value, axes: ax)
+        let kept = tape.timed("sum") { Kernels.sum(value, axes: ax) }
         let out = keepDims ? kept : kept.reshaped(reducedShape(ax))
-        return tape.record(out, input: self) { SumBackward(input: id, inputShape: shape, keptShape: kept.shape, scale: 1) }
+        return tape.record(out, input: self, name: "sum") { SumBackward(input: id, inputShape: shape, keptShape: kept.shape, scale: 1) }
     }
 
     /// Mean over `axes` (all axes when nil).
@@ -12,9 +12,9 @@ extension Variable {
         let ax = normalizedAxes(axes)
         let n = ax.reduce(1) { $0 * shape[$1] }
         precondition(n > 0, "mean: reducing an empty dimension of shape \(shape)")
-        let kept = Kernels.scale(Kernels.sum(value, axes: ax), 1 / Float(n))
+        let kept = tape.timed("mean") { Kernels.scale(Kernels.sum(value, axes: ax), 1 / Float(n)) }
         let out = keepDims ? kept : kept.reshaped(reducedShape(ax))
-        return tape.record(out, input: self) { SumBackward(input: id, inputShape: shape, keptShape: kept.shape, scale: 1 / Float(n)) }
+        return tape.record(out, input: self, name: "mean") { SumBackward(input: id, inputShape: shape, keptShape: kept.shape, scale: 1 / Float(n)) }
     }
 
     private func normalizedAxes(_ axes: [Int]?) -> [Int] {

@@ -1,16 +1,16 @@
 extension Variable {
     /// Same elements, new shape (one dimension may be -1).
     public func reshaped(_ newShape: [Int]) -> Variable {
-        let out = value.reshaped(newShape)
-        return tape.record(out, input: self) { ReshapeBackward(input: id, inputShape: shape) }
+        let out = tape.timed("reshape") { value.reshaped(newShape) }
+        return tape.record(out, input: self, name: "reshape") { ReshapeBackward(input: id, inputShape: shape) }
     }
 
     /// Dimensions reordered (a view; no copy).
     public func permuted(_ order: [Int]) -> Variable {
-        let out = value.permuted(order)
+        let out = tape.timed("permute") { value.permuted(order) }
         var inverse = [Int](repeating: 0, count: order.count)
         for (i, o) in order.enumerated() { inverse[o] = i }
-        return tape.record(out, input: self) { PermuteBackward(input: id, inverse: inverse) }
+        return tape.record(out, input: self, name: "permute") { PermuteBackward(input: id, inverse: inverse) }
     }
 
     /// Two dimensions swapped (default: the last two).

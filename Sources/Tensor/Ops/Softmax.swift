@@ -6,16 +6,16 @@ extension Variable {
     public func softmax(axis: Int = -1) -> Variable {
         let ax = axis < 0 ? rank + axis : axis
         precondition(ax >= 0 && ax < rank, "softmax: axis \(axis) out of range for shape \(shape)")
-        let out = Kernels.alongLastAxis(value, axis: ax) { x, y, n in Kernels.softmaxRow(x, y, n) }
-        return tape.record(out, input: self) { SoftmaxBackward(input: id, out: out, axis: ax) }
+        let out = tape.timed("softmax") { Kernels.alongLastAxis(value, axis: ax) { x, y, n in Kernels.softmaxRow(x, y, n) } }
+        return tape.record(out, input: self, name: "softmax") { SoftmaxBackward(input: id, out: out, axis: ax) }
     }
 
     /// log(softmax(x)) along `axis`, computed as x - max - log Σ exp(x - max) (never log of 0).
     public func logSoftmax(axis: Int = -1) -> Variable {
         let ax = axis < 0 ? rank + axis : axis
         precondition(ax >= 0 && ax < rank, "logSoftmax: axis \(axis) out of range for shape \(shape)")
-        let out = Kernels.alongLastAxis(value, axis: ax) { x, y, n in Kernels.logSoftmaxRow(x, y, n) }
-        return tape.record(out, input: self) { LogSoftmaxBackward(input: id, out: out, axis: ax) }
+        let out = tape.timed("log_softmax") { Kernels.alongLastAxis(value, axis: ax) { x, y, n in Kernels.logSoftmaxRow(x, y, n) } }
+        return tape.record(out, input: self, name: "log_softmax") { LogSoftmaxBackward(input: id, out: out, axis: ax) }
     }
 }
 
