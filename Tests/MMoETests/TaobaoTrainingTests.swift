@@ -168,4 +168,61 @@ final class TaobaoTrainingTests: XCTestCase {
         XCTAssertNil(resumed.finalEvaluation)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: ck).sorted(), ["model.ckpt-25", "model.ckpt-30"])
     }
+
+    /// Each printed step's losses from `metrics.jsonl`.
+    func losses(_ out: String) throws -> [[Double]] {
+        let text = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
+        return try text.split(separator: "\n").compactMap { line -> [Double]? in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            guard object["type"] as? String == "train", let loss = object["loss"] as? [String: Double] else { return nil }
+            return [loss["ctr"]!, loss["cvr"]!]
+        }
+    }
+
+    func testPlainTfBaselineGivesTheSameLossesAsTheOptimisedMode() throws {
+        let dir = try directory(train: 200, test: 50)
+        let common = ["--data_location", dir, "--batch_size", "32", "--steps", "6", "--loss_print_interval", "1", "--no_eval",
+                      "--embedding_vec_size", "4", "--expert_dnn", "16,8", "--tower_dnn", "8"]
+        _ = try TrainCommand(options: try TrainOptions.parse(common + ["--output_dir", dir + "/fast"]), print: { _ in }, printError: { _ in }).run()
+        _ = try TrainCommand(options: try TrainOptions.parse(common + ["--output_dir", dir + "/tf", "--tf"]), print: { _ in }, printError: { _ in }).run()
+        let fast = try losses(dir + "/fast"), plain = try losses(dir + "/tf")
+        XCTAssertEqual(fast.count, 6)
+        XCTAssertEqual(plain.count, 6)
+        for (a, b) in zip(fast, plain) {
+            XCTAssertEqual(a[0], b[0], accuracy: 1e-5)
+            XCTAssertEqual(a[1], b[1], accuracy: 1e-5)
+        }
+        // bfloat16 GEMM inputs: the same run, close but not equal.
+        _ = try TrainCommand(options: try TrainOptions.parse(common + ["--output_dir", dir + "/bf16", "--bf16"]), print: { _ in }, printError: { _ in }).run()
+        let half = try losses(dir + "/bf16")
+        XCTAssertNotEqual(half, fast)
+        for (a, b) in zip(fast, half) { XCTAssertEqual(a[0], b[0], accuracy: 0.02) }
+    }
+
+    func testTimelineIsAChromeTraceOfTheStep() throws {
+        let dir = try directory(train: 100, test: 20)
+        let out = dir + "/out"
+        _ = try TrainCommand(options: try TrainOptions.parse(["--data_location", dir, "--batch_size", "32", "--steps", "4", "--timeline", "2",
+                                                              "--output_dir", out, "--embedding_vec_size", "4", "--expert_dnn", "16",
+                                                              "--tower_dnn", "8", "--no_eval"]),
+                             print: { _ in }, printError: { _ in }).run()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix("timeline") }.sorted(),
+                       ["timeline_step_2.json", "timeline_step_4.json"])
+        let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/timeline_step_4.json"))) as! [String: Any]
+        let events = try XCTUnwrap(trace["traceEvents"] as? [[String: Any]])
+        for e in events {
+            XCTAssertNotNil(e["name"] as? String)
+            XCTAssertNotNil(e["cat"] as? String)
+            XCTAssertEqual(e["ph"] as? String, "X")
+            XCTAssertNotNil(e["ts"] as? Double)
+            XCTAssertGreaterThanOrEqual(try XCTUnwrap(e["dur"] as? Double), 0)
+            XCTAssertNotNil(e["pid"] as? Int)
+            XCTAssertNotNil(e["tid"] as? Int)
+        }
+        let names = Set(events.compactMap { $0["name"] as? String })
+        for name in ["train_step", "next_batch", "embedding_bag", "linear", "linear.backward", "softmax", "gated_mixture",
+                     "bce_with_logits", "optimizer.adagrad", "l2_regularization"] {
+            XCTAssertTrue(names.contains(name), "\(name) missing from \(names.sorted())")
+        }
+    }
 }

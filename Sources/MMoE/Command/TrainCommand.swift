@@ -158,6 +158,8 @@ public struct TrainCommand {
         settings.seed = o.seed
         settings.microBatches = o.microBatch
         settings.optimizer = o.optimizer
+        settings.tapeOptions = TapeOptions(fuseEpilogues: o.opFusion, bfloat16: o.bf16)
+        settings.timelineEvery = o.timeline ?? 0
         settings.l2 = o.l2Regularization
         settings.evaluate = !o.noEval
         settings.evaluateEachEpoch = kind != .taobao
@@ -216,6 +218,10 @@ public struct TrainCommand {
                     let aucs = zip(tasks, r.auc).map { "\($0)_\(String(format: "%.5f", $1))" }.joined(separator: "_")
                     try save("step_\(r.step)_val_auc_\(aucs)")
                 }
+            case .timeline(let step, let timeline):
+                let url = outputDir.appendingPathComponent("timeline_step_\(step).json")
+                try timeline.write(to: url)
+                print("Wrote timeline \(url.path)")
             case .checkpointDue(let step):
                 if let checkpoints {
                     let path = try checkpoints.save(model, step: step, metadata: saveMetadata)

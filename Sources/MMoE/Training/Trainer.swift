@@ -37,6 +37,12 @@ public struct TrainerSettings: Sendable {
     public var evaluate = true
     /// A `.checkpointDue` event every this many steps; 0 = none.
     public var saveSteps = 0
+    /// How the tapes compute: fused GEMM epilogues or separate ops (`--op_fusion`), Float or
+    /// bfloat16-rounded GEMM inputs (`--bf16`). Applies to training and evaluation.
+    public var tapeOptions = TapeOptions()
+    /// Every this many steps, that step is traced op by op and handed over as a `.timeline`
+    /// event (`--timeline`); 0 = never.
+    public var timelineEvery = 0
 
     public init() {}
 }
@@ -72,6 +78,8 @@ public enum TrainingEvent: Sendable {
     case evaluation(EvalReport)
     /// `saveSteps` steps have passed since the last one (the step number is given).
     case checkpointDue(Int)
+    /// The op-by-op trace of one step (every `timelineEvery` steps).
+    case timeline(step: Int, Timeline)
 }
 
 public struct TrainingSummary: Sendable {
@@ -155,14 +163,16 @@ public final class Trainer {
     /// One optimisation step on the micro-batches `batches`, as one batch of all their rows: each
     /// one's gradient is weighted by its share of the rows. Returns each one's logits.
     @discardableResult
-    public func trainStep(_ batches: [Batch]) -> [Tensor] {
+    public func trainStep(_ batches: [Batch], timeline: Timeline? = nil) -> [Tensor] {
         let total = batches.reduce(0) { $0 + $1.size }
-        let logits = batches.map { accumulateGradients($0, weight: Float($0.size) / Float(total)) }
+        let logits = batches.map { accumulateGradients($0, weight: Float($0.size) / Float(total), timeline: timeline) }
         if settings.l2 > 0 {
             let values = model.parameters.values, grads = model.parameters.grads
-            for r in l2Ranges { Kernels.axpy(settings.l2, values.slice(0, r), into: grads.slice(0, r)) }
+            Self.span(timeline, "l2_regularization") {
+                for r in l2Ranges { Kernels.axpy(settings.l2, values.slice(0, r), into: grads.slice(0, r)) }
+            }
         }
-        optimizer.update(model)
+        Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model) }
         model.parameters.zeroGrad()
         model.embedding?.zeroGrad()
         return logits
@@ -176,11 +186,11 @@ public final class Trainer {
     /// and seeds its backward with rows_s / B, because the loss is a mean over the whole batch.
     /// Shards run concurrently under `Parallel.forEach` (their GEMMs then run single-threaded);
     /// the shard gradients are then added into the model's in shard order.
-    func accumulateGradients(_ batch: Batch, weight: Float = 1) -> Tensor {
+    func accumulateGradients(_ batch: Batch, weight: Float = 1, timeline: Timeline? = nil) -> Tensor {
         let b = batch.size
         let shards = b >= shardModels.count * Self.minShardRows ? shardModels.count : 1
         guard shards > 1 else {
-            let tape = Tape()
+            let tape = Tape(options: settings.tapeOptions, timeline: timeline)
             let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG)
             tape.backward(model.loss(logits: logits, labels: batch.labels), seed: weight)
             return logits.value
@@ -191,11 +201,17 @@ public final class Trainer {
         Parallel.forEach(shards) { s in
             let part = batch.rows(ranges[s]), replica = shardModels[s]
             var rng = SeededRNG(seed: seeds[s])
-            let tape = Tape()
+            let tape = Tape(options: settings.tapeOptions, timeline: timeline)
             let out = replica.logits(part, tape: tape, training: true, rng: &rng)
             tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(b))
             logits.slice(1, ranges[s]).assign(out.value)
         }
+        Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards) }
+        return logits
+    }
+
+    /// Adds the gradients of shards 1..<shards into the model's, in shard order.
+    private func sumShardGradients(_ shards: Int) {
         for replica in shardModels[1..<shards] {
             Kernels.addInPlace(model.parameters.grads, replica.parameters.grads)
             replica.parameters.zeroGrad()
@@ -204,7 +220,12 @@ public final class Trainer {
                 part.zeroGrad()
             }
         }
-        return logits
+    }
+
+    /// `body`, as a span of `timeline` when there is one.
+    static func span<R>(_ timeline: Timeline?, _ name: String, _ body: () throws -> R) rethrows -> R {
+        guard let timeline else { return try body() }
+        return try timeline.span(name, body)
     }
 
     static func taskLosses(_ logits: Tensor, _ labels: Tensor) -> [Double] {
@@ -228,12 +249,17 @@ public final class Trainer {
             let start = DispatchTime.now().uptimeNanoseconds
             var batches: [Batch] = []
             var epochEnded = false
-            for _ in 0..<micro {
-                batches.append(try source.next())
-                batchesRead += 1
-                if batchesRead % perEpoch == 0 { epochEnded = true }
+            let timeline = settings.timelineEvery > 0 && step % settings.timelineEvery == 0 ? Timeline() : nil
+            let stepStart = Timeline.now()
+            try Self.span(timeline, "next_batch") {
+                for _ in 0..<micro {
+                    batches.append(try source.next())
+                    batchesRead += 1
+                    if batchesRead % perEpoch == 0 { epochEnded = true }
+                }
             }
-            let logits = trainStep(batches)
+            let logits = trainStep(batches, timeline: timeline)
+            timeline?.record(name: "train_step", category: "step", start: stepStart, end: Timeline.now(), args: ["step": "\(step)"])
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let rows = batches.reduce(0) { $0 + $1.size }
             trainSeconds += seconds
@@ -257,6 +283,7 @@ public final class Trainer {
                 sinceReport = 0
                 rowsSinceReport = 0
             }
+            if let timeline { try observe(.timeline(step: step, timeline)) }
             if settings.saveSteps > 0 && step % settings.saveSteps == 0 { try observe(.checkpointDue(step)) }
             lastEval = nil
             if epochEnded {
@@ -301,7 +328,8 @@ public final class Trainer {
             Parallel.forEach(shards) { s in
                 let rows = (start + s * n / shards)..<(start + (s + 1) * n / shards)
                 var rng = SeededRNG(seed: 0) // unused: no dropout outside training
-                let part = model.logits(Batch(data, rows: rows), tape: Tape(recording: false), training: false, rng: &rng)
+                let part = model.logits(Batch(data, rows: rows), tape: Tape(recording: false, options: settings.tapeOptions),
+                                        training: false, rng: &rng)
                 logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(part.value)
             }
             for t in 0..<out.count { out[t].append(contentsOf: logits.select(0, t).scalars) }
