@@ -1,0 +1,152 @@
+import Foundation
+import Tensor
+import Datasets
+import MMoE
+
+/// `mmoe-bench train --config deeprec`: DeepRec's model-zoo MMoE (embedding 16 over 17 Taobao
+/// fields, 4 experts [256, 192, 128, 64], towers [256, 192, 128, 64], adagrad lr 0.1, L2 1e-6)
+/// at batch 512, in Float, with bfloat16 GEMM inputs (`--bf16`) and as the plain baseline
+/// (`--tf`: per-field lookups, unfused layers), per thread count, interleaved; next to the GEMM
+/// bound. Then the data path alone: parsing, hashing and batching the training file.
+func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds: Int, json: Bool) -> Int32 {
+    let batchSize = 512
+    let train: TabularData, test: TabularData, source: String
+    var trainPath: String?
+    do {
+        if let dataDir {
+            guard let files = try Taobao.files(in: dataDir) else {
+                FileHandle.standardError.write(Data("mmoe-bench: --data_dir \(dataDir): no taobao_train_data there\n".utf8))
+                return 2
+            }
+            train = try Taobao.load(path: files.train)
+            test = try Taobao.load(path: files.test)
+            trainPath = files.train
+            source = "taobao \(dataDir)"
+        } else {
+            train = taobaoShaped(rows: 20_000, seed: 1)
+            test = taobaoShaped(rows: 5_000, seed: 2)
+            source = "generated, Taobao-shaped"
+        }
+    } catch {
+        FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+        return 2
+    }
+    let config = MMoEConfig.deepRec(fieldRows: Taobao.schema.fieldRows)
+    if !json {
+        print("mmoe-bench train --config deeprec: embedding 16 x 17 fields, experts [256, 192, 128, 64] x 4, towers [256, 192, 128, 64], "
+              + "adagrad, batch \(batchSize); data: \(source) (\(train.count) train, \(test.count) test rows)")
+        print("variant  threads  step ms  samples/s  global steps/s  GEMM-bound samples/s  of bound  eval samples/s")
+    }
+    struct Run {
+        let variant: String, threads: Int, trainer: Trainer
+        var windows: [Double] = [], evals: [Double] = []
+    }
+    var stream = BatchStream(train, batchSize: batchSize, seed: 1)
+    var batches: [Batch] = []
+    while batches.count < 32 { let b = stream.next(); if b.size == batchSize { batches.append(b) } }
+    var runs: [Run] = []
+    for variant in ["float", "bf16", "tf"] {
+        for threads in threadCounts {
+            var settings = TrainerSettings()
+            settings.batchSize = batchSize
+            settings.optimizer = .adagrad
+            settings.learningRate = 0.1
+            settings.l2 = 1e-6
+            settings.tapeOptions = TapeOptions(fuseEpilogues: variant != "tf", bfloat16: variant == "bf16")
+            let model = try! MMoEModel(config, seed: 1)
+            model.fuseEmbeddingLookups = variant != "tf"
+            runs.append(Run(variant: variant, threads: threads, trainer: Trainer(model: model, train: train, test: test, settings: settings)))
+        }
+    }
+    for run in runs {
+        Parallel.threads = run.threads
+        for k in 0..<10 { _ = run.trainer.trainStep(batches[k % batches.count]) }
+    }
+    let perWindow = max(1, steps / 5)
+    for round in 0..<rounds {
+        for w in 0..<5 {
+            for r in runs.indices {
+                Parallel.threads = runs[r].threads
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                for k in 0..<perWindow { _ = runs[r].trainer.trainStep(batches[((round * 5 + w) * perWindow + k) % batches.count]) }
+                runs[r].windows.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(perWindow))
+            }
+        }
+        for r in runs.indices {
+            Parallel.threads = runs[r].threads
+            runs[r].evals.append(runs[r].trainer.evaluate(test, epoch: 0, step: 0).evalSeconds)
+        }
+    }
+    let flops = stepGEMMFlops(config, batch: batchSize)
+    var bounds: [Int: Double] = [:]
+    for threads in threadCounts { bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads) }
+    var bestTrainRate = 0.0
+    for run in runs {
+        let step = run.windows.sorted()[run.windows.count / 2]
+        let evalRate = Double(test.count) / run.evals.sorted()[run.evals.count / 2]
+        let rate = Double(batchSize) / step, boundRate = Double(batchSize) / bounds[run.threads]!
+        bestTrainRate = max(bestTrainRate, rate)
+        if json {
+            print("{\"bench\":\"train\",\"config\":\"deeprec\",\"variant\":\"\(run.variant)\",\"threads\":\(run.threads),\"step_ms\":\(step * 1000),"
+                  + "\"train_samples_per_sec\":\(rate),\"global_steps_per_sec\":\(1 / step),\"gemm_bound_samples_per_sec\":\(boundRate),"
+                  + "\"eval_samples_per_sec\":\(evalRate)}")
+        } else {
+            print(String(format: "%-7@  %7d  %7.3f  %9.0f  %14.1f  %20.0f  %7.0f%%  %14.0f", run.variant as NSString, run.threads, step * 1000,
+                         rate, 1 / step, boundRate, 100 * rate / boundRate, evalRate))
+        }
+    }
+
+    // The data path alone, on one thread: the file parsed and hashed in slices, shuffled in
+    // windows and gathered into batches, as `mmoe-train` feeds the trainer.
+    var dataRate = 0.0
+    if let trainPath {
+        do {
+            let rows = try Taobao.countRows(path: trainPath)
+            let file = SlicedFile(rows: rows, slices: try Taobao.slices(path: trainPath, count: 4)) { slice, body in
+                try Taobao.read(path: trainPath, byteRange: slice, options: TaobaoOptions(), body)
+            }
+            var samples: [Double] = []
+            for _ in 0..<5 {
+                let source = FileBatchSource(file, batchSize: batchSize, seed: 1)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                var seen = 0
+                for _ in 0..<source.batchesPerEpoch { seen += try source.next().size }
+                samples.append(Double(seen) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9))
+            }
+            dataRate = samples.sorted()[2]
+        } catch {
+            FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+            return 1
+        }
+    }
+    let rss = ProcessMemory.peakResidentMB() ?? .nan
+    if json {
+        print("{\"bench\":\"train\",\"config\":\"deeprec\",\"data_path_samples_per_sec\":\(dataRate),\"peak_rss_mb\":\(rss)}")
+    } else {
+        print(String(format: "GEMM work per step: %.1f MFLOP; peak RSS %.0f MB", flops / 1e6, rss))
+        if trainPath != nil {
+            print(String(format: "data path (parse, hash, shuffle, batch; 1 thread): %.0f samples/s = %.1fx the fastest training rate above",
+                         dataRate, dataRate / bestTrainRate))
+        }
+    }
+    return 0
+}
+
+/// Random rows with the Taobao layout: 17 fields, ids within each field's buckets, tag lists of 0
+/// to 4 ids, clicks ~7% and buys ~1%.
+private func taobaoShaped(rows: Int, seed: UInt64) -> TabularData {
+    var rng = SeededRNG(seed: seed)
+    let schema = Taobao.schema
+    var ids: [Int32] = [], offsets: [Int32] = [0], labels: [Float] = []
+    for _ in 0..<rows {
+        for (f, size) in schema.fieldRows.enumerated() {
+            let count = f == 14 || f == 15 ? Int(rng.next() % 5) : 1
+            for _ in 0..<count { ids.append(Int32(schema.fieldOffsets[f] + Int(rng.next() % UInt64(size)))) }
+            offsets.append(Int32(ids.count))
+        }
+        let click = rng.nextUniform() < 0.07
+        labels += [click ? 1 : 0, click && rng.nextUniform() < 0.12 ? 1 : 0]
+    }
+    return TabularData(count: rows, denseWidth: 0, dense: [], fieldCount: 17, ids: ids, taskNames: Taobao.taskNames, labels: labels,
+                       bagOffsets: offsets)
+}
