@@ -167,6 +167,17 @@ final class TaobaoTrainingTests: XCTestCase {
         XCTAssertEqual(resumed.steps, 10)
         XCTAssertNil(resumed.finalEvaluation)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: ck).sorted(), ["model.ckpt-25", "model.ckpt-30"])
+
+        // Exact resume: 20 steps, then 10 more from the checkpoint, equal 30 steps straight.
+        let straight = dir + "/straight"
+        var options = try TrainOptions.parse(common + ["--steps", "30", "--no_eval"])
+        options.checkpoint = straight
+        _ = try TrainCommand(options: options, print: { _ in }, printError: { _ in }).run()
+        for file in [ModelCheckpoint.fileName, OptimizerCheckpoint.fileName] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: "\(ck)/model.ckpt-30/\(file)"))
+            let b = try Data(contentsOf: URL(fileURLWithPath: "\(straight)/model.ckpt-30/\(file)"))
+            XCTAssertTrue(a == b, "\(file) differs between the resumed and the straight run")
+        }
     }
 
     /// Each printed step's losses from `metrics.jsonl`.

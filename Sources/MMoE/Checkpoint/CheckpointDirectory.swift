@@ -1,8 +1,8 @@
 import Foundation
 
-/// DeepRec's `--checkpoint` directory: one `model.ckpt-<step>` checkpoint per save, the newest
-/// `keep` of them kept (`--keep_checkpoint_max`), and a run given the directory again resumes
-/// from the newest.
+/// DeepRec's `--checkpoint` directory: one `model.ckpt-<step>` checkpoint per save (the model and
+/// the optimizer state), the newest `keep` of them kept (`--keep_checkpoint_max`), and a run given
+/// the directory again resumes from the newest.
 struct CheckpointDirectory {
     let path: String
     let keep: Int
@@ -23,10 +23,13 @@ struct CheckpointDirectory {
 
     /// Saves `model` as `model.ckpt-<step>`, then deletes the oldest checkpoints beyond `keep`
     /// (only after the new one is complete, so a crash never leaves fewer than before).
-    func save(_ model: MMoEModel, step: Int, metadata: [String: String]) throws -> String {
+    func save(_ model: MMoEModel, optimizer: any Optimizer, kind: OptimizerKind, step: Int, metadata: [String: String]) throws -> String {
         let dir = (path as NSString).appendingPathComponent("\(Self.prefix)\(step)")
         var meta = metadata
         meta["step"] = "\(step)"
+        // The optimizer first: a checkpoint counts as complete once its model file exists.
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try OptimizerCheckpoint.save(optimizer, kind: kind, to: dir)
         try ModelCheckpoint.save(model, to: dir, metadata: meta)
         for old in all().dropLast(keep) { try? FileManager.default.removeItem(atPath: old.path) }
         return dir

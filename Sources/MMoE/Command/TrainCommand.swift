@@ -175,7 +175,10 @@ public struct TrainCommand {
             do { try ModelCheckpoint.load(into: model, from: dir) } catch { throw UsageError("\(error)") }
             print("Loaded model from \(dir)")
         } else if o.checkpoint != nil, let latest = checkpoints?.latest() {
-            do { try ModelCheckpoint.load(into: model, from: latest.path) } catch { throw UsageError("\(error)") }
+            do {
+                try ModelCheckpoint.load(into: model, from: latest.path)
+                try OptimizerCheckpoint.load(into: trainer.optimizer, kind: o.optimizer, from: latest.path)
+            } catch { throw UsageError("\(error)") }
             firstStep = latest.step + 1
             print("Resuming from \(latest.path) (step \(latest.step))")
             try trainer.skipBatches(latest.step * max(1, settings.microBatches))
@@ -224,13 +227,13 @@ public struct TrainCommand {
                 print("Wrote timeline \(url.path)")
             case .checkpointDue(let step):
                 if let checkpoints {
-                    let path = try checkpoints.save(model, step: step, metadata: saveMetadata)
+                    let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step, metadata: saveMetadata)
                     print("Saved checkpoint \(path)")
                 }
             }
         }
         if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
-            print("Saved checkpoint \(try checkpoints.save(model, step: settings.trainBatches, metadata: saveMetadata))")
+            print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata))")
         }
         if o.modelSaveDir != nil { try save("final_checkpoint") }
         let rss = ProcessMemory.peakResidentMB()

@@ -61,7 +61,7 @@ extension TrainOptions {
                     .value("optimizer", \.optimizer, .choice, "optimizer for the whole model"),
                     .value("protocol", \.distributedProtocol, .choice,
                            "distributed parameter-server protocol (validated; single-process training has no server)"),
-                    .value("inter", \.inter, .integer("N", .nonNegative), "inter-op parallelism: batch shards run concurrently; 0 = one per core"),
+                    .value("inter", \.inter, .integer("N", .nonNegative), "inter-op parallelism: row shards of each batch run concurrently, gradients summed in a fixed order; 0 = 2"),
                     .value("intra", \.intra, .integer("N", .nonNegative), "intra-op parallelism: threads per op; 0 = all cores"),
                     .value("input_layer_partitioner", \.inputLayerPartitioner, .integer("MB", .nonNegative),
                            "slice size of the input layer partitioner in MB (validated; single-process training ignores it)"),

@@ -245,6 +245,8 @@ public final class Trainer {
         var lastReportStep = firstStep - 1, sinceReport = 0.0, rowsSinceReport = 0
         var lastEval: EvalReport?
         var step = firstStep
+        // A resumed run continues the learning-rate schedule where the saved run left it.
+        if firstStep > 1 { optimizer.learningRate = settings.learningRate * pow(settings.lrFactor, Float(min(epoch, decays))) }
         while step <= settings.trainBatches {
             let start = DispatchTime.now().uptimeNanoseconds
             var batches: [Batch] = []
