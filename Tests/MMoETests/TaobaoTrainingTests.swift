@@ -236,4 +236,23 @@ final class TaobaoTrainingTests: XCTestCase {
             XCTAssertTrue(names.contains(name), "\(name) missing from \(names.sorted())")
         }
     }
+
+    func testParameterCountsOfTheDeepRecModelsByHand() throws {
+        let rows = Taobao.schema.fieldRows.reduce(0, +)
+        XCTAssertEqual(rows, 710_310)
+        let embedding = rows * 16
+        // One expert 272-256-192-128-64; a gate 272->4 with bias; a tower on h-256-192-128-64-1.
+        let expert = 272 * 256 + 256 + 256 * 192 + 192 + 192 * 128 + 128 + 128 * 64 + 64
+        let gate = 272 * 4 + 4
+        func tower(_ h: Int) -> Int { h * 256 + 256 + 256 * 192 + 192 + 192 * 128 + 128 + 128 * 64 + 64 + 64 + 1 }
+        let mmoe = try MMoEModel(.deepRec(fieldRows: Taobao.schema.fieldRows), seed: 1)
+        XCTAssertEqual(mmoe.parameterCount, embedding + 4 * expert + 2 * gate + 2 * tower(64))
+        XCTAssertEqual(mmoe.parameterCount, 12_173_930)
+        var c = MMoEConfig.deepRec(fieldRows: Taobao.schema.fieldRows)
+        c.kind = .simpleMultitask
+        let simple = try MMoEModel(c, seed: 1)
+        XCTAssertEqual(simple.parameterCount, embedding + 2 * tower(272))
+        XCTAssertNil(simple.parameters["experts.layers.0.weight"])
+        XCTAssertEqual(simple.parameters["towers.layers.0.weight"]?.shape, [2, 272, 256])
+    }
 }
