@@ -99,8 +99,10 @@ public struct TrainingError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// The training loop: Adam on shuffled batches, a report every `lossPrintInterval` steps, an
-/// evaluation at each epoch boundary and after the last step (unless that was a boundary).
+/// The training loop: the chosen optimizer on batches from a `BatchSource` (one update per batch,
+/// or per `microBatches` batches), a report every `lossPrintInterval` steps, an evaluation at each
+/// epoch boundary (OneFlow's script; off with `evaluateEachEpoch`) and after the last step, unless
+/// that was a boundary.
 public final class Trainer {
     public let model: MMoEModel
     public let settings: TrainerSettings
@@ -363,7 +365,6 @@ public final class Trainer {
             count += chunk.count
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
-        guard count > 0 else { throw TrainingError(description: "the evaluation data has no rows") }
         var auc: [Double] = [], logLoss: [Double] = [], accuracy: [Double] = []
         for t in 0..<logits.count {
             let labels = taskLabels[t]
