@@ -33,13 +33,26 @@ extension ChunkReader {
 
     /// Number of `\n` bytes before `offset`, i.e. the lines ended before it.
     static func newlines(path: String, before offset: Int) throws(DatasetError) -> Int {
-        guard offset > 0 else { return 0 }
-        let reader = try ChunkReader(path: path, byteRange: 0 ..< offset)
+        try newlines(path: path, before: [offset])[0]
+    }
+
+    /// Number of `\n` bytes before each of `offsets` (ascending), in one pass over the file up to
+    /// the last of them.
+    static func newlines(path: String, before offsets: [Int]) throws(DatasetError) -> [Int] {
+        precondition(zip(offsets, offsets.dropFirst()).allSatisfy { $0 <= $1 }, "ChunkReader.newlines: offsets must ascend")
+        guard let last = offsets.last, last > 0 else { return offsets.map { _ in 0 } }
+        let reader = try ChunkReader(path: path, byteRange: 0 ..< last)
         defer { reader.close() }
-        var count = 0
+        var counts: [Int] = [], count = 0, position = 0, next = 0
+        while next < offsets.count && offsets[next] <= 0 { counts.append(0); next += 1 }
         while let chunk = try reader.read() {
-            for byte in chunk where byte == 0x0A { count += 1 }
+            for byte in chunk {
+                if byte == 0x0A { count += 1 }
+                position += 1
+                while next < offsets.count && offsets[next] == position { counts.append(count); next += 1 }
+            }
         }
-        return count
+        while next < offsets.count { counts.append(count); next += 1 }
+        return counts
     }
 }

@@ -37,4 +37,25 @@ extension Taobao {
         cuts.append(size)
         return (0 ..< count).map { cuts[$0] ..< cuts[$0 + 1] }
     }
+
+    /// `slices(path:count:)` with each slice's first line number, all found in one pass over the
+    /// file. Reading a slice through `read(path:slice:)` then never rescans the bytes before it,
+    /// which a bare byte range must do to report true line numbers.
+    public static func fileSlices(path: String, count: Int) throws(DatasetError) -> [FileSlice] {
+        let ranges = try slices(path: path, count: count)
+        let lines = try ChunkReader.newlines(path: path, before: ranges.map(\.lowerBound))
+        return zip(ranges, lines).map { FileSlice(bytes: $0, firstLine: $1 + 1) }
+    }
+}
+
+/// A byte range of a plain file cut at line starts, with the number of its first line.
+public struct FileSlice: Sendable, Equatable {
+    public let bytes: Range<Int>
+    /// 1-based line number of the first line starting in `bytes`.
+    public let firstLine: Int
+
+    public init(bytes: Range<Int>, firstLine: Int) {
+        self.bytes = bytes
+        self.firstLine = firstLine
+    }
 }

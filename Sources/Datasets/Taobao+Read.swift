@@ -11,8 +11,22 @@ extension Taobao {
     /// Blank lines are skipped wherever they are; `\r\n` line ends are accepted.
     public static func read(path: String, byteRange: Range<Int>? = nil, chunkRows: Int = 8192, maxRows: Int? = nil,
                             options: TaobaoOptions = .init(), _ body: (TabularData) throws -> Bool) throws {
+        try read(path: path, byteRange: byteRange, firstLine: nil, chunkRows: chunkRows, maxRows: maxRows, options: options, body)
+    }
+
+    /// `read` of one slice from `fileSlices`: its line numbers come with it.
+    public static func read(path: String, slice: FileSlice, chunkRows: Int = 8192, maxRows: Int? = nil,
+                            options: TaobaoOptions = .init(), _ body: (TabularData) throws -> Bool) throws {
+        try read(path: path, byteRange: slice.bytes, firstLine: slice.firstLine, chunkRows: chunkRows, maxRows: maxRows,
+                 options: options, body)
+    }
+
+    /// Both `read`s: `scan` with a body that may throw, its error carried out unchanged.
+    private static func read(path: String, byteRange: Range<Int>?, firstLine: Int?, chunkRows: Int, maxRows: Int?,
+                             options: TaobaoOptions, _ body: (TabularData) throws -> Bool) throws {
         var bodyError: (any Error)?
-        try scan(path: path, byteRange: byteRange, chunkRows: chunkRows, maxRows: maxRows, options: options) { chunk in
+        try scan(path: path, byteRange: byteRange, firstLine: firstLine, chunkRows: chunkRows, maxRows: maxRows,
+                 options: options) { chunk in
             do { return try body(chunk) } catch {
                 bodyError = error
                 return false
@@ -35,8 +49,10 @@ extension Taobao {
     }
 
     /// `read` with a body that cannot throw, so reader errors keep their type.
-    static func scan(path: String, byteRange: Range<Int>?, chunkRows: Int, maxRows: Int?, options: TaobaoOptions,
-                     _ deliver: (TabularData) -> Bool) throws(DatasetError) {
+    /// `firstLine`: the number of the first line starting in `byteRange`, when the caller knows it
+    /// (`FileSlice`); otherwise it is counted from the start of the file.
+    static func scan(path: String, byteRange: Range<Int>?, firstLine: Int? = nil, chunkRows: Int, maxRows: Int?,
+                     options: TaobaoOptions, _ deliver: (TabularData) -> Bool) throws(DatasetError) {
         precondition(chunkRows > 0, "Taobao.read: chunkRows must be positive, got \(chunkRows)")
         let limit = max(0, maxRows ?? .max)
         let reader: ChunkReader
@@ -49,7 +65,7 @@ extension Taobao {
             let start = try ChunkReader.lineStart(path: path, atOrAfter: max(0, byteRange.lowerBound), size: size)
             let end = try ChunkReader.lineStart(path: path, atOrAfter: max(0, byteRange.upperBound), size: size)
             guard start < end, limit > 0 else { return }
-            firstNumber = try ChunkReader.newlines(path: path, before: start) + 1
+            if let firstLine { firstNumber = firstLine } else { firstNumber = try ChunkReader.newlines(path: path, before: start) + 1 }
             reader = try ChunkReader(path: path, byteRange: start ..< end)
         } else {
             reader = try ChunkReader(path: path)

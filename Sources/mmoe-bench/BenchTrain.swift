@@ -88,28 +88,9 @@ func benchTrain(arguments: [String]) -> Int32 {
                             trainer: Trainer(model: try! MMoEModel(config, seed: 1), train: train, test: test, settings: settings)))
         }
     }
-    for run in runs {
-        Parallel.threads = run.threads
-        for k in 0..<20 { _ = run.trainer.trainStep(batches[k % batches.count]) }
-        _ = run.trainer.evaluate(test, epoch: 0, step: 0)
-    }
-    let perWindow = max(1, steps / 5)
-    for round in 0..<rounds {
-        for w in 0..<5 {
-            for r in runs.indices {
-                Parallel.threads = runs[r].threads
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                for k in 0..<perWindow { _ = runs[r].trainer.trainStep(batches[((round * 5 + w) * perWindow + k) % batches.count]) }
-                runs[r].windows.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(perWindow))
-            }
-        }
-        for _ in 0..<3 {
-            for r in runs.indices {
-                Parallel.threads = runs[r].threads
-                runs[r].evals.append(runs[r].trainer.evaluate(test, epoch: 0, step: 0).evalSeconds)
-            }
-        }
-    }
+    let timed = timeInterleaved(runs.map { ($0.threads, $0.trainer) }, batches: batches, test: test, warmup: 20,
+                                rounds: rounds, perWindow: max(1, steps / 5), evalsPerRound: 3)
+    for r in runs.indices { (runs[r].windows, runs[r].evals) = (timed.windows[r], timed.evals[r]) }
     let flops = stepGEMMFlops(config, batch: batchSize)
     var bounds: [Int: Double] = [:]
     for threads in threadCounts { bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads) }
@@ -136,6 +117,37 @@ func benchTrain(arguments: [String]) -> Int32 {
         print(String(format: "GEMM work per step: %.1f MFLOP (forward, and both gradients of every layer); peak RSS %.0f MB", flops / 1e6, rss))
     }
     return 0
+}
+
+/// Times `trainers` (each at its own thread count) in interleaved rounds, so a noisy neighbour
+/// slows them alike: `warmup` steps each, then per round 5 windows of `perWindow` steps for every
+/// trainer in turn and `evalsPerRound` evaluations of `test`. Returns each trainer's seconds per
+/// step of every window, and seconds of every evaluation.
+func timeInterleaved(_ trainers: [(threads: Int, trainer: Trainer)], batches: [Batch], test: TabularData, warmup: Int,
+                     rounds: Int, perWindow: Int, evalsPerRound: Int) -> (windows: [[Double]], evals: [[Double]]) {
+    var windows = [[Double]](repeating: [], count: trainers.count), evals = windows
+    for run in trainers {
+        Parallel.threads = run.threads
+        for k in 0..<warmup { _ = run.trainer.trainStep(batches[k % batches.count]) }
+        _ = run.trainer.evaluate(test, epoch: 0, step: 0)
+    }
+    for round in 0..<rounds {
+        for w in 0..<5 {
+            for (r, run) in trainers.enumerated() {
+                Parallel.threads = run.threads
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                for k in 0..<perWindow { _ = run.trainer.trainStep(batches[((round * 5 + w) * perWindow + k) % batches.count]) }
+                windows[r].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(perWindow))
+            }
+        }
+        for _ in 0..<evalsPerRound {
+            for (r, run) in trainers.enumerated() {
+                Parallel.threads = run.threads
+                evals[r].append(run.trainer.evaluate(test, epoch: 0, step: 0).evalSeconds)
+            }
+        }
+    }
+    return (windows, evals)
 }
 
 /// Random rows with Census's layout: 11 dense features in [0, 1], 29 fields with the default

@@ -58,25 +58,9 @@ func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds
             runs.append(Run(variant: variant, threads: threads, trainer: Trainer(model: model, train: train, test: test, settings: settings)))
         }
     }
-    for run in runs {
-        Parallel.threads = run.threads
-        for k in 0..<10 { _ = run.trainer.trainStep(batches[k % batches.count]) }
-    }
-    let perWindow = max(1, steps / 5)
-    for round in 0..<rounds {
-        for w in 0..<5 {
-            for r in runs.indices {
-                Parallel.threads = runs[r].threads
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                for k in 0..<perWindow { _ = runs[r].trainer.trainStep(batches[((round * 5 + w) * perWindow + k) % batches.count]) }
-                runs[r].windows.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(perWindow))
-            }
-        }
-        for r in runs.indices {
-            Parallel.threads = runs[r].threads
-            runs[r].evals.append(runs[r].trainer.evaluate(test, epoch: 0, step: 0).evalSeconds)
-        }
-    }
+    let timed = timeInterleaved(runs.map { ($0.threads, $0.trainer) }, batches: batches, test: test, warmup: 10,
+                                rounds: rounds, perWindow: max(1, steps / 5), evalsPerRound: 1)
+    for r in runs.indices { (runs[r].windows, runs[r].evals) = (timed.windows[r], timed.evals[r]) }
     let flops = stepGEMMFlops(config, batch: batchSize)
     var bounds: [Int: Double] = [:]
     for threads in threadCounts { bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads) }
@@ -102,8 +86,8 @@ func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds
     if let trainPath {
         do {
             let rows = try Taobao.countRows(path: trainPath)
-            let file = SlicedFile(rows: rows, slices: try Taobao.slices(path: trainPath, count: 4)) { slice, body in
-                try Taobao.read(path: trainPath, byteRange: slice, options: TaobaoOptions(), body)
+            let file = SlicedFile(rows: rows, slices: try Taobao.fileSlices(path: trainPath, count: 4)) { slice, body in
+                try Taobao.read(path: trainPath, slice: slice, options: TaobaoOptions(), body)
             }
             var samples: [Double] = []
             for _ in 0..<5 {

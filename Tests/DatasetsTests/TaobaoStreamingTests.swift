@@ -91,6 +91,16 @@ final class TaobaoStreamingTests: XCTestCase {
         XCTAssertEqual(e?.line, 42)
         XCTAssertEqual(e?.field, "price")
         XCTAssertEqual(e?.file, path)
+
+        // The same through FileSlices, whose first line numbers come from one pass over the file.
+        let fileSlices = try Taobao.fileSlices(path: path, count: 3)
+        XCTAssertEqual(fileSlices.map(\.bytes), slices)
+        for (slice, range) in zip(fileSlices, slices) {
+            XCTAssertEqual(slice.firstLine, try ChunkReader.newlines(path: path, before: range.lowerBound) + 1)
+        }
+        let f = Fixture.error { try Taobao.read(path: path, slice: fileSlices[2], chunkRows: 2) { _ in true } }
+        XCTAssertEqual(f?.line, 42)
+        XCTAssertEqual(f?.field, "price")
     }
 
     func testSlicesOfTinyFiles() throws {

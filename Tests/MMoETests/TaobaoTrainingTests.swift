@@ -117,8 +117,8 @@ final class TaobaoTrainingTests: XCTestCase {
         let rows = try Taobao.countRows(path: path)
         XCTAssertEqual(rows, 203)
         func sequence(loaders: Int, slices: Int, prefetch: Bool) throws -> [[Int32]] {
-            let file = SlicedFile(rows: rows, slices: try Taobao.slices(path: path, count: slices)) { slice, body in
-                try Taobao.read(path: path, byteRange: slice, chunkRows: 17, options: TaobaoOptions(), body)
+            let file = SlicedFile(rows: rows, slices: try Taobao.fileSlices(path: path, count: slices)) { slice, body in
+                try Taobao.read(path: path, slice: slice, chunkRows: 17, options: TaobaoOptions(), body)
             }
             var source: BatchSource = FileBatchSource(file, batchSize: 20, window: 64, seed: 3, loaderThreads: loaders)
             if prefetch { source = PrefetchingSource(source, depth: 3) }

@@ -17,11 +17,17 @@ public enum ModelCheckpoint {
     public static func save(_ model: MMoEModel, to directory: String, metadata: [String: String] = [:]) throws {
         var tensors = model.parameters.parameters.map { (name: $0.name, shape: $0.shape, values: $0.value.scalars) }
         if let e = model.embedding { tensors.append((name: "embedding", shape: e.value.shape, values: e.value.scalars)) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try replaceFile(fileName, in: directory, with: SafeTensors.encode(tensors, metadata: metadata))
+    }
+
+    /// Writes `data` as `directory/name` through a temporary file and a rename, so an interrupted
+    /// write never leaves a half-written file under the final name.
+    static func replaceFile(_ name: String, in directory: String, with data: Data) throws {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let final = URL(fileURLWithPath: directory).appendingPathComponent(fileName)
-        let temporary = URL(fileURLWithPath: directory).appendingPathComponent(".\(fileName).partial")
-        try SafeTensors.encode(tensors, metadata: metadata).write(to: temporary)
+        let final = URL(fileURLWithPath: directory).appendingPathComponent(name)
+        let temporary = URL(fileURLWithPath: directory).appendingPathComponent(".\(name).partial")
+        try data.write(to: temporary)
         if fm.fileExists(atPath: final.path) { try fm.removeItem(at: final) }
         try fm.moveItem(at: temporary, to: final)
     }

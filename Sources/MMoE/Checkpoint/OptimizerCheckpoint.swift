@@ -10,11 +10,7 @@ enum OptimizerCheckpoint {
     static func save(_ optimizer: any Optimizer, kind: OptimizerKind, to directory: String) throws {
         let tensors = optimizer.stateTensors().map { (name: $0.name, shape: $0.tensor.shape, values: $0.tensor.scalars) }
         let data = SafeTensors.encode(tensors, metadata: ["optimizer": kind.rawValue, "step": "\(optimizer.step)"])
-        let final = URL(fileURLWithPath: directory).appendingPathComponent(fileName)
-        let temporary = URL(fileURLWithPath: directory).appendingPathComponent(".\(fileName).partial")
-        try data.write(to: temporary)
-        if FileManager.default.fileExists(atPath: final.path) { try FileManager.default.removeItem(at: final) }
-        try FileManager.default.moveItem(at: temporary, to: final)
+        try ModelCheckpoint.replaceFile(fileName, in: directory, with: data)
     }
 
     /// Restores `optimizer` from `directory`; a missing file, another optimizer kind or a

@@ -28,23 +28,17 @@ public struct TrainCommand {
     /// The data a run trains and evaluates on.
     struct LoadedData {
         let kind: DatasetKind
-        let source: BatchSource
+        var source: BatchSource
         let test: EvalData
         let trainRows: Int, testRows: Int
         let denseWidth: Int
         let fieldRows: [Int]
         let taskNames: [String]
-
-        /// The same data with the training batches prepared on a background thread.
-        func prefetching() -> LoadedData {
-            LoadedData(kind: kind, source: PrefetchingSource(source), test: test, trainRows: trainRows, testRows: testRows,
-                       denseWidth: denseWidth, fieldRows: fieldRows, taskNames: taskNames)
-        }
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.
     func resolveDataset() throws(UsageError) -> DatasetKind {
-        let flag = options.explicitFlags.contains("data_location") ? "--data_location" : "--data_dir"
+        let flag = options.dataDirFlag
         guard let dir = options.dataDir else {
             if let kind = options.dataset, kind != .synthetic {
                 throw UsageError("--dataset \(kind.rawValue) needs --data_dir or --data_location (the directory holding its files)")
@@ -86,8 +80,7 @@ public struct TrainCommand {
             return inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows)
         case .taobao:
             guard let files = try Taobao.files(in: o.dataDir!) else {
-                let flag = o.explicitFlags.contains("data_location") ? "--data_location" : "--data_dir"
-                throw UsageError("\(flag) \(o.dataDir!): Taobao data needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
+                throw UsageError("\(o.dataDirFlag) \(o.dataDir!): Taobao data needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
             }
             let reader = { var r = TaobaoOptions(); r.clampPrice = o.clampPrice; return r }()
             let limit = o.numTrainSamples, testLimit = o.numTestSamples
@@ -99,11 +92,11 @@ public struct TrainCommand {
             // loader thread even on small files.
             let size = (try? FileManager.default.attributesOfItem(atPath: files.train)[.size] as? Int) ?? 0
             let sliceCount = max(loaders * 2, size / (8 << 20))
-            let slices = limit == nil ? try Taobao.slices(path: files.train, count: sliceCount) : [0..<size]
+            let slices = limit == nil ? try Taobao.fileSlices(path: files.train, count: sliceCount) : [FileSlice(bytes: 0..<size, firstLine: 1)]
             let trainPath = files.train, testPath = files.test
             let file = SlicedFile(rows: rows, slices: slices) { slice, body in
                 var left = limit ?? .max
-                try Taobao.read(path: trainPath, byteRange: slice, maxRows: limit, options: reader) { chunk in
+                try Taobao.read(path: trainPath, slice: slice, maxRows: limit, options: reader) { chunk in
                     left -= chunk.count
                     return try body(chunk) && left > 0
                 }
@@ -165,7 +158,7 @@ public struct TrainCommand {
         settings.evaluateEachEpoch = kind != .taobao
         settings.saveSteps = o.saveSteps ?? 0
         settings.batchShards = o.inter > 0 ? o.inter : 2
-        if o.smartstaged { data = data.prefetching() }
+        if o.smartstaged { data.source = PrefetchingSource(data.source) }
         let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings)
 
         // Where step checkpoints go, and a checkpoint to resume from.

@@ -42,25 +42,12 @@ public struct Batch: @unchecked Sendable {
 
     /// Gathers `rows` of `data` (in that order) into a batch.
     public init(_ data: TabularData, rows: some Collection<Int>) {
-        let b = rows.count, dd = data.denseWidth, f = data.fieldCount, t = data.taskCount
-        var dense = [Float](), ids = [Int32](), labels = [Float](repeating: 0, count: t * b)
-        var offsets: [Int32]? = data.bagOffsets == nil ? nil : [0]
-        dense.reserveCapacity(b * dd)
-        ids.reserveCapacity(b * f)
-        offsets?.reserveCapacity(b * f + 1)
-        for (i, r) in rows.enumerated() {
-            dense.append(contentsOf: data.dense[(r * dd)..<((r + 1) * dd)])
-            if let source = data.bagOffsets {
-                for field in 0..<f {
-                    ids.append(contentsOf: data.ids[Int(source[r * f + field])..<Int(source[r * f + field + 1])])
-                    offsets!.append(Int32(ids.count))
-                }
-            } else {
-                ids.append(contentsOf: data.ids[(r * f)..<((r + 1) * f)])
-            }
-            for task in 0..<t { labels[task * b + i] = data.labels[r * t + task] }
-        }
-        self.init(size: b, dense: Tensor(shape: [b, dd], scalars: dense), ids: ids, bagOffsets: offsets,
+        let g = data.gathering(rows)
+        let b = g.count, t = g.taskCount
+        // Labels go task-major, so each task's labels are one contiguous row.
+        var labels = [Float](repeating: 0, count: t * b)
+        for i in 0..<b { for task in 0..<t { labels[task * b + i] = g.labels[i * t + task] } }
+        self.init(size: b, dense: Tensor(shape: [b, g.denseWidth], scalars: g.dense), ids: g.ids, bagOffsets: g.bagOffsets,
                   labels: Tensor(shape: [t, b], scalars: labels))
     }
 }

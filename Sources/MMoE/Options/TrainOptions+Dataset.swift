@@ -66,6 +66,9 @@ extension TrainOptions {
         }
     }
 
+    /// How the user wrote the data directory's flag, for messages about it.
+    var dataDirFlag: String { explicitFlags.contains("data_location") ? "--data_location" : "--data_dir" }
+
     /// One line for each flag accepted for DeepRec compatibility that a single process cannot act on.
     public var ignoredNotices: [String] {
         var notes: [String] = []

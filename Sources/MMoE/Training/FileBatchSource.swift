@@ -6,13 +6,13 @@ import Datasets
 public struct SlicedFile: Sendable {
     /// Data rows in the file.
     public let rows: Int
-    /// Byte ranges cut at line starts, covering the file in order.
-    public let slices: [Range<Int>]
+    /// Byte ranges cut at line starts, with their first line numbers, covering the file in order.
+    public let slices: [FileSlice]
     /// Parses the lines starting in one slice, handing over chunks in file order.
-    public let read: @Sendable (_ slice: Range<Int>, _ body: (TabularData) throws -> Bool) throws -> Void
+    public let read: @Sendable (_ slice: FileSlice, _ body: (TabularData) throws -> Bool) throws -> Void
 
-    public init(rows: Int, slices: [Range<Int>],
-                read: @escaping @Sendable (_ slice: Range<Int>, _ body: (TabularData) throws -> Bool) throws -> Void) {
+    public init(rows: Int, slices: [FileSlice],
+                read: @escaping @Sendable (_ slice: FileSlice, _ body: (TabularData) throws -> Bool) throws -> Void) {
         self.rows = rows
         self.slices = slices
         self.read = read

@@ -7,7 +7,9 @@ extension TabularData {
         var dense: [Float] = [], ids: [Int32] = [], labels: [Float] = []
         var offsets: [Int32]? = bagOffsets == nil ? nil : [0]
         dense.reserveCapacity(rows.count * dd)
+        ids.reserveCapacity(rows.count * f)
         labels.reserveCapacity(rows.count * t)
+        offsets?.reserveCapacity(rows.count * f + 1)
         for r in rows {
             dense += self.dense[(r * dd)..<((r + 1) * dd)]
             labels += self.labels[(r * t)..<((r + 1) * t)]
