@@ -17,22 +17,26 @@ public enum SyntheticTasks {
         /// Standard deviation of the label noise (the paper's N(0, 0.01) is a variance).
         public var noiseStd: Float
         public var seed: UInt64
+        /// s: alpha_i and beta_i are drawn from N(0, s²). The paper calls them "given parameters"
+        /// and names no distribution; 1 is what the common re-implementations draw (numpy's randn).
+        public var alphaBetaStd: Float
 
         public init(inputDim: Int = 100, scale: Float = 1, sinTerms: Int = 10, correlation: Float = 0.5,
-                    noiseStd: Float = 0.1, seed: UInt64 = 2019) {
+                    noiseStd: Float = 0.1, seed: UInt64 = 2019, alphaBetaStd: Float = 1) {
             self.inputDim = inputDim
             self.scale = scale
             self.sinTerms = sinTerms
             self.correlation = correlation
             self.noiseStd = noiseStd
             self.seed = seed
+            self.alphaBetaStd = alphaBetaStd
         }
     }
 
     public static let taskNames = ["task1", "task2"]
 
     /// Paper generator: orthogonal unit vectors u1, u2 in R^d (Gram-Schmidt on Gaussian vectors from
-    /// the seeded RNG); w1 = c*u1, w2 = c*(p*u1 + sqrt(1-p^2)*u2); alpha_i, beta_i ~ N(0, 1) for
+    /// the seeded RNG); w1 = c*u1, w2 = c*(p*u1 + sqrt(1-p^2)*u2); alpha_i, beta_i ~ N(0, s²) for
     /// i = 1..m, shared by both tasks; x ~ N(0, I_d);
     /// y_k = w_k.x + sum_i sin(alpha_i * w_k.x + beta_i) + noise, noise ~ N(0, noiseStd^2).
     ///
@@ -43,6 +47,14 @@ public enum SyntheticTasks {
     /// alpha, beta, training rows, test rows), so a seed gives the same data every time.
     public static func generate(trainRows: Int, testRows: Int, settings: Settings, binary: Bool)
         -> (train: TabularData, test: TabularData, weights: [[Float]]) {
+        generate(trainRows: trainRows, testRows: testRows, settings: settings, binaryTasks: [binary, binary])
+    }
+
+    /// As `generate(trainRows:testRows:settings:binary:)`, with each task's labels binary or
+    /// real-valued on its own (`binaryTasks` has one entry per task; the data are the same draws).
+    public static func generate(trainRows: Int, testRows: Int, settings: Settings, binaryTasks: [Bool])
+        -> (train: TabularData, test: TabularData, weights: [[Float]]) {
+        precondition(binaryTasks.count == 2, "SyntheticTasks: two tasks, got \(binaryTasks.count) task types")
         let d = settings.inputDim
         let p = Double(settings.correlation)
         precondition(d >= 2, "SyntheticTasks: inputDim must be at least 2 (two orthogonal directions), got \(d)")
@@ -54,8 +66,9 @@ public enum SyntheticTasks {
         let c = Double(settings.scale)
         let w1 = u1.map { c * $0 }
         let w2 = zip(u1, u2).map { c * (p * $0 + (1 - p * p).squareRoot() * $1) }
-        let alpha = (0 ..< settings.sinTerms).map { _ in Double(rng.nextNormal()) }
-        let beta = (0 ..< settings.sinTerms).map { _ in Double(rng.nextNormal()) }
+        let s = Double(settings.alphaBetaStd)
+        let alpha = (0 ..< settings.sinTerms).map { _ in s * Double(rng.nextNormal()) }
+        let beta = (0 ..< settings.sinTerms).map { _ in s * Double(rng.nextNormal()) }
 
         /// `[N, d]` inputs and `[N, 2]` raw targets.
         func draw(_ n: Int) -> (x: [Float], y: [Double]) {
@@ -76,11 +89,10 @@ public enum SyntheticTasks {
         let train = draw(trainRows)
         let test = draw(testRows)
 
-        func labels(_ y: [Double], thresholds: [Double]?) -> [Float] {
-            guard let thresholds else { return y.map { Float($0) } }
-            return y.indices.map { y[$0] > thresholds[$0 % 2] ? 1 : 0 }
+        func labels(_ y: [Double], thresholds: [Double?]) -> [Float] {
+            y.indices.map { i in thresholds[i % 2].map { y[i] > $0 ? 1 : 0 } ?? Float(y[i]) }
         }
-        let thresholds = binary ? (0 ..< 2).map { k in median(stride(from: k, to: train.y.count, by: 2).map { train.y[$0] }) } : nil
+        let thresholds = (0 ..< 2).map { k in binaryTasks[k] ? median(stride(from: k, to: train.y.count, by: 2).map { train.y[$0] }) : nil }
         func table(_ n: Int, _ part: (x: [Float], y: [Double])) -> TabularData {
             TabularData(count: n, denseWidth: d, dense: part.x, fieldCount: 0, ids: [], taskNames: taskNames,
                         labels: labels(part.y, thresholds: thresholds))

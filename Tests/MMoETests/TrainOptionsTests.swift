@@ -120,12 +120,22 @@ final class TrainOptionsTests: XCTestCase {
         ("multihash", "True", { $0.multihash }),
         ("incremental_ckpt", "60", { $0.incrementalCkpt == 60 }),
         ("model", "simple_multitask", { $0.model == .simpleMultitask }),
+        ("task_types", "regression, binary", { $0.taskTypes == [.regression, .binary] }),
+        ("bottom_dnn", "[64, 32]", { $0.bottomDNN == [64, 32] }),
+        ("task_experts", "3", { $0.taskExperts == 3 }),
+        ("shared_experts", "0", { $0.sharedExperts == 0 }),
+        ("ple_levels", "1", { $0.pleLevels == 1 }),
         ("clamp_price", "True", { $0.clampPrice }),
         ("dataset", "taobao", { $0.dataset == .taobao }),
         ("output_dir", "runs/a", { $0.outputDir == "runs/a" }),
         ("seed", "18446744073709551615", { $0.seed == UInt64.max }),
         ("threads", "2", { $0.threads == 2 }),
         ("correlation", "-0.5", { $0.correlation == -0.5 }),
+        ("synthetic_dim", "20", { $0.syntheticDim == 20 }),
+        ("synthetic_scale", "2.5", { $0.syntheticScale == 2.5 }),
+        ("synthetic_sin_terms", "0", { $0.syntheticSinTerms == 0 }),
+        ("synthetic_alpha_beta_std", "0.1", { $0.syntheticAlphaBetaStd == 0.1 }),
+        ("synthetic_noise", "0", { $0.syntheticNoise == 0 }),
         ("help", "true", { $0.help }),
     ]
 
@@ -380,7 +390,9 @@ final class TrainOptionsTests: XCTestCase {
             "dense_layer_partitioner": "0", "bf16": "false", "emb_fusion": "true", "op_fusion": "true", "smartstaged": "true",
             "micro_batch": "0", "tf": "false", "workqueue": "false", "ev": "false", "ev_filter": "None", "ev_elimination": "None",
             "adaptive_emb": "false", "dynamic_ev": "false", "multihash": "false", "incremental_ckpt": "0", "model": "mmoe",
-            "clamp_price": "false",
+            "clamp_price": "false", "task_types": "[]", "bottom_dnn": "expert_dnn", "task_experts": "1", "shared_experts": "1",
+            "ple_levels": "2", "synthetic_dim": "100", "synthetic_scale": "1.0", "synthetic_sin_terms": "10",
+            "synthetic_alpha_beta_std": "1.0", "synthetic_noise": "0.1",
         ]
         XCTAssertEqual(Set(defaults.keys), Set(everyFlag.map(\.name)))
         let lines = TrainOptions.helpText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -18,14 +18,21 @@ public enum RunLog {
     }
 
     /// `Rank[0], Epoch 1, Step 53, AUC_income ..., Loss_income ..., Accuracy_income ..., Eval_time ..., Host_Memory ... MiB, <time>`
+    /// A regression task has `MSE_<task>` in its AUC's place and no log loss or accuracy; the pooled
+    /// metrics cover the binary tasks and are shown when there are two or more.
     public static func evalLine(_ r: EvalReport, tasks: [String], hostMemoryMB: Double?) -> String {
-        func each(_ label: String, _ values: [Double]) -> String {
-            zip(tasks, values).map { "\(label)_\($0) \(String(format: "%.6f", $1))" }.joined(separator: ", ")
+        let regression = tasks.indices.map { r.taskTypes[$0] == .regression }
+        func each(_ label: String, _ values: [Double], regressionLabel: String? = nil) -> String {
+            tasks.indices.compactMap { t in
+                let name = regression[t] ? regressionLabel : label
+                return name.map { "\($0)_\(tasks[t]) \(String(format: "%.6f", values[t]))" }
+            }.map { $0 + ", " }.joined()
         }
         let memory = hostMemoryMB.map { "Host_Memory \(Int($0)) MiB, " } ?? ""
-        let pooled = tasks.count > 1
+        let pooled = regression.filter { !$0 }.count > 1
             ? "AUC_pooled \(String(format: "%.6f", r.pooledAUC)), Accuracy_pooled \(String(format: "%.6f", r.pooledAccuracy)), " : ""
-        return "Rank[0], Epoch \(r.epoch), Step \(r.step), \(each("AUC", r.auc)), \(each("Loss", r.logLoss)), \(each("Accuracy", r.accuracy)), \(pooled)"
+        let aucOrMSE = tasks.indices.map { regression[$0] ? r.loss[$0] : r.auc[$0] }
+        return "Rank[0], Epoch \(r.epoch), Step \(r.step), \(each("AUC", aucOrMSE, regressionLabel: "MSE"))\(each("Loss", r.logLoss))\(each("Accuracy", r.accuracy))\(pooled)"
             + "Eval_time \(String(format: "%.2f", r.evalSeconds)) s, Metrics_time \(String(format: "%.2f", r.metricsSeconds)) s, "
             + "Eval_samples \(r.samples), \(memory)\(timestamp())"
     }
@@ -44,7 +51,7 @@ public enum RunLog {
 
     public static func evalRecord(_ r: EvalReport, tasks: [String]) -> [String: Any] {
         ["type": "eval", "epoch": r.epoch, "step": r.step, "auc": byTask(tasks, r.auc), "logloss": byTask(tasks, r.logLoss),
-         "accuracy": byTask(tasks, r.accuracy), "samples": r.samples, "eval_seconds": r.evalSeconds,
+         "accuracy": byTask(tasks, r.accuracy), "loss": byTask(tasks, r.loss), "samples": r.samples, "eval_seconds": r.evalSeconds,
          "pooled_auc": number(r.pooledAUC), "pooled_accuracy": number(r.pooledAccuracy),
          "samples_per_sec": number(Double(r.samples) / r.evalSeconds)]
     }
@@ -54,6 +61,7 @@ public enum RunLog {
                                      peakRSSMB: Double?) -> [String: Any] {
         let eval: Any = s.finalEvaluation.map { e in
             ["auc": byTask(tasks, e.auc), "logloss": byTask(tasks, e.logLoss), "accuracy": byTask(tasks, e.accuracy),
+             "loss": byTask(tasks, e.loss),
              "pooled_auc": number(e.pooledAUC), "pooled_accuracy": number(e.pooledAccuracy),
              "samples": e.samples, "seconds": e.evalSeconds, "samples_per_sec": number(Double(e.samples) / e.evalSeconds)] as [String: Any]
         } ?? NSNull()

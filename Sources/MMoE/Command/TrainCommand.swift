@@ -70,8 +70,16 @@ public struct TrainCommand {
             var s = SyntheticTasks.Settings()
             s.correlation = o.correlation
             s.seed = o.seed
+            s.inputDim = o.syntheticDim
+            s.scale = o.syntheticScale
+            s.sinTerms = o.syntheticSinTerms
+            s.alphaBetaStd = o.syntheticAlphaBetaStd
+            s.noiseStd = o.syntheticNoise
+            // Task types are checked against the data's two tasks after loading; a wrong count
+            // generates all-binary labels and is refused there.
+            let binary = o.taskTypes.count == 2 ? o.taskTypes.map { $0 == .binary } : [true, true]
             let (train, test, _) = SyntheticTasks.generate(trainRows: o.numTrainSamples ?? 100_000,
-                                                          testRows: o.numTestSamples ?? 20_000, settings: s, binary: true)
+                                                          testRows: o.numTestSamples ?? 20_000, settings: s, binaryTasks: binary)
             return inMemory(train, test, fieldRows: [])
         case .census:
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
@@ -120,6 +128,7 @@ public struct TrainCommand {
             throw UsageError("--table_size_array applies to Census-income sparse fields; the built-in synthetic data has none")
         }
         let kind = try resolveDataset()
+        do { try options.checkDataFlags(for: kind) } catch { throw UsageError(error.message) }
         let o = options.resolved(for: kind)
         if o.tableSizeArray != nil && kind == .taobao {
             throw UsageError("--table_size_array applies to Census-income; Taobao fields use DeepRec's hash bucket sizes")
@@ -134,6 +143,11 @@ public struct TrainCommand {
                                 numExperts: o.numExperts, numTasks: o.numTasks, expertDNN: o.expertDNN, gateDNN: o.gateDNN,
                                 towerDNN: o.towerDNN, dropout: o.netDropout)
         config.kind = o.model
+        config.taskTypes = o.taskTypes
+        config.bottomDNN = o.bottomDNN
+        config.taskExperts = o.taskExperts
+        config.sharedExperts = o.sharedExperts
+        config.pleLevels = o.pleLevels
         // DeepRec's network: ReLU dense stacks for experts, gates with a bias.
         config.expertReluOnLast = kind == .taobao
         config.gateBias = kind == .taobao
@@ -194,7 +208,7 @@ public struct TrainCommand {
             try ModelCheckpoint.save(model, to: path, metadata: saveMetadata)
         }
         print(argumentsTable(o))
-        print("Model: \(o.model.rawValue), \(config.kind == .mmoe ? "\(config.numExperts) experts \(config.expertDNN), gates \(config.gateDNN), " : "")towers \(config.towerDNN), "
+        print("Model: \(o.model.rawValue), \(Self.networkDescription(config))towers \(config.towerDNN), "
               + "\(config.numTasks) tasks, input \(config.inputWidth) (\(config.fieldCount) fields x \(config.embeddingDim) + \(config.denseWidth) dense), "
               + "\(model.parameterCount) parameters; data: \(kind.rawValue), \(data.trainRows) train / \(data.testRows) test rows; "
               + "\(settings.trainBatches) steps of \(o.batchSize)\(settings.microBatches > 1 ? " x \(settings.microBatches) micro-batches" : ""); "
@@ -211,7 +225,10 @@ public struct TrainCommand {
                 print(RunLog.evalLine(r, tasks: tasks, hostMemoryMB: ProcessMemory.residentMB()))
                 record(RunLog.evalRecord(r, tasks: tasks))
                 if o.saveModelAfterEachEval {
-                    let aucs = zip(tasks, r.auc).map { "\($0)_\(String(format: "%.5f", $1))" }.joined(separator: "_")
+                    // A regression task has no AUC: its test MSE names it instead.
+                    let aucs = tasks.indices.map { t in
+                        r.taskTypes[t] == .regression ? "\(tasks[t])_mse_\(String(format: "%.5f", r.loss[t]))" : "\(tasks[t])_\(String(format: "%.5f", r.auc[t]))"
+                    }.joined(separator: "_")
                     try save("step_\(r.step)_val_auc_\(aucs)")
                 }
             case .timeline(let step, let timeline):
@@ -234,8 +251,11 @@ public struct TrainCommand {
                                                                 peakRSSMB: rss)).utf8)
         try summaryData.write(to: outputDir.appendingPathComponent("summary.json"), options: .atomic)
         let aucText = summary.finalEvaluation.map { e in
-            "test AUC " + zip(tasks, e.auc).map { "\($0) \(String(format: "%.4f", $1))" }.joined(separator: ", ")
-                + (tasks.count > 1 ? " (pooled \(String(format: "%.4f", e.pooledAUC)))" : "")
+            let binary = tasks.indices.filter { e.taskTypes[$0] == .binary }, regression = tasks.indices.filter { e.taskTypes[$0] == .regression }
+            let auc = binary.isEmpty ? nil : "test AUC " + binary.map { "\(tasks[$0]) \(String(format: "%.4f", e.auc[$0]))" }.joined(separator: ", ")
+                + (binary.count > 1 ? " (pooled \(String(format: "%.4f", e.pooledAUC)))" : "")
+            let mse = regression.isEmpty ? nil : "test MSE " + regression.map { "\(tasks[$0]) \(String(format: "%.4f", e.loss[$0]))" }.joined(separator: ", ")
+            return [auc, mse].compactMap { $0 }.joined(separator: "; ")
         } ?? "no evaluation (--no_eval)"
         print("mmoe-train: \(kind.rawValue), \(summary.steps) steps (\(String(format: "%.2f", summary.epochs)) epochs) in "
               + "\(String(format: "%.1f", summary.trainSeconds)) s, \(Int(summary.samplesPerSecond.rounded())) samples/s, "
@@ -271,6 +291,11 @@ public struct TrainCommand {
             ("optimizer", o.optimizer.rawValue), ("inter", "\(o.inter)"), ("intra", "\(o.intra)"), ("bf16", "\(o.bf16)"),
             ("emb_fusion", "\(o.embFusion)"), ("op_fusion", "\(o.opFusion)"), ("smartstaged", "\(o.smartstaged)"),
             ("micro_batch", "\(o.microBatch)"), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
+            ("task_types", o.taskTypes.isEmpty ? "all binary" : "[" + o.taskTypes.map(\.rawValue).joined(separator: ", ") + "]"),
+            ("bottom_dnn", o.bottomDNN.map(list) ?? "expert_dnn"), ("task_experts", "\(o.taskExperts)"),
+            ("shared_experts", "\(o.sharedExperts)"), ("ple_levels", "\(o.pleLevels)"), ("synthetic_dim", "\(o.syntheticDim)"),
+            ("synthetic_scale", "\(o.syntheticScale)"), ("synthetic_sin_terms", "\(o.syntheticSinTerms)"),
+            ("synthetic_alpha_beta_std", "\(o.syntheticAlphaBetaStd)"), ("synthetic_noise", "\(o.syntheticNoise)"),
         ]
         rows.sort { $0.0 < $1.0 }
         var lines = ["------------------------ arguments ------------------------"]

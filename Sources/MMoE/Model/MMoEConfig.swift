@@ -4,6 +4,31 @@ public enum ModelKind: String, Sendable, CaseIterable {
     case mmoe
     /// DeepRec's SimpleMultiTask: shared embeddings, each task its own MLP tower, no experts.
     case simpleMultitask = "simple_multitask"
+    /// One-gate Mixture-of-Experts (the MMoE paper's OMoE baseline): the experts of `mmoe`, one
+    /// softmax gate shared by every task.
+    case omoe
+    /// The MMoE paper's shared-bottom baseline: one MLP (`bottomDNN`) shared by all tasks, then the towers.
+    case sharedBottom = "shared_bottom"
+    /// No sharing: each task its own bottom MLP (`bottomDNN`) and tower.
+    case singleTask = "single_task"
+    /// Progressive Layered Extraction (Tang et al., RecSys 2020): per level, task-specific and
+    /// shared experts, each task's gate over its own and the shared experts.
+    case ple
+
+    /// Whether the network has a bank of experts mixed by `numExperts`-wide gates (mmoe, omoe).
+    public var hasExpertBank: Bool { self == .mmoe || self == .omoe }
+    /// Whether the network has a bottom MLP sized by `bottomDNN`.
+    public var hasBottom: Bool { self == .sharedBottom || self == .singleTask }
+    /// Whether the network has softmax gates (sized by `gateDNN`).
+    public var hasGates: Bool { hasExpertBank || self == .ple }
+}
+
+/// What a task predicts, and so its loss and metrics.
+public enum TaskType: String, Sendable, CaseIterable {
+    /// A 0/1 label: BCE-with-logits, AUC, log loss, accuracy.
+    case binary
+    /// A real-valued label: the raw output, mean squared error.
+    case regression
 }
 
 /// The shape of an MMoE network: what the input looks like and how big each part is.
@@ -33,6 +58,16 @@ public struct MMoEConfig: Sendable, Equatable {
     /// A bias in each gate's linear map to the experts (DeepRec's gates are dense layers with one;
     /// OneFlow's have none).
     public var gateBias = false
+    /// One per task; empty = every task binary.
+    public var taskTypes: [TaskType] = []
+    /// Hidden sizes of the bottom MLP of `shared_bottom` and `single_task`; nil = `expertDNN`.
+    public var bottomDNN: [Int]? = nil
+    /// PLE: experts of each task at each level.
+    public var taskExperts = 1
+    /// PLE: shared experts at each level.
+    public var sharedExperts = 1
+    /// PLE: extraction levels.
+    public var pleLevels = 2
 
     public init(denseWidth: Int, fieldRows: [Int], embeddingDim: Int, numExperts: Int = 3, numTasks: Int = 2,
                 expertDNN: [Int] = [256, 128], gateDNN: [Int] = [], towerDNN: [Int] = [], dropout: Float = 0) {
@@ -63,6 +98,11 @@ public struct MMoEConfig: Sendable, Equatable {
     /// D: width of the concatenated input (flattened embeddings, then dense features).
     public var inputWidth: Int { fieldCount * embeddingDim + denseWidth }
 
+    /// Each task's type: `taskTypes`, or binary for all when it is empty.
+    public var resolvedTaskTypes: [TaskType] { taskTypes.isEmpty ? Array(repeating: .binary, count: numTasks) : taskTypes }
+    /// The widths of the bottom MLP: `bottomDNN`, or the experts' when it is nil.
+    public var resolvedBottomDNN: [Int] { bottomDNN ?? expertDNN }
+
     /// Checks what the network cannot be built without; the message names the setting as a flag.
     public func validate() throws(MMoEConfigError) {
         if numExperts < 1 { throw MMoEConfigError("--num_experts must be at least 1, got \(numExperts)") }
@@ -73,6 +113,15 @@ public struct MMoEConfig: Sendable, Equatable {
         if !(dropout >= 0 && dropout < 1) { throw MMoEConfigError("--net_dropout must be in [0, 1), got \(dropout)") }
         if !fieldRows.isEmpty && embeddingDim < 1 { throw MMoEConfigError("--embedding_vec_size must be at least 1, got \(embeddingDim)") }
         if inputWidth < 1 { throw MMoEConfigError("the data has no input features") }
+        if !taskTypes.isEmpty && taskTypes.count != numTasks {
+            throw MMoEConfigError("--task_types has \(taskTypes.count) entries for \(numTasks) tasks; give one per task")
+        }
+        if let b = bottomDNN, b.isEmpty || b.contains(where: { $0 < 1 }) { throw MMoEConfigError("--bottom_dnn needs at least one positive size, got \(b)") }
+        if kind == .ple {
+            if pleLevels < 1 { throw MMoEConfigError("--ple_levels must be at least 1, got \(pleLevels)") }
+            if taskExperts < 1 { throw MMoEConfigError("--task_experts must be at least 1, got \(taskExperts)") }
+            if sharedExperts < 0 { throw MMoEConfigError("--shared_experts must be at least 0, got \(sharedExperts)") }
+        }
     }
 }
 

@@ -10,6 +10,13 @@ import Tensor
 ///
 /// Experts, gates and towers each keep their weights stacked (`[E, ...]`, `[T, ...]`) so each layer
 /// is one batched GEMM however many experts or tasks there are.
+///
+/// The same class builds the baselines `ModelKind` names, stacked the same way: `omoe` (the experts
+/// and one gate, `[1, ...]`, whose mixture every tower reads), `shared_bottom` (one bottom MLP,
+/// `bottom.*` `[1, ...]`), `single_task` (a bottom MLP per task, `bottom.*` `[T, ...]`),
+/// `simple_multitask` (towers on the input) and `ple` (`MMoEModel+PLE.swift`). Bottoms and PLE
+/// experts are built as the experts are: ReLU between layers, after the last only with
+/// `expertReluOnLast`.
 public final class MMoEModel {
     public let config: MMoEConfig
     /// Dense weights and biases in one flat buffer (see `parameterSpecs` for names and shapes).
@@ -17,27 +24,33 @@ public final class MMoEModel {
     /// The fused `[V, embeddingDim]` table of all sparse fields; nil when the data has none.
     public let embedding: EmbeddingTable?
 
-    private let layers: Layers
+    let layers: Layers
 
     /// The named views of `parameters`, grouped by layer.
-    private struct Layers {
+    struct Layers {
         let experts: [(weight: Parameter, bias: Parameter)]
         let gates: [(weight: Parameter, bias: Parameter)]
         /// nil for `simple_multitask`, which has no gates.
         let gateOut: (weight: Parameter, bias: Parameter?)?
         let towers: [(weight: Parameter, bias: Parameter)]
         let towerOut: (weight: Parameter, bias: Parameter)
+        /// `shared_bottom` (stack 1) and `single_task` (stack T); empty otherwise.
+        let bottom: [(weight: Parameter, bias: Parameter)]
+        /// `ple`'s levels; empty otherwise.
+        let ple: [PLELevel]
 
         init(_ store: ParameterStore, _ config: MMoEConfig) {
             func mlp(_ prefix: String, _ count: Int) -> [(weight: Parameter, bias: Parameter)] {
                 (0..<count).map { (store["\(prefix).layers.\($0).weight"]!, store["\(prefix).layers.\($0).bias"]!) }
             }
-            let mixture = config.kind == .mmoe
+            let mixture = config.kind.hasExpertBank
             experts = mixture ? mlp("experts", config.expertDNN.count) : []
             gates = mixture ? mlp("gates", config.gateDNN.count) : []
             gateOut = store["gates.out.weight"].map { ($0, store["gates.out.bias"]) }
             towers = mlp("towers", config.towerDNN.count)
             towerOut = (store["towers.out.weight"]!, store["towers.out.bias"]!)
+            bottom = config.kind.hasBottom ? mlp("bottom", config.resolvedBottomDNN.count) : []
+            ple = config.kind == .ple ? (0..<config.pleLevels).map { PLELevel(store, config, level: $0) } : []
         }
     }
 
@@ -53,12 +66,23 @@ public final class MMoEModel {
         let d = c.inputWidth, e = c.numExperts, t = c.numTasks
         // simple_multitask: the towers read the input directly.
         var h = d
-        if c.kind == .mmoe {
+        switch c.kind {
+        case .mmoe, .omoe:
+            // omoe: one gate, stacked as a single slice.
+            let g = c.kind == .mmoe ? t : 1
             mlp("experts", e, [d] + c.expertDNN)
-            mlp("gates", t, [d] + c.gateDNN)
-            specs.append(("gates.out.weight", [t, c.gateDNN.last ?? d, e]))
-            if c.gateBias { specs.append(("gates.out.bias", [t, e])) }
+            mlp("gates", g, [d] + c.gateDNN)
+            specs.append(("gates.out.weight", [g, c.gateDNN.last ?? d, e]))
+            if c.gateBias { specs.append(("gates.out.bias", [g, e])) }
             h = c.expertDNN.last!
+        case .sharedBottom, .singleTask:
+            mlp("bottom", c.kind == .sharedBottom ? 1 : t, [d] + c.resolvedBottomDNN)
+            h = c.resolvedBottomDNN.last!
+        case .ple:
+            specs += pleParameterSpecs(c)
+            h = c.expertDNN.last!
+        case .simpleMultitask:
+            break
         }
         mlp("towers", t, [h] + c.towerDNN)
         specs.append(("towers.out.weight", [t, c.towerDNN.last ?? h, 1]))
@@ -132,18 +156,16 @@ public final class MMoEModel {
     /// Logits `[T, B]`. In training, dropout follows every hidden ReLU layer (masks drawn from `rng`).
     public func logits(_ batch: Batch, tape: Tape, training: Bool, rng: inout SeededRNG) -> Variable {
         let x = input(batch, tape: tape)
-        let rate = config.dropout
         func mlp(_ h: Variable, _ layers: [(weight: Parameter, bias: Parameter)], reluOnLast: Bool, rng: inout SeededRNG) -> Variable {
-            var h = h
-            for (i, layer) in layers.enumerated() {
-                let hidden = reluOnLast || i < layers.count - 1
-                h = h.linear(tape.parameter(layer.weight), tape.parameter(layer.bias), activation: hidden ? .relu : .none)
-                if hidden { h = h.dropout(rate: rate, training: training, rng: &rng) }
-            }
-            return h
+            self.mlp(h, layers, reluOnLast: reluOnLast, training: training, tape: tape, rng: &rng)
         }
-        let towerInput: Variable
-        if let gateOut = layers.gateOut {
+        var towerInput: Variable
+        if config.kind == .ple {
+            towerInput = pleOutput(x, training: training, tape: tape, rng: &rng)                   // [T, B, H]
+        } else if config.kind.hasBottom {
+            towerInput = mlp(x, layers.bottom, reluOnLast: config.expertReluOnLast, rng: &rng)    // [1 or T, B, H]
+            if config.kind == .sharedBottom { towerInput = towerInput.reshaped([batch.size, towerInput.shape[2]]) }
+        } else if let gateOut = layers.gateOut {
             // Experts: ReLU between layers; after the last only in DeepRec's form (OneFlow's
             // reference skips the final activation).
             let experts = mlp(x, layers.experts, reluOnLast: config.expertReluOnLast, rng: &rng)   // [E, B, H]
@@ -151,6 +173,8 @@ public final class MMoEModel {
             let gates = gateHidden.linear(tape.parameter(gateOut.weight), gateOut.bias.map { tape.parameter($0) })
                 .softmax(axis: -1)                                                                   // [T, B, E]
             towerInput = gatedMixture(gates: gates, experts: experts)                               // [T, B, H]
+            // omoe's one gate gives one mixture, [1, B, H], which every tower reads.
+            if config.kind == .omoe { towerInput = towerInput.reshaped([batch.size, towerInput.shape[2]]) }
         } else {
             towerInput = x                                                                           // [B, D], shared by the towers
         }
@@ -160,9 +184,25 @@ public final class MMoEModel {
         return out.reshaped([config.numTasks, batch.size])
     }
 
-    /// Σ over tasks of each task's mean BCE-with-logits (the reference adds the per-task losses).
+    /// Σ over tasks of each task's mean loss (the reference adds the per-task losses): BCE-with-logits
+    /// for a binary task, MSE of the raw output for a regression task.
     public func loss(logits: Variable, labels: Tensor) -> Variable {
-        logits.bceWithLogits(labels).scaled(by: Float(config.numTasks))
+        let types = config.resolvedTaskTypes
+        guard types.allSatisfy({ $0 == .binary }) else { return logits.taskLossSum(labels, regression: types.map { $0 == .regression }) }
+        return logits.bceWithLogits(labels).scaled(by: Float(config.numTasks))
+    }
+
+    /// A stack of dense layers: ReLU after each but the last (and after the last with `reluOnLast`),
+    /// dropout after every ReLU in training.
+    func mlp(_ h: Variable, _ layers: [(weight: Parameter, bias: Parameter)], reluOnLast: Bool, training: Bool, tape: Tape,
+             rng: inout SeededRNG) -> Variable {
+        var h = h
+        for (i, layer) in layers.enumerated() {
+            let hidden = reluOnLast || i < layers.count - 1
+            h = h.linear(tape.parameter(layer.weight), tape.parameter(layer.bias), activation: hidden ? .relu : .none)
+            if hidden { h = h.dropout(rate: config.dropout, training: training, rng: &rng) }
+        }
+        return h
     }
 
     /// Dense parameters plus embedding rows.

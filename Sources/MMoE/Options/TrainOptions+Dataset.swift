@@ -44,6 +44,7 @@ extension TrainOptions {
         if dynamicEV { throw OptionsError("--dynamic_ev True: \(notYet)") }
         if multihash { throw OptionsError("--multihash True: \(notYet)") }
         if incrementalCkpt > 0 { throw OptionsError("--incremental_ckpt \(incrementalCkpt): \(notYet)") }
+        try checkModelFlags()
         if tf {
             for flag in ["bf16", "micro_batch", "workqueue"] where explicitFlags.contains(flag) {
                 throw OptionsError("--tf turns every optimisation off, so it cannot be combined with --\(flag); drop one of them")

@@ -93,6 +93,21 @@ public struct TrainOptions: Sendable, Equatable {
     public var threads = 0
     /// Correlation between the tasks of the built-in synthetic data, in [-1, 1].
     public var correlation: Float = 0.5
+    /// One per task; empty = every task binary. Regression needs the synthetic data.
+    public var taskTypes: [TaskType] = []
+    /// `shared_bottom` / `single_task` bottom MLP widths; nil = `expertDNN`.
+    public var bottomDNN: [Int]? = nil
+    /// PLE: experts per task per level, shared experts per level, levels (DeepCTR's PLE defaults).
+    public var taskExperts = 1
+    public var sharedExperts = 1
+    public var pleLevels = 2
+    /// The synthetic data's d, c, m, alpha/beta std and label-noise std (the MMoE paper's d, c, m;
+    /// its noise N(0, 0.01) is a variance, so std 0.1).
+    public var syntheticDim = 100
+    public var syntheticScale: Float = 1
+    public var syntheticSinTerms = 10
+    public var syntheticAlphaBetaStd: Float = 1
+    public var syntheticNoise: Float = 0.1
     public var help = false
 
     /// The flags the user wrote (names without dashes), so later code can tell "given" from

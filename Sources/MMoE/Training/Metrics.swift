@@ -40,6 +40,14 @@ public enum Metrics {
         return total / Double(logits.count)
     }
 
+    /// Mean of (prediction - label)², in Double: a regression task's test loss.
+    public static func meanSquaredError(predictions: [Float], labels: [Float]) -> Double {
+        precondition(predictions.count == labels.count && !predictions.isEmpty, "meanSquaredError: needs equal, non-empty inputs")
+        var total = 0.0
+        for (x, y) in zip(predictions, labels) { total += (Double(x) - Double(y)) * (Double(x) - Double(y)) }
+        return total / Double(predictions.count)
+    }
+
     /// Fraction of rows where the prediction (probability > 0.5, i.e. logit > 0) equals the label.
     public static func accuracy(logits: [Float], labels: [Float]) -> Double {
         precondition(logits.count == labels.count && !logits.isEmpty, "accuracy: needs equal, non-empty inputs")

@@ -50,7 +50,7 @@ public struct TrainerSettings: Sendable {
 /// One printed training step, in the reference's terms.
 public struct StepReport: Sendable {
     public let step: Int
-    /// Each task's mean BCE on this step's batch.
+    /// Each task's mean loss on this step's batch: BCE for a binary task, MSE for a regression task.
     public let taskLosses: [Double]
     /// Mean wall time per step since the previous report, in milliseconds.
     public let latencyMs: Double
@@ -63,11 +63,15 @@ public struct StepReport: Sendable {
 public struct EvalReport: Sendable {
     public let epoch: Int
     public let step: Int
-    /// Per task, in task order.
+    /// Per task, in task order; NaN for a regression task.
     public let auc: [Double], logLoss: [Double], accuracy: [Double]
+    /// Per task, its test loss: the log loss of a binary task, the MSE of a regression task.
+    public let loss: [Double]
+    /// Per task, what it predicts (which of the metrics above are defined for it).
+    public let taskTypes: [TaskType]
     public let samples: Int
     /// All tasks' scores and labels pooled into one list, as DeepRec's train.py computes its one
-    /// AUC and accuracy over both labels.
+    /// AUC and accuracy over both labels (the binary tasks only; NaN when there are none).
     public let pooledAUC: Double, pooledAccuracy: Double
     /// Forward passes, and the metric computation after them.
     public let evalSeconds: Double, metricsSeconds: Double
@@ -230,9 +234,14 @@ public final class Trainer {
         return try timeline.span(name, body)
     }
 
-    static func taskLosses(_ logits: Tensor, _ labels: Tensor) -> [Double] {
+    /// Each task's mean loss on outputs `[T, B]`: BCE for a binary task, MSE for a regression task
+    /// (`types` empty: all binary).
+    static func taskLosses(_ logits: Tensor, _ labels: Tensor, types: [TaskType] = []) -> [Double] {
         let t = logits.shape[0]
-        return (0..<t).map { Metrics.logLoss(logits: logits.select(0, $0).scalars, labels: labels.select(0, $0).scalars) }
+        return (0..<t).map {
+            let x = logits.select(0, $0).scalars, y = labels.select(0, $0).scalars
+            return types.isEmpty || types[$0] == .binary ? Metrics.logLoss(logits: x, labels: y) : Metrics.meanSquaredError(predictions: x, labels: y)
+        }
     }
 
     /// Runs steps `firstStep ... settings.trainBatches` (a resumed run starts after its
@@ -272,14 +281,14 @@ public final class Trainer {
             samples += rows
             // Finite logits give a finite BCE, so the losses themselves are computed only when printed.
             for (l, batch) in zip(logits, batches) where !l.scalars.allSatisfy(\.isFinite) {
-                throw TrainingError(description: "the logits became non-finite at step \(step) (loss \(Self.taskLosses(l, batch.labels))); try a lower --learning_rate")
+                throw TrainingError(description: "the logits became non-finite at step \(step) (loss \(Self.taskLosses(l, batch.labels, types: model.config.resolvedTaskTypes))); try a lower --learning_rate")
             }
             if step % settings.lossPrintInterval == 0 {
                 let latency = sinceReport / Double(step - lastReportStep)
-                // Each task's mean BCE over all the step's rows.
+                // Each task's mean loss over all the step's rows.
                 var losses = [Double](repeating: 0, count: model.config.numTasks)
                 for (l, batch) in zip(logits, batches) {
-                    for (t, loss) in Self.taskLosses(l, batch.labels).enumerated() { losses[t] += loss * Double(batch.size) / Double(rows) }
+                    for (t, loss) in Self.taskLosses(l, batch.labels, types: model.config.resolvedTaskTypes).enumerated() { losses[t] += loss * Double(batch.size) / Double(rows) }
                 }
                 try observe(.step(StepReport(step: step, taskLosses: losses, latencyMs: latency * 1000,
                                              samplesPerSecond: Double(rowsSinceReport) / sinceReport, learningRate: optimizer.learningRate)))
@@ -365,17 +374,28 @@ public final class Trainer {
             count += chunk.count
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
-        var auc: [Double] = [], logLoss: [Double] = [], accuracy: [Double] = []
+        var auc: [Double] = [], logLoss: [Double] = [], accuracy: [Double] = [], loss: [Double] = []
+        let types = model.config.resolvedTaskTypes
         for t in 0..<logits.count {
             let labels = taskLabels[t]
+            if types[t] == .regression {
+                auc.append(.nan)
+                logLoss.append(.nan)
+                accuracy.append(.nan)
+                loss.append(labels.isEmpty ? .nan : Metrics.meanSquaredError(predictions: logits[t], labels: labels))
+                continue
+            }
             auc.append(Metrics.auc(scores: logits[t], labels: labels))
             logLoss.append(Metrics.logLoss(logits: logits[t], labels: labels))
             accuracy.append(Metrics.accuracy(logits: logits[t], labels: labels))
+            loss.append(logLoss[t])
         }
-        let pooledAUC = Metrics.auc(scores: logits.flatMap { $0 }, labels: taskLabels.flatMap { $0 })
-        let pooledAccuracy = Metrics.accuracy(logits: logits.flatMap { $0 }, labels: taskLabels.flatMap { $0 })
+        let binary = (0..<tasks).filter { types[$0] == .binary }
+        let pooledScores = binary.flatMap { logits[$0] }, pooledLabels = binary.flatMap { taskLabels[$0] }
+        let pooledAUC = Metrics.auc(scores: pooledScores, labels: pooledLabels)
+        let pooledAccuracy = pooledScores.isEmpty ? .nan : Metrics.accuracy(logits: pooledScores, labels: pooledLabels)
         let t2 = DispatchTime.now().uptimeNanoseconds
-        return EvalReport(epoch: epoch, step: step, auc: auc, logLoss: logLoss, accuracy: accuracy, samples: count,
+        return EvalReport(epoch: epoch, step: step, auc: auc, logLoss: logLoss, accuracy: accuracy, loss: loss, taskTypes: types, samples: count,
                           pooledAUC: pooledAUC, pooledAccuracy: pooledAccuracy,
                           evalSeconds: Double(t1 - t0) / 1e9, metricsSeconds: Double(t2 - t1) / 1e9)
     }
