@@ -148,5 +148,13 @@ final class PredictCommandTests: XCTestCase {
             _ = try PredictFixture.predict(["--model_load_dir", checkpoint, "--input", "-"], stdin: Data((lines[0] + "\n\n1, 2, 3\n").utf8))
         }
         XCTAssertTrue(stdinError.hasPrefix("stdin:3: found 3 fields"), stdinError)
+
+        // Input in the other data set's format: refused at its first line, with nothing written, not even the header.
+        var out = Data()
+        var command = PredictCommand(options: try PredictOptions.parse(["--model_load_dir", checkpoint, "--input", data + "/taobao.csv"]))
+        command.writeStandardOutput = { out.append($0) }
+        try TaobaoTrainingTests.lines(5, seed: 1).write(toFile: data + "/taobao.csv", atomically: true, encoding: .utf8)
+        XCTAssertTrue(PredictFixture.error { try command.run() }.hasPrefix("\(data)/taobao.csv:1: found 20 fields, expected 42"))
+        XCTAssertTrue(out.isEmpty)
     }
 }

@@ -89,12 +89,15 @@ public struct PredictCommand {
         var rows = 0
         var logits = [[Float]](repeating: [], count: tasks.count), labels = [[Float]](repeating: [], count: tasks.count)
         do {
-            try sink.write(Data((tasks.joined(separator: ",") + "\n").utf8))
+            // The header goes out with the first chunk's lines, so input in the wrong format writes nothing.
+            var pending = Data((tasks.joined(separator: ",") + "\n").utf8)
             let predictor = Predictor(model: model, chunkRows: o.batchSize)
             // Each chunk is encoded, predicted and formatted on all cores in turn.
             try manifest.read(input, chunkRows: o.batchSize) { chunk in
                 let part = predictor.logits(chunk)
-                try sink.write(Self.csvLines(part))
+                pending.append(Self.csvLines(part))
+                try sink.write(pending)
+                pending = Data()
                 rows += chunk.count
                 if o.eval {
                     for t in 0..<tasks.count {
@@ -104,6 +107,7 @@ public struct PredictCommand {
                 }
                 return true
             }
+            if !pending.isEmpty { try sink.write(pending) }
             try sink.finish()
         } catch {
             sink.abandon()
