@@ -50,23 +50,13 @@ extension CensusEncoder {
     /// values never seen in training go to their field's unknown row and dense values are clipped to
     /// [0, 1]. `maxRows` keeps only the first rows (nil: all).
     public func encode(path: String, maxRows: Int? = nil) throws(DatasetError) -> TabularData {
-        let denseCount = CensusIncome.denseNames.count
-        let fieldCount = CensusIncome.sparseNames.count
-        var dense: [Float] = []
-        var ids: [Int32] = []
-        var labels: [Float] = []
-        let count = try CensusLine.forEachRow(path: path, maxRows: maxRows) { line, bytes, number throws(DatasetError) in
-            let (income, marital) = try line.labels(bytes, path: path, number: number)
-            for d in 0 ..< denseCount {
-                dense.append(scale(try line.rawDense(d, bytes, path: path, number: number), dense: d))
-            }
-            for f in 0 ..< fieldCount {
-                ids.append(try row(field: f, bytes, line.range(CensusLine.sparseColumns[f]), file: path, line: number))
-            }
-            labels.append(income)
-            labels.append(marital)
+        var all: TabularData?
+        try scan(reader: try ChunkReader(path: path), chunkRows: .max, maxRows: maxRows) { chunk in
+            all = chunk
+            return false
         }
-        return TabularData(count: count, denseWidth: denseCount, dense: dense, fieldCount: fieldCount, ids: ids,
-                           taskNames: CensusIncome.taskNames, labels: labels)
+        if let all { return all }
+        var empty = CensusChunk(reserveRows: 0)
+        return empty.take()
     }
 }

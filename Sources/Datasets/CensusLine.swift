@@ -85,21 +85,38 @@ extension CensusLine {
     /// with other than 42 fields is an error. Returns the number of rows passed.
     static func forEachRow(path: String, maxRows: Int?,
                            _ body: (_ line: CensusLine, _ bytes: [UInt8], _ number: Int) throws(DatasetError) -> Void) throws(DatasetError) -> Int {
+        try forEachRow(reader: try ChunkReader(path: path), maxRows: maxRows) { line, bytes, number throws(DatasetError) in
+            try body(line, bytes, number)
+            return true
+        }
+    }
+
+    /// `forEachRow(path:)` on any reader (a file or a stream, named `reader.path` in errors); `body`
+    /// returns false to stop after that row.
+    static func forEachRow(reader: ChunkReader, maxRows: Int?,
+                           _ body: (_ line: CensusLine, _ bytes: [UInt8], _ number: Int) throws(DatasetError) -> Bool) throws(DatasetError) -> Int {
         let limit = max(0, maxRows ?? Int.max)
-        let reader = try ChunkReader(path: path)
+        let path = reader.path
         guard limit > 0 else { reader.close(); return 0 }
         var line = CensusLine()
         var rows = 0
         try reader.forEachLine { bytes, range, number throws(DatasetError) in
-            guard line.split(bytes, range) else { return true }
-            guard line.count == columnCount else {
-                throw DatasetError(file: path, line: number, "found \(line.count) field\(line.count == 1 ? "" : "s"), expected \(columnCount) separated by \", \"")
-            }
-            try body(line, bytes, number)
+            guard try line.parse(bytes, range, path: path, number: number) else { return true }
+            let more = try body(line, bytes, number)
             rows += 1
-            return rows < limit
+            return more && rows < limit
         }
         return rows
+    }
+
+    /// Splits line `number` of `path` (`bytes[range]`) and checks it has all 42 fields; false for a
+    /// blank line.
+    mutating func parse(_ bytes: [UInt8], _ range: Range<Int>, path: String, number: Int) throws(DatasetError) -> Bool {
+        guard split(bytes, range) else { return false }
+        guard count == Self.columnCount else {
+            throw DatasetError(file: path, line: number, "found \(count) field\(count == 1 ? "" : "s"), expected \(Self.columnCount) separated by \", \"")
+        }
+        return true
     }
 
     /// Both labels, in `CensusIncome.taskNames` order.

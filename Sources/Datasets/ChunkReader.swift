@@ -12,6 +12,8 @@ final class ChunkReader {
     /// The decompressor, for `.gz` files; nil for plain ones.
     private let gzip: Process?
     private let gzipErrors: Pipe?
+    /// False for a stream handed in by the caller (standard input), which the caller closes.
+    private var ownsHandle = true
     private var closed = false
 
     /// `byteRange`: only these bytes of the file (clipped at its end). Plain files only: a gzip
@@ -57,6 +59,19 @@ final class ChunkReader {
         }
     }
 
+    /// Reads the open stream `handle` (standard input, a pipe) to its end; `name` stands for the
+    /// file in errors ("stdin"). The handle stays open: it belongs to the caller.
+    init(handle: FileHandle, name: String, chunkSize: Int = 1 << 20) {
+        precondition(chunkSize > 0, "ChunkReader: chunkSize must be positive")
+        path = name
+        self.chunkSize = chunkSize
+        remaining = nil
+        self.handle = handle
+        gzip = nil
+        gzipErrors = nil
+        ownsHandle = false
+    }
+
     deinit { close() }
 
     /// The next chunk, or nil at the end of the file. For `.gz` input the end also checks gzip's
@@ -80,7 +95,7 @@ final class ChunkReader {
     private func finish() throws(DatasetError) {
         guard !closed else { return }
         closed = true
-        try? handle.close()
+        if ownsHandle { try? handle.close() }
         guard let gzip, let gzipErrors else { return }
         let stderr = gzipErrors.fileHandleForReading.readDataToEndOfFile()
         gzip.waitUntilExit()
@@ -96,7 +111,7 @@ final class ChunkReader {
     func close() {
         guard !closed else { return }
         closed = true
-        try? handle.close()
+        if ownsHandle { try? handle.close() }
         if let gzip {
             try? gzipErrors?.fileHandleForReading.close()
             gzip.waitUntilExit()

@@ -29,13 +29,20 @@ struct FieldVocabulary: Sendable, Equatable {
     }
 
     /// The local row of the value in `source[range]`, nil when it was never inserted.
+    @inline(__always)
     func find(key: UInt64, _ source: [UInt8], _ range: Range<Int>) throws(Collision) -> Int32? {
         guard let row = localRow[key] else { return nil }
         let start = row == 0 ? 0 : ends[Int(row) - 1]
         let end = ends[Int(row)]
-        if end - start != range.count || !bytes[start ..< end].elementsEqual(source[range]) {
-            throw Collision(existing: value(Int(row)), new: String(decoding: source[range], as: UTF8.self), key: key)
+        // Index by index rather than through slices, which would retain both buffers per lookup.
+        var same = end - start == range.count
+        var i = start, j = range.lowerBound
+        while same && i < end {
+            same = bytes[i] == source[j]
+            i += 1
+            j += 1
         }
+        if !same { throw Collision(existing: value(Int(row)), new: String(decoding: source[range], as: UTF8.self), key: key) }
         return row
     }
 

@@ -14,6 +14,25 @@ extension Taobao {
         try read(path: path, byteRange: byteRange, firstLine: nil, chunkRows: chunkRows, maxRows: maxRows, options: options, body)
     }
 
+    /// `read` of any input, a file or a stream such as standard input (named `input.name` in
+    /// errors), from its first line, in chunks of the rows of at most `chunkRows` lines (never an
+    /// empty chunk). The lines of a chunk are encoded on all threads (`Parallel.threads`), with the
+    /// same result as one thread.
+    public static func read(_ input: DataInput, chunkRows: Int = 8192, options: TaobaoOptions = .init(),
+                            _ body: (TabularData) throws -> Bool) throws {
+        precondition(chunkRows > 0, "Taobao.read: chunkRows must be positive, got \(chunkRows)")
+        let reader = try input.open()
+        let path = reader.path
+        try scanCarryingErrors(body) { deliver throws(DatasetError) in
+            try reader.forEachLineBlock(count: chunkRows) { block throws(DatasetError) in
+                guard let rows = try encodeInParallel(block, path: path, { TaobaoLineEncoding(options: options, reserveRows: chunkRows) }) else {
+                    return true
+                }
+                return deliver(rows)
+            }
+        }
+    }
+
     /// `read` of one slice from `fileSlices`: its line numbers come with it.
     public static func read(path: String, slice: FileSlice, chunkRows: Int = 8192, maxRows: Int? = nil,
                             options: TaobaoOptions = .init(), _ body: (TabularData) throws -> Bool) throws {
@@ -24,15 +43,10 @@ extension Taobao {
     /// Both `read`s: `scan` with a body that may throw, its error carried out unchanged.
     private static func read(path: String, byteRange: Range<Int>?, firstLine: Int?, chunkRows: Int, maxRows: Int?,
                              options: TaobaoOptions, _ body: (TabularData) throws -> Bool) throws {
-        var bodyError: (any Error)?
-        try scan(path: path, byteRange: byteRange, firstLine: firstLine, chunkRows: chunkRows, maxRows: maxRows,
-                 options: options) { chunk in
-            do { return try body(chunk) } catch {
-                bodyError = error
-                return false
-            }
+        try scanCarryingErrors(body) { deliver throws(DatasetError) in
+            try scan(path: path, byteRange: byteRange, firstLine: firstLine, chunkRows: chunkRows, maxRows: maxRows,
+                     options: options, deliver)
         }
-        if let bodyError { throw bodyError }
     }
 
     /// The whole file, or its first `maxRows` rows, as one `TabularData` (with no rows for an empty
@@ -70,25 +84,52 @@ extension Taobao {
         } else {
             reader = try ChunkReader(path: path)
         }
+        try scan(reader: reader, firstNumber: firstNumber, chunkRows: chunkRows, limit: limit, options: options, deliver)
+    }
+
+    /// `scan` of an open reader, whose lines are numbered from `firstNumber`.
+    private static func scan(reader: ChunkReader, firstNumber: Int, chunkRows: Int, limit: Int, options: TaobaoOptions,
+                             _ deliver: (TabularData) -> Bool) throws(DatasetError) {
+        let path = reader.path
         guard limit > 0 else { reader.close(); return }
 
-        var line = TaobaoLine()
-        var chunk = TaobaoChunk(reserveRows: min(chunkRows, limit, 8192))
+        var encoding = TaobaoLineEncoding(options: options, reserveRows: min(chunkRows, limit))
         var rows = 0
         var stopped = false
         try reader.forEachLine(firstNumber: firstNumber) { bytes, range, number throws(DatasetError) in
-            guard line.split(bytes, range) else { return true }
-            guard line.count == TaobaoLine.columnCount else {
-                throw DatasetError(file: path, line: number, "found \(line.count) column\(line.count == 1 ? "" : "s"), expected \(TaobaoLine.columnCount) separated by commas")
-            }
-            try chunk.append(line, bytes, path: path, number: number, options: options)
+            guard try encoding.encode(bytes, range, number: number, path: path) else { return true }
             rows += 1
-            if chunk.count == chunkRows, !deliver(chunk.take()) {
+            if encoding.count == chunkRows, !deliver(encoding.take()) {
                 stopped = true
                 return false
             }
             return rows < limit
         }
-        if !stopped, chunk.count > 0 { _ = deliver(chunk.take()) }
+        if !stopped, encoding.count > 0 { _ = deliver(encoding.take()) }
     }
+}
+
+/// Taobao's per-line work: split, check the column count, encode into a `TaobaoChunk`.
+struct TaobaoLineEncoding: LineEncoding {
+    let options: TaobaoOptions
+    var line = TaobaoLine()
+    var chunk: TaobaoChunk
+
+    init(options: TaobaoOptions, reserveRows: Int) {
+        self.options = options
+        chunk = TaobaoChunk(reserveRows: min(reserveRows, 8192))
+    }
+
+    var count: Int { chunk.count }
+
+    mutating func encode(_ bytes: [UInt8], _ range: Range<Int>, number: Int, path: String) throws(DatasetError) -> Bool {
+        guard line.split(bytes, range) else { return false }
+        guard line.count == TaobaoLine.columnCount else {
+            throw DatasetError(file: path, line: number, "found \(line.count) column\(line.count == 1 ? "" : "s"), expected \(TaobaoLine.columnCount) separated by commas")
+        }
+        try chunk.append(line, bytes, path: path, number: number, options: options)
+        return true
+    }
+
+    mutating func take() -> TabularData { chunk.take() }
 }

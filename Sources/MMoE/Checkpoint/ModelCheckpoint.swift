@@ -50,4 +50,29 @@ public enum ModelCheckpoint {
         }
         for t in targets { t.value.assign(Tensor(shape: t.value.shape, scalars: file.tensors[t.name]!.values)) }
     }
+
+    /// The `__metadata__` of `directory/model.safetensors`, read from the file's header alone (the
+    /// 8-byte little-endian length and the JSON after it), so a large embedding table is not read
+    /// just to learn how the model was built. A missing file or a header that is not a safetensors
+    /// header is an error naming the path; a file without metadata gives an empty dictionary.
+    public static func metadata(in directory: String) throws -> [String: String] {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw LoadError(description: "\(directory): no \(fileName) there")
+        }
+        defer { try? handle.close() }
+        func fail(_ why: String) -> LoadError { LoadError(description: "\(path): not a readable safetensors file: \(why)") }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: 0)
+        guard let prefix = try handle.read(upToCount: 8), prefix.count == 8 else { throw fail("shorter than the 8-byte header length") }
+        let length = prefix.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard length <= size - 8 else { throw fail("header length \(length) exceeds the file (\(size) bytes)") }
+        guard let header = try handle.read(upToCount: Int(length)), header.count == Int(length),
+              let object = try? JSONSerialization.jsonObject(with: header), let entries = object as? [String: Any] else {
+            throw fail("the header is not a JSON object")
+        }
+        guard let metadata = entries["__metadata__"] else { return [:] }
+        guard let strings = metadata as? [String: String] else { throw fail("__metadata__ is not a map of strings") }
+        return strings
+    }
 }

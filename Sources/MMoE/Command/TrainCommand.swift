@@ -34,6 +34,8 @@ public struct TrainCommand {
         let denseWidth: Int
         let fieldRows: [Int]
         let taskNames: [String]
+        /// Census: the encoder fitted on the training split, for the checkpoint manifest.
+        var censusEncoder: CensusEncoder? = nil
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.
@@ -85,7 +87,9 @@ public struct TrainCommand {
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
                                                maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples)
             for w in census.warnings { printError("warning: \(w)") }
-            return inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows)
+            var loaded = inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows)
+            loaded.censusEncoder = census.encoder
+            return loaded
         case .taobao:
             guard let files = try Taobao.files(in: o.dataDir!) else {
                 throw UsageError("\(o.dataDirFlag) \(o.dataDir!): Taobao data needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
@@ -200,7 +204,7 @@ public struct TrainCommand {
         defer { try? metrics.close() }
         func record(_ object: [String: Any]) { metrics.write(Data((RunLog.json(object) + "\n").utf8)) }
 
-        let saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue]
+        let saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue].merging(manifest(config, data, o).metadata) { a, _ in a }
         func save(_ name: String) throws {
             guard let root = o.modelSaveDir else { return }
             let path = (root as NSString).appendingPathComponent(name)
@@ -262,6 +266,17 @@ public struct TrainCommand {
               + "\(String(format: "%.1f", summary.stepsPerSecond)) global steps/s; \(aucText); "
               + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)")
         return summary
+    }
+
+    /// What every saved model carries so that `mmoe-predict` can rebuild it and encode rows as here.
+    func manifest(_ config: MMoEConfig, _ data: LoadedData, _ o: TrainOptions) -> CheckpointManifest {
+        let encoding: CheckpointManifest.Encoding
+        switch data.kind {
+        case .census: encoding = data.censusEncoder.map { .census($0) } ?? .none
+        case .taobao: encoding = .taobao(TaobaoOptions(clampPrice: o.clampPrice), bucketSizes: Taobao.bucketSizes)
+        case .synthetic: encoding = .none
+        }
+        return CheckpointManifest(config: config, dataset: data.kind, taskNames: data.taskNames, encoding: encoding)
     }
 
     /// DeepRec's `--steps 0`: enough steps for 1000 epochs, ceil(1000 · rows / batch size).

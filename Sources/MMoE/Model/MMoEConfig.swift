@@ -1,5 +1,5 @@
 /// Which network sits between the embeddings and the task logits.
-public enum ModelKind: String, Sendable, CaseIterable {
+public enum ModelKind: String, Sendable, CaseIterable, Codable {
     /// Multi-gate Mixture-of-Experts: shared experts, one softmax gate and one tower per task.
     case mmoe
     /// DeepRec's SimpleMultiTask: shared embeddings, each task its own MLP tower, no experts.
@@ -34,7 +34,7 @@ public enum TaskType: String, Sendable, CaseIterable {
 /// The shape of an MMoE network: what the input looks like and how big each part is.
 /// The defaults are the OneFlow example's (3 experts of [256, 128], 2 tasks, no gate or tower
 /// hidden layers); `deepRec(...)` gives DeepRec's model-zoo MMoE.
-public struct MMoEConfig: Sendable, Equatable {
+public struct MMoEConfig: Sendable, Equatable, Codable {
     /// Dd: dense input features.
     public var denseWidth: Int
     /// Rows per sparse field in the fused embedding table (empty: no sparse input).

@@ -325,34 +325,11 @@ public final class Trainer {
         for _ in 0..<count { _ = try source.next() }
     }
 
-    /// Logits `[T][N]` of `data` in no-grad mode, `settings.evalBatchSize` rows at a time.
-    ///
-    /// Each chunk is cut into one row shard per thread (at least `minEvalShardRows` rows each); the
-    /// shards gather their rows and run their forward passes concurrently, each on one core with
-    /// single-threaded GEMMs. Rows do not interact in a forward pass, so neither the chunk size
-    /// nor the thread count changes a bit of the result.
+    /// Logits `[T][N]` of `data` in no-grad mode, `settings.evalBatchSize` rows at a time, on all
+    /// cores (see `Predictor`, which `mmoe-predict` runs too).
     public func predictLogits(_ data: TabularData) -> [[Float]] {
-        var out = [[Float]](repeating: [], count: model.config.numTasks)
-        var start = 0
-        while start < data.count {
-            let end = min(start + settings.evalBatchSize, data.count), n = end - start
-            let shards = max(1, min(Parallel.threads, n / Self.minEvalShardRows))
-            let logits = Tensor(uninitializedShape: [model.config.numTasks, n])   // [T, n]
-            Parallel.forEach(shards) { s in
-                let rows = (start + s * n / shards)..<(start + (s + 1) * n / shards)
-                var rng = SeededRNG(seed: 0) // unused: no dropout outside training
-                let part = model.logits(Batch(data, rows: rows), tape: Tape(recording: false, options: settings.tapeOptions),
-                                        training: false, rng: &rng)
-                logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(part.value)
-            }
-            for t in 0..<out.count { out[t].append(contentsOf: logits.select(0, t).scalars) }
-            start = end
-        }
-        return out
+        Predictor(model: model, tapeOptions: settings.tapeOptions, chunkRows: settings.evalBatchSize).logits(data)
     }
-
-    /// Evaluation rows per shard below which a chunk is not cut further.
-    static let minEvalShardRows = 256
 
     public func evaluate(_ data: TabularData, epoch: Int, step: Int) -> EvalReport {
         try! evaluate(.memory(data), epoch: epoch, step: step)

@@ -1,0 +1,45 @@
+import Foundation
+
+/// Where a reader takes its lines from: a file by path (decompressed through `gzip -dc` when the
+/// name ends in `.gz`), or an open stream such as standard input. Either way the lines are read in
+/// bounded chunks, never the whole input at once.
+public enum DataInput {
+    case file(String)
+    /// An open stream, read to its end and left open; `name` stands for the file in errors.
+    case stream(FileHandle, name: String)
+
+    /// The process's standard input, named "stdin" in errors.
+    public static var standardInput: DataInput { .stream(.standardInput, name: "stdin") }
+
+    /// The path, or the stream's name: what errors about this input name as the file.
+    public var name: String {
+        switch self {
+        case .file(let path): path
+        case .stream(_, let name): name
+        }
+    }
+
+    func open() throws(DatasetError) -> ChunkReader {
+        switch self {
+        case .file(let path): try ChunkReader(path: path)
+        case .stream(let handle, let name): ChunkReader(handle: handle, name: name)
+        }
+    }
+}
+
+/// Runs a reader's `scan`, which hands chunks to a body that cannot throw (so the reader's own
+/// errors keep their type), with `body`, which may: an error `body` throws stops the scan and is
+/// rethrown unchanged.
+func scanCarryingErrors(_ body: (TabularData) throws -> Bool,
+                        _ scan: (_ deliver: (TabularData) -> Bool) throws(DatasetError) -> Void) throws {
+    var bodyError: (any Error)?
+    try withoutActuallyEscaping(body) { body throws(DatasetError) in
+        try scan { chunk in
+            do { return try body(chunk) } catch {
+                bodyError = error
+                return false
+            }
+        }
+    }
+    if let bodyError { throw bodyError }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Tensor
+import Datasets
+
+/// The model's eval-mode forward pass over many rows, on all cores: what evaluation in training and
+/// `mmoe-predict` both run, so their outputs agree bit for bit.
+///
+/// Rows go `chunkRows` at a time; each chunk is cut into one row shard per thread (at least
+/// `minShardRows` rows each), and the shards gather their rows and run their forward passes
+/// concurrently, each on one core with single-threaded GEMMs, without a tape and without dropout.
+/// Rows do not interact in a forward pass, so neither the chunk size nor the thread count changes a
+/// bit of the result.
+public struct Predictor {
+    public let model: MMoEModel
+    /// How the forward computes (fused epilogues, bfloat16 GEMM inputs); training passes its own.
+    public var tapeOptions: TapeOptions
+    /// Rows per forward chunk.
+    public var chunkRows: Int
+
+    /// Rows per shard below which a chunk is not cut further.
+    public static let minShardRows = 256
+
+    public init(model: MMoEModel, tapeOptions: TapeOptions = TapeOptions(), chunkRows: Int = 4096) {
+        precondition(chunkRows > 0, "Predictor: chunkRows must be positive, got \(chunkRows)")
+        self.model = model
+        self.tapeOptions = tapeOptions
+        self.chunkRows = chunkRows
+    }
+
+    /// Logits `[T][N]` of the rows of `data`, in row order.
+    public func logits(_ data: TabularData) -> [[Float]] {
+        let tasks = model.config.numTasks
+        var out = [[Float]](repeating: [], count: tasks)
+        for t in 0..<tasks { out[t].reserveCapacity(data.count) }
+        var start = 0
+        while start < data.count {
+            let end = min(start + chunkRows, data.count), n = end - start
+            let shards = max(1, min(Parallel.threads, n / Self.minShardRows))
+            let logits = Tensor(uninitializedShape: [tasks, n])   // [T, n]
+            Parallel.forEach(shards) { s in
+                let rows = (start + s * n / shards)..<(start + (s + 1) * n / shards)
+                var rng = SeededRNG(seed: 0) // unused: no dropout outside training
+                let part = model.logits(Batch(data, rows: rows), tape: Tape(recording: false, options: tapeOptions),
+                                        training: false, rng: &rng)
+                logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(part.value)
+            }
+            for t in 0..<tasks { out[t].append(contentsOf: logits.select(0, t).scalars) }
+            start = end
+        }
+        return out
+    }
+
+    /// The probability of a logit, 1 / (1 + e^-x), in a form that neither overflows nor loses the
+    /// small probabilities of very negative logits.
+    public static func probability(_ logit: Float) -> Float {
+        if logit >= 0 { return 1 / (1 + Foundation.exp(-logit)) }
+        let e = Foundation.exp(logit)
+        return e / (1 + e)
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import MMoE
+import Datasets
+
+// mmoe-predict: parse the flags, run, and turn errors into a message and an exit code
+// (2 for anything the user can fix: flags, checkpoint, input; 1 for anything else).
+
+func fail(_ message: String, code: Int32) -> Never {
+    FileHandle.standardError.write(Data("mmoe-predict: \(message)\n".utf8))
+    exit(code)
+}
+
+let options: PredictOptions
+do {
+    options = try PredictOptions.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    fail("\(error)\nRun mmoe-predict --help for the list of flags.", code: 2)
+}
+if options.help {
+    print(PredictOptions.helpText, terminator: "")
+    exit(0)
+}
+do {
+    try PredictCommand(options: options).run()
+} catch let error as UsageError {
+    fail(error.description, code: 2)
+} catch let error as DatasetError {
+    fail(error.description, code: 2)
+} catch {
+    fail("\(error)", code: 1)
+}
