@@ -24,7 +24,7 @@ public enum ModelKind: String, Sendable, CaseIterable, Codable {
 }
 
 /// What a task predicts, and so its loss and metrics.
-public enum TaskType: String, Sendable, CaseIterable {
+public enum TaskType: String, Sendable, CaseIterable, Codable {
     /// A 0/1 label: BCE-with-logits, AUC, log loss, accuracy.
     case binary
     /// A real-valued label: the raw output, mean squared error.
