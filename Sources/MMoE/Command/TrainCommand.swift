@@ -34,6 +34,8 @@ public struct TrainCommand {
         let denseWidth: Int
         let fieldRows: [Int]
         let taskNames: [String]
+        /// The sparse fields' names, in `fieldRows` order (empty: no sparse fields).
+        var fieldNames: [String] = []
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.
@@ -60,10 +62,10 @@ public struct TrainCommand {
 
     /// Loads (or, for Taobao, opens for streaming) the data of `kind` under the resolved options `o`.
     func loadData(_ kind: DatasetKind, _ o: TrainOptions) throws -> LoadedData {
-        func inMemory(_ train: TabularData, _ test: TabularData, fieldRows: [Int]) -> LoadedData {
+        func inMemory(_ train: TabularData, _ test: TabularData, fieldRows: [Int], fieldNames: [String] = []) -> LoadedData {
             LoadedData(kind: kind, source: MemoryBatchSource(train, batchSize: o.batchSize, seed: o.seed), test: .memory(test),
                        trainRows: train.count, testRows: test.count, denseWidth: train.denseWidth, fieldRows: fieldRows,
-                       taskNames: train.taskNames)
+                       taskNames: train.taskNames, fieldNames: fieldNames)
         }
         switch kind {
         case .synthetic:
@@ -77,7 +79,7 @@ public struct TrainCommand {
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
                                                maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples)
             for w in census.warnings { printError("warning: \(w)") }
-            return inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows)
+            return inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows, fieldNames: census.encoder.schema.fieldNames)
         case .taobao:
             guard let files = try Taobao.files(in: o.dataDir!) else {
                 throw UsageError("\(o.dataDirFlag) \(o.dataDir!): Taobao data needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
@@ -107,7 +109,7 @@ public struct TrainCommand {
             }
             return LoadedData(kind: kind, source: FileBatchSource(file, batchSize: o.batchSize, seed: o.seed, loaderThreads: loaders),
                               test: test, trainRows: rows, testRows: testRows, denseWidth: 0,
-                              fieldRows: Taobao.schema.fieldRows, taskNames: Taobao.taskNames)
+                              fieldRows: Taobao.schema.fieldRows, taskNames: Taobao.taskNames, fieldNames: Taobao.schema.fieldNames)
         }
     }
 
@@ -133,6 +135,7 @@ public struct TrainCommand {
         var config = MMoEConfig(denseWidth: data.denseWidth, fieldRows: data.fieldRows, embeddingDim: o.embeddingVecSize,
                                 numExperts: o.numExperts, numTasks: o.numTasks, expertDNN: o.expertDNN, gateDNN: o.gateDNN,
                                 towerDNN: o.towerDNN, dropout: o.netDropout)
+        if data.fieldNames.count == data.fieldRows.count { config.fieldNames = data.fieldNames }
         config.kind = o.model
         // DeepRec's network: ReLU dense stacks for experts, gates with a bias.
         config.expertReluOnLast = kind == .taobao
@@ -169,8 +172,12 @@ public struct TrainCommand {
             print("Loaded model from \(dir)")
         } else if o.checkpoint != nil, let latest = checkpoints?.latest() {
             do {
-                try ModelCheckpoint.load(into: model, from: latest.path)
+                let metadata = try ModelCheckpoint.load(into: model, from: latest.path)
                 try OptimizerCheckpoint.load(into: trainer.optimizer, kind: o.optimizer, from: latest.path)
+                // The dropout generator (the data order is replayed below).
+                for note in try trainer.restore(checkpointMetadata: metadata) { printError(note) }
+            } catch let error as TrainingError {
+                throw UsageError("\(latest.path)/\(ModelCheckpoint.fileName): \(error)")
             } catch { throw UsageError("\(error)") }
             firstStep = latest.step + 1
             print("Resuming from \(latest.path) (step \(latest.step))")
@@ -191,7 +198,7 @@ public struct TrainCommand {
             guard let root = o.modelSaveDir else { return }
             let path = (root as NSString).appendingPathComponent(name)
             print("Saving model to \(path)")
-            try ModelCheckpoint.save(model, to: path, metadata: saveMetadata)
+            try ModelCheckpoint.save(model, to: path, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a })
         }
         print(argumentsTable(o))
         print("Model: \(o.model.rawValue), \(config.kind == .mmoe ? "\(config.numExperts) experts \(config.expertDNN), gates \(config.gateDNN), " : "")towers \(config.towerDNN), "
@@ -220,13 +227,14 @@ public struct TrainCommand {
                 print("Wrote timeline \(url.path)")
             case .checkpointDue(let step):
                 if let checkpoints {
-                    let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step, metadata: saveMetadata)
+                    let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
+                                                    metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a })
                     print("Saved checkpoint \(path)")
                 }
             }
         }
         if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
-            print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata))")
+            print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }))")
         }
         if o.modelSaveDir != nil { try save("final_checkpoint") }
         let rss = ProcessMemory.peakResidentMB()
