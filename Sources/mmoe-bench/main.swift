@@ -31,6 +31,10 @@ subcommands:
       one step's forward + backward at 1 thread with each tape option (default, fuseEpilogues
       false, bfloat16 true), interleaved; per-op times from a Timeline; FILE gets a Chrome trace
       of 50 default steps (open in chrome://tracing or ui.perfetto.dev).
+  checkpoint [--rounds N] [--dir DIR]
+      milliseconds to save and load model.safetensors (encode with checksum, write, fsync, rename;
+      read, verify, copy) for the Census model (OneFlow defaults) and DeepRec's Taobao model, with
+      the encode and the read+verify alone; DIR defaults to a temporary directory.
 """
 
 func fail(_ message: String) -> Never {
@@ -47,6 +51,8 @@ case "train":
     exit(benchTrain(arguments: Array(arguments.dropFirst())))
 case "tape":
     exit(benchTape(arguments: Array(arguments.dropFirst())))
+case "checkpoint":
+    exit(benchCheckpoint(arguments: Array(arguments.dropFirst())))
 case "-h", "--help", "help":
     print(usage)
 default:

@@ -11,8 +11,9 @@ final class PredictCommandTests: XCTestCase {
     /// by training's own loader, and the trainer's eval-mode logits and evaluation on it.
     func censusReference(data: String, checkpoint: String) throws -> (logits: [[Float]], evaluation: EvalReport, rows: Int) {
         let census = try CensusIncome.load(directory: data)
-        let config = MMoEConfig(denseWidth: CensusIncome.denseNames.count, fieldRows: census.encoder.schema.fieldRows, embeddingDim: 2,
+        var config = MMoEConfig(denseWidth: CensusIncome.denseNames.count, fieldRows: census.encoder.schema.fieldRows, embeddingDim: 2,
                                 expertDNN: [8], towerDNN: [4])
+        config.fieldNames = census.encoder.schema.fieldNames
         let model = try MMoEModel(config, seed: 99)
         try ModelCheckpoint.load(into: model, from: checkpoint)
         var settings = TrainerSettings()

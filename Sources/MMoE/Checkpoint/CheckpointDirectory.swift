@@ -10,19 +10,25 @@ struct CheckpointDirectory {
 
     /// Complete checkpoints (those whose model file exists), oldest first.
     func all() -> [(path: String, step: Int)] {
+        steps().filter(\.complete).map { ($0.path, $0.step) }
+    }
+
+    /// Every `model.ckpt-<step>` directory, oldest first; incomplete ones are those a crash
+    /// interrupted before their model file was renamed into place.
+    private func steps() -> [(path: String, step: Int, complete: Bool)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.compactMap { name -> (String, Int)? in
+        return names.compactMap { name -> (String, Int, Bool)? in
             guard name.hasPrefix(Self.prefix), let step = Int(name.dropFirst(Self.prefix.count)), step >= 0 else { return nil }
             let dir = (path as NSString).appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(ModelCheckpoint.fileName)) else { return nil }
-            return (dir, step)
+            return (dir, step, FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(ModelCheckpoint.fileName)))
         }.sorted { $0.1 < $1.1 }
     }
 
     func latest() -> (path: String, step: Int)? { all().last }
 
     /// Saves `model` as `model.ckpt-<step>`, then deletes the oldest checkpoints beyond `keep`
-    /// (only after the new one is complete, so a crash never leaves fewer than before).
+    /// and the leftovers of interrupted saves of earlier steps (only after the new one is
+    /// complete, so a crash never leaves fewer than before).
     func save(_ model: MMoEModel, optimizer: any Optimizer, kind: OptimizerKind, step: Int, metadata: [String: String]) throws -> String {
         let dir = (path as NSString).appendingPathComponent("\(Self.prefix)\(step)")
         var meta = metadata
@@ -32,6 +38,7 @@ struct CheckpointDirectory {
         try OptimizerCheckpoint.save(optimizer, kind: kind, to: dir)
         try ModelCheckpoint.save(model, to: dir, metadata: meta)
         for old in all().dropLast(keep) { try? FileManager.default.removeItem(atPath: old.path) }
+        for broken in steps() where !broken.complete && broken.step < step { try? FileManager.default.removeItem(atPath: broken.path) }
         return dir
     }
 }

@@ -2,25 +2,30 @@ import Foundation
 import Tensor
 
 /// An optimizer's state beside a model checkpoint: `optimizer.safetensors`, every state tensor
-/// under its name (`adagrad.accumulator`, `adam.embedding.m`, ...), with the optimizer kind and
-/// the step in `__metadata__`. Written through a temporary file and a rename, like the model.
+/// under its name (`adagrad.accumulator`, `adam.embedding.m`, ...; flat over the model's parameter
+/// buffer, in `MMoEModel.parameterSpecs` order), with the optimizer kind and the step in
+/// `__metadata__`. Written atomically and verified on load, like the model.
 enum OptimizerCheckpoint {
     static let fileName = "optimizer.safetensors"
 
-    static func save(_ optimizer: any Optimizer, kind: OptimizerKind, to directory: String) throws {
-        let tensors = optimizer.stateTensors().map { (name: $0.name, shape: $0.tensor.shape, values: $0.tensor.scalars) }
-        let data = SafeTensors.encode(tensors, metadata: ["optimizer": kind.rawValue, "step": "\(optimizer.step)"])
-        try ModelCheckpoint.replaceFile(fileName, in: directory, with: data)
+    /// `metadata` is written beside `optimizer` and `step` (which it must not hold).
+    static func save(_ optimizer: any Optimizer, kind: OptimizerKind, to directory: String, metadata: [String: String] = [:]) throws {
+        let entries = optimizer.stateTensors().map { SafeTensors.Entry.f32($0.name, $0.tensor) }
+        let meta = metadata.merging(["optimizer": kind.rawValue, "step": "\(optimizer.step)"]) { _, own in own }
+        try AtomicFile.write(SafeTensors.encode(entries, metadata: meta), as: fileName, in: directory)
     }
 
-    /// Restores `optimizer` from `directory`; a missing file, another optimizer kind or a
-    /// mismatched tensor is an error naming the file, and leaves the optimizer as it was.
-    static func load(into optimizer: any Optimizer, kind: OptimizerKind, from directory: String) throws {
-        let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
-        guard let data = FileManager.default.contents(atPath: path) else {
+    /// Restores `optimizer` from `directory` and returns the file's metadata; a missing or corrupt
+    /// file, another optimizer kind or a mismatched tensor is an error naming the file, and leaves
+    /// the optimizer as it was.
+    @discardableResult
+    static func load(into optimizer: any Optimizer, kind: OptimizerKind, from directory: String) throws -> [String: String] {
+        let path = (directory as NSString).appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: path) else {
             throw ModelCheckpoint.LoadError(description: "\(directory): no \(fileName) there, so the optimizer state cannot be resumed")
         }
-        let file = try SafeTensors.decode(data, file: path)
+        let file: SafeTensors.File
+        do { file = try SafeTensors.read(path: path) } catch { throw ModelCheckpoint.LoadError(description: error.description) }
         guard file.metadata["optimizer"] == kind.rawValue else {
             throw ModelCheckpoint.LoadError(description: "\(path): saved by --optimizer \(file.metadata["optimizer"] ?? "?"), this run uses --optimizer \(kind.rawValue)")
         }
@@ -28,9 +33,12 @@ enum OptimizerCheckpoint {
             throw ModelCheckpoint.LoadError(description: "\(path): the metadata has no step")
         }
         var tensors: [String: Tensor] = [:]
-        for (name, t) in file.tensors { tensors[name] = Tensor(shape: t.shape, scalars: t.values) }
+        do { for name in file.names { tensors[name] = try file.tensor(name) } } catch {
+            throw ModelCheckpoint.LoadError(description: error.description)
+        }
         do { try optimizer.restore(step: step, tensors: tensors) } catch {
             throw ModelCheckpoint.LoadError(description: "\(path): \(error)")
         }
+        return file.metadata
     }
 }

@@ -36,6 +36,8 @@ public struct TrainCommand {
         let taskNames: [String]
         /// Census: the encoder fitted on the training split, for the checkpoint manifest.
         var censusEncoder: CensusEncoder? = nil
+        /// The sparse fields' names, in `fieldRows` order (empty: no sparse fields).
+        var fieldNames: [String] = []
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.
@@ -62,10 +64,10 @@ public struct TrainCommand {
 
     /// Loads (or, for Taobao, opens for streaming) the data of `kind` under the resolved options `o`.
     func loadData(_ kind: DatasetKind, _ o: TrainOptions) throws -> LoadedData {
-        func inMemory(_ train: TabularData, _ test: TabularData, fieldRows: [Int]) -> LoadedData {
+        func inMemory(_ train: TabularData, _ test: TabularData, fieldRows: [Int], fieldNames: [String] = []) -> LoadedData {
             LoadedData(kind: kind, source: MemoryBatchSource(train, batchSize: o.batchSize, seed: o.seed), test: .memory(test),
                        trainRows: train.count, testRows: test.count, denseWidth: train.denseWidth, fieldRows: fieldRows,
-                       taskNames: train.taskNames)
+                       taskNames: train.taskNames, fieldNames: fieldNames)
         }
         switch kind {
         case .synthetic:
@@ -87,7 +89,7 @@ public struct TrainCommand {
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
                                                maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples)
             for w in census.warnings { printError("warning: \(w)") }
-            var loaded = inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows)
+            var loaded = inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows, fieldNames: census.encoder.schema.fieldNames)
             loaded.censusEncoder = census.encoder
             return loaded
         case .taobao:
@@ -119,7 +121,7 @@ public struct TrainCommand {
             }
             return LoadedData(kind: kind, source: FileBatchSource(file, batchSize: o.batchSize, seed: o.seed, loaderThreads: loaders),
                               test: test, trainRows: rows, testRows: testRows, denseWidth: 0,
-                              fieldRows: Taobao.schema.fieldRows, taskNames: Taobao.taskNames)
+                              fieldRows: Taobao.schema.fieldRows, taskNames: Taobao.taskNames, fieldNames: Taobao.schema.fieldNames)
         }
     }
 
@@ -146,6 +148,7 @@ public struct TrainCommand {
         var config = MMoEConfig(denseWidth: data.denseWidth, fieldRows: data.fieldRows, embeddingDim: o.embeddingVecSize,
                                 numExperts: o.numExperts, numTasks: o.numTasks, expertDNN: o.expertDNN, gateDNN: o.gateDNN,
                                 towerDNN: o.towerDNN, dropout: o.netDropout)
+        if data.fieldNames.count == data.fieldRows.count { config.fieldNames = data.fieldNames }
         config.kind = o.model
         config.taskTypes = o.taskTypes
         config.bottomDNN = o.bottomDNN
@@ -187,8 +190,12 @@ public struct TrainCommand {
             print("Loaded model from \(dir)")
         } else if o.checkpoint != nil, let latest = checkpoints?.latest() {
             do {
-                try ModelCheckpoint.load(into: model, from: latest.path)
+                let metadata = try ModelCheckpoint.load(into: model, from: latest.path)
                 try OptimizerCheckpoint.load(into: trainer.optimizer, kind: o.optimizer, from: latest.path)
+                // The dropout generator (the data order is replayed below).
+                for note in try trainer.restore(checkpointMetadata: metadata) { printError(note) }
+            } catch let error as TrainingError {
+                throw UsageError("\(latest.path)/\(ModelCheckpoint.fileName): \(error)")
             } catch { throw UsageError("\(error)") }
             firstStep = latest.step + 1
             print("Resuming from \(latest.path) (step \(latest.step))")
@@ -209,7 +216,7 @@ public struct TrainCommand {
             guard let root = o.modelSaveDir else { return }
             let path = (root as NSString).appendingPathComponent(name)
             print("Saving model to \(path)")
-            try ModelCheckpoint.save(model, to: path, metadata: saveMetadata)
+            try ModelCheckpoint.save(model, to: path, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a })
         }
         print(argumentsTable(o))
         print("Model: \(o.model.rawValue), \(Self.networkDescription(config))towers \(config.towerDNN), "
@@ -241,13 +248,14 @@ public struct TrainCommand {
                 print("Wrote timeline \(url.path)")
             case .checkpointDue(let step):
                 if let checkpoints {
-                    let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step, metadata: saveMetadata)
+                    let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
+                                                    metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a })
                     print("Saved checkpoint \(path)")
                 }
             }
         }
         if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
-            print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata))")
+            print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }))")
         }
         if o.modelSaveDir != nil { try save("final_checkpoint") }
         let rss = ProcessMemory.peakResidentMB()

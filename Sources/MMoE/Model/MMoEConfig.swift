@@ -39,6 +39,9 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
     public var denseWidth: Int
     /// Rows per sparse field in the fused embedding table (empty: no sparse input).
     public var fieldRows: [Int]
+    /// Name of each sparse field, in `fieldRows` order: checkpoints store the embedding table per
+    /// field, as `embedding.<name>`. `field0`, `field1`, ... when the data does not name them.
+    public var fieldNames: [String]
     /// Embedding vector size of every sparse field.
     public var embeddingDim: Int
     public var numExperts = 3
@@ -70,9 +73,11 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
     public var pleLevels = 2
 
     public init(denseWidth: Int, fieldRows: [Int], embeddingDim: Int, numExperts: Int = 3, numTasks: Int = 2,
-                expertDNN: [Int] = [256, 128], gateDNN: [Int] = [], towerDNN: [Int] = [], dropout: Float = 0) {
+                expertDNN: [Int] = [256, 128], gateDNN: [Int] = [], towerDNN: [Int] = [], dropout: Float = 0,
+                fieldNames: [String]? = nil) {
         self.denseWidth = denseWidth
         self.fieldRows = fieldRows
+        self.fieldNames = fieldNames ?? Self.defaultFieldNames(fieldRows.count)
         self.embeddingDim = embeddingDim
         self.numExperts = numExperts
         self.numTasks = numTasks
@@ -85,13 +90,16 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
     /// DeepRec's model-zoo MMoE on `fieldRows` embedding fields: embedding 16, 4 experts of
     /// [256, 192, 128, 64] with ReLU on every layer, gates linear with bias, towers
     /// [256, 192, 128, 64] then a logit, 2 tasks.
-    public static func deepRec(denseWidth: Int = 0, fieldRows: [Int]) -> MMoEConfig {
+    public static func deepRec(denseWidth: Int = 0, fieldRows: [Int], fieldNames: [String]? = nil) -> MMoEConfig {
         var c = MMoEConfig(denseWidth: denseWidth, fieldRows: fieldRows, embeddingDim: 16, numExperts: 4, numTasks: 2,
-                           expertDNN: [256, 192, 128, 64], gateDNN: [], towerDNN: [256, 192, 128, 64])
+                           expertDNN: [256, 192, 128, 64], gateDNN: [], towerDNN: [256, 192, 128, 64], fieldNames: fieldNames)
         c.expertReluOnLast = true
         c.gateBias = true
         return c
     }
+
+    /// `field0`, `field1`, ...: the names of `count` fields the data does not name.
+    public static func defaultFieldNames(_ count: Int) -> [String] { (0..<count).map { "field\($0)" } }
 
     /// F: sparse fields.
     public var fieldCount: Int { fieldRows.count }
@@ -112,6 +120,12 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
         if towerDNN.contains(where: { $0 < 1 }) { throw MMoEConfigError("--tower_dnn sizes must be positive, got \(towerDNN)") }
         if !(dropout >= 0 && dropout < 1) { throw MMoEConfigError("--net_dropout must be in [0, 1), got \(dropout)") }
         if !fieldRows.isEmpty && embeddingDim < 1 { throw MMoEConfigError("--embedding_vec_size must be at least 1, got \(embeddingDim)") }
+        if fieldNames.count != fieldRows.count {
+            throw MMoEConfigError("\(fieldNames.count) field names for \(fieldRows.count) sparse fields")
+        }
+        if Set(fieldNames).count != fieldNames.count || fieldNames.contains(where: \.isEmpty) {
+            throw MMoEConfigError("sparse field names must be distinct and non-empty, got \(fieldNames)")
+        }
         if inputWidth < 1 { throw MMoEConfigError("the data has no input features") }
         if !taskTypes.isEmpty && taskTypes.count != numTasks {
             throw MMoEConfigError("--task_types has \(taskTypes.count) entries for \(numTasks) tasks; give one per task")

@@ -113,7 +113,7 @@ public final class Trainer {
     public let optimizer: any Optimizer
     public let taskNames: [String]
     public let source: BatchSource
-    private var dropoutRNG: SeededRNG
+    var dropoutRNG: SeededRNG
     private let test: EvalData
     /// Dense weights that L2 applies to: their ranges in the flat parameter buffer.
     private let l2Ranges: [Range<Int>]
