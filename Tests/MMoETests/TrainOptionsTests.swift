@@ -344,6 +344,8 @@ final class TrainOptionsTests: XCTestCase {
         XCTAssertEqual(try TrainOptions.parse(["--batch_size", "8", "--expert_dnn", "4"]).notYetNotices, [])
         // Asking for what already happens is not worth a note.
         XCTAssertEqual(try TrainOptions.parse(["--store_type", "device_mem", "--amp=false"]).notYetNotices, [])
+        // --amp acts; its policy flag acts with it.
+        XCTAssertEqual(try TrainOptions.parse(["--amp", "--loss_scale_policy", "dynamic"]).notYetNotices, [])
 
         let cases: [([String], String)] = [
             (["--persistent_path", "/x"],
@@ -352,9 +354,8 @@ final class TrainOptionsTests: XCTestCase {
              "note: --store_type cached_ssd accepted; embeddings are kept in memory (device_mem behaviour) until the embedding-store work lands"),
             (["--cache_memory_budget_mb", "512"],
              "note: --cache_memory_budget_mb 512 accepted; there is no embedding cache yet, whole tables are kept in memory"),
-            (["--amp"], "note: --amp accepted; training runs in Float32 until mixed precision lands"),
             (["--loss_scale_policy", "static"],
-             "note: --loss_scale_policy static accepted; it has no effect until mixed precision lands"),
+             "note: --loss_scale_policy static applies to --amp training; without --amp the loss is not scaled"),
         ]
         for (arguments, note) in cases {
             XCTAssertEqual(try TrainOptions.parse(arguments).notYetNotices, [note], "\(arguments)")

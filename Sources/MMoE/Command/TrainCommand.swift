@@ -158,6 +158,11 @@ public struct TrainCommand {
         settings.evaluateEachEpoch = kind != .taobao
         settings.saveSteps = o.saveSteps ?? 0
         settings.batchShards = o.inter > 0 ? o.inter : 2
+        // --amp: bfloat16-rounded GEMM inputs (the --bf16 path) plus loss scaling; see LossScaler.
+        if o.amp {
+            settings.tapeOptions.bfloat16 = true
+            settings.lossScalePolicy = o.lossScalePolicy
+        }
         if o.smartstaged { data.source = PrefetchingSource(data.source) }
         let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings)
 
@@ -170,7 +175,7 @@ public struct TrainCommand {
         } else if o.checkpoint != nil, let latest = checkpoints?.latest() {
             do {
                 try ModelCheckpoint.load(into: model, from: latest.path)
-                try OptimizerCheckpoint.load(into: trainer.optimizer, kind: o.optimizer, from: latest.path)
+                try OptimizerCheckpoint.load(into: trainer.optimizer, kind: o.optimizer, from: latest.path, lossScaler: trainer.lossScaler)
             } catch { throw UsageError("\(error)") }
             firstStep = latest.step + 1
             print("Resuming from \(latest.path) (step \(latest.step))")
@@ -199,6 +204,11 @@ public struct TrainCommand {
               + "\(model.parameterCount) parameters; data: \(kind.rawValue), \(data.trainRows) train / \(data.testRows) test rows; "
               + "\(settings.trainBatches) steps of \(o.batchSize)\(settings.microBatches > 1 ? " x \(settings.microBatches) micro-batches" : ""); "
               + "optimizer \(o.optimizer.rawValue), lr \(o.learningRate), l2 \(o.l2Regularization); threads \(Parallel.threads)")
+        if let scaler = trainer.lossScaler {
+            print("Mixed precision (--amp): dense-layer GEMM inputs rounded to bfloat16, Float accumulation and master weights; "
+                  + "loss scale \(scaler.policy.rawValue), starting at \(scaler.scale)"
+                  + (scaler.policy == .dynamic ? " (halved and the step skipped on an overflow, doubled after \(scaler.growthInterval) clean steps)" : ""))
+        }
         if o.saveInitialModel { try save("initial_checkpoint") }
 
         let tasks = data.taskNames
@@ -220,13 +230,14 @@ public struct TrainCommand {
                 print("Wrote timeline \(url.path)")
             case .checkpointDue(let step):
                 if let checkpoints {
-                    let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step, metadata: saveMetadata)
+                    let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step, metadata: saveMetadata,
+                                                    lossScaler: trainer.lossScaler)
                     print("Saved checkpoint \(path)")
                 }
             }
         }
         if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
-            print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata))")
+            print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata, lossScaler: trainer.lossScaler))")
         }
         if o.modelSaveDir != nil { try save("final_checkpoint") }
         let rss = ProcessMemory.peakResidentMB()
@@ -239,7 +250,9 @@ public struct TrainCommand {
         } ?? "no evaluation (--no_eval)"
         print("mmoe-train: \(kind.rawValue), \(summary.steps) steps (\(String(format: "%.2f", summary.epochs)) epochs) in "
               + "\(String(format: "%.1f", summary.trainSeconds)) s, \(Int(summary.samplesPerSecond.rounded())) samples/s, "
-              + "\(String(format: "%.1f", summary.stepsPerSecond)) global steps/s; \(aucText); "
+              + "\(String(format: "%.1f", summary.stepsPerSecond)) global steps/s; "
+              + (summary.lossScale.map { "loss scale \($0), \(summary.skippedSteps) steps skipped for overflow; " } ?? "")
+              + "\(aucText); "
               + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)")
         return summary
     }
@@ -270,7 +283,7 @@ public struct TrainCommand {
             ("timeline", o.timeline.map(String.init) ?? "None"), ("l2_regularization", "\(o.l2Regularization)"),
             ("optimizer", o.optimizer.rawValue), ("inter", "\(o.inter)"), ("intra", "\(o.intra)"), ("bf16", "\(o.bf16)"),
             ("emb_fusion", "\(o.embFusion)"), ("op_fusion", "\(o.opFusion)"), ("smartstaged", "\(o.smartstaged)"),
-            ("micro_batch", "\(o.microBatch)"), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
+            ("micro_batch", "\(o.microBatch)"), ("amp", "\(o.amp)"), ("loss_scale_policy", o.lossScalePolicy.rawValue), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
         ]
         rows.sort { $0.0 < $1.0 }
         var lines = ["------------------------ arguments ------------------------"]
