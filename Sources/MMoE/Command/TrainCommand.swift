@@ -75,7 +75,7 @@ public struct TrainCommand {
             return inMemory(train, test, fieldRows: [])
         case .census:
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
-                                               maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples)
+                                               maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples, tasks: o.censusTasks)
             for w in census.warnings { printError("warning: \(w)") }
             return inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows)
         case .taobao:
@@ -123,6 +123,9 @@ public struct TrainCommand {
         let o = options.resolved(for: kind)
         if o.tableSizeArray != nil && kind == .taobao {
             throw UsageError("--table_size_array applies to Census-income; Taobao fields use DeepRec's hash bucket sizes")
+        }
+        if o.explicitFlags.contains("census_tasks") && kind != .census {
+            throw UsageError("--census_tasks \(o.censusTasks.rawValue) applies to Census-income data; the \(kind.rawValue) data has its own tasks")
         }
         Parallel.threads = o.intra > 0 ? o.intra : o.threads
         var data = try loadData(kind, o)
@@ -191,7 +194,8 @@ public struct TrainCommand {
         defer { try? metrics.close() }
         func record(_ object: [String: Any]) { metrics.write(Data((RunLog.json(object) + "\n").utf8)) }
 
-        let saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue]
+        var saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue]
+        if kind == .census { saveMetadata["census_tasks"] = o.censusTasks.rawValue }
         func save(_ name: String) throws {
             guard let root = o.modelSaveDir else { return }
             let path = (root as NSString).appendingPathComponent(name)
@@ -284,6 +288,7 @@ public struct TrainCommand {
             ("optimizer", o.optimizer.rawValue), ("inter", "\(o.inter)"), ("intra", "\(o.intra)"), ("bf16", "\(o.bf16)"),
             ("emb_fusion", "\(o.embFusion)"), ("op_fusion", "\(o.opFusion)"), ("smartstaged", "\(o.smartstaged)"),
             ("micro_batch", "\(o.microBatch)"), ("amp", "\(o.amp)"), ("loss_scale_policy", o.lossScalePolicy.rawValue), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
+            ("census_tasks", o.censusTasks.rawValue),
         ]
         rows.sort { $0.0 < $1.0 }
         var lines = ["------------------------ arguments ------------------------"]

@@ -86,6 +86,8 @@ extension TrainOptions {
                 ]),
                 FlagGroup(title: "mmoe-swift arguments", flags: [
                     .value("model", \.model, .choice, "mmoe, or simple_multitask (shared embeddings, one MLP tower per task)"),
+                    .value("census_tasks", \.censusTasks, .censusTasks,
+                           "Census task group of the MMoE paper: income,marital, or education,marital (education = at least a bachelor's degree; it is then no input field)"),
                     .boolean("clamp_price", \.clampPrice, "Taobao: clamp price into [0, 50) instead of stopping at the first out-of-range value"),
                     .optional("dataset", \.dataset, .choice, none: "detect",
                               "which data; detected from the files in data_dir, synthetic without data_dir"),
