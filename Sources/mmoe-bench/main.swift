@@ -31,6 +31,9 @@ subcommands:
       one step's forward + backward at 1 thread with each tape option (default, fuseEpilogues
       false, bfloat16 true), interleaved; per-op times from a Timeline; FILE gets a Chrome trace
       of 50 default steps (open in chrome://tracing or ui.perfetto.dev).
+  amp --data_dir DIR [--taobao DIR] [--steps N] [--rounds N] [--threads N]
+      training step time of Float, --bf16, --amp static and --amp dynamic, interleaved, on the
+      Census reference model and (with --taobao) DeepRec's Taobao model; ratios to Float.
 """
 
 func fail(_ message: String) -> Never {
@@ -47,6 +50,8 @@ case "train":
     exit(benchTrain(arguments: Array(arguments.dropFirst())))
 case "tape":
     exit(benchTape(arguments: Array(arguments.dropFirst())))
+case "amp":
+    exit(benchAMP(arguments: Array(arguments.dropFirst())))
 case "-h", "--help", "help":
     print(usage)
 default:

@@ -11,11 +11,11 @@ extension TrainCommandTests {
         let r = try run(["--data_dir", data, "--amp", "--loss_scale_policy", "dynamic", "--expert_dnn", "8", "--batch_size", "16",
                          "--train_batches", "6", "--loss_print_interval", "3", "--output_dir", out])
         XCTAssertTrue(r.err.isEmpty, "\(r.err)")
-        XCTAssertTrue(r.out.contains { $0.hasPrefix("Mixed precision (--amp)") && $0.contains("loss scale dynamic") }, r.out.joined(separator: "\n"))
+        XCTAssertTrue(r.out.contains { $0.hasPrefix("Mixed precision (--amp)") && $0.contains("loss scale dynamic, starting at 1073741824 ") }, r.out.joined(separator: "\n"))
         let steps = r.out.filter { $0.hasPrefix("Rank[0], Step") }
         XCTAssertEqual(steps.count, 2)
-        XCTAssertTrue(steps.allSatisfy { $0.contains("Loss_scale 1.0737418e+09, ") }, "\(steps)")
-        XCTAssertTrue(r.out.last!.contains("loss scale 1.0737418e+09, 0 steps skipped for overflow"), r.out.last!)
+        XCTAssertTrue(steps.allSatisfy { $0.contains("Loss_scale 1073741824, ") }, "\(steps)")
+        XCTAssertTrue(r.out.last!.contains("loss scale 1073741824, 0 steps skipped for overflow"), r.out.last!)
         let table = r.out.flatMap { $0.split(separator: "\n") }
         XCTAssertTrue(table.contains { $0.hasPrefix("  amp ....") && $0.hasSuffix(" true") })
         XCTAssertTrue(table.contains { $0.hasPrefix("  loss_scale_policy ....") && $0.hasSuffix(" dynamic") })

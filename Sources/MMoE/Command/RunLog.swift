@@ -14,7 +14,7 @@ public enum RunLog {
     public static func stepLine(_ r: StepReport, tasks: [String]) -> String {
         let losses = zip(tasks, r.taskLosses).map { "Loss_\($0) \(String(format: "%.4f", $1))" }.joined(separator: ", ")
         return "Rank[0], Step \(r.step), \(losses), Latency \(String(format: "%.3f", r.latencyMs)) ms, "
-            + "Throughput \(String(format: "%.1f", r.samplesPerSecond)), \(r.lossScale.map { "Loss_scale \($0), " } ?? "")\(timestamp())"
+            + "Throughput \(String(format: "%.1f", r.samplesPerSecond)), \(r.lossScale.map { "Loss_scale \(lossScaleText($0)), " } ?? "")\(timestamp())"
     }
 
     /// `Rank[0], Epoch 1, Step 53, AUC_income ..., Loss_income ..., Accuracy_income ..., Eval_time ..., Host_Memory ... MiB, <time>`
@@ -29,6 +29,9 @@ public enum RunLog {
             + "Eval_time \(String(format: "%.2f", r.evalSeconds)) s, Metrics_time \(String(format: "%.2f", r.metricsSeconds)) s, "
             + "Eval_samples \(r.samples), \(memory)\(timestamp())"
     }
+
+    /// A loss scale (a power of two) written out in full: `1073741824`, not `1.0737418e+09`.
+    public static func lossScaleText(_ scale: Float) -> String { String(format: "%.0f", Double(scale)) }
 
     /// A JSON number, or null for NaN and infinities (JSON has no spelling for them).
     static func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }

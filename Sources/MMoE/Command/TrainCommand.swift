@@ -210,7 +210,7 @@ public struct TrainCommand {
               + "optimizer \(o.optimizer.rawValue), lr \(o.learningRate), l2 \(o.l2Regularization); threads \(Parallel.threads)")
         if let scaler = trainer.lossScaler {
             print("Mixed precision (--amp): dense-layer GEMM inputs rounded to bfloat16, Float accumulation and master weights; "
-                  + "loss scale \(scaler.policy.rawValue), starting at \(scaler.scale)"
+                  + "loss scale \(scaler.policy.rawValue), starting at \(RunLog.lossScaleText(scaler.scale))"
                   + (scaler.policy == .dynamic ? " (halved and the step skipped on an overflow, doubled after \(scaler.growthInterval) clean steps)" : ""))
         }
         if o.saveInitialModel { try save("initial_checkpoint") }
@@ -255,7 +255,7 @@ public struct TrainCommand {
         print("mmoe-train: \(kind.rawValue), \(summary.steps) steps (\(String(format: "%.2f", summary.epochs)) epochs) in "
               + "\(String(format: "%.1f", summary.trainSeconds)) s, \(Int(summary.samplesPerSecond.rounded())) samples/s, "
               + "\(String(format: "%.1f", summary.stepsPerSecond)) global steps/s; "
-              + (summary.lossScale.map { "loss scale \($0), \(summary.skippedSteps) steps skipped for overflow; " } ?? "")
+              + (summary.lossScale.map { "loss scale \(RunLog.lossScaleText($0)), \(summary.skippedSteps) steps skipped for overflow; " } ?? "")
               + "\(aucText); "
               + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)")
         return summary
