@@ -1,10 +1,12 @@
 extension CensusEncoder {
     /// Reads a raw Census file (the training split) and fits the encoder on it: vocabularies in
-    /// first-seen order, dense ranges; then encodes the same rows.
-    static func fit(path: String, capacities: [Int], maxRows: Int?) throws(DatasetError)
+    /// first-seen order, dense ranges; then encodes the same rows. `group` picks the labels and,
+    /// through them, the sparse fields.
+    static func fit(path: String, capacities: [Int], maxRows: Int?, group: CensusTaskGroup = .incomeMarital) throws(DatasetError)
         -> (encoder: CensusEncoder, data: TabularData, warnings: [String]) {
         let denseCount = CensusIncome.denseNames.count
-        let fieldCount = CensusIncome.sparseNames.count
+        let names = group.sparseNames, columns = CensusLine.sparseColumns(group)
+        let fieldCount = names.count
         var fields = [FieldVocabulary](repeating: FieldVocabulary(), count: fieldCount)
         var lo = [Float](repeating: .infinity, count: denseCount)
         var hi = [Float](repeating: -.infinity, count: denseCount)
@@ -12,7 +14,7 @@ extension CensusEncoder {
         var ids: [Int32] = []  // local rows until the table offsets are known
         var labels: [Float] = []
         let count = try CensusLine.forEachRow(path: path, maxRows: maxRows) { line, bytes, number throws(DatasetError) in
-            let (income, marital) = try line.labels(bytes, path: path, number: number)
+            let (first, marital) = try line.labels(group, bytes, path: path, number: number)
             for d in 0 ..< denseCount {
                 let v = try line.rawDense(d, bytes, path: path, number: number)
                 lo[d] = min(lo[d], v)
@@ -20,12 +22,12 @@ extension CensusEncoder {
                 dense.append(v)
             }
             for f in 0 ..< fieldCount {
-                let r = line.range(CensusLine.sparseColumns[f])
+                let r = line.range(columns[f])
                 do throws(FieldVocabulary.Collision) { ids.append(try fields[f].findOrInsert(key: FieldHash.key(field: f, bytes, r), bytes, r)) } catch {
-                    throw collisionError(error, file: path, line: number, field: f)
+                    throw collisionError(error, file: path, line: number, field: f, group: group)
                 }
             }
-            labels.append(income)
+            labels.append(first)
             labels.append(marital)
         }
         guard count > 0 else {
@@ -34,15 +36,15 @@ extension CensusEncoder {
 
         var warnings: [String] = []
         for (f, field) in fields.enumerated() where field.count > capacities[f] {
-            warnings.append("table_size_array: field \(CensusIncome.sparseNames[f]) has \(field.count) distinct values, more than its capacity \(capacities[f]); the table grows to \(field.count)")
+            warnings.append("table_size_array: field \(names[f]) has \(field.count) distinct values, more than its capacity \(capacities[f]); the table grows to \(field.count)")
         }
-        let encoder = CensusEncoder(denseMin: lo, denseMax: hi, capacities: capacities, fields: fields)
+        let encoder = CensusEncoder(denseMin: lo, denseMax: hi, capacities: capacities, fields: fields, group: group)
         for i in 0 ..< count {
             for d in 0 ..< denseCount { dense[i * denseCount + d] = encoder.scale(dense[i * denseCount + d], dense: d) }
             for f in 0 ..< fieldCount { ids[i * fieldCount + f] += Int32(encoder.schema.fieldOffsets[f]) }
         }
         let data = TabularData(count: count, denseWidth: denseCount, dense: dense, fieldCount: fieldCount, ids: ids,
-                               taskNames: CensusIncome.taskNames, labels: labels)
+                               taskNames: group.taskNames, labels: labels)
         return (encoder, data, warnings)
     }
 
@@ -56,7 +58,7 @@ extension CensusEncoder {
             return false
         }
         if let all { return all }
-        var empty = CensusChunk(reserveRows: 0)
+        var empty = CensusChunk(reserveRows: 0, group: group)
         return empty.take()
     }
 }

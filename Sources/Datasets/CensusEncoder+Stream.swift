@@ -21,7 +21,7 @@ extension CensusEncoder {
     func scan(reader: ChunkReader, chunkRows: Int, maxRows: Int?, _ deliver: (TabularData) -> Bool) throws(DatasetError) {
         precondition(chunkRows > 0, "CensusEncoder.encode: chunkRows must be positive, got \(chunkRows)")
         let path = reader.path
-        var chunk = CensusChunk(reserveRows: min(chunkRows, 8192))
+        var chunk = CensusChunk(reserveRows: min(chunkRows, 8192), group: group)
         var stopped = false
         _ = try CensusLine.forEachRow(reader: reader, maxRows: maxRows) { line, bytes, number throws(DatasetError) in
             try chunk.append(line, bytes, encoder: self, path: path, number: number)
@@ -43,7 +43,7 @@ struct CensusLineEncoding: LineEncoding {
 
     init(_ encoder: CensusEncoder, reserveRows: Int) {
         self.encoder = encoder
-        chunk = CensusChunk(reserveRows: min(reserveRows, 8192))
+        chunk = CensusChunk(reserveRows: min(reserveRows, 8192), group: encoder.group)
     }
 
     var count: Int { chunk.count }
@@ -60,7 +60,10 @@ struct CensusLineEncoding: LineEncoding {
 /// Encoded Census rows collecting until the reader hands them out as one `TabularData`.
 struct CensusChunk {
     static let denseCount = CensusIncome.denseNames.count
-    static let fieldCount = CensusIncome.sparseNames.count
+    /// Which labels the rows carry, and so which sparse fields (education is a field only when it is not a label).
+    let group: CensusTaskGroup
+    private let columns: [Int]
+    private var fieldCount: Int { columns.count }
 
     private(set) var count = 0
     private var dense: [Float] = []
@@ -69,37 +72,39 @@ struct CensusChunk {
     /// Rows reserved for after each `take()`, so a chunk's arrays grow once.
     private let reserveRows: Int
 
-    init(reserveRows: Int) {
+    init(reserveRows: Int, group: CensusTaskGroup) {
         self.reserveRows = reserveRows
+        self.group = group
+        columns = CensusLine.sparseColumns(group)
         reserve()
     }
 
     private mutating func reserve() {
         dense.reserveCapacity(reserveRows * Self.denseCount)
-        ids.reserveCapacity(reserveRows * Self.fieldCount)
-        labels.reserveCapacity(reserveRows * CensusIncome.taskNames.count)
+        ids.reserveCapacity(reserveRows * fieldCount)
+        labels.reserveCapacity(reserveRows * group.taskNames.count)
     }
 
     /// Encodes one split line with `encoder`: values never seen in training go to their field's
     /// unknown row, dense values are scaled with the training range. On an error the chunk is left
     /// part-way through the row; the reader stops there, so it is never handed out.
     mutating func append(_ line: CensusLine, _ bytes: [UInt8], encoder: CensusEncoder, path: String, number: Int) throws(DatasetError) {
-        let (income, marital) = try line.labels(bytes, path: path, number: number)
+        let (first, marital) = try line.labels(group, bytes, path: path, number: number)
         for d in 0 ..< Self.denseCount {
             dense.append(encoder.scale(try line.rawDense(d, bytes, path: path, number: number), dense: d))
         }
-        for f in 0 ..< Self.fieldCount {
-            ids.append(try encoder.row(field: f, bytes, line.range(CensusLine.sparseColumns[f]), file: path, line: number))
+        for f in 0 ..< fieldCount {
+            ids.append(try encoder.row(field: f, bytes, line.range(columns[f]), file: path, line: number))
         }
-        labels.append(income)
+        labels.append(first)
         labels.append(marital)
         count += 1
     }
 
     /// The rows so far as a `TabularData`, leaving the chunk empty for the next rows.
     mutating func take() -> TabularData {
-        let data = TabularData(count: count, denseWidth: Self.denseCount, dense: dense, fieldCount: Self.fieldCount, ids: ids,
-                               taskNames: CensusIncome.taskNames, labels: labels)
+        let data = TabularData(count: count, denseWidth: Self.denseCount, dense: dense, fieldCount: fieldCount, ids: ids,
+                               taskNames: group.taskNames, labels: labels)
         count = 0
         dense = []
         ids = []

@@ -10,6 +10,8 @@ public struct CensusEncoder: Sendable, Equatable {
     public let capacities: [Int]
     /// Per sparse field: key (`FieldHash`) of each training value -> its fused-table row.
     public let vocabularies: [[UInt64: Int32]]
+    /// The labels this encoder reads, which also decide the sparse fields (`group.sparseNames`).
+    public let group: CensusTaskGroup
     /// Per sparse field, the training values with their bytes, to catch key collisions.
     let fields: [FieldVocabulary]
 
@@ -18,16 +20,17 @@ public struct CensusEncoder: Sendable, Equatable {
     /// (Bytes that are not UTF-8 show as U+FFFD here; the Census files are ASCII.)
     public var values: [[String]] { fields.map(\.values) }
 
-    /// Rebuilds an encoder from what a checkpoint keeps (see `values`).
-    public init(denseMin: [Float], denseMax: [Float], capacities: [Int], values: [[String]]) throws(DatasetError) {
+    /// Rebuilds an encoder from what a checkpoint keeps (see `values`, and `group`).
+    public init(denseMin: [Float], denseMax: [Float], capacities: [Int], values: [[String]],
+                group: CensusTaskGroup = .incomeMarital) throws(DatasetError) {
         let file = "census encoder"
         guard denseMin.count == CensusIncome.denseNames.count, denseMax.count == denseMin.count else {
             throw DatasetError(file: file, "expected \(CensusIncome.denseNames.count) dense minima and maxima, got \(denseMin.count) and \(denseMax.count)")
         }
-        guard values.count == CensusIncome.sparseNames.count else {
-            throw DatasetError(file: file, "expected values for \(CensusIncome.sparseNames.count) sparse fields, got \(values.count)")
+        guard values.count == group.sparseNames.count else {
+            throw DatasetError(file: file, "expected values for \(group.sparseNames.count) sparse fields, got \(values.count)")
         }
-        try CensusIncome.checkTableSizes(capacities)
+        try CensusIncome.checkTableSizes(capacities, group: group)
         var fields: [FieldVocabulary] = []
         for (f, fieldValues) in values.enumerated() {
             var vocabulary = FieldVocabulary()
@@ -35,20 +38,21 @@ public struct CensusEncoder: Sendable, Equatable {
                 let bytes = Array(value.utf8)
                 let before = vocabulary.count
                 do { _ = try vocabulary.findOrInsert(key: FieldHash.key(field: f, bytes, bytes.indices), bytes, bytes.indices) } catch {
-                    throw Self.collisionError(error, file: file, line: nil, field: f)
+                    throw Self.collisionError(error, file: file, line: nil, field: f, group: group)
                 }
                 guard vocabulary.count > before else {
-                    throw DatasetError(file: file, field: CensusIncome.sparseNames[f], "value \"\(value)\" is listed twice; the rows after it would shift")
+                    throw DatasetError(file: file, field: group.sparseNames[f], "value \"\(value)\" is listed twice; the rows after it would shift")
                 }
             }
             fields.append(vocabulary)
         }
-        self.init(denseMin: denseMin, denseMax: denseMax, capacities: capacities, fields: fields)
+        self.init(denseMin: denseMin, denseMax: denseMax, capacities: capacities, fields: fields, group: group)
     }
 
-    init(denseMin: [Float], denseMax: [Float], capacities: [Int], fields: [FieldVocabulary]) {
+    init(denseMin: [Float], denseMax: [Float], capacities: [Int], fields: [FieldVocabulary], group: CensusTaskGroup = .incomeMarital) {
         let rows = zip(capacities, fields).map { max($0, $1.count) + 1 }
-        let schema = FeatureSchema(denseNames: CensusIncome.denseNames, fieldNames: CensusIncome.sparseNames, fieldRows: rows)
+        let schema = FeatureSchema(denseNames: CensusIncome.denseNames, fieldNames: group.sparseNames, fieldRows: rows)
+        self.group = group
         self.schema = schema
         self.denseMin = denseMin
         self.denseMax = denseMax
@@ -76,13 +80,14 @@ public struct CensusEncoder: Sendable, Equatable {
     func row(field f: Int, _ bytes: [UInt8], _ r: Range<Int>, file: String, line: Int?) throws(DatasetError) -> Int32 {
         let local: Int32?
         do { local = try fields[f].find(key: FieldHash.key(field: f, bytes, r), bytes, r) } catch {
-            throw Self.collisionError(error, file: file, line: line, field: f)
+            throw Self.collisionError(error, file: file, line: line, field: f, group: group)
         }
         return Int32(local.map { schema.fieldOffsets[f] + Int($0) } ?? schema.unknownRow(field: f))
     }
 
-    static func collisionError(_ c: FieldVocabulary.Collision, file: String, line: Int?, field f: Int) -> DatasetError {
-        DatasetError(file: file, line: line, field: CensusIncome.sparseNames[f],
+    static func collisionError(_ c: FieldVocabulary.Collision, file: String, line: Int?, field f: Int,
+                               group: CensusTaskGroup = .incomeMarital) -> DatasetError {
+        DatasetError(file: file, line: line, field: group.sparseNames[f],
                      "values \"\(c.existing)\" and \"\(c.new)\" have the same 64-bit key \(String(c.key, radix: 16)); they cannot be kept apart")
     }
 }

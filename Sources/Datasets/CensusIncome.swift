@@ -1,7 +1,8 @@
 import Foundation
 
-/// The UCI Census-Income (KDD) data set in its raw form, with the MMoE paper's first task group:
-/// income above 50,000 and never married.
+/// The UCI Census-Income (KDD) data set in its raw form. The names below describe the MMoE paper's
+/// first task group, income above 50,000 and never married (the default); `CensusTaskGroup` has
+/// the fields and labels of both groups.
 public enum CensusIncome {
     /// The 42 columns of a raw line, in file order.
     public static let columnNames = [
@@ -56,11 +57,12 @@ public enum CensusIncome {
     /// `tableSizes` are the sparse fields' capacities (`defaultTableSizes` when nil); a field with
     /// more distinct training values grows and adds a line to `warnings`. `maxTrainRows` and
     /// `maxTestRows` keep only the first rows of each split (nil: all; 0 or less: none, which for the
-    /// training split is an error).
+    /// training split is an error). `tasks` picks the labels, and with them the sparse fields
+    /// (`tableSizes` has one entry per field of `tasks.sparseNames`).
     public static func load(directory: String, tableSizes: [Int]? = nil, maxTrainRows: Int? = nil,
-                            maxTestRows: Int? = nil) throws(DatasetError) -> CensusData {
-        let capacities = tableSizes ?? defaultTableSizes
-        try checkTableSizes(capacities)
+                            maxTestRows: Int? = nil, tasks: CensusTaskGroup = .incomeMarital) throws(DatasetError) -> CensusData {
+        let capacities = tableSizes ?? tasks.defaultTableSizes
+        try checkTableSizes(capacities, group: tasks)
         guard let paths = files(in: directory) else {
             var isDirectory: ObjCBool = false
             if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
@@ -71,20 +73,22 @@ public enum CensusIncome {
         guard let testPath = paths.test else {
             throw DatasetError(file: directory, "no \(testFileName) or \(testFileName).gz in this directory (the training file \((paths.train as NSString).lastPathComponent) is there)")
         }
-        let fitted = try CensusEncoder.fit(path: paths.train, capacities: capacities, maxRows: maxTrainRows)
+        let fitted = try CensusEncoder.fit(path: paths.train, capacities: capacities, maxRows: maxTrainRows, group: tasks)
         let test = try fitted.encoder.encode(path: testPath, maxRows: maxTestRows)
         return CensusData(train: fitted.data, test: test, encoder: fitted.encoder, warnings: fitted.warnings)
     }
 
-    /// `--table_size_array` must give one positive capacity per sparse field, and the fused table
-    /// must stay addressable by `Int32` ids.
-    static func checkTableSizes(_ sizes: [Int]) throws(DatasetError) {
+    /// `--table_size_array` must give one positive capacity per sparse field of `group`, and the
+    /// fused table must stay addressable by `Int32` ids.
+    static func checkTableSizes(_ sizes: [Int], group: CensusTaskGroup = .incomeMarital) throws(DatasetError) {
         let file = "--table_size_array"
-        guard sizes.count == sparseNames.count else {
-            throw DatasetError(file: file, "expected \(sparseNames.count) sizes, one per sparse field, got \(sizes.count)")
+        let names = group.sparseNames
+        guard sizes.count == names.count else {
+            let why = group == .educationMarital ? " (education is a label in the \(group.rawValue) task group, so it is not a field)" : ""
+            throw DatasetError(file: file, "expected \(names.count) sizes, one per sparse field\(why), got \(sizes.count)")
         }
         for (f, size) in sizes.enumerated() where size <= 0 {
-            throw DatasetError(file: file, field: sparseNames[f], "size \(f + 1) of \(sizes.count) is \(size); sizes must be positive")
+            throw DatasetError(file: file, field: names[f], "size \(f + 1) of \(sizes.count) is \(size); sizes must be positive")
         }
         let total = sizes.reduce(0) { $0 + min($1, Int(Int32.max)) + 1 }
         guard total < Int(Int32.max) else {

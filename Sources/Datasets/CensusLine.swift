@@ -6,6 +6,12 @@ struct CensusLine {
     static let incomeColumn = CensusIncome.columnNames.firstIndex(of: "income_50k")!
     static let denseColumns = CensusIncome.denseNames.map { CensusIncome.columnNames.firstIndex(of: $0)! }
     static let sparseColumns = CensusIncome.sparseNames.map { CensusIncome.columnNames.firstIndex(of: $0)! }
+    static let educationColumn = CensusIncome.columnNames.firstIndex(of: "education")!
+
+    /// The columns of `group`'s sparse fields, in field order.
+    static func sparseColumns(_ group: CensusTaskGroup) -> [Int] {
+        group.sparseNames.map { CensusIncome.columnNames.firstIndex(of: $0)! }
+    }
 
     /// Trimmed bounds of the first `min(count, columnCount)` fields.
     private var starts = [Int](repeating: 0, count: columnCount)
@@ -66,6 +72,14 @@ struct CensusLine {
     private static let over50k = Array("50000+".utf8)
     private static let under50k = Array("- 50000".utf8)
     private static let neverMarriedText = Array("Never married".utf8)
+    private static let bachelorOrHigherTexts = CensusTaskGroup.bachelorOrHigher.map { Array($0.utf8) }
+
+    /// 1 for a bachelor's degree or higher (`CensusTaskGroup.bachelorOrHigher`), 0 for any other
+    /// education value.
+    func bachelorOrHigher(_ bytes: [UInt8]) -> Float {
+        let r = range(Self.educationColumn)
+        return Self.bachelorOrHigherTexts.contains { Self.equals(bytes, r, $0) } ? 1 : 0
+    }
 
     static func equals(_ bytes: [UInt8], _ r: Range<Int>, _ text: [UInt8]) -> Bool {
         r.count == text.count && bytes[r].elementsEqual(text)
@@ -126,6 +140,14 @@ extension CensusLine {
                                "unknown income label \"\(Self.text(bytes, range(Self.incomeColumn)))\"; expected \"50000+\" or \"- 50000\"")
         }
         return (income, neverMarried(bytes))
+    }
+
+    /// `group`'s two labels, in its task order.
+    func labels(_ group: CensusTaskGroup, _ bytes: [UInt8], path: String, number: Int) throws(DatasetError) -> (Float, Float) {
+        switch group {
+        case .incomeMarital: return try labels(bytes, path: path, number: number)
+        case .educationMarital: return (bachelorOrHigher(bytes), neverMarried(bytes))
+        }
     }
 
     /// Unscaled value of dense field `d` (an index into `CensusIncome.denseNames`).

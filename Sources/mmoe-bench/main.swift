@@ -35,6 +35,9 @@ subcommands:
       milliseconds to save and load model.safetensors (encode with checksum, write, fsync, rename;
       read, verify, copy) for the Census model (OneFlow defaults) and DeepRec's Taobao model, with
       the encode and the read+verify alone; DIR defaults to a temporary directory.
+  amp --data_dir DIR [--taobao DIR] [--steps N] [--rounds N] [--threads N]
+      training step time of Float, --bf16, --amp static and --amp dynamic, interleaved, on the
+      Census reference model and (with --taobao) DeepRec's Taobao model; ratios to Float.
 """
 
 func fail(_ message: String) -> Never {
@@ -53,6 +56,8 @@ case "tape":
     exit(benchTape(arguments: Array(arguments.dropFirst())))
 case "checkpoint":
     exit(benchCheckpoint(arguments: Array(arguments.dropFirst())))
+case "amp":
+    exit(benchAMP(arguments: Array(arguments.dropFirst())))
 case "-h", "--help", "help":
     print(usage)
 default:

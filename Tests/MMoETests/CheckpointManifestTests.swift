@@ -26,6 +26,21 @@ final class CheckpointManifestTests: XCTestCase {
         }
     }
 
+    /// The education group's encoder (28 fields, education a label) comes back as that group.
+    func testEducationGroupEncoderRoundTrips() throws {
+        let group = CensusTaskGroup.educationMarital
+        let encoder = try CensusEncoder(denseMin: [Float](repeating: 0, count: 11), denseMax: [Float](repeating: 1, count: 11),
+                                        capacities: group.defaultTableSizes, values: group.sparseNames.map { ["x \($0)", "?"] }, group: group)
+        var config = MMoEConfig(denseWidth: 11, fieldRows: encoder.schema.fieldRows, embeddingDim: 2, expertDNN: [4])
+        config.fieldNames = encoder.schema.fieldNames
+        let manifest = CheckpointManifest(config: config, dataset: .census, taskNames: group.taskNames, encoding: .census(encoder))
+        let back = try CheckpointManifest(metadata: manifest.metadata, file: "f")
+        XCTAssertEqual(back, manifest)
+        guard case .census(let e) = back.encoding else { return XCTFail("not a Census encoding") }
+        XCTAssertEqual(e.group, group)
+        XCTAssertFalse(e.schema.fieldNames.contains("education"))
+    }
+
     func testMetadataRoundTripAndChecks() throws {
         var config = MMoEConfig.deepRec(fieldRows: Taobao.schema.fieldRows)
         config.dropout = 0.1

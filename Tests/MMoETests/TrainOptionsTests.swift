@@ -125,6 +125,7 @@ final class TrainOptionsTests: XCTestCase {
         ("task_experts", "3", { $0.taskExperts == 3 }),
         ("shared_experts", "0", { $0.sharedExperts == 0 }),
         ("ple_levels", "1", { $0.pleLevels == 1 }),
+        ("census_tasks", "education,marital", { $0.censusTasks == .educationMarital }),
         ("clamp_price", "True", { $0.clampPrice }),
         ("dataset", "taobao", { $0.dataset == .taobao }),
         ("output_dir", "runs/a", { $0.outputDir == "runs/a" }),
@@ -354,6 +355,8 @@ final class TrainOptionsTests: XCTestCase {
         XCTAssertEqual(try TrainOptions.parse(["--batch_size", "8", "--expert_dnn", "4"]).notYetNotices, [])
         // Asking for what already happens is not worth a note.
         XCTAssertEqual(try TrainOptions.parse(["--store_type", "device_mem", "--amp=false"]).notYetNotices, [])
+        // --amp acts; its policy flag acts with it.
+        XCTAssertEqual(try TrainOptions.parse(["--amp", "--loss_scale_policy", "dynamic"]).notYetNotices, [])
 
         let cases: [([String], String)] = [
             (["--persistent_path", "/x"],
@@ -362,9 +365,8 @@ final class TrainOptionsTests: XCTestCase {
              "note: --store_type cached_ssd accepted; embeddings are kept in memory (device_mem behaviour) until the embedding-store work lands"),
             (["--cache_memory_budget_mb", "512"],
              "note: --cache_memory_budget_mb 512 accepted; there is no embedding cache yet, whole tables are kept in memory"),
-            (["--amp"], "note: --amp accepted; training runs in Float32 until mixed precision lands"),
             (["--loss_scale_policy", "static"],
-             "note: --loss_scale_policy static accepted; it has no effect until mixed precision lands"),
+             "note: --loss_scale_policy static applies to --amp training; without --amp the loss is not scaled"),
         ]
         for (arguments, note) in cases {
             XCTAssertEqual(try TrainOptions.parse(arguments).notYetNotices, [note], "\(arguments)")
@@ -383,6 +385,7 @@ final class TrainOptionsTests: XCTestCase {
             "train_batches": "16000", "loss_print_interval": "100", "table_size_array": "Census: the reference launch script's 29 sizes",
             "persistent_path": "none", "store_type": "cached_host_mem", "cache_memory_budget_mb": "1024",
             "amp": "false", "loss_scale_policy": "static", "dataset": "detect", "output_dir": "./result",
+            "census_tasks": "income,marital",
             "seed": "2019; Taobao: 2021", "threads": "0", "correlation": "0.5", "help": "false",
             "data_location": "none", "steps": "as --train_batches; Taobao: 0", "no_eval": "false", "checkpoint": "none",
             "save_steps": "none", "keep_checkpoint_max": "1", "timeline": "off", "l2_regularization": "0.0; Taobao: 1e-06",

@@ -29,13 +29,14 @@ struct CheckpointDirectory {
     /// Saves `model` as `model.ckpt-<step>`, then deletes the oldest checkpoints beyond `keep`
     /// and the leftovers of interrupted saves of earlier steps (only after the new one is
     /// complete, so a crash never leaves fewer than before).
-    func save(_ model: MMoEModel, optimizer: any Optimizer, kind: OptimizerKind, step: Int, metadata: [String: String]) throws -> String {
+    func save(_ model: MMoEModel, optimizer: any Optimizer, kind: OptimizerKind, step: Int, metadata: [String: String],
+              lossScaler: LossScaler? = nil) throws -> String {
         let dir = (path as NSString).appendingPathComponent("\(Self.prefix)\(step)")
         var meta = metadata
         meta["step"] = "\(step)"
         // The optimizer first: a checkpoint counts as complete once its model file exists.
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try OptimizerCheckpoint.save(optimizer, kind: kind, to: dir)
+        try OptimizerCheckpoint.save(optimizer, kind: kind, to: dir, lossScaler: lossScaler)
         try ModelCheckpoint.save(model, to: dir, metadata: meta)
         for old in all().dropLast(keep) { try? FileManager.default.removeItem(atPath: old.path) }
         for broken in steps() where !broken.complete && broken.step < step { try? FileManager.default.removeItem(atPath: broken.path) }

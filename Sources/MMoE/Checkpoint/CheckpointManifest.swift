@@ -41,6 +41,8 @@ public struct CheckpointManifest: Equatable, Sendable {
 
     private struct CensusEncoding: Codable {
         var denseMin: [Float], denseMax: [Float], capacities: [Int], values: [[String]]
+        /// `--census_tasks` (absent: income,marital, the only group before the flag existed).
+        var group: String?
     }
 
     private struct TaobaoEncoding: Codable {
@@ -63,7 +65,8 @@ public struct CheckpointManifest: Equatable, Sendable {
         switch encoding {
         case .census(let e):
             entries[Self.prefix + "census_encoder"] = json(CensusEncoding(denseMin: e.denseMin, denseMax: e.denseMax,
-                                                                         capacities: e.capacities, values: e.values))
+                                                                         capacities: e.capacities, values: e.values,
+                                                                         group: e.group.rawValue))
         case .taobao(let options, let buckets):
             entries[Self.prefix + "taobao_encoding"] = json(TaobaoEncoding(clampPrice: options.clampPrice, bucketSizes: buckets))
         case .none:
@@ -108,8 +111,11 @@ public struct CheckpointManifest: Equatable, Sendable {
         switch kind {
         case .census:
             let e = try decode(CensusEncoding.self, "census_encoder")
+            guard let group = CensusTaskGroup(rawValue: e.group ?? CensusTaskGroup.incomeMarital.rawValue) else {
+                throw fail("manifest entry \(Self.prefix)census_encoder: unknown task group \"\(e.group ?? "")\"")
+            }
             let encoder: CensusEncoder
-            do { encoder = try CensusEncoder(denseMin: e.denseMin, denseMax: e.denseMax, capacities: e.capacities, values: e.values) } catch {
+            do { encoder = try CensusEncoder(denseMin: e.denseMin, denseMax: e.denseMax, capacities: e.capacities, values: e.values, group: group) } catch {
                 throw fail("manifest entry \(Self.prefix)census_encoder: \(error.description)")
             }
             guard encoder.schema.fieldRows == config.fieldRows, encoder.schema.denseNames.count == config.denseWidth else {

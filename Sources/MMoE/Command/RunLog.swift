@@ -14,7 +14,7 @@ public enum RunLog {
     public static func stepLine(_ r: StepReport, tasks: [String]) -> String {
         let losses = zip(tasks, r.taskLosses).map { "Loss_\($0) \(String(format: "%.4f", $1))" }.joined(separator: ", ")
         return "Rank[0], Step \(r.step), \(losses), Latency \(String(format: "%.3f", r.latencyMs)) ms, "
-            + "Throughput \(String(format: "%.1f", r.samplesPerSecond)), \(timestamp())"
+            + "Throughput \(String(format: "%.1f", r.samplesPerSecond)), \(r.lossScale.map { "Loss_scale \(lossScaleText($0)), " } ?? "")\(timestamp())"
     }
 
     /// `Rank[0], Epoch 1, Step 53, AUC_income ..., Loss_income ..., Accuracy_income ..., Eval_time ..., Host_Memory ... MiB, <time>`
@@ -37,6 +37,9 @@ public enum RunLog {
             + "Eval_samples \(r.samples), \(memory)\(timestamp())"
     }
 
+    /// A loss scale (a power of two) written out in full: `1073741824`, not `1.0737418e+09`.
+    public static func lossScaleText(_ scale: Float) -> String { String(format: "%.0f", Double(scale)) }
+
     /// A JSON number, or null for NaN and infinities (JSON has no spelling for them).
     static func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
 
@@ -46,7 +49,8 @@ public enum RunLog {
 
     public static func stepRecord(_ r: StepReport, tasks: [String]) -> [String: Any] {
         ["type": "train", "step": r.step, "loss": byTask(tasks, r.taskLosses), "latency_ms": number(r.latencyMs),
-         "samples_per_sec": number(r.samplesPerSecond), "learning_rate": Double("\(r.learningRate)") ?? Double(r.learningRate)]
+         "samples_per_sec": number(r.samplesPerSecond), "learning_rate": Double("\(r.learningRate)") ?? Double(r.learningRate),
+         "loss_scale": r.lossScale.map { Double($0) as Any } ?? NSNull()]
     }
 
     public static func evalRecord(_ r: EvalReport, tasks: [String]) -> [String: Any] {
@@ -68,7 +72,8 @@ public enum RunLog {
         return ["dataset": dataset, "model": model, "tasks": tasks, "steps": s.steps, "epochs": s.epochs, "eval": eval,
                 "train": ["seconds": s.trainSeconds, "samples": s.trainSamples, "samples_per_sec": number(s.samplesPerSecond),
                           "global_steps_per_sec": number(s.stepsPerSecond)],
-                "peak_rss_mb": peakRSSMB.map(number) ?? NSNull()]
+                "peak_rss_mb": peakRSSMB.map(number) ?? NSNull(),
+                "skipped_steps": s.skippedSteps, "loss_scale": s.lossScale.map { Double($0) as Any } ?? NSNull()]
     }
 
     public static func json(_ object: [String: Any]) -> String {

@@ -87,7 +87,7 @@ public struct TrainCommand {
             return inMemory(train, test, fieldRows: [])
         case .census:
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
-                                               maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples)
+                                               maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples, tasks: o.censusTasks)
             for w in census.warnings { printError("warning: \(w)") }
             var loaded = inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows, fieldNames: census.encoder.schema.fieldNames)
             loaded.censusEncoder = census.encoder
@@ -139,6 +139,9 @@ public struct TrainCommand {
         if o.tableSizeArray != nil && kind == .taobao {
             throw UsageError("--table_size_array applies to Census-income; Taobao fields use DeepRec's hash bucket sizes")
         }
+        if o.explicitFlags.contains("census_tasks") && kind != .census {
+            throw UsageError("--census_tasks \(o.censusTasks.rawValue) applies to Census-income data; the \(kind.rawValue) data has its own tasks")
+        }
         Parallel.threads = o.intra > 0 ? o.intra : o.threads
         var data = try loadData(kind, o)
         guard data.testRows > 0 || o.noEval else { throw UsageError("the test split is empty; evaluation needs rows (or pass --no_eval)") }
@@ -179,6 +182,11 @@ public struct TrainCommand {
         settings.evaluateEachEpoch = kind != .taobao
         settings.saveSteps = o.saveSteps ?? 0
         settings.batchShards = o.inter > 0 ? o.inter : 2
+        // --amp: bfloat16-rounded GEMM inputs (the --bf16 path) plus loss scaling; see LossScaler.
+        if o.amp {
+            settings.tapeOptions.bfloat16 = true
+            settings.lossScalePolicy = o.lossScalePolicy
+        }
         if o.smartstaged { data.source = PrefetchingSource(data.source) }
         let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings)
 
@@ -191,7 +199,7 @@ public struct TrainCommand {
         } else if o.checkpoint != nil, let latest = checkpoints?.latest() {
             do {
                 let metadata = try ModelCheckpoint.load(into: model, from: latest.path)
-                try OptimizerCheckpoint.load(into: trainer.optimizer, kind: o.optimizer, from: latest.path)
+                try OptimizerCheckpoint.load(into: trainer.optimizer, kind: o.optimizer, from: latest.path, lossScaler: trainer.lossScaler)
                 // The dropout generator (the data order is replayed below).
                 for note in try trainer.restore(checkpointMetadata: metadata) { printError(note) }
             } catch let error as TrainingError {
@@ -211,7 +219,8 @@ public struct TrainCommand {
         defer { try? metrics.close() }
         func record(_ object: [String: Any]) { metrics.write(Data((RunLog.json(object) + "\n").utf8)) }
 
-        let saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue].merging(manifest(config, data, o).metadata) { a, _ in a }
+        var saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue].merging(manifest(config, data, o).metadata) { a, _ in a }
+        if kind == .census { saveMetadata["census_tasks"] = o.censusTasks.rawValue }
         func save(_ name: String) throws {
             guard let root = o.modelSaveDir else { return }
             let path = (root as NSString).appendingPathComponent(name)
@@ -224,6 +233,11 @@ public struct TrainCommand {
               + "\(model.parameterCount) parameters; data: \(kind.rawValue), \(data.trainRows) train / \(data.testRows) test rows; "
               + "\(settings.trainBatches) steps of \(o.batchSize)\(settings.microBatches > 1 ? " x \(settings.microBatches) micro-batches" : ""); "
               + "optimizer \(o.optimizer.rawValue), lr \(o.learningRate), l2 \(o.l2Regularization); threads \(Parallel.threads)")
+        if let scaler = trainer.lossScaler {
+            print("Mixed precision (--amp): dense-layer GEMM inputs rounded to bfloat16, Float accumulation and master weights; "
+                  + "loss scale \(scaler.policy.rawValue), starting at \(RunLog.lossScaleText(scaler.scale))"
+                  + (scaler.policy == .dynamic ? " (halved and the step skipped on an overflow, doubled after \(scaler.growthInterval) clean steps)" : ""))
+        }
         if o.saveInitialModel { try save("initial_checkpoint") }
 
         let tasks = data.taskNames
@@ -249,13 +263,14 @@ public struct TrainCommand {
             case .checkpointDue(let step):
                 if let checkpoints {
                     let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
-                                                    metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a })
+                                                    metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a },
+                                                    lossScaler: trainer.lossScaler)
                     print("Saved checkpoint \(path)")
                 }
             }
         }
         if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
-            print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }))")
+            print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }, lossScaler: trainer.lossScaler))")
         }
         if o.modelSaveDir != nil { try save("final_checkpoint") }
         let rss = ProcessMemory.peakResidentMB()
@@ -271,7 +286,9 @@ public struct TrainCommand {
         } ?? "no evaluation (--no_eval)"
         print("mmoe-train: \(kind.rawValue), \(summary.steps) steps (\(String(format: "%.2f", summary.epochs)) epochs) in "
               + "\(String(format: "%.1f", summary.trainSeconds)) s, \(Int(summary.samplesPerSecond.rounded())) samples/s, "
-              + "\(String(format: "%.1f", summary.stepsPerSecond)) global steps/s; \(aucText); "
+              + "\(String(format: "%.1f", summary.stepsPerSecond)) global steps/s; "
+              + (summary.lossScale.map { "loss scale \(RunLog.lossScaleText($0)), \(summary.skippedSteps) steps skipped for overflow; " } ?? "")
+              + "\(aucText); "
               + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)")
         return summary
     }
@@ -313,12 +330,13 @@ public struct TrainCommand {
             ("timeline", o.timeline.map(String.init) ?? "None"), ("l2_regularization", "\(o.l2Regularization)"),
             ("optimizer", o.optimizer.rawValue), ("inter", "\(o.inter)"), ("intra", "\(o.intra)"), ("bf16", "\(o.bf16)"),
             ("emb_fusion", "\(o.embFusion)"), ("op_fusion", "\(o.opFusion)"), ("smartstaged", "\(o.smartstaged)"),
-            ("micro_batch", "\(o.microBatch)"), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
+            ("micro_batch", "\(o.microBatch)"), ("amp", "\(o.amp)"), ("loss_scale_policy", o.lossScalePolicy.rawValue), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
             ("task_types", o.taskTypes.isEmpty ? "all binary" : "[" + o.taskTypes.map(\.rawValue).joined(separator: ", ") + "]"),
             ("bottom_dnn", o.bottomDNN.map(list) ?? "expert_dnn"), ("task_experts", "\(o.taskExperts)"),
             ("shared_experts", "\(o.sharedExperts)"), ("ple_levels", "\(o.pleLevels)"), ("synthetic_dim", "\(o.syntheticDim)"),
             ("synthetic_scale", "\(o.syntheticScale)"), ("synthetic_sin_terms", "\(o.syntheticSinTerms)"),
             ("synthetic_alpha_beta_std", "\(o.syntheticAlphaBetaStd)"), ("synthetic_noise", "\(o.syntheticNoise)"),
+            ("census_tasks", o.censusTasks.rawValue),
         ]
         rows.sort { $0.0 < $1.0 }
         var lines = ["------------------------ arguments ------------------------"]

@@ -40,8 +40,9 @@ extension TrainOptions {
                            "OneEmbedding kv store type (accepted; embeddings stay in memory for now)"),
                     .value("cache_memory_budget_mb", \.cacheMemoryBudgetMB, .integer("MB", .positive),
                            "embedding cache budget per device in MB (accepted; no cache yet)"),
-                    .boolean("amp", \.amp, "enable Automatic Mixed Precision training (accepted; Float32 for now)"),
-                    .value("loss_scale_policy", \.lossScalePolicy, .choice, "loss scale policy for AMP training"),
+                    .boolean("amp", \.amp, "enable Automatic Mixed Precision training: bfloat16 GEMM inputs, Float accumulation and master weights, loss scaling"),
+                    .value("loss_scale_policy", \.lossScalePolicy, .choice,
+                           "loss scale policy for AMP training: static (1024) or dynamic (from 2^30, halved and the step skipped on overflow, doubled after 2000 clean steps)"),
                 ]),
                 FlagGroup(title: "DeepRec MMoE arguments", flags: [
                     .optional("data_location", \.dataDir, .path(), none: "none", "full path of train & eval data (the same as --data_dir)"),
@@ -93,6 +94,8 @@ extension TrainOptions {
                     .value("task_experts", \.taskExperts, .integer("N", .positive), "ple: experts of each task at each level"),
                     .value("shared_experts", \.sharedExperts, .integer("N", .nonNegative), "ple: shared experts at each level"),
                     .value("ple_levels", \.pleLevels, .integer("N", .positive), "ple: extraction levels"),
+                    .value("census_tasks", \.censusTasks, .censusTasks,
+                           "Census task group of the MMoE paper: income,marital, or education,marital (education = at least a bachelor's degree; it is then no input field)"),
                     .boolean("clamp_price", \.clampPrice, "Taobao: clamp price into [0, 50) instead of stopping at the first out-of-range value"),
                     .optional("dataset", \.dataset, .choice, none: "detect",
                               "which data; detected from the files in data_dir, synthetic without data_dir"),
@@ -150,11 +153,8 @@ extension TrainOptions {
         if explicitFlags.contains("cache_memory_budget_mb") {
             notes.append("note: --cache_memory_budget_mb \(cacheMemoryBudgetMB) accepted; there is no embedding cache yet, whole tables are kept in memory")
         }
-        if explicitFlags.contains("amp"), amp {
-            notes.append("note: --amp accepted; training runs in Float32 until mixed precision lands")
-        }
-        if explicitFlags.contains("loss_scale_policy") {
-            notes.append("note: --loss_scale_policy \(lossScalePolicy.rawValue) accepted; it has no effect until mixed precision lands")
+        if explicitFlags.contains("loss_scale_policy"), !amp {
+            notes.append("note: --loss_scale_policy \(lossScalePolicy.rawValue) applies to --amp training; without --amp the loss is not scaled")
         }
         return notes
     }

@@ -1,3 +1,5 @@
+import Datasets
+
 /// Everything `mmoe-train` can be told, as one value. The first group mirrors the argument table of
 /// OneFlow's MMoE example, with its defaults, so its launch scripts run unchanged; the second group
 /// is ours. `TrainOptions()` is the configuration of a run given no flags.
@@ -85,6 +87,8 @@ public struct TrainOptions: Sendable, Equatable {
     public var model: ModelKind = .mmoe
     /// Taobao `price` outside [0, 50): clamp into range instead of stopping with an error.
     public var clampPrice = false
+    /// Census: the MMoE paper's task group, income and marital status or education and marital status.
+    public var censusTasks: CensusTaskGroup = .incomeMarital
     /// nil = detect from the files in `dataDir`, or synthetic when there is no `dataDir`.
     public var dataset: DatasetKind? = nil
     public var outputDir = "./result"

@@ -43,6 +43,10 @@ public struct TrainerSettings: Sendable {
     /// Every this many steps, that step is traced op by op and handed over as a `.timeline`
     /// event (`--timeline`); 0 = never.
     public var timelineEvery = 0
+    /// Loss scaling (`--amp`'s `--loss_scale_policy`); nil = the loss is not scaled.
+    public var lossScalePolicy: LossScalePolicy? = nil
+    /// Clean steps after which a dynamic loss scale doubles.
+    public var lossScaleGrowthInterval = LossScaler.defaultGrowthInterval
 
     public init() {}
 }
@@ -57,6 +61,8 @@ public struct StepReport: Sendable {
     /// batch size / latency.
     public let samplesPerSecond: Double
     public let learningRate: Float
+    /// The loss scale after this step; nil when the loss is not scaled.
+    public var lossScale: Float? = nil
 }
 
 /// Metrics on the test set after some step.
@@ -94,6 +100,10 @@ public struct TrainingSummary: Sendable {
     public let trainSamples: Int
     /// nil when evaluation is off.
     public let finalEvaluation: EvalReport?
+    /// Steps skipped because a dynamically scaled backward overflowed.
+    public var skippedSteps = 0
+    /// The loss scale at the end; nil when the loss is not scaled.
+    public var lossScale: Float? = nil
     public var samplesPerSecond: Double { Double(trainSamples) / trainSeconds }
     /// DeepRec's throughput unit: updates per second.
     public var stepsPerSecond: Double { Double(steps) / trainSeconds }
@@ -119,6 +129,11 @@ public final class Trainer {
     private let l2Ranges: [Range<Int>]
     /// The model itself, then a gradient view of it (`MMoEModel(sharingValuesOf:)`) per further shard.
     private let shardModels: [MMoEModel]
+    /// Scales the loss and unscales the gradients when `settings.lossScalePolicy` is set.
+    public let lossScaler: LossScaler?
+    /// Called with the model after each step's backward pass, before the gradients are unscaled:
+    /// tests inject an overflow through it.
+    var afterBackward: ((MMoEModel) -> Void)?
 
     /// A batch is cut into shards only when each gets at least this many rows.
     static let minShardRows = 32
@@ -149,6 +164,7 @@ public final class Trainer {
         dropoutRNG = SeededRNG(seed: settings.seed ^ 0x9E37_79B9_7F4A_7C15)
         precondition(settings.batchShards >= 1, "Trainer: batchShards must be at least 1, got \(settings.batchShards)")
         shardModels = [model] + (1..<settings.batchShards).map { _ in MMoEModel(sharingValuesOf: model) }
+        lossScaler = settings.lossScalePolicy.map { LossScaler(policy: $0, growthInterval: settings.lossScaleGrowthInterval) }
     }
 
     public var batchesPerEpoch: Int { source.batchesPerEpoch }
@@ -168,10 +184,21 @@ public final class Trainer {
 
     /// One optimisation step on the micro-batches `batches`, as one batch of all their rows: each
     /// one's gradient is weighted by its share of the rows. Returns each one's logits.
+    ///
+    /// With loss scaling the backward is seeded with the scale too, and the gradients are unscaled
+    /// before the L2 term and the update; a step the scaler skips changes no parameter and no
+    /// optimizer state.
     @discardableResult
     public func trainStep(_ batches: [Batch], timeline: Timeline? = nil) -> [Tensor] {
         let total = batches.reduce(0) { $0 + $1.size }
-        let logits = batches.map { accumulateGradients($0, weight: Float($0.size) / Float(total), timeline: timeline) }
+        let scale = lossScaler?.scale ?? 1
+        let logits = batches.map { accumulateGradients($0, weight: Float($0.size) / Float(total) * scale, timeline: timeline) }
+        afterBackward?(model)
+        if let lossScaler, !Self.span(timeline, "unscale_gradients", { lossScaler.unscale(model) }) {
+            model.parameters.zeroGrad()
+            model.embedding?.zeroGrad()
+            return logits
+        }
         if settings.l2 > 0 {
             let values = model.parameters.values, grads = model.parameters.grads
             Self.span(timeline, "l2_regularization") {
@@ -272,6 +299,9 @@ public final class Trainer {
                 }
             }
             let logits = trainStep(batches, timeline: timeline)
+            if let lossScaler, lossScaler.overflowAtMinimum {
+                throw TrainingError(description: "the gradients became non-finite at step \(step) even at loss scale 1, so loss scaling cannot help; try a lower --learning_rate")
+            }
             timeline?.record(name: "train_step", category: "step", start: stepStart, end: Timeline.now(), args: ["step": "\(step)"])
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let rows = batches.reduce(0) { $0 + $1.size }
@@ -291,7 +321,8 @@ public final class Trainer {
                     for (t, loss) in Self.taskLosses(l, batch.labels, types: model.config.resolvedTaskTypes).enumerated() { losses[t] += loss * Double(batch.size) / Double(rows) }
                 }
                 try observe(.step(StepReport(step: step, taskLosses: losses, latencyMs: latency * 1000,
-                                             samplesPerSecond: Double(rowsSinceReport) / sinceReport, learningRate: optimizer.learningRate)))
+                                             samplesPerSecond: Double(rowsSinceReport) / sinceReport, learningRate: optimizer.learningRate,
+                                             lossScale: lossScaler?.scale)))
                 lastReportStep = step
                 sinceReport = 0
                 rowsSinceReport = 0
@@ -317,7 +348,8 @@ public final class Trainer {
         }
         let steps = max(0, settings.trainBatches - firstStep + 1)
         return TrainingSummary(steps: steps, epochs: Double(samples) / Double(source.rowsPerEpoch),
-                               trainSeconds: trainSeconds, trainSamples: samples, finalEvaluation: final)
+                               trainSeconds: trainSeconds, trainSamples: samples, finalEvaluation: final,
+                               skippedSteps: lossScaler?.skippedSteps ?? 0, lossScale: lossScaler?.scale)
     }
 
     /// Reads and drops `count` batches: a resumed run's data picks up where the saved run stopped.

@@ -87,6 +87,12 @@ public final class EmbeddingTable {
         return s < 0 ? [Float](repeating: 0, count: dim) : Array(gradValues[(s * dim)..<((s + 1) * dim)])
     }
 
+    /// Multiplies the gradient rows by `factor` (loss scaling unscales them this way); returns
+    /// whether every result is finite. Costs O(rows touched).
+    public func scaleGradient(by factor: Float) -> Bool {
+        gradValues.withUnsafeMutableBufferPointer { Kernels.scaleCheckingFinite($0, by: factor) }
+    }
+
     /// Forgets the gradient; costs O(rows touched), not O(V).
     public func zeroGrad() {
         for r in touchedRows { slot[Int(r)] = -1 }
