@@ -36,6 +36,7 @@ extension FileRowStorage {
         try writer.append(header.words(magic: RowLayout.logMagic), count: RowLayout.headerWords)
         let ew = entryWords
         var entries = 0
+        try flushSpill()
 
         // Changed records evicted from the cache, in spill order (sequential reads); those cached
         // again are taken from the cache below, and entries of removed slots are stale.
@@ -82,6 +83,8 @@ extension FileRowStorage {
 
         spillIndex = [:]
         spillEntries = 0
+        spillWritten = 0
+        spillPending = []
         try spill.truncate(toBytes: 0)
         removedSlots = []
         for f in frameFlags.indices { frameFlags[f] &= ~FileRowStorage.dirty }
@@ -253,11 +256,17 @@ extension FileRowStorage {
 
     /// Rebuilds the dense presence bits, or the sparse index and free list, from `rows.dat`,
     /// verifying every slot on the way.
+    /// A store holding no record skips the read: every slot is free, and each is written whole
+    /// before it is ever read (a new dense table of 10M rows opens at once).
     func rebuildIndex(expecting expected: Int) throws(RowStorageError) {
         if denseCapacity > 0 {
             present = [UInt64](repeating: 0, count: (denseCapacity + 63) / 64)
         } else {
             index.reserveCapacity(expected)
+        }
+        if expected == 0 {
+            if denseCapacity == 0 { freeSlots = (0..<UInt32(slotCount)).reversed() }
+            return
         }
         let sw = slotWords
         let run = max(1, (1 << 20) / sw)

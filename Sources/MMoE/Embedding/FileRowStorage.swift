@@ -84,6 +84,11 @@ public final class FileRowStorage: DurableRowStorage {
     /// Slot -> entry number in `spill.tmp`.
     var spillIndex: [UInt32: UInt32] = [:]
     var spillEntries = 0
+    /// Entries `spillWritten ..< spillEntries`, not yet in the file: evictions of one call go out
+    /// in one pwrite at its end (or every 256 KiB) instead of one each.
+    var spillPending: [UInt32] = []
+    var spillWritten = 0
+    static let spillPendingWords = 1 << 16
     /// Slots emptied since the last commit (their `rows.dat` image may still be occupied).
     var removedSlots: Set<UInt32> = []
 
@@ -135,7 +140,9 @@ public final class FileRowStorage: DurableRowStorage {
 
     deinit { try? RowFile.remove(FileRowStorage.path(directory, RowLayout.spillFile)) }
 
-    static func frameBytes(width: Int) -> Int { 4 * width + 40 }
+    /// Bytes one cached record costs against the budget: its Floats, its slot, key and flags, and
+    /// its share of the slot -> frame hash table.
+    public static func frameBytes(width: Int) -> Int { 4 * width + 40 }
     static func path(_ directory: String, _ name: String) -> String { directory + "/" + name }
 
     // MARK: - RowStorage
@@ -161,6 +168,7 @@ public final class FileRowStorage: DurableRowStorage {
                 for j in 0..<w { records[to + j] = frameValues[from + j] }
                 found[i] = true
             }
+            try flushSpill()
         } catch {
             broken = error
             throw error
@@ -189,6 +197,7 @@ public final class FileRowStorage: DurableRowStorage {
                 let from = i * w, to = f * w
                 for j in 0..<w { frameValues[to + j] = records[from + j] }
             }
+            try flushSpill()
         } catch {
             broken = error
             throw error
@@ -285,9 +294,10 @@ public final class FileRowStorage: DurableRowStorage {
     }
 
     /// Outside the budget, and emptied by each commit: where changed records evicted since the last
-    /// commit are (8 bytes each) and which slots were emptied (4 each).
+    /// commit are (8 bytes each), which slots were emptied (4 each), and a 256 KiB write buffer.
     public var pendingBytes: Int {
         FileRowStorage.hashTableBytes(spillIndex.capacity, entry: 8) + FileRowStorage.hashTableBytes(removedSlots.capacity, entry: 4)
+            + spillPending.capacity * 4
     }
 
     /// Bytes of a Swift hash table that can take `capacity` entries: power-of-two buckets at most
@@ -409,9 +419,10 @@ public final class FileRowStorage: DurableRowStorage {
         frameFlags[f] = FileRowStorage.referenced
     }
 
-    /// Writes frame `f`'s record to its entry in the spill file (a new entry the first time).
+    /// Writes frame `f`'s record to its entry in the spill file (a new entry the first time),
+    /// through `spillPending` when the entry is not in the file yet.
     func spillOut(frame f: Int) throws(RowStorageError) {
-        let slot = frameSlot[f]
+        let slot = frameSlot[f], ew = entryWords
         let entry: Int
         if let p = spillIndex[slot] {
             entry = Int(p)
@@ -422,12 +433,37 @@ public final class FileRowStorage: DurableRowStorage {
         }
         (scratch[0], scratch[1]) = RowWords.split(UInt64(slot))
         RowLayout.encode(slot: Int(slot), key: frameKey[f], values: frameValues, from: f * width, width: width, into: &scratch, at: 2)
-        try spill.write(scratch, count: entryWords, at: entry * entryWords * 4)
+        if entry < spillWritten {
+            try spill.write(scratch, count: ew, at: entry * ew * 4)
+            return
+        }
+        let at = (entry - spillWritten) * ew
+        if at == spillPending.count {
+            spillPending.append(contentsOf: scratch)
+        } else {
+            for j in 0..<ew { spillPending[at + j] = scratch[j] }
+        }
+        if spillPending.count >= FileRowStorage.spillPendingWords { try flushSpill() }
+    }
+
+    func flushSpill() throws(RowStorageError) {
+        guard !spillPending.isEmpty else { return }
+        try spill.write(spillPending, count: spillPending.count, at: spillWritten * entryWords * 4)
+        spillWritten += spillPending.count / entryWords
+        spillPending.removeAll(keepingCapacity: true)
     }
 
     /// Reads spill entry `entry` into `scratch` and returns its key (values at `scratch[6...]`).
     func readSpill(entry: Int, slot: UInt32) throws(RowStorageError) -> UInt64 {
-        guard try spill.read(into: &scratch, count: entryWords, at: entry * entryWords * 4) == entryWords,
+        let ew = entryWords
+        var got = ew
+        if entry >= spillWritten {
+            let at = (entry - spillWritten) * ew
+            for j in 0..<ew { scratch[j] = spillPending[at + j] }
+        } else {
+            got = try spill.read(into: &scratch, count: ew, at: entry * ew * 4)
+        }
+        guard got == ew,
               RowWords.join(scratch[0], scratch[1]) == UInt64(slot),
               let key = try RowLayout.decode(slot: Int(slot), scratch, at: 2, width: width, file: spill.path) else {
             throw RowStorageError("\(spill.path): entry \(entry) for slot \(slot) is missing or damaged")
