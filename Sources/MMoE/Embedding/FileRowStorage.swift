@@ -5,9 +5,10 @@
 ///
 /// **Keys.** `.dense(capacity:)`: keys are row numbers below `capacity` (a fixed hashed table), a
 /// record lives in slot `key`, and the only memory besides the cache is one presence bit per slot.
-/// `.sparse`: any 64-bit key (an EV table); an in-memory index maps key to slot, costing about
-/// 25 bytes per record *on top of the budget* (a 10M-key table: ~250 MB of index). `residentBytes`
-/// counts both; `cacheBytes` and `indexBytes` split them.
+/// `.sparse`: any 64-bit key (an EV table); an in-memory index maps key to slot, a hash table of
+/// 12-byte entries at most 3/4 full: 16 to 33 bytes per record *on top of the budget* (a 10M-key
+/// table: 160-330 MB of index). `residentBytes` counts both; `cacheBytes` and `indexBytes` split
+/// them. Changes evicted since the last commit cost a few bytes each more (`pendingBytes`).
 ///
 /// **Cache.** Write-back with CLOCK replacement (one "referenced" bit per cached record, a hand
 /// sweeping the frames): almost LRU's hit rate on skewed id streams, without LRU's list update
