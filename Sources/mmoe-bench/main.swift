@@ -38,6 +38,20 @@ subcommands:
   amp --data_dir DIR [--taobao DIR] [--steps N] [--rounds N] [--threads N]
       training step time of Float, --bf16, --amp static and --amp dynamic, interleaved, on the
       Census reference model and (with --taobao) DeepRec's Taobao model; ratios to Float.
+  embedding [--rows 1e5,1e6,1e7] [--width 32] [--batch 512] [--fields 17] [--steps N] [--rounds N]
+            [--zipf S] [--budget F] [--stores LIST] [--dir DIR]
+      embedding-store lookups/s and sparse updates/s per store type (device_mem, cached_host_mem,
+      cached_ssd) on Zipf-skewed id batches, with the cache hit rate, the store's resident bytes,
+      the process RSS growth, and the cost of a full snapshot (cached_host_mem) or of the
+      incremental commit (cached_ssd).
+      --rows LIST    table sizes in rows (default 1e5,1e6,1e7)
+      --width W      Floats per record (default 32: a 16-wide row and its Adagrad accumulator)
+      --batch B, --fields F   ids per step: B x F, deduped (default 512 x 17)
+      --steps N      timed steps per store (default 100), in --rounds N interleaved windows (default 3)
+      --zipf S       the ids' Zipf exponent (default 1.05)
+      --budget F     cached_ssd's cache budget as a fraction of the table (default 0.1)
+      --stores LIST  which store types (default all three)
+      --dir DIR      where cached_ssd's files go (default a temporary directory, deleted after)
 """
 
 func fail(_ message: String) -> Never {
@@ -58,6 +72,8 @@ case "checkpoint":
     exit(benchCheckpoint(arguments: Array(arguments.dropFirst())))
 case "amp":
     exit(benchAMP(arguments: Array(arguments.dropFirst())))
+case "embedding":
+    exit(benchEmbedding(arguments: Array(arguments.dropFirst())))
 case "-h", "--help", "help":
     print(usage)
 default:
