@@ -32,6 +32,7 @@ let package = Package(
     products: [
         .executable(name: "mmoe-train", targets: ["mmoe-train"]),
         .executable(name: "mmoe-bench", targets: ["mmoe-bench"]),
+        .executable(name: "mmoe-report", targets: ["mmoe-report"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "MMoE", targets: ["MMoE"]),
         .library(name: "Datasets", targets: ["Datasets"]),
@@ -42,6 +43,7 @@ let package = Package(
         .target(name: "MMoE", dependencies: ["Tensor", "Datasets"], swiftSettings: numericFlags),
         .executableTarget(name: "mmoe-train", dependencies: ["MMoE", "Datasets", "Tensor"], swiftSettings: numericFlags),
         .executableTarget(name: "mmoe-bench", dependencies: ["MMoE", "Datasets", "Tensor"], swiftSettings: numericFlags),
+        .executableTarget(name: "mmoe-report", dependencies: ["MMoE"]),
         .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport", swiftSettings: numericFlags),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], swiftSettings: numericFlags),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "TestSupport"], swiftSettings: numericFlags),

@@ -140,6 +140,10 @@ public struct TrainCommand {
         let model: MMoEModel
         do { model = try MMoEModel(config, seed: o.seed) } catch { throw UsageError(error.description) }
         model.fuseEmbeddingLookups = o.embFusion
+        if o.gateReport && !model.hasGates {
+            throw UsageError("--gate_report: --model \(o.model.rawValue) has no gates to report on (only models that mix experts through gates do)")
+        }
+        if o.gateReport && data.testRows == 0 { throw UsageError("--gate_report measures the gates on the test set, which is empty") }
 
         var settings = TrainerSettings()
         settings.batchSize = o.batchSize
@@ -233,6 +237,11 @@ public struct TrainCommand {
         let summaryData = Data(RunLog.json(RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks,
                                                                 peakRSSMB: rss)).utf8)
         try summaryData.write(to: outputDir.appendingPathComponent("summary.json"), options: .atomic)
+        if o.gateReport, let gates = try GateStatistics.measure(model, test: data.test, tasks: tasks, options: settings.tapeOptions) {
+            for line in gates.summaryLines { print(line) }
+            for warning in gates.warnings { printError(warning) }
+            for path in try gates.write(to: o.outputDir, model: o.model.rawValue) { print("Wrote \(path)") }
+        }
         let aucText = summary.finalEvaluation.map { e in
             "test AUC " + zip(tasks, e.auc).map { "\($0) \(String(format: "%.4f", $1))" }.joined(separator: ", ")
                 + (tasks.count > 1 ? " (pooled \(String(format: "%.4f", e.pooledAUC)))" : "")
@@ -271,6 +280,7 @@ public struct TrainCommand {
             ("optimizer", o.optimizer.rawValue), ("inter", "\(o.inter)"), ("intra", "\(o.intra)"), ("bf16", "\(o.bf16)"),
             ("emb_fusion", "\(o.embFusion)"), ("op_fusion", "\(o.opFusion)"), ("smartstaged", "\(o.smartstaged)"),
             ("micro_batch", "\(o.microBatch)"), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
+            ("gate_report", "\(o.gateReport)"),
         ]
         rows.sort { $0.0 < $1.0 }
         var lines = ["------------------------ arguments ------------------------"]

@@ -132,32 +132,42 @@ public final class MMoEModel {
     /// Logits `[T, B]`. In training, dropout follows every hidden ReLU layer (masks drawn from `rng`).
     public func logits(_ batch: Batch, tape: Tape, training: Bool, rng: inout SeededRNG) -> Variable {
         let x = input(batch, tape: tape)
-        let rate = config.dropout
-        func mlp(_ h: Variable, _ layers: [(weight: Parameter, bias: Parameter)], reluOnLast: Bool, rng: inout SeededRNG) -> Variable {
-            var h = h
-            for (i, layer) in layers.enumerated() {
-                let hidden = reluOnLast || i < layers.count - 1
-                h = h.linear(tape.parameter(layer.weight), tape.parameter(layer.bias), activation: hidden ? .relu : .none)
-                if hidden { h = h.dropout(rate: rate, training: training, rng: &rng) }
-            }
-            return h
-        }
         let towerInput: Variable
-        if let gateOut = layers.gateOut {
+        if layers.gateOut != nil {
             // Experts: ReLU between layers; after the last only in DeepRec's form (OneFlow's
             // reference skips the final activation).
-            let experts = mlp(x, layers.experts, reluOnLast: config.expertReluOnLast, rng: &rng)   // [E, B, H]
-            let gateHidden = mlp(x, layers.gates, reluOnLast: true, rng: &rng)                      // [B, D] or [T, B, G]
-            let gates = gateHidden.linear(tape.parameter(gateOut.weight), gateOut.bias.map { tape.parameter($0) })
-                .softmax(axis: -1)                                                                   // [T, B, E]
-            towerInput = gatedMixture(gates: gates, experts: experts)                               // [T, B, H]
+            let experts = mlp(x, layers.experts, reluOnLast: config.expertReluOnLast, tape: tape, training: training, rng: &rng) // [E, B, H]
+            let gates = gates(x, tape: tape, training: training, rng: &rng)!                                                   // [T, B, E]
+            towerInput = gatedMixture(gates: gates, experts: experts)                                                          // [T, B, H]
         } else {
             towerInput = x                                                                           // [B, D], shared by the towers
         }
-        let tower = mlp(towerInput, layers.towers, reluOnLast: true, rng: &rng)                    // [T, B, K]
+        let tower = mlp(towerInput, layers.towers, reluOnLast: true, tape: tape, training: training, rng: &rng) // [T, B, K]
         let towerOut = layers.towerOut
         let out = tower.linear(tape.parameter(towerOut.weight), tape.parameter(towerOut.bias)) // [T, B, 1]
         return out.reshaped([config.numTasks, batch.size])
+    }
+
+    /// Each task's softmax gate over the experts `[T, B, E]` for the input `x` `[B, D]`; nil for a
+    /// model without gates. `logits` mixes the experts with it; `gateWeights` reports it.
+    func gates(_ x: Variable, tape: Tape, training: Bool, rng: inout SeededRNG) -> Variable? {
+        guard let gateOut = layers.gateOut else { return nil }
+        let gateHidden = mlp(x, layers.gates, reluOnLast: true, tape: tape, training: training, rng: &rng) // [B, D] or [T, B, G]
+        return gateHidden.linear(tape.parameter(gateOut.weight), gateOut.bias.map { tape.parameter($0) })
+            .softmax(axis: -1)                                                                           // [T, B, E]
+    }
+
+    /// A stack of linear layers with ReLU between them (and after the last with `reluOnLast`); in
+    /// training, dropout after every ReLU.
+    private func mlp(_ h: Variable, _ layers: [(weight: Parameter, bias: Parameter)], reluOnLast: Bool, tape: Tape,
+                     training: Bool, rng: inout SeededRNG) -> Variable {
+        var h = h
+        for (i, layer) in layers.enumerated() {
+            let hidden = reluOnLast || i < layers.count - 1
+            h = h.linear(tape.parameter(layer.weight), tape.parameter(layer.bias), activation: hidden ? .relu : .none)
+            if hidden { h = h.dropout(rate: config.dropout, training: training, rng: &rng) }
+        }
+        return h
     }
 
     /// Σ over tasks of each task's mean BCE-with-logits (the reference adds the per-task losses).

@@ -93,6 +93,8 @@ extension TrainOptions {
                     .value("threads", \.threads, .integer("N", .nonNegative), "worker threads; 0 = all cores"),
                     .value("correlation", \.correlation, .real("R", Requirement("in [-1, 1]") { $0 >= -1 && $0 <= 1 }),
                            "task correlation of the built-in synthetic data, in [-1, 1]"),
+                    .boolean("gate_report", \.gateReport,
+                             "after training, write each task's mean gate weight per expert and how peaked the gates are over the test set (gate_report.json, gate_report.svg in output_dir); warns when a gate has collapsed onto one expert"),
                     .boolean("help", \.help, short: "h", "print this help"),
                 ]),
             ],

@@ -93,6 +93,9 @@ public struct TrainOptions: Sendable, Equatable {
     public var threads = 0
     /// Correlation between the tasks of the built-in synthetic data, in [-1, 1].
     public var correlation: Float = 0.5
+    /// After training, write each task's gate statistics over the test set (gate_report.json and
+    /// gate_report.svg in `outputDir`) and warn about collapsed gates.
+    public var gateReport = false
     public var help = false
 
     /// The flags the user wrote (names without dashes), so later code can tell "given" from
