@@ -12,6 +12,6 @@ extension MMoEModel {
     public func gateWeights(_ batch: Batch, options: TapeOptions = TapeOptions()) -> Tensor? {
         let tape = Tape(recording: false, options: options)
         var rng = SeededRNG(seed: 0) // unused: no dropout outside training
-        return gates(input(batch, tape: tape), tape: tape, training: false, rng: &rng)?.value.contiguous()
+        return gates(input(batch, tape: tape), training: false, tape: tape, rng: &rng)?.value.contiguous()
     }
 }

@@ -136,13 +136,13 @@ public final class MMoEModel {
         if layers.gateOut != nil {
             // Experts: ReLU between layers; after the last only in DeepRec's form (OneFlow's
             // reference skips the final activation).
-            let experts = mlp(x, layers.experts, reluOnLast: config.expertReluOnLast, tape: tape, training: training, rng: &rng) // [E, B, H]
-            let gates = gates(x, tape: tape, training: training, rng: &rng)!                                                   // [T, B, E]
+            let experts = mlp(x, layers.experts, reluOnLast: config.expertReluOnLast, training: training, tape: tape, rng: &rng) // [E, B, H]
+            let gates = gates(x, training: training, tape: tape, rng: &rng)!                                                   // [T, B, E]
             towerInput = gatedMixture(gates: gates, experts: experts)                                                          // [T, B, H]
         } else {
             towerInput = x                                                                           // [B, D], shared by the towers
         }
-        let tower = mlp(towerInput, layers.towers, reluOnLast: true, tape: tape, training: training, rng: &rng) // [T, B, K]
+        let tower = mlp(towerInput, layers.towers, reluOnLast: true, training: training, tape: tape, rng: &rng) // [T, B, K]
         let towerOut = layers.towerOut
         let out = tower.linear(tape.parameter(towerOut.weight), tape.parameter(towerOut.bias)) // [T, B, 1]
         return out.reshaped([config.numTasks, batch.size])
@@ -150,17 +150,17 @@ public final class MMoEModel {
 
     /// Each task's softmax gate over the experts `[T, B, E]` for the input `x` `[B, D]`; nil for a
     /// model without gates. `logits` mixes the experts with it; `gateWeights` reports it.
-    func gates(_ x: Variable, tape: Tape, training: Bool, rng: inout SeededRNG) -> Variable? {
+    func gates(_ x: Variable, training: Bool, tape: Tape, rng: inout SeededRNG) -> Variable? {
         guard let gateOut = layers.gateOut else { return nil }
-        let gateHidden = mlp(x, layers.gates, reluOnLast: true, tape: tape, training: training, rng: &rng) // [B, D] or [T, B, G]
+        let gateHidden = mlp(x, layers.gates, reluOnLast: true, training: training, tape: tape, rng: &rng) // [B, D] or [T, B, G]
         return gateHidden.linear(tape.parameter(gateOut.weight), gateOut.bias.map { tape.parameter($0) })
             .softmax(axis: -1)                                                                           // [T, B, E]
     }
 
-    /// A stack of linear layers with ReLU between them (and after the last with `reluOnLast`); in
-    /// training, dropout after every ReLU.
-    private func mlp(_ h: Variable, _ layers: [(weight: Parameter, bias: Parameter)], reluOnLast: Bool, tape: Tape,
-                     training: Bool, rng: inout SeededRNG) -> Variable {
+    /// A stack of dense layers: ReLU after each but the last (and after the last with `reluOnLast`),
+    /// dropout after every ReLU in training.
+    func mlp(_ h: Variable, _ layers: [(weight: Parameter, bias: Parameter)], reluOnLast: Bool, training: Bool, tape: Tape,
+             rng: inout SeededRNG) -> Variable {
         var h = h
         for (i, layer) in layers.enumerated() {
             let hidden = reluOnLast || i < layers.count - 1
