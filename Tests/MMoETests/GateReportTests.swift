@@ -168,7 +168,7 @@ final class GateReportTests: XCTestCase {
         let out = try temporaryDirectory() + "/result"
         XCTAssertThrowsError(try run(["--model", "simple_multitask", "--num_train_samples", "64", "--num_test_samples", "10",
                                       "--output_dir", out, "--gate_report"])) { error in
-            XCTAssertEqual("\(error)", "--gate_report: --model simple_multitask has no gates to report on (only models that mix experts through gates do)")
+            XCTAssertEqual("\(error)", "--gate_report: --model simple_multitask has no MMoE-style gate layer to report on (softmax gates over one shared set of experts: mmoe's, one per task, or omoe's one)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing is written")
     }

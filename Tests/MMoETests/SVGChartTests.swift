@@ -170,6 +170,7 @@ final class SVGChartTests: XCTestCase {
         let log = AxisScale.fitting([0.15, 0.7], kind: .log10, start: 0, end: 1)
         XCTAssertEqual(log.ticks.map(AxisScale.label), ["0.2", "0.3", "0.4", "0.5", "0.6", "0.7"])
         XCTAssertEqual(AxisScale.fitting([0.01, 5], kind: .log10, start: 0, end: 1).ticks.map(AxisScale.label), ["0.01", "0.1", "1"])
+        XCTAssertEqual(AxisScale.fitting([0.02, 1], kind: .log10, start: 0, end: 1).ticks.map(AxisScale.label), ["0.02", "0.05", "0.1", "0.2", "0.5", "1"])
         XCTAssertNil(log.position(0))
         XCTAssertEqual(SVGDocument.format(1.005), "1")
         XCTAssertEqual(SVGDocument.format(-0.001), "0")

@@ -126,6 +126,7 @@ final class TrainOptionsTests: XCTestCase {
         ("seed", "18446744073709551615", { $0.seed == UInt64.max }),
         ("threads", "2", { $0.threads == 2 }),
         ("correlation", "-0.5", { $0.correlation == -0.5 }),
+        ("gate_report", "true", { $0.gateReport }),
         ("help", "true", { $0.help }),
     ]
 
@@ -373,7 +374,7 @@ final class TrainOptionsTests: XCTestCase {
             "train_batches": "16000", "loss_print_interval": "100", "table_size_array": "Census: the reference launch script's 29 sizes",
             "persistent_path": "none", "store_type": "cached_host_mem", "cache_memory_budget_mb": "1024",
             "amp": "false", "loss_scale_policy": "static", "dataset": "detect", "output_dir": "./result",
-            "seed": "2019; Taobao: 2021", "threads": "0", "correlation": "0.5", "help": "false",
+            "seed": "2019; Taobao: 2021", "threads": "0", "correlation": "0.5", "gate_report": "false", "help": "false",
             "data_location": "none", "steps": "as --train_batches; Taobao: 0", "no_eval": "false", "checkpoint": "none",
             "save_steps": "none", "keep_checkpoint_max": "1", "timeline": "off", "l2_regularization": "0.0; Taobao: 1e-06",
             "optimizer": "adam; Taobao: adagrad", "protocol": "grpc", "inter": "0", "intra": "0", "input_layer_partitioner": "0",

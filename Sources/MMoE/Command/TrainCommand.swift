@@ -141,7 +141,7 @@ public struct TrainCommand {
         do { model = try MMoEModel(config, seed: o.seed) } catch { throw UsageError(error.description) }
         model.fuseEmbeddingLookups = o.embFusion
         if o.gateReport && !model.hasGates {
-            throw UsageError("--gate_report: --model \(o.model.rawValue) has no gates to report on (only models that mix experts through gates do)")
+            throw UsageError("--gate_report: --model \(o.model.rawValue) has no MMoE-style gate layer to report on (softmax gates over one shared set of experts: mmoe's, one per task, or omoe's one)")
         }
         if o.gateReport && data.testRows == 0 { throw UsageError("--gate_report measures the gates on the test set, which is empty") }
 

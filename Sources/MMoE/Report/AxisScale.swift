@@ -76,11 +76,11 @@ struct AxisScale {
         return 10 * power
     }
 
-    /// Ticks inside [lo, hi]: the powers of ten when there are at least two, else 1-2-5 times them
-    /// when there are at least three, else every digit times them, else the two ends.
+    /// Ticks inside [lo, hi]: the powers of ten when there are at least three, else 1-2-5 times
+    /// them when there are at least three, else every digit times them, else the two ends.
     static func logTicks(_ lo: Double, _ hi: Double) -> [Double] {
         let first = Int(Foundation.log10(lo).rounded(.down)), last = Int(Foundation.log10(hi).rounded(.up))
-        for (multipliers, enough) in [([1.0], 2), ([1, 2, 5], 3), (Array(stride(from: 1.0, through: 9, by: 1)), 2)] {
+        for (multipliers, enough) in [([1.0], 3), ([1, 2, 5], 3), (Array(stride(from: 1.0, through: 9, by: 1)), 2)] {
             var ticks: [Double] = []
             for e in first...last {
                 for m in multipliers {
