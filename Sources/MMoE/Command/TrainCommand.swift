@@ -164,6 +164,10 @@ public struct TrainCommand {
         let model: MMoEModel
         do { model = try MMoEModel(config, seed: o.seed) } catch { throw UsageError(error.description) }
         model.fuseEmbeddingLookups = o.embFusion
+        if o.gateReport && !model.hasGates {
+            throw UsageError("--gate_report: --model \(o.model.rawValue) has no MMoE-style gate layer to report on (softmax gates over one shared set of experts: mmoe's, one per task, or omoe's one)")
+        }
+        if o.gateReport && data.testRows == 0 { throw UsageError("--gate_report measures the gates on the test set, which is empty") }
 
         var settings = TrainerSettings()
         settings.batchSize = o.batchSize
@@ -277,6 +281,11 @@ public struct TrainCommand {
         let summaryData = Data(RunLog.json(RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks,
                                                                 peakRSSMB: rss)).utf8)
         try summaryData.write(to: outputDir.appendingPathComponent("summary.json"), options: .atomic)
+        if o.gateReport, let gates = try GateStatistics.measure(model, test: data.test, tasks: tasks, options: settings.tapeOptions) {
+            for line in gates.summaryLines { print(line) }
+            for warning in gates.warnings { printError(warning) }
+            for path in try gates.write(to: o.outputDir, model: o.model.rawValue) { print("Wrote \(path)") }
+        }
         let aucText = summary.finalEvaluation.map { e in
             let binary = tasks.indices.filter { e.taskTypes[$0] == .binary }, regression = tasks.indices.filter { e.taskTypes[$0] == .regression }
             let auc = binary.isEmpty ? nil : "test AUC " + binary.map { "\(tasks[$0]) \(String(format: "%.4f", e.auc[$0]))" }.joined(separator: ", ")
@@ -337,6 +346,8 @@ public struct TrainCommand {
             ("synthetic_scale", "\(o.syntheticScale)"), ("synthetic_sin_terms", "\(o.syntheticSinTerms)"),
             ("synthetic_alpha_beta_std", "\(o.syntheticAlphaBetaStd)"), ("synthetic_noise", "\(o.syntheticNoise)"),
             ("census_tasks", o.censusTasks.rawValue),
+            ("micro_batch", "\(o.microBatch)"), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
+            ("gate_report", "\(o.gateReport)"),
         ]
         rows.sort { $0.0 < $1.0 }
         var lines = ["------------------------ arguments ------------------------"]

@@ -165,23 +165,30 @@ public final class MMoEModel {
         } else if config.kind.hasBottom {
             towerInput = mlp(x, layers.bottom, reluOnLast: config.expertReluOnLast, rng: &rng)    // [1 or T, B, H]
             if config.kind == .sharedBottom { towerInput = towerInput.reshaped([batch.size, towerInput.shape[2]]) }
-        } else if let gateOut = layers.gateOut {
+        } else if layers.gateOut != nil {
             // Experts: ReLU between layers; after the last only in DeepRec's form (OneFlow's
             // reference skips the final activation).
             let experts = mlp(x, layers.experts, reluOnLast: config.expertReluOnLast, rng: &rng)   // [E, B, H]
-            let gateHidden = mlp(x, layers.gates, reluOnLast: true, rng: &rng)                      // [B, D] or [T, B, G]
-            let gates = gateHidden.linear(tape.parameter(gateOut.weight), gateOut.bias.map { tape.parameter($0) })
-                .softmax(axis: -1)                                                                   // [T, B, E]
+            let gates = gates(x, training: training, tape: tape, rng: &rng)!                        // [T or 1, B, E]
             towerInput = gatedMixture(gates: gates, experts: experts)                               // [T, B, H]
             // omoe's one gate gives one mixture, [1, B, H], which every tower reads.
             if config.kind == .omoe { towerInput = towerInput.reshaped([batch.size, towerInput.shape[2]]) }
         } else {
             towerInput = x                                                                           // [B, D], shared by the towers
         }
-        let tower = mlp(towerInput, layers.towers, reluOnLast: true, rng: &rng)                    // [T, B, K]
+        let tower = mlp(towerInput, layers.towers, reluOnLast: true, rng: &rng) // [T, B, K]
         let towerOut = layers.towerOut
         let out = tower.linear(tape.parameter(towerOut.weight), tape.parameter(towerOut.bias)) // [T, B, 1]
         return out.reshaped([config.numTasks, batch.size])
+    }
+
+    /// Each task's softmax gate over the experts `[T, B, E]` for the input `x` `[B, D]`; nil for a
+    /// model without gates. `logits` mixes the experts with it; `gateWeights` reports it.
+    func gates(_ x: Variable, training: Bool, tape: Tape, rng: inout SeededRNG) -> Variable? {
+        guard let gateOut = layers.gateOut else { return nil }
+        let gateHidden = mlp(x, layers.gates, reluOnLast: true, training: training, tape: tape, rng: &rng) // [B, D] or [T, B, G]
+        return gateHidden.linear(tape.parameter(gateOut.weight), gateOut.bias.map { tape.parameter($0) })
+            .softmax(axis: -1)                                                                           // [T, B, E]
     }
 
     /// Σ over tasks of each task's mean loss (the reference adds the per-task losses): BCE-with-logits

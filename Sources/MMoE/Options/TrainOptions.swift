@@ -112,6 +112,9 @@ public struct TrainOptions: Sendable, Equatable {
     public var syntheticSinTerms = 10
     public var syntheticAlphaBetaStd: Float = 1
     public var syntheticNoise: Float = 0.1
+    /// After training, write each task's gate statistics over the test set (gate_report.json and
+    /// gate_report.svg in `outputDir`) and warn about collapsed gates.
+    public var gateReport = false
     public var help = false
 
     /// The flags the user wrote (names without dashes), so later code can tell "given" from
