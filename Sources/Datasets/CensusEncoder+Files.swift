@@ -10,6 +10,7 @@ extension CensusEncoder {
         var hi = [Float](repeating: -.infinity, count: denseCount)
         var dense: [Float] = []  // unscaled until the ranges are known
         var ids: [Int32] = []  // local rows until the table offsets are known
+        var keys: [UInt64] = []
         var labels: [Float] = []
         let count = try CensusLine.forEachRow(path: path, maxRows: maxRows) { line, bytes, number throws(DatasetError) in
             let (income, marital) = try line.labels(bytes, path: path, number: number)
@@ -21,7 +22,9 @@ extension CensusEncoder {
             }
             for f in 0 ..< fieldCount {
                 let r = line.range(CensusLine.sparseColumns[f])
-                do throws(FieldVocabulary.Collision) { ids.append(try fields[f].findOrInsert(key: FieldHash.key(field: f, bytes, r), bytes, r)) } catch {
+                let key = FieldHash.key(field: f, bytes, r)
+                keys.append(key)
+                do throws(FieldVocabulary.Collision) { ids.append(try fields[f].findOrInsert(key: key, bytes, r)) } catch {
                     throw collisionError(error, file: path, line: number, field: f)
                 }
             }
@@ -42,7 +45,7 @@ extension CensusEncoder {
             for f in 0 ..< fieldCount { ids[i * fieldCount + f] += Int32(encoder.schema.fieldOffsets[f]) }
         }
         let data = TabularData(count: count, denseWidth: denseCount, dense: dense, fieldCount: fieldCount, ids: ids,
-                               taskNames: CensusIncome.taskNames, labels: labels)
+                               taskNames: CensusIncome.taskNames, labels: labels, keys: keys)
         return (encoder, data, warnings)
     }
 
@@ -54,6 +57,7 @@ extension CensusEncoder {
         let fieldCount = CensusIncome.sparseNames.count
         var dense: [Float] = []
         var ids: [Int32] = []
+        var keys: [UInt64] = []
         var labels: [Float] = []
         let count = try CensusLine.forEachRow(path: path, maxRows: maxRows) { line, bytes, number throws(DatasetError) in
             let (income, marital) = try line.labels(bytes, path: path, number: number)
@@ -61,12 +65,14 @@ extension CensusEncoder {
                 dense.append(scale(try line.rawDense(d, bytes, path: path, number: number), dense: d))
             }
             for f in 0 ..< fieldCount {
-                ids.append(try row(field: f, bytes, line.range(CensusLine.sparseColumns[f]), file: path, line: number))
+                let r = line.range(CensusLine.sparseColumns[f])
+                ids.append(try row(field: f, bytes, r, file: path, line: number))
+                keys.append(FieldHash.key(field: f, bytes, r))
             }
             labels.append(income)
             labels.append(marital)
         }
         return TabularData(count: count, denseWidth: denseCount, dense: dense, fieldCount: fieldCount, ids: ids,
-                           taskNames: CensusIncome.taskNames, labels: labels)
+                           taskNames: CensusIncome.taskNames, labels: labels, keys: keys)
     }
 }

@@ -44,7 +44,7 @@ extension Taobao {
             return false
         }
         if let all { return all }
-        var empty = TaobaoChunk(reserveRows: 0)
+        var empty = TaobaoChunk(reserveRows: 0, keepKeys: options.keepKeys)
         return empty.take()
     }
 
@@ -73,7 +73,7 @@ extension Taobao {
         guard limit > 0 else { reader.close(); return }
 
         var line = TaobaoLine()
-        var chunk = TaobaoChunk(reserveRows: min(chunkRows, limit, 8192))
+        var chunk = TaobaoChunk(reserveRows: min(chunkRows, limit, 8192), keepKeys: options.keepKeys)
         var rows = 0
         var stopped = false
         try reader.forEachLine(firstNumber: firstNumber) { bytes, range, number throws(DatasetError) in

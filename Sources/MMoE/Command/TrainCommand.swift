@@ -82,7 +82,7 @@ public struct TrainCommand {
             guard let files = try Taobao.files(in: o.dataDir!) else {
                 throw UsageError("\(o.dataDirFlag) \(o.dataDir!): Taobao data needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
             }
-            let reader = { var r = TaobaoOptions(); r.clampPrice = o.clampPrice; return r }()
+            let reader = TaobaoOptions(clampPrice: o.clampPrice, keepKeys: o.usesDynamicRows)
             let limit = o.numTrainSamples, testLimit = o.numTestSamples
             let rows = min(try Taobao.countRows(path: files.train), limit ?? .max)
             let testRows = min(try Taobao.countRows(path: files.test), testLimit ?? .max)
@@ -125,6 +125,9 @@ public struct TrainCommand {
             throw UsageError("--table_size_array applies to Census-income; Taobao fields use DeepRec's hash bucket sizes")
         }
         Parallel.threads = o.intra > 0 ? o.intra : o.threads
+        if o.usesEmbeddingStore && kind == .synthetic {
+            throw UsageError("--\(o.multihash ? "multihash" : o.adaptiveEmb ? "adaptive_emb" : "ev") True: the built-in synthetic data has no sparse fields to embed")
+        }
         var data = try loadData(kind, o)
         guard data.testRows > 0 || o.noEval else { throw UsageError("the test split is empty; evaluation needs rows (or pass --no_eval)") }
         guard o.numTasks == data.taskNames.count else {
@@ -138,8 +141,15 @@ public struct TrainCommand {
         config.expertReluOnLast = kind == .taobao
         config.gateBias = kind == .taobao
         let model: MMoEModel
-        do { model = try MMoEModel(config, seed: o.seed) } catch { throw UsageError(error.description) }
+        let storeSettings = o.embeddingStoreSettings(seed: o.seed)
+        do { model = try MMoEModel(config, seed: o.seed, embeddingTable: storeSettings == nil) } catch { throw UsageError(error.description) }
         model.fuseEmbeddingLookups = o.embFusion
+        let store: EmbeddingStore? = try storeSettings.map { s in
+            do {
+                return try EmbeddingStore(model: model, optimizer: o.optimizer, settings: s, filter: try o.admissionFilter(),
+                                          makeStorage: rowStorageFactory(o))
+            } catch let error as EmbeddingStoreError { throw UsageError(error.description) }
+        }
 
         var settings = TrainerSettings()
         settings.batchSize = o.batchSize
@@ -159,7 +169,8 @@ public struct TrainCommand {
         settings.saveSteps = o.saveSteps ?? 0
         settings.batchShards = o.inter > 0 ? o.inter : 2
         if o.smartstaged { data.source = PrefetchingSource(data.source) }
-        let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings)
+        let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings,
+                              embeddingStore: store)
 
         // Where step checkpoints go, and a checkpoint to resume from.
         let checkpoints = (o.checkpoint ?? o.modelSaveDir).map { CheckpointDirectory(path: $0, keep: o.keepCheckpointMax) }
@@ -199,6 +210,7 @@ public struct TrainCommand {
               + "\(model.parameterCount) parameters; data: \(kind.rawValue), \(data.trainRows) train / \(data.testRows) test rows; "
               + "\(settings.trainBatches) steps of \(o.batchSize)\(settings.microBatches > 1 ? " x \(settings.microBatches) micro-batches" : ""); "
               + "optimizer \(o.optimizer.rawValue), lr \(o.learningRate), l2 \(o.l2Regularization); threads \(Parallel.threads)")
+        if let store { print(Self.storeDescription(store, o)) }
         if o.saveInitialModel { try save("initial_checkpoint") }
 
         let tasks = data.taskNames
@@ -209,7 +221,12 @@ public struct TrainCommand {
                 record(RunLog.stepRecord(r, tasks: tasks))
             case .evaluation(let r):
                 print(RunLog.evalLine(r, tasks: tasks, hostMemoryMB: ProcessMemory.residentMB()))
-                record(RunLog.evalRecord(r, tasks: tasks))
+                var evalRecord = RunLog.evalRecord(r, tasks: tasks)
+                if let store {
+                    print(store.statistics.line)
+                    evalRecord["embedding_store"] = store.statistics.record
+                }
+                record(evalRecord)
                 if o.saveModelAfterEachEval {
                     let aucs = zip(tasks, r.auc).map { "\($0)_\(String(format: "%.5f", $1))" }.joined(separator: "_")
                     try save("step_\(r.step)_val_auc_\(aucs)")
@@ -230,8 +247,12 @@ public struct TrainCommand {
         }
         if o.modelSaveDir != nil { try save("final_checkpoint") }
         let rss = ProcessMemory.peakResidentMB()
-        let summaryData = Data(RunLog.json(RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks,
-                                                                peakRSSMB: rss)).utf8)
+        var summaryRecord = RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks, peakRSSMB: rss)
+        if let store {
+            summaryRecord["embedding_store"] = store.statistics.record.merging(["kind": store.kind.rawValue]) { a, _ in a }
+            if o.noEval { print(store.statistics.line) }
+        }
+        let summaryData = Data(RunLog.json(summaryRecord).utf8)
         try summaryData.write(to: outputDir.appendingPathComponent("summary.json"), options: .atomic)
         let aucText = summary.finalEvaluation.map { e in
             "test AUC " + zip(tasks, e.auc).map { "\($0) \(String(format: "%.4f", $1))" }.joined(separator: ", ")
@@ -271,6 +292,8 @@ public struct TrainCommand {
             ("optimizer", o.optimizer.rawValue), ("inter", "\(o.inter)"), ("intra", "\(o.intra)"), ("bf16", "\(o.bf16)"),
             ("emb_fusion", "\(o.embFusion)"), ("op_fusion", "\(o.opFusion)"), ("smartstaged", "\(o.smartstaged)"),
             ("micro_batch", "\(o.microBatch)"), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
+            ("ev", "\(o.ev)"), ("ev_filter", o.evFilter.rawValue), ("ev_elimination", o.evElimination.rawValue),
+            ("adaptive_emb", "\(o.adaptiveEmb)"), ("multihash", "\(o.multihash)"),
         ]
         rows.sort { $0.0 < $1.0 }
         var lines = ["------------------------ arguments ------------------------"]

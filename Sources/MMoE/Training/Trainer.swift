@@ -115,21 +115,30 @@ public final class Trainer {
     private let l2Ranges: [Range<Int>]
     /// The model itself, then a gradient view of it (`MMoEModel(sharingValuesOf:)`) per further shard.
     private let shardModels: [MMoEModel]
+    /// Where the embedding rows live when not in the model's table (`--ev`, `--multihash`, a
+    /// file-backed store): each step pulls its rows from here and writes them back.
+    public let embeddingStore: EmbeddingStore?
 
     /// A batch is cut into shards only when each gets at least this many rows.
     static let minShardRows = 32
 
     /// Training on rows in memory (shuffled with `settings.seed`), evaluating on `test`.
-    public convenience init(model: MMoEModel, train: TabularData, test: TabularData, settings: TrainerSettings) {
+    public convenience init(model: MMoEModel, train: TabularData, test: TabularData, settings: TrainerSettings,
+                            embeddingStore: EmbeddingStore? = nil) {
         precondition(train.taskCount == model.config.numTasks && test.taskCount == model.config.numTasks,
                      "Trainer: the data has \(train.taskCount) tasks, the model \(model.config.numTasks)")
         self.init(model: model, source: MemoryBatchSource(train, batchSize: settings.batchSize, seed: settings.seed),
-                  test: .memory(test), taskNames: train.taskNames, settings: settings)
+                  test: .memory(test), taskNames: train.taskNames, settings: settings, embeddingStore: embeddingStore)
     }
 
-    /// Training on batches from `source` (its batch size wins over `settings.batchSize`).
-    public init(model: MMoEModel, source: BatchSource, test: EvalData, taskNames: [String], settings: TrainerSettings) {
+    /// Training on batches from `source` (its batch size wins over `settings.batchSize`). With an
+    /// `embeddingStore` (for a model built with `embeddingTable: false`), the rows come from it.
+    public init(model: MMoEModel, source: BatchSource, test: EvalData, taskNames: [String], settings: TrainerSettings,
+                embeddingStore: EmbeddingStore? = nil) {
         precondition(taskNames.count == model.config.numTasks, "Trainer: \(taskNames.count) task names, the model has \(model.config.numTasks) tasks")
+        precondition(embeddingStore == nil || model.embedding == nil,
+                     "Trainer: the model has its own embedding table and an embedding store; build it with embeddingTable: false")
+        self.embeddingStore = embeddingStore
         self.model = model
         self.settings = settings
         self.test = test
@@ -163,9 +172,11 @@ public final class Trainer {
     }
 
     /// One optimisation step on the micro-batches `batches`, as one batch of all their rows: each
-    /// one's gradient is weighted by its share of the rows. Returns each one's logits.
+    /// one's gradient is weighted by its share of the rows. Returns each one's logits. Without an
+    /// embedding store nothing here can fail; with one, use `train`, which throws its storage errors.
     @discardableResult
     public func trainStep(_ batches: [Batch], timeline: Timeline? = nil) -> [Tensor] {
+        precondition(embeddingStore == nil, "Trainer.trainStep: with an embedding store, call train(_:timeline:)")
         let total = batches.reduce(0) { $0 + $1.size }
         let logits = batches.map { accumulateGradients($0, weight: Float($0.size) / Float(total), timeline: timeline) }
         if settings.l2 > 0 {
@@ -180,6 +191,29 @@ public final class Trainer {
         return logits
     }
 
+    /// `trainStep`, with the rows pulled from the embedding store when there is one: the step's
+    /// rows are pulled into a working table, trained as the model's own table would be, updated
+    /// with their optimizer state and written back (see `EmbeddingStore`).
+    @discardableResult
+    public func train(_ batches: [Batch], timeline: Timeline? = nil) throws -> [Tensor] {
+        guard let store = embeddingStore else { return trainStep(batches, timeline: timeline) }
+        let working = try Self.span(timeline, "embedding_store.pull") { try store.pull(batches, training: true) }
+        let total = batches.reduce(0) { $0 + $1.size }
+        let logits = working.batches.map {
+            accumulateGradients($0, weight: Float($0.size) / Float(total), timeline: timeline, table: working.table)
+        }
+        if settings.l2 > 0 {
+            let values = model.parameters.values, grads = model.parameters.grads
+            Self.span(timeline, "l2_regularization") {
+                for r in l2Ranges { Kernels.axpy(settings.l2, values.slice(0, r), into: grads.slice(0, r)) }
+            }
+        }
+        Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model) }
+        try Self.span(timeline, "embedding_store.update") { try store.update(working, optimizer: optimizer) }
+        model.parameters.zeroGrad()
+        return logits
+    }
+
     /// Forward and backward of `batch`, adding `weight` times the gradient of its loss to
     /// `model`'s gradients; returns the logits `[T, B]`.
     ///
@@ -188,39 +222,44 @@ public final class Trainer {
     /// and seeds its backward with rows_s / B, because the loss is a mean over the whole batch.
     /// Shards run concurrently under `Parallel.forEach` (their GEMMs then run single-threaded);
     /// the shard gradients are then added into the model's in shard order.
-    func accumulateGradients(_ batch: Batch, weight: Float = 1, timeline: Timeline? = nil) -> Tensor {
+    /// `table`: a store's working table, in place of the model's own (each further shard then
+    /// accumulates into a gradient view of it).
+    func accumulateGradients(_ batch: Batch, weight: Float = 1, timeline: Timeline? = nil, table: EmbeddingTable? = nil) -> Tensor {
         let b = batch.size
         let shards = b >= shardModels.count * Self.minShardRows ? shardModels.count : 1
         guard shards > 1 else {
             let tape = Tape(options: settings.tapeOptions, timeline: timeline)
-            let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG)
+            let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG, embedding: table)
             tape.backward(model.loss(logits: logits, labels: batch.labels), seed: weight)
             return logits.value
         }
         let seeds = (0..<shards).map { _ in dropoutRNG.next() }
         let ranges = (0..<shards).map { s in (s * b / shards)..<((s + 1) * b / shards) }
         let logits = Tensor(uninitializedShape: [model.config.numTasks, b])
+        let tables = table.map { t in [t] + (1..<shards).map { _ in EmbeddingTable(sharingValueOf: t) } }
         Parallel.forEach(shards) { s in
             let part = batch.rows(ranges[s]), replica = shardModels[s]
             var rng = SeededRNG(seed: seeds[s])
             let tape = Tape(options: settings.tapeOptions, timeline: timeline)
-            let out = replica.logits(part, tape: tape, training: true, rng: &rng)
+            let out = replica.logits(part, tape: tape, training: true, rng: &rng, embedding: tables?[s])
             tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(b))
             logits.slice(1, ranges[s]).assign(out.value)
         }
-        Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards) }
+        Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards, tables: tables) }
         return logits
     }
 
-    /// Adds the gradients of shards 1..<shards into the model's, in shard order.
-    private func sumShardGradients(_ shards: Int) {
-        for replica in shardModels[1..<shards] {
+    /// Adds the gradients of shards 1..<shards into the model's, in shard order (and those of the
+    /// shards' working tables into the first, when a store's table is in use).
+    private func sumShardGradients(_ shards: Int, tables: [EmbeddingTable]? = nil) {
+        for (s, replica) in shardModels[1..<shards].enumerated() {
             Kernels.addInPlace(model.parameters.grads, replica.parameters.grads)
             replica.parameters.zeroGrad()
             if let table = model.embedding, let part = replica.embedding {
                 table.addGradient(of: part)
                 part.zeroGrad()
             }
+            if let tables { tables[0].addGradient(of: tables[s + 1]) }
         }
     }
 
@@ -262,7 +301,7 @@ public final class Trainer {
                     if batchesRead % perEpoch == 0 { epochEnded = true }
                 }
             }
-            let logits = trainStep(batches, timeline: timeline)
+            let logits = try train(batches, timeline: timeline)
             timeline?.record(name: "train_step", category: "step", start: stepStart, end: Timeline.now(), args: ["step": "\(step)"])
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let rows = batches.reduce(0) { $0 + $1.size }
@@ -322,18 +361,30 @@ public final class Trainer {
     /// shards gather their rows and run their forward passes concurrently, each on one core with
     /// single-threaded GEMMs. Rows do not interact in a forward pass, so neither the chunk size
     /// nor the thread count changes a bit of the result.
+    ///
+    /// With an embedding store, storage errors stop the process here; `evaluate(_:epoch:step:)` on
+    /// `EvalData` throws them instead.
     public func predictLogits(_ data: TabularData) -> [[Float]] {
+        try! predict(data)
+    }
+
+    /// `predictLogits`, throwing the embedding store's errors. With a store, each chunk's rows are
+    /// pulled once (read only: nothing is created or counted) and its shards read the working table.
+    func predict(_ data: TabularData) throws -> [[Float]] {
         var out = [[Float]](repeating: [], count: model.config.numTasks)
         var start = 0
         while start < data.count {
             let end = min(start + settings.evalBatchSize, data.count), n = end - start
             let shards = max(1, min(Parallel.threads, n / Self.minEvalShardRows))
             let logits = Tensor(uninitializedShape: [model.config.numTasks, n])   // [T, n]
+            let working = try embeddingStore?.pull([Batch(data, rows: start..<end)], training: false)
             Parallel.forEach(shards) { s in
                 let rows = (start + s * n / shards)..<(start + (s + 1) * n / shards)
                 var rng = SeededRNG(seed: 0) // unused: no dropout outside training
-                let part = model.logits(Batch(data, rows: rows), tape: Tape(recording: false, options: settings.tapeOptions),
-                                        training: false, rng: &rng)
+                let local = (rows.lowerBound - start)..<(rows.upperBound - start)
+                let batch = working.map { $0.batches[0].rows(local) } ?? Batch(data, rows: rows)
+                let part = model.logits(batch, tape: Tape(recording: false, options: settings.tapeOptions),
+                                        training: false, rng: &rng, embedding: working?.table)
                 logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(part.value)
             }
             for t in 0..<out.count { out[t].append(contentsOf: logits.select(0, t).scalars) }
@@ -357,7 +408,7 @@ public final class Trainer {
         var logits = [[Float]](repeating: [], count: tasks), taskLabels = [[Float]](repeating: [], count: tasks)
         var count = 0
         try data.chunks { chunk in
-            let part = predictLogits(chunk)
+            let part = try predict(chunk)
             for t in 0..<tasks {
                 logits[t] += part[t]
                 taskLabels[t] += (0..<chunk.count).map { chunk.labels[$0 * chunk.taskCount + t] }
