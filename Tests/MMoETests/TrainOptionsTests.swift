@@ -119,6 +119,12 @@ final class TrainOptionsTests: XCTestCase {
         ("dynamic_ev", "True", { $0.dynamicEV }),
         ("multihash", "True", { $0.multihash }),
         ("incremental_ckpt", "60", { $0.incrementalCkpt == 60 }),
+        ("ev_filter_freq", "5", { $0.evFilterFreq == 5 }),
+        ("ev_cbf_max_elements", "4096", { $0.evCBFMaxElements == 4096 }),
+        ("ev_cbf_false_positive", "0.05", { $0.evCBFFalsePositive == 0.05 }),
+        ("ev_steps_to_live", "100", { $0.evStepsToLive == 100 }),
+        ("ev_l2_weight_threshold", "0.5", { $0.evL2WeightThreshold == 0.5 }),
+        ("ev_eviction_interval", "7", { $0.evEvictionInterval == 7 }),
         ("model", "simple_multitask", { $0.model == .simpleMultitask }),
         ("clamp_price", "True", { $0.clampPrice }),
         ("dataset", "taobao", { $0.dataset == .taobao }),
@@ -380,6 +386,8 @@ final class TrainOptionsTests: XCTestCase {
             "dense_layer_partitioner": "0", "bf16": "false", "emb_fusion": "true", "op_fusion": "true", "smartstaged": "true",
             "micro_batch": "0", "tf": "false", "workqueue": "false", "ev": "false", "ev_filter": "None", "ev_elimination": "None",
             "adaptive_emb": "false", "dynamic_ev": "false", "multihash": "false", "incremental_ckpt": "0", "model": "mmoe",
+            "ev_filter_freq": "3", "ev_cbf_max_elements": "1048576", "ev_cbf_false_positive": "0.01", "ev_steps_to_live": "4000",
+            "ev_l2_weight_threshold": "1.0", "ev_eviction_interval": "100",
             "clamp_price": "false",
         ]
         XCTAssertEqual(Set(defaults.keys), Set(everyFlag.map(\.name)))
