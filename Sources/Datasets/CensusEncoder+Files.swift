@@ -1,7 +1,7 @@
 extension CensusEncoder {
     /// Reads a raw Census file (the training split) and fits the encoder on it: vocabularies in
-    /// first-seen order, dense ranges; then encodes the same rows.
-    static func fit(path: String, capacities: [Int], maxRows: Int?) throws(DatasetError)
+    /// first-seen order, dense ranges; then encodes the same rows (with their raw keys when `keepKeys`).
+    static func fit(path: String, capacities: [Int], maxRows: Int?, keepKeys: Bool = false) throws(DatasetError)
         -> (encoder: CensusEncoder, data: TabularData, warnings: [String]) {
         let denseCount = CensusIncome.denseNames.count
         let fieldCount = CensusIncome.sparseNames.count
@@ -23,7 +23,7 @@ extension CensusEncoder {
             for f in 0 ..< fieldCount {
                 let r = line.range(CensusLine.sparseColumns[f])
                 let key = FieldHash.key(field: f, bytes, r)
-                keys.append(key)
+                if keepKeys { keys.append(key) }
                 do throws(FieldVocabulary.Collision) { ids.append(try fields[f].findOrInsert(key: key, bytes, r)) } catch {
                     throw collisionError(error, file: path, line: number, field: f)
                 }
@@ -45,14 +45,15 @@ extension CensusEncoder {
             for f in 0 ..< fieldCount { ids[i * fieldCount + f] += Int32(encoder.schema.fieldOffsets[f]) }
         }
         let data = TabularData(count: count, denseWidth: denseCount, dense: dense, fieldCount: fieldCount, ids: ids,
-                               taskNames: CensusIncome.taskNames, labels: labels, keys: keys)
+                               taskNames: CensusIncome.taskNames, labels: labels, keys: keepKeys ? keys : nil)
         return (encoder, data, warnings)
     }
 
     /// Encodes a raw Census file (a test split, or any later data) exactly as the training split was:
     /// values never seen in training go to their field's unknown row and dense values are clipped to
-    /// [0, 1]. `maxRows` keeps only the first rows (nil: all).
-    public func encode(path: String, maxRows: Int? = nil) throws(DatasetError) -> TabularData {
+    /// [0, 1]. `maxRows` keeps only the first rows (nil: all). `keepKeys`: also each value's raw
+    /// key (`TabularData.keys`), for dynamic embedding tables; unknown values keep theirs too.
+    public func encode(path: String, maxRows: Int? = nil, keepKeys: Bool = false) throws(DatasetError) -> TabularData {
         let denseCount = CensusIncome.denseNames.count
         let fieldCount = CensusIncome.sparseNames.count
         var dense: [Float] = []
@@ -67,12 +68,12 @@ extension CensusEncoder {
             for f in 0 ..< fieldCount {
                 let r = line.range(CensusLine.sparseColumns[f])
                 ids.append(try row(field: f, bytes, r, file: path, line: number))
-                keys.append(FieldHash.key(field: f, bytes, r))
+                if keepKeys { keys.append(FieldHash.key(field: f, bytes, r)) }
             }
             labels.append(income)
             labels.append(marital)
         }
         return TabularData(count: count, denseWidth: denseCount, dense: dense, fieldCount: fieldCount, ids: ids,
-                           taskNames: CensusIncome.taskNames, labels: labels, keys: keys)
+                           taskNames: CensusIncome.taskNames, labels: labels, keys: keepKeys ? keys : nil)
     }
 }

@@ -75,7 +75,7 @@ public struct TrainCommand {
             return inMemory(train, test, fieldRows: [])
         case .census:
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
-                                               maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples)
+                                               maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples, keepKeys: o.usesDynamicRows)
             for w in census.warnings { printError("warning: \(w)") }
             return inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows)
         case .taobao:

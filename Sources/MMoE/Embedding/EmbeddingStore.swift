@@ -42,6 +42,10 @@ public struct EmbeddingStoreSettings: Sendable {
     public var eviction: EvictionRule?
     /// Eviction runs after the update of every step whose global step is a multiple of this.
     public var evictionInterval = 100
+    /// Whether `init` writes the rows a fixed, adaptive or multihash store starts with. false: the
+    /// storage already holds them (a store reopened from its persisted rows, or about to be
+    /// restored from a snapshot), and writing them again would overwrite the trained values.
+    public var createsInitialRows = true
 
     public init(kind: EmbeddingStoreKind, seed: UInt64, eviction: EvictionRule? = nil, evictionInterval: Int = 100) {
         self.kind = kind
@@ -133,6 +137,7 @@ public final class EmbeddingStore {
         multihash = tables
 
         var rng = model.embeddingRNG
+        guard settings.createsInitialRows else { return }
         switch settings.kind {
         case .fixed:
             // The values the model's own table would get, drawn in the same order.
