@@ -11,8 +11,8 @@ public struct EmbeddingStoreError: Error, CustomStringConvertible {
 public enum EmbeddingStoreKind: String, Sendable, CaseIterable {
     /// The hashed fixed table (today's default, over a `RowStorage`): key = fused-table row; every
     /// row is created up front with exactly the values the model's own table would start with, so
-    /// it trains bit-identically to the in-model table. What a file-backed `--store_type cached_ssd`
-    /// runs on.
+    /// it trains bit-identically to the in-model table. Meant for a file-backed
+    /// `--store_type cached_ssd`; `mmoe-train` does not select it yet.
     case fixed
     /// DeepRec's EmbeddingVariable (`--ev`): key = the raw 64-bit key of the value (`FieldHash`,
     /// before the bucket), so ids never collide; a row is created when its id is admitted.

@@ -179,16 +179,20 @@ public final class Trainer {
         precondition(embeddingStore == nil, "Trainer.trainStep: with an embedding store, call train(_:timeline:)")
         let total = batches.reduce(0) { $0 + $1.size }
         let logits = batches.map { accumulateGradients($0, weight: Float($0.size) / Float(total), timeline: timeline) }
-        if settings.l2 > 0 {
-            let values = model.parameters.values, grads = model.parameters.grads
-            Self.span(timeline, "l2_regularization") {
-                for r in l2Ranges { Kernels.axpy(settings.l2, values.slice(0, r), into: grads.slice(0, r)) }
-            }
-        }
+        addL2Gradient(timeline)
         Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model) }
         model.parameters.zeroGrad()
         model.embedding?.zeroGrad()
         return logits
+    }
+
+    /// Adds l2 · w to the gradient of every dense weight (when `settings.l2` > 0).
+    private func addL2Gradient(_ timeline: Timeline?) {
+        guard settings.l2 > 0 else { return }
+        let values = model.parameters.values, grads = model.parameters.grads
+        Self.span(timeline, "l2_regularization") {
+            for r in l2Ranges { Kernels.axpy(settings.l2, values.slice(0, r), into: grads.slice(0, r)) }
+        }
     }
 
     /// `trainStep`, with the rows pulled from the embedding store when there is one: the step's
@@ -202,12 +206,7 @@ public final class Trainer {
         let logits = working.batches.map {
             accumulateGradients($0, weight: Float($0.size) / Float(total), timeline: timeline, table: working.table)
         }
-        if settings.l2 > 0 {
-            let values = model.parameters.values, grads = model.parameters.grads
-            Self.span(timeline, "l2_regularization") {
-                for r in l2Ranges { Kernels.axpy(settings.l2, values.slice(0, r), into: grads.slice(0, r)) }
-            }
-        }
+        addL2Gradient(timeline)
         Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model) }
         try Self.span(timeline, "embedding_store.update") { try store.update(working, optimizer: optimizer) }
         model.parameters.zeroGrad()
