@@ -1,8 +1,9 @@
 extension CensusEncoder {
     /// Reads a raw Census file (the training split) and fits the encoder on it: vocabularies in
-    /// first-seen order, dense ranges; then encodes the same rows. `group` picks the labels and,
-    /// through them, the sparse fields.
-    static func fit(path: String, capacities: [Int], maxRows: Int?, group: CensusTaskGroup = .incomeMarital) throws(DatasetError)
+    /// first-seen order, dense ranges; then encodes the same rows (with their raw keys when `keepKeys`).
+    /// `group` picks the labels and, through them, the sparse fields.
+    static func fit(path: String, capacities: [Int], maxRows: Int?, group: CensusTaskGroup = .incomeMarital,
+                    keepKeys: Bool = false) throws(DatasetError)
         -> (encoder: CensusEncoder, data: TabularData, warnings: [String]) {
         let denseCount = CensusIncome.denseNames.count
         let names = group.sparseNames, columns = CensusLine.sparseColumns(group)
@@ -12,6 +13,7 @@ extension CensusEncoder {
         var hi = [Float](repeating: -.infinity, count: denseCount)
         var dense: [Float] = []  // unscaled until the ranges are known
         var ids: [Int32] = []  // local rows until the table offsets are known
+        var keys: [UInt64] = []
         var labels: [Float] = []
         let count = try CensusLine.forEachRow(path: path, maxRows: maxRows) { line, bytes, number throws(DatasetError) in
             let (first, marital) = try line.labels(group, bytes, path: path, number: number)
@@ -23,7 +25,9 @@ extension CensusEncoder {
             }
             for f in 0 ..< fieldCount {
                 let r = line.range(columns[f])
-                do throws(FieldVocabulary.Collision) { ids.append(try fields[f].findOrInsert(key: FieldHash.key(field: f, bytes, r), bytes, r)) } catch {
+                let key = FieldHash.key(field: f, bytes, r)
+                if keepKeys { keys.append(key) }
+                do throws(FieldVocabulary.Collision) { ids.append(try fields[f].findOrInsert(key: key, bytes, r)) } catch {
                     throw collisionError(error, file: path, line: number, field: f, group: group)
                 }
             }
@@ -44,21 +48,22 @@ extension CensusEncoder {
             for f in 0 ..< fieldCount { ids[i * fieldCount + f] += Int32(encoder.schema.fieldOffsets[f]) }
         }
         let data = TabularData(count: count, denseWidth: denseCount, dense: dense, fieldCount: fieldCount, ids: ids,
-                               taskNames: group.taskNames, labels: labels)
+                               taskNames: group.taskNames, labels: labels, keys: keepKeys ? keys : nil)
         return (encoder, data, warnings)
     }
 
     /// Encodes a raw Census file (a test split, or any later data) exactly as the training split was:
     /// values never seen in training go to their field's unknown row and dense values are clipped to
-    /// [0, 1]. `maxRows` keeps only the first rows (nil: all).
-    public func encode(path: String, maxRows: Int? = nil) throws(DatasetError) -> TabularData {
+    /// [0, 1]. `maxRows` keeps only the first rows (nil: all). `keepKeys`: also each value's raw
+    /// key (`TabularData.keys`), for dynamic embedding tables; unknown values keep theirs too.
+    public func encode(path: String, maxRows: Int? = nil, keepKeys: Bool = false) throws(DatasetError) -> TabularData {
         var all: TabularData?
-        try scan(reader: try ChunkReader(path: path), chunkRows: .max, maxRows: maxRows) { chunk in
+        try scan(reader: try ChunkReader(path: path), chunkRows: .max, maxRows: maxRows, keepKeys: keepKeys) { chunk in
             all = chunk
             return false
         }
         if let all { return all }
-        var empty = CensusChunk(reserveRows: 0, group: group)
+        var empty = CensusChunk(reserveRows: 0, group: group, keepKeys: keepKeys)
         return empty.take()
     }
 }

@@ -18,10 +18,10 @@ extension CensusEncoder {
     }
 
     /// `encode(path:)`'s serial read: chunks of at most `chunkRows` rows, at most `maxRows` rows.
-    func scan(reader: ChunkReader, chunkRows: Int, maxRows: Int?, _ deliver: (TabularData) -> Bool) throws(DatasetError) {
+    func scan(reader: ChunkReader, chunkRows: Int, maxRows: Int?, keepKeys: Bool = false, _ deliver: (TabularData) -> Bool) throws(DatasetError) {
         precondition(chunkRows > 0, "CensusEncoder.encode: chunkRows must be positive, got \(chunkRows)")
         let path = reader.path
-        var chunk = CensusChunk(reserveRows: min(chunkRows, 8192), group: group)
+        var chunk = CensusChunk(reserveRows: min(chunkRows, 8192), group: group, keepKeys: keepKeys)
         var stopped = false
         _ = try CensusLine.forEachRow(reader: reader, maxRows: maxRows) { line, bytes, number throws(DatasetError) in
             try chunk.append(line, bytes, encoder: self, path: path, number: number)
@@ -69,11 +69,15 @@ struct CensusChunk {
     private var dense: [Float] = []
     private var ids: [Int32] = []
     private var labels: [Float] = []
+    /// Parallel to `ids` when the rows keep their raw keys (`keepKeys`), else empty.
+    private var keys: [UInt64] = []
+    private let keepKeys: Bool
     /// Rows reserved for after each `take()`, so a chunk's arrays grow once.
     private let reserveRows: Int
 
-    init(reserveRows: Int, group: CensusTaskGroup) {
+    init(reserveRows: Int, group: CensusTaskGroup, keepKeys: Bool = false) {
         self.reserveRows = reserveRows
+        self.keepKeys = keepKeys
         self.group = group
         columns = CensusLine.sparseColumns(group)
         reserve()
@@ -94,7 +98,9 @@ struct CensusChunk {
             dense.append(encoder.scale(try line.rawDense(d, bytes, path: path, number: number), dense: d))
         }
         for f in 0 ..< fieldCount {
-            ids.append(try encoder.row(field: f, bytes, line.range(columns[f]), file: path, line: number))
+            let r = line.range(columns[f])
+            ids.append(try encoder.row(field: f, bytes, r, file: path, line: number))
+            if keepKeys { keys.append(FieldHash.key(field: f, bytes, r)) }
         }
         labels.append(first)
         labels.append(marital)
@@ -104,11 +110,12 @@ struct CensusChunk {
     /// The rows so far as a `TabularData`, leaving the chunk empty for the next rows.
     mutating func take() -> TabularData {
         let data = TabularData(count: count, denseWidth: Self.denseCount, dense: dense, fieldCount: fieldCount, ids: ids,
-                               taskNames: group.taskNames, labels: labels)
+                               taskNames: group.taskNames, labels: labels, keys: keepKeys ? keys : nil)
         count = 0
         dense = []
         ids = []
         labels = []
+        keys = []
         reserve()
         return data
     }

@@ -58,9 +58,11 @@ public enum CensusIncome {
     /// more distinct training values grows and adds a line to `warnings`. `maxTrainRows` and
     /// `maxTestRows` keep only the first rows of each split (nil: all; 0 or less: none, which for the
     /// training split is an error). `tasks` picks the labels, and with them the sparse fields
-    /// (`tableSizes` has one entry per field of `tasks.sparseNames`).
+    /// (`tableSizes` has one entry per field of `tasks.sparseNames`). `keepKeys`: the rows also carry
+    /// each value's raw key (`TabularData.keys`), which dynamic embedding tables (`--ev`) look rows up by.
     public static func load(directory: String, tableSizes: [Int]? = nil, maxTrainRows: Int? = nil,
-                            maxTestRows: Int? = nil, tasks: CensusTaskGroup = .incomeMarital) throws(DatasetError) -> CensusData {
+                            maxTestRows: Int? = nil, tasks: CensusTaskGroup = .incomeMarital,
+                            keepKeys: Bool = false) throws(DatasetError) -> CensusData {
         let capacities = tableSizes ?? tasks.defaultTableSizes
         try checkTableSizes(capacities, group: tasks)
         guard let paths = files(in: directory) else {
@@ -73,8 +75,8 @@ public enum CensusIncome {
         guard let testPath = paths.test else {
             throw DatasetError(file: directory, "no \(testFileName) or \(testFileName).gz in this directory (the training file \((paths.train as NSString).lastPathComponent) is there)")
         }
-        let fitted = try CensusEncoder.fit(path: paths.train, capacities: capacities, maxRows: maxTrainRows, group: tasks)
-        let test = try fitted.encoder.encode(path: testPath, maxRows: maxTestRows)
+        let fitted = try CensusEncoder.fit(path: paths.train, capacities: capacities, maxRows: maxTrainRows, group: tasks, keepKeys: keepKeys)
+        let test = try fitted.encoder.encode(path: testPath, maxRows: maxTestRows, keepKeys: keepKeys)
         return CensusData(train: fitted.data, test: test, encoder: fitted.encoder, warnings: fitted.warnings)
     }
 

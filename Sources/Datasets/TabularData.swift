@@ -17,13 +17,18 @@ public struct TabularData: Sendable {
     /// `ids[bagOffsets[r * F + f] ..< bagOffsets[r * F + f + 1]]` (possibly none). Offsets must not
     /// decrease; `Int32` keeps them as compact as the ids, so one value holds fewer than 2^31 ids.
     public var bagOffsets: [Int32]?
+    /// nil, or parallel to `ids`: the raw 64-bit key (`FieldHash`) of the value each id was hashed
+    /// or looked up from, before it became a table row; what a dynamic embedding table (`--ev`)
+    /// looks rows up by, so values that share a bucket keep rows of their own. Readers fill it only
+    /// when asked (Taobao: `TaobaoOptions.keepKeys`; Census: always).
+    public var keys: [UInt64]?
     /// Task names T, in label order (for Census: `income`, `marital`).
     public let taskNames: [String]
     /// `[N, T]`, 0 or 1 for binary tasks.
     public var labels: [Float]
 
     public init(count: Int, denseWidth: Int, dense: [Float], fieldCount: Int, ids: [Int32],
-                taskNames: [String], labels: [Float], bagOffsets: [Int32]? = nil) {
+                taskNames: [String], labels: [Float], bagOffsets: [Int32]? = nil, keys: [UInt64]? = nil) {
         precondition(dense.count == count * denseWidth, "TabularData: dense has \(dense.count) values, expected \(count) x \(denseWidth)")
         if let bagOffsets {
             precondition(bagOffsets.count == count * fieldCount + 1, "TabularData: bagOffsets has \(bagOffsets.count) values, expected \(count) x \(fieldCount) + 1")
@@ -32,6 +37,7 @@ public struct TabularData: Sendable {
         } else {
             precondition(ids.count == count * fieldCount, "TabularData: ids has \(ids.count) values, expected \(count) x \(fieldCount)")
         }
+        precondition(keys == nil || keys!.count == ids.count, "TabularData: keys has \(keys!.count) values, ids \(ids.count)")
         precondition(labels.count == count * taskNames.count, "TabularData: labels has \(labels.count) values, expected \(count) x \(taskNames.count)")
         self.count = count
         self.denseWidth = denseWidth
@@ -41,6 +47,7 @@ public struct TabularData: Sendable {
         self.taskNames = taskNames
         self.labels = labels
         self.bagOffsets = bagOffsets
+        self.keys = keys
     }
 
     public var taskCount: Int { taskNames.count }

@@ -58,7 +58,7 @@ extension Taobao {
             return false
         }
         if let all { return all }
-        var empty = TaobaoChunk(reserveRows: 0)
+        var empty = TaobaoChunk(reserveRows: 0, keepKeys: options.keepKeys)
         return empty.take()
     }
 
@@ -117,7 +117,7 @@ struct TaobaoLineEncoding: LineEncoding {
 
     init(options: TaobaoOptions, reserveRows: Int) {
         self.options = options
-        chunk = TaobaoChunk(reserveRows: min(reserveRows, 8192))
+        chunk = TaobaoChunk(reserveRows: min(reserveRows, 8192), keepKeys: options.keepKeys)
     }
 
     var count: Int { chunk.count }

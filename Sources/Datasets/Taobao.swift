@@ -5,8 +5,14 @@ public struct TaobaoOptions: Sendable, Equatable {
     /// Price buckets outside [0, 50) become 0 (below) or 49 (above) instead of an error. Text that
     /// is not an integer is an error either way: clamping would hide a shifted or broken column.
     public var clampPrice = false
+    /// Also keep each id's raw 64-bit key (`TabularData.keys`), for dynamic embedding tables. Off by
+    /// default: the keys double the memory of the ids.
+    public var keepKeys = false
 
-    public init(clampPrice: Bool = false) { self.clampPrice = clampPrice }
+    public init(clampPrice: Bool = false, keepKeys: Bool = false) {
+        self.clampPrice = clampPrice
+        self.keepKeys = keepKeys
+    }
 }
 
 /// The Taobao ad-display/click/buy logs in EasyRec's CSV layout, with DeepRec's MMoE features: two
@@ -23,7 +29,8 @@ public struct TaobaoOptions: Sendable, Equatable {
 /// `tag_category_list` and `tag_brand_list` are bags: `|`-separated ids, each non-empty one hashed as
 /// above into its field's buckets; empty tokens (`a||b`) are skipped as TensorFlow's `string_split`
 /// does, so an empty list is a bag with no ids (a zero vector under a mean combiner). `price` is an
-/// identity column: an integer bucket in [0, 50). `final_gender_code` is read past but not used,
+/// identity column: an integer bucket in [0, 50) (its raw key is `FieldHash.key` of the bucket's
+/// decimal text, as if it were hashed). `final_gender_code` is read past but not used,
 /// as in DeepRec.
 public enum Taobao {
     public static let trainFileName = "taobao_train_data"

@@ -12,16 +12,25 @@ struct TaobaoChunk {
     static let buckets = Taobao.bucketSizes.map(UInt64.init)
     static let offsets = Taobao.schema.fieldOffsets.map(Int32.init)
     static let labelColumns = Taobao.labelColumnNames.map { Taobao.columnNames.firstIndex(of: $0)! }
+    /// The raw key of each price bucket: `FieldHash` of its decimal text in the price field.
+    static let priceKeys: [UInt64] = {
+        let f = Taobao.fieldNames.firstIndex(of: Taobao.identityFieldName)!
+        return (0 ..< Taobao.bucketSizes[f]).map { FieldHash.key(field: f, value: String($0)) }
+    }()
 
     private(set) var count = 0
     private var ids: [Int32] = []
     private var bagOffsets: [Int32] = [0]
     private var labels: [Float] = []
+    /// Parallel to `ids` when the reader keeps keys (`TaobaoOptions.keepKeys`), else empty.
+    private var keys: [UInt64] = []
+    private let keepKeys: Bool
     /// Rows reserved for after each `take()`, so a chunk's arrays grow once.
     private let reserveRows: Int
 
-    init(reserveRows: Int) {
+    init(reserveRows: Int, keepKeys: Bool = false) {
         self.reserveRows = reserveRows
+        self.keepKeys = keepKeys
         reserve()
     }
 
@@ -29,6 +38,7 @@ struct TaobaoChunk {
         ids.reserveCapacity(reserveRows * (Self.fieldCount + 8))  // about 4 tags per list in the logs
         bagOffsets.reserveCapacity(reserveRows * Self.fieldCount + 1)
         labels.reserveCapacity(reserveRows * Taobao.taskNames.count)
+        if keepKeys { keys.reserveCapacity(reserveRows * (Self.fieldCount + 8)) }
     }
 
     /// Encodes one split line. On an error the chunk is left part-way through the row; the reader
@@ -46,32 +56,37 @@ struct TaobaoChunk {
             let r = line.range(Self.columns[f])
             switch Self.kinds[f] {
             case .hashed:
-                ids.append(hashedRow(f, bytes, r))
+                appendHashed(f, bytes, r)
             case .bag:
                 var tokenStart = r.lowerBound
                 for i in r.lowerBound ... r.upperBound where i == r.upperBound || bytes[i] == UInt8(ascii: "|") {
-                    if i > tokenStart { ids.append(hashedRow(f, bytes, tokenStart ..< i)) }
+                    if i > tokenStart { appendHashed(f, bytes, tokenStart ..< i) }
                     tokenStart = i + 1
                 }
             case .identity:
                 let bucket = try line.price(Self.columns[f], buckets: Taobao.bucketSizes[f], clamp: options.clampPrice,
                                             bytes, path: path, number: number)
                 ids.append(Self.offsets[f] + Int32(bucket))
+                if keepKeys { keys.append(Self.priceKeys[bucket]) }
             }
             bagOffsets.append(Int32(ids.count))
         }
         count += 1
     }
 
-    @inline(__always) private func hashedRow(_ f: Int, _ bytes: [UInt8], _ r: Range<Int>) -> Int32 {
-        Self.offsets[f] + Int32(FieldHash.key(field: f, bytes, r) % Self.buckets[f])
+    /// The fused-table row of the value in `bytes[r]` in field `f`, and its key when kept.
+    @inline(__always) private mutating func appendHashed(_ f: Int, _ bytes: [UInt8], _ r: Range<Int>) {
+        let key = FieldHash.key(field: f, bytes, r)
+        ids.append(Self.offsets[f] + Int32(key % Self.buckets[f]))
+        if keepKeys { keys.append(key) }
     }
 
     /// The rows so far as a `TabularData`, leaving the chunk empty for the next rows.
     mutating func take() -> TabularData {
         let data = TabularData(count: count, denseWidth: 0, dense: [], fieldCount: Self.fieldCount, ids: ids,
-                               taskNames: Taobao.taskNames, labels: labels, bagOffsets: bagOffsets)
+                               taskNames: Taobao.taskNames, labels: labels, bagOffsets: bagOffsets, keys: keepKeys ? keys : nil)
         count = 0
+        keys = []
         ids = []
         bagOffsets = [0]
         labels = []

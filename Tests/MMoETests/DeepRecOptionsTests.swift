@@ -79,16 +79,34 @@ final class DeepRecOptionsTests: XCTestCase {
         }
     }
 
-    func testEmbeddingVariableFlagsSayNotYet() throws {
-        for args in [["--ev", "True"], ["--ev_filter", "counter"], ["--ev_elimination", "gstep"], ["--adaptive_emb", "True"],
-                     ["--dynamic_ev", "True"], ["--multihash", "True"], ["--incremental_ckpt", "60"]] {
-            let o = try TrainOptions.parse(args)
-            XCTAssertThrowsError(try o.checkCombinations(), "\(args)") { error in
-                XCTAssertTrue("\(error)".hasPrefix(args[0]), "\(error)")
-                XCTAssertTrue("\(error)".contains("not built yet"), "\(error)")
-            }
+    func testEmbeddingStoreFlagCombinations() throws {
+        // What is built parses and passes.
+        for args in [["--ev", "True"], ["--ev", "True", "--ev_filter", "counter"], ["--ev", "True", "--ev_filter", "cbf", "--ev_filter_freq", "5"],
+                     ["--ev", "True", "--ev_elimination", "gstep", "--ev_steps_to_live", "10"], ["--adaptive_emb", "True"],
+                     ["--adaptive_emb", "True", "--ev_filter_freq", "4"], ["--multihash", "True"],
+                     ["--ev", "True", "--ev_elimination", "l2", "--ev_l2_weight_threshold", "0.1", "--ev_eviction_interval", "10"]] {
+            XCTAssertNoThrow(try TrainOptions.parse(args).checkCombinations(), "\(args)")
         }
         XCTAssertNoThrow(try TrainOptions.parse(["--ev", "False", "--ev_filter", "None", "--ev_elimination", "None"]).checkCombinations())
+        // What is not, or cannot mean anything, is refused naming the flag.
+        let refused: [([String], String)] = [
+            (["--dynamic_ev", "True"], "not built"), (["--incremental_ckpt", "60"], "not built yet"),
+            (["--ev_filter", "counter"], "needs --ev True"), (["--ev_elimination", "gstep"], "needs --ev True"),
+            (["--ev", "True", "--ev_filter_freq", "5"], "--ev_filter_freq applies"),
+            (["--ev", "True", "--ev_filter", "counter", "--ev_cbf_max_elements", "10"], "--ev_cbf_max_elements"),
+            (["--ev", "True", "--ev_steps_to_live", "10"], "--ev_steps_to_live applies"),
+            (["--ev", "True", "--ev_elimination", "gstep", "--ev_l2_weight_threshold", "0.5"], "--ev_l2_weight_threshold applies"),
+            (["--ev", "True", "--ev_eviction_interval", "5"], "--ev_eviction_interval applies"),
+            (["--ev", "True", "--ev_filter", "cbf", "--ev_filter_freq", "300"], "at most 255"),
+            (["--ev", "True", "--multihash", "True"], "two different embedding tables"),
+            (["--ev", "True", "--checkpoint", "ck"], "--checkpoint"), (["--multihash", "True", "--model_save_dir", "m"], "--model_save_dir"),
+            (["--adaptive_emb", "True", "--model_load_dir", "m"], "--model_load_dir"),
+        ]
+        for (args, message) in refused {
+            XCTAssertThrowsError(try TrainOptions.parse(args).checkCombinations(), "\(args)") { error in
+                XCTAssertTrue("\(error)".contains(message), "\(args): \(error)")
+            }
+        }
     }
 
     func testConflictingSpellingsAndMissingSaveDirectory() throws {

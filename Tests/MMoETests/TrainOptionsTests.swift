@@ -119,6 +119,12 @@ final class TrainOptionsTests: XCTestCase {
         ("dynamic_ev", "True", { $0.dynamicEV }),
         ("multihash", "True", { $0.multihash }),
         ("incremental_ckpt", "60", { $0.incrementalCkpt == 60 }),
+        ("ev_filter_freq", "5", { $0.evFilterFreq == 5 }),
+        ("ev_cbf_max_elements", "4096", { $0.evCBFMaxElements == 4096 }),
+        ("ev_cbf_false_positive", "0.05", { $0.evCBFFalsePositive == 0.05 }),
+        ("ev_steps_to_live", "100", { $0.evStepsToLive == 100 }),
+        ("ev_l2_weight_threshold", "0.5", { $0.evL2WeightThreshold == 0.5 }),
+        ("ev_eviction_interval", "7", { $0.evEvictionInterval == 7 }),
         ("model", "simple_multitask", { $0.model == .simpleMultitask }),
         ("task_types", "regression, binary", { $0.taskTypes == [.regression, .binary] }),
         ("bottom_dnn", "[64, 32]", { $0.bottomDNN == [64, 32] }),
@@ -397,6 +403,8 @@ final class TrainOptionsTests: XCTestCase {
             "clamp_price": "false", "task_types": "[]", "bottom_dnn": "expert_dnn", "task_experts": "1", "shared_experts": "1",
             "ple_levels": "2", "synthetic_dim": "100", "synthetic_scale": "1.0", "synthetic_sin_terms": "10",
             "synthetic_alpha_beta_std": "1.0", "synthetic_noise": "0.1",
+            "ev_filter_freq": "3", "ev_cbf_max_elements": "1048576", "ev_cbf_false_positive": "0.01", "ev_steps_to_live": "4000",
+            "ev_l2_weight_threshold": "1.0", "ev_eviction_interval": "100",
         ]
         XCTAssertEqual(Set(defaults.keys), Set(everyFlag.map(\.name)))
         let lines = TrainOptions.helpText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

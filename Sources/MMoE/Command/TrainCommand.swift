@@ -87,7 +87,8 @@ public struct TrainCommand {
             return inMemory(train, test, fieldRows: [])
         case .census:
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
-                                               maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples, tasks: o.censusTasks)
+                                               maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples, tasks: o.censusTasks,
+                                               keepKeys: o.usesDynamicRows)
             for w in census.warnings { printError("warning: \(w)") }
             var loaded = inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows, fieldNames: census.encoder.schema.fieldNames)
             loaded.censusEncoder = census.encoder
@@ -96,7 +97,7 @@ public struct TrainCommand {
             guard let files = try Taobao.files(in: o.dataDir!) else {
                 throw UsageError("\(o.dataDirFlag) \(o.dataDir!): Taobao data needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
             }
-            let reader = { var r = TaobaoOptions(); r.clampPrice = o.clampPrice; return r }()
+            let reader = TaobaoOptions(clampPrice: o.clampPrice, keepKeys: o.usesDynamicRows)
             let limit = o.numTrainSamples, testLimit = o.numTestSamples
             let rows = min(try Taobao.countRows(path: files.train), limit ?? .max)
             let testRows = min(try Taobao.countRows(path: files.test), testLimit ?? .max)
@@ -143,6 +144,9 @@ public struct TrainCommand {
             throw UsageError("--census_tasks \(o.censusTasks.rawValue) applies to Census-income data; the \(kind.rawValue) data has its own tasks")
         }
         Parallel.threads = o.intra > 0 ? o.intra : o.threads
+        if o.usesEmbeddingStore && kind == .synthetic {
+            throw UsageError("--\(o.multihash ? "multihash" : o.adaptiveEmb ? "adaptive_emb" : "ev") True: the built-in synthetic data has no sparse fields to embed")
+        }
         var data = try loadData(kind, o)
         guard data.testRows > 0 || o.noEval else { throw UsageError("the test split is empty; evaluation needs rows (or pass --no_eval)") }
         guard o.numTasks == data.taskNames.count else {
@@ -162,12 +166,22 @@ public struct TrainCommand {
         config.expertReluOnLast = kind == .taobao
         config.gateBias = kind == .taobao
         let model: MMoEModel
-        do { model = try MMoEModel(config, seed: o.seed) } catch { throw UsageError(error.description) }
+        let storeSettings = o.embeddingStoreSettings(seed: o.seed)
+        do { model = try MMoEModel(config, seed: o.seed, embeddingTable: storeSettings == nil) } catch { throw UsageError(error.description) }
         model.fuseEmbeddingLookups = o.embFusion
         if o.gateReport && !model.hasGates {
             throw UsageError("--gate_report: --model \(o.model.rawValue) has no MMoE-style gate layer to report on (softmax gates over one shared set of experts: mmoe's, one per task, or omoe's one)")
         }
         if o.gateReport && data.testRows == 0 { throw UsageError("--gate_report measures the gates on the test set, which is empty") }
+        if o.gateReport && storeSettings != nil {
+            throw UsageError("--gate_report reads the gates with the model's own embedding table; it cannot be combined with an embedding store (--ev, --adaptive_emb, --multihash) yet")
+        }
+        let store: EmbeddingStore? = try storeSettings.map { s in
+            do {
+                return try EmbeddingStore(model: model, optimizer: o.optimizer, settings: s, filter: try o.admissionFilter(),
+                                          makeStorage: rowStorageFactory(o))
+            } catch let error as EmbeddingStoreError { throw UsageError(error.description) }
+        }
 
         var settings = TrainerSettings()
         settings.batchSize = o.batchSize
@@ -192,7 +206,8 @@ public struct TrainCommand {
             settings.lossScalePolicy = o.lossScalePolicy
         }
         if o.smartstaged { data.source = PrefetchingSource(data.source) }
-        let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings)
+        let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings,
+                              embeddingStore: store)
 
         // Where step checkpoints go, and a checkpoint to resume from.
         let checkpoints = (o.checkpoint ?? o.modelSaveDir).map { CheckpointDirectory(path: $0, keep: o.keepCheckpointMax) }
@@ -242,6 +257,7 @@ public struct TrainCommand {
                   + "loss scale \(scaler.policy.rawValue), starting at \(RunLog.lossScaleText(scaler.scale))"
                   + (scaler.policy == .dynamic ? " (halved and the step skipped on an overflow, doubled after \(scaler.growthInterval) clean steps)" : ""))
         }
+        if let store { print(Self.storeDescription(store, o)) }
         if o.saveInitialModel { try save("initial_checkpoint") }
 
         let tasks = data.taskNames
@@ -252,7 +268,12 @@ public struct TrainCommand {
                 record(RunLog.stepRecord(r, tasks: tasks))
             case .evaluation(let r):
                 print(RunLog.evalLine(r, tasks: tasks, hostMemoryMB: ProcessMemory.residentMB()))
-                record(RunLog.evalRecord(r, tasks: tasks))
+                var evalRecord = RunLog.evalRecord(r, tasks: tasks)
+                if let store {
+                    print(store.statistics.line)
+                    evalRecord["embedding_store"] = store.statistics.record
+                }
+                record(evalRecord)
                 if o.saveModelAfterEachEval {
                     // A regression task has no AUC: its test MSE names it instead.
                     let aucs = tasks.indices.map { t in
@@ -278,8 +299,12 @@ public struct TrainCommand {
         }
         if o.modelSaveDir != nil { try save("final_checkpoint") }
         let rss = ProcessMemory.peakResidentMB()
-        let summaryData = Data(RunLog.json(RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks,
-                                                                peakRSSMB: rss)).utf8)
+        var summaryRecord = RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks, peakRSSMB: rss)
+        if let store {
+            summaryRecord["embedding_store"] = store.statistics.record.merging(["kind": store.kind.rawValue]) { a, _ in a }
+            if o.noEval { print(store.statistics.line) }
+        }
+        let summaryData = Data(RunLog.json(summaryRecord).utf8)
         try summaryData.write(to: outputDir.appendingPathComponent("summary.json"), options: .atomic)
         if o.gateReport, let gates = try GateStatistics.measure(model, test: data.test, tasks: tasks, options: settings.tapeOptions) {
             for line in gates.summaryLines { print(line) }
@@ -348,6 +373,8 @@ public struct TrainCommand {
             ("census_tasks", o.censusTasks.rawValue),
             ("micro_batch", "\(o.microBatch)"), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
             ("gate_report", "\(o.gateReport)"),
+            ("ev", "\(o.ev)"), ("ev_filter", o.evFilter.rawValue), ("ev_elimination", o.evElimination.rawValue),
+            ("adaptive_emb", "\(o.adaptiveEmb)"), ("multihash", "\(o.multihash)"),
         ]
         rows.sort { $0.0 < $1.0 }
         var lines = ["------------------------ arguments ------------------------"]

@@ -28,12 +28,12 @@ extension FileRowStorage {
 
     private func writeLog(arrays: [String: [UInt64]]) throws(RowStorageError) {
         let next = generation + 1
-        var header = RowLayout.Header(width: width, denseCapacity: denseCapacity, slotCount: slotCount, count: count, generation: next)
+        var header = RowFileFormat.Header(width: width, denseCapacity: denseCapacity, slotCount: slotCount, count: count, generation: next)
         header.arraysGeneration = arrays == committedArrays ? arraysGeneration : next
-        let logPath = FileRowStorage.path(directory, RowLayout.logFile)
+        let logPath = FileRowStorage.path(directory, RowFileFormat.logFile)
         let partial = logPath + ".partial"
         var writer = WordWriter(try RowFile(partial, .create))
-        try writer.append(header.words(magic: RowLayout.logMagic), count: RowLayout.headerWords)
+        try writer.append(header.words(magic: RowFileFormat.logMagic), count: RowFileFormat.headerWords)
         let ew = entryWords
         var entries = 0
         try flushSpill()
@@ -61,20 +61,20 @@ extension FileRowStorage {
             let slot = frameSlot[f]
             guard frameOf[slot] == Int32(f), frameFlags[f] & FileRowStorage.dirty != 0 || spillIndex[slot] != nil else { continue }
             (scratch[0], scratch[1]) = RowWords.split(UInt64(slot))
-            RowLayout.encode(slot: Int(slot), key: frameKey[f], values: frameValues, from: f * width, width: width, into: &scratch, at: 2)
+            RowFileFormat.encode(slot: Int(slot), key: frameKey[f], values: frameValues, from: f * width, width: width, into: &scratch, at: 2)
             try writer.append(scratch, count: ew)
             entries += 1
         }
         // Emptied slots.
         for slot in removedSlots.sorted() {
             (scratch[0], scratch[1]) = RowWords.split(UInt64(slot))
-            RowLayout.encodeEmpty(into: &scratch, at: 2, width: width)
+            RowFileFormat.encodeEmpty(into: &scratch, at: 2, width: width)
             try writer.append(scratch, count: ew)
             entries += 1
         }
         try RowWords.encode(arrays: arrays, into: &writer)
         try writer.append(UInt64(entries))
-        try writer.finish(endMagic: RowLayout.logEnd)
+        try writer.finish(endMagic: RowFileFormat.logEnd)
         if simulatedCrash == .logWritten { throw RowStorageError("simulated crash after writing \(partial)") }
 
         try RowFile.renameDurably(partial, to: logPath)  // the commit point
@@ -99,22 +99,22 @@ extension FileRowStorage {
     /// named arrays (`arrays.dat`), the header; fsyncs, then deletes the log. Safe to repeat after a
     /// crash at any point, since every step writes final values. Returns the header and arrays.
     static func applyLog(_ logPath: String, to data: RowFile, directory: String, width: Int, denseCapacity: Int,
-                         stop: CommitStage? = nil) throws(RowStorageError) -> (RowLayout.Header, [String: [UInt64]]) {
-        let ew = RowLayout.entryWords(width: width), sw = RowLayout.slotWords(width: width)
-        let log: RowFile, header: RowLayout.Header, entries: Int, arrays: [String: [UInt64]]
+                         stop: CommitStage? = nil) throws(RowStorageError) -> (RowFileFormat.Header, [String: [UInt64]]) {
+        let ew = RowFileFormat.entryWords(width: width), sw = RowFileFormat.slotWords(width: width)
+        let log: RowFile, header: RowFileFormat.Header, entries: Int, arrays: [String: [UInt64]]
         do throws(RowStorageError) {
             log = try RowFile(logPath, .readOnly)
             let words = try RowWords.wordCount(log, what: "commit log")
-            guard words >= RowLayout.headerWords + 5 else { throw RowStorageError("\(logPath): commit log is truncated (\(words * 4) bytes)") }
-            try RowWords.verifyTrailer(log, words: words, endMagic: RowLayout.logEnd, what: "commit log")
-            var head = [UInt32](repeating: 0, count: RowLayout.headerWords)
-            try log.read(into: &head, count: RowLayout.headerWords, at: 0)
-            header = try RowLayout.Header(head, magic: RowLayout.logMagic, file: logPath, what: "commit log")
+            guard words >= RowFileFormat.headerWords + 5 else { throw RowStorageError("\(logPath): commit log is truncated (\(words * 4) bytes)") }
+            try RowWords.verifyTrailer(log, words: words, endMagic: RowFileFormat.logEnd, what: "commit log")
+            var head = [UInt32](repeating: 0, count: RowFileFormat.headerWords)
+            try log.read(into: &head, count: RowFileFormat.headerWords, at: 0)
+            header = try RowFileFormat.Header(head, magic: RowFileFormat.logMagic, file: logPath, what: "commit log")
             var tail = [UInt32](repeating: 0, count: 2)
             try log.read(into: &tail, count: 2, at: (words - 4) * 4)
             entries = Int(exactly: RowWords.join(tail[0], tail[1])) ?? Int.max
             guard entries <= words / ew else { throw RowStorageError("\(logPath): commit log is damaged (\(entries) entries do not fit)") }
-            let arraysStart = RowLayout.headerWords + entries * ew
+            let arraysStart = RowFileFormat.headerWords + entries * ew
             guard arraysStart < words - 4 else { throw RowStorageError("\(logPath): commit log is damaged (\(entries) entries do not fit)") }
             var section = [UInt32](repeating: 0, count: words - 4 - arraysStart)
             try log.read(into: &section, count: section.count, at: arraysStart * 4)
@@ -126,7 +126,7 @@ extension FileRowStorage {
             throw RowStorageError("\(logPath): a commit log for width \(header.width) with \(header.keysDescription), not this store's")
         }
 
-        let needed = (RowLayout.headerWords + header.slotCount * sw) * 4
+        let needed = (RowFileFormat.headerWords + header.slotCount * sw) * 4
         if try data.size() < needed { try data.truncate(toBytes: needed) }
         // Entries are applied a run at a time, sorted by slot so neighbouring slots go out in one
         // pwrite (a bulk load's log is nearly sequential).
@@ -137,13 +137,13 @@ extension FileRowStorage {
         var done = 0
         while done < limit {
             let n = min(run, limit - done)
-            try log.read(into: &buffer, count: n * ew, at: (RowLayout.headerWords + done * ew) * 4)
+            try log.read(into: &buffer, count: n * ew, at: (RowFileFormat.headerWords + done * ew) * 4)
             var order: [(slot: Int, k: Int)] = []
             order.reserveCapacity(n)
             for k in 0..<n {
                 let slot = Int(RowWords.join(buffer[k * ew], buffer[k * ew + 1]))
                 guard slot < header.slotCount else { throw RowStorageError("\(logPath): entry \(done + k) names slot \(slot) of \(header.slotCount)") }
-                if let key = try RowLayout.decode(slot: slot, buffer, at: k * ew + 2, width: width, file: logPath),
+                if let key = try RowFileFormat.decode(slot: slot, buffer, at: k * ew + 2, width: width, file: logPath),
                    denseCapacity > 0 && key != UInt64(slot) {
                     throw RowStorageError("\(logPath): entry \(done + k) puts key \(key) in dense slot \(slot)")
                 }
@@ -158,7 +158,7 @@ extension FileRowStorage {
                     let from = order[m].k * ew + 2, to = (m - i) * sw
                     for x in 0..<sw { out[to + x] = buffer[from + x] }
                 }
-                try data.write(out, count: (j - i + 1) * sw, at: (RowLayout.headerWords + order[i].slot * sw) * 4)
+                try data.write(out, count: (j - i + 1) * sw, at: (RowFileFormat.headerWords + order[i].slot * sw) * 4)
                 i = j + 1
             }
             done += n
@@ -168,7 +168,7 @@ extension FileRowStorage {
         if header.arraysGeneration == header.generation {
             try writeArrays(arrays, generation: header.generation, directory: directory)
         }
-        try data.write(header.words(magic: RowLayout.dataMagic), count: RowLayout.headerWords, at: 0)
+        try data.write(header.words(magic: RowFileFormat.dataMagic), count: RowFileFormat.headerWords, at: 0)
         try data.sync()
         if stop == .applied { throw RowStorageError("simulated crash before deleting \(logPath)") }
         try RowFile.remove(logPath)
@@ -180,20 +180,20 @@ extension FileRowStorage {
     /// Deletes scratch, creates an empty store if there is none, locks it, completes a committed
     /// log, and reads and checks the header and the arrays.
     static func openFiles(directory: String, width: Int, denseCapacity: Int) throws(RowStorageError)
-        -> (RowFile, RowLayout.Header, [String: [UInt64]]) {
+        -> (RowFile, RowFileFormat.Header, [String: [UInt64]]) {
         try RowFile.makeDirectory(directory)
-        let dataPath = path(directory, RowLayout.dataFile), logPath = path(directory, RowLayout.logFile)
-        for scratch in [dataPath + ".partial", logPath + ".partial", path(directory, RowLayout.arraysFile) + ".partial", path(directory, RowLayout.spillFile)] {
+        let dataPath = path(directory, RowFileFormat.dataFile), logPath = path(directory, RowFileFormat.logFile)
+        for scratch in [dataPath + ".partial", logPath + ".partial", path(directory, RowFileFormat.arraysFile) + ".partial", path(directory, RowFileFormat.spillFile)] {
             try RowFile.remove(scratch)
         }
-        let sw = RowLayout.slotWords(width: width)
+        let sw = RowFileFormat.slotWords(width: width)
         if !RowFile.exists(dataPath) {
             if RowFile.exists(logPath) { throw RowStorageError("\(logPath): a commit log without its data file \(dataPath); the store is incomplete") }
-            let fresh = RowLayout.Header(width: width, denseCapacity: denseCapacity, slotCount: denseCapacity, count: 0, generation: 0)
+            let fresh = RowFileFormat.Header(width: width, denseCapacity: denseCapacity, slotCount: denseCapacity, count: 0, generation: 0)
             let partial = dataPath + ".partial"
             let file = try RowFile(partial, .create)
-            try file.write(fresh.words(magic: RowLayout.dataMagic), count: RowLayout.headerWords, at: 0)
-            try file.truncate(toBytes: (RowLayout.headerWords + denseCapacity * sw) * 4)
+            try file.write(fresh.words(magic: RowFileFormat.dataMagic), count: RowFileFormat.headerWords, at: 0)
+            try file.truncate(toBytes: (RowFileFormat.headerWords + denseCapacity * sw) * 4)
             try file.sync()
             try RowFile.renameDurably(partial, to: dataPath)
         }
@@ -203,15 +203,15 @@ extension FileRowStorage {
         if RowFile.exists(logPath) {
             recovered = try applyLog(logPath, to: data, directory: directory, width: width, denseCapacity: denseCapacity).1
         }
-        var head = [UInt32](repeating: 0, count: RowLayout.headerWords)
-        let got = try data.read(into: &head, count: RowLayout.headerWords, at: 0)
+        var head = [UInt32](repeating: 0, count: RowFileFormat.headerWords)
+        let got = try data.read(into: &head, count: RowFileFormat.headerWords, at: 0)
         let what = "row store data file"
-        let header = try RowLayout.Header(Array(head[0..<got]), magic: RowLayout.dataMagic, file: dataPath, what: what)
+        let header = try RowFileFormat.Header(Array(head[0..<got]), magic: RowFileFormat.dataMagic, file: dataPath, what: what)
         guard header.width == width, header.denseCapacity == denseCapacity else {
-            let asked = RowLayout.Header(width: width, denseCapacity: denseCapacity, slotCount: 0, count: 0, generation: 0)
+            let asked = RowFileFormat.Header(width: width, denseCapacity: denseCapacity, slotCount: 0, count: 0, generation: 0)
             throw RowStorageError("\(dataPath): holds records of width \(header.width) with \(header.keysDescription); asked for width \(width) with \(asked.keysDescription)")
         }
-        let needed = (RowLayout.headerWords + header.slotCount * sw) * 4
+        let needed = (RowFileFormat.headerWords + header.slotCount * sw) * 4
         let size = try data.size()
         guard size >= needed else {
             throw RowStorageError("\(dataPath): \(what) is truncated (\(size) bytes; its header promises \(header.slotCount) slots, \(needed) bytes)")
@@ -222,10 +222,10 @@ extension FileRowStorage {
 
     /// `arrays.dat`: `[magic, version, 0, generationLo, generationHi, arrays..., crc, end]`.
     static func writeArrays(_ arrays: [String: [UInt64]], generation: UInt64, directory: String) throws(RowStorageError) {
-        try RowWords.writeAtomically(path(directory, RowLayout.arraysFile), endMagic: RowLayout.arraysEnd) { (w: inout WordWriter) throws(RowStorageError) in
-            try w.append(RowLayout.arraysMagic.0)
-            try w.append(RowLayout.arraysMagic.1)
-            try w.append(RowLayout.version)
+        try RowWords.writeAtomically(path(directory, RowFileFormat.arraysFile), endMagic: RowFileFormat.arraysEnd) { (w: inout WordWriter) throws(RowStorageError) in
+            try w.append(RowFileFormat.arraysMagic.0)
+            try w.append(RowFileFormat.arraysMagic.1)
+            try w.append(RowFileFormat.version)
             try w.append(UInt32(0))
             try w.append(generation)
             try RowWords.encode(arrays: arrays, into: &w)
@@ -233,7 +233,7 @@ extension FileRowStorage {
     }
 
     static func readArrays(directory: String, generation: UInt64) throws(RowStorageError) -> [String: [UInt64]] {
-        let arraysPath = path(directory, RowLayout.arraysFile)
+        let arraysPath = path(directory, RowFileFormat.arraysFile)
         guard RowFile.exists(arraysPath) else {
             if generation == 0 { return [:] }
             throw RowStorageError("\(arraysPath): missing (rows.dat says commit \(generation) wrote it)")
@@ -242,11 +242,11 @@ extension FileRowStorage {
         let what = "named-arrays file"
         let words = try RowWords.wordCount(file, what: what)
         guard words >= 9 else { throw RowStorageError("\(arraysPath): \(what) is truncated (\(words * 4) bytes)") }
-        try RowWords.verifyTrailer(file, words: words, endMagic: RowLayout.arraysEnd, what: what)
+        try RowWords.verifyTrailer(file, words: words, endMagic: RowFileFormat.arraysEnd, what: what)
         var all = [UInt32](repeating: 0, count: words)
         try file.read(into: &all, count: words, at: 0)
-        guard all[0] == RowLayout.arraysMagic.0, all[1] == RowLayout.arraysMagic.1 else { throw RowStorageError("\(arraysPath): not a \(what) (foreign file)") }
-        guard all[2] == RowLayout.version else { throw RowStorageError("\(arraysPath): \(what) of format version \(all[2])") }
+        guard all[0] == RowFileFormat.arraysMagic.0, all[1] == RowFileFormat.arraysMagic.1 else { throw RowStorageError("\(arraysPath): not a \(what) (foreign file)") }
+        guard all[2] == RowFileFormat.version else { throw RowStorageError("\(arraysPath): \(what) of format version \(all[2])") }
         let stored = RowWords.join(all[4], all[5])
         guard stored == generation else {
             throw RowStorageError("\(arraysPath): from commit \(stored), but rows.dat says commit \(generation) wrote it last")
@@ -280,7 +280,7 @@ extension FileRowStorage {
             }
             for j in 0..<n {
                 let slot = start + j
-                guard let key = try RowLayout.decode(slot: slot, buffer, at: j * sw, width: width, file: data.path) else {
+                guard let key = try RowFileFormat.decode(slot: slot, buffer, at: j * sw, width: width, file: data.path) else {
                     if denseCapacity == 0 { freeSlots.append(UInt32(slot)) }
                     continue
                 }

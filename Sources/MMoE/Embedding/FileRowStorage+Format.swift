@@ -10,7 +10,7 @@
 /// `[slotLo, slotHi, slot image]`, the named arrays, and the trailer
 /// `[entryCountLo, entryCountHi, crc, endMagic]`. `spill.tmp` holds entries like the log's, with
 /// no header; it is scratch, emptied at every commit and ignored at open.
-enum RowLayout {
+enum RowFileFormat {
     static let headerWords = 16
     static let occupiedTag: UInt32 = 0x544F_4C53  // "SLOT"
     static let dataMagic = RowWords.magic("MMOEROWS")
@@ -82,9 +82,9 @@ enum RowLayout {
         var arraysGeneration: UInt64 = 0
 
         func words(magic: (UInt32, UInt32)) -> [UInt32] {
-            var w = [UInt32](repeating: 0, count: RowLayout.headerWords)
+            var w = [UInt32](repeating: 0, count: RowFileFormat.headerWords)
             (w[0], w[1]) = magic
-            w[2] = RowLayout.version
+            w[2] = RowFileFormat.version
             w[3] = UInt32(width)
             w[4] = denseCapacity > 0 ? 0 : 1
             (w[6], w[7]) = RowWords.split(UInt64(denseCapacity))
@@ -102,10 +102,10 @@ enum RowLayout {
 
         /// Parses and checks a header; `what` names the file's role in errors.
         init(_ w: [UInt32], magic: (UInt32, UInt32), file: String, what: String) throws(RowStorageError) {
-            guard w.count >= RowLayout.headerWords else { throw RowStorageError("\(file): \(what) is truncated (no complete header)") }
+            guard w.count >= RowFileFormat.headerWords else { throw RowStorageError("\(file): \(what) is truncated (no complete header)") }
             guard w[0] == magic.0, w[1] == magic.1 else { throw RowStorageError("\(file): not a \(what) (foreign file: wrong magic number)") }
             guard CRC32C.of(w, count: 15) == w[15] else { throw RowStorageError("\(file): \(what) header is corrupt (checksum mismatch)") }
-            guard w[2] == RowLayout.version else { throw RowStorageError("\(file): \(what) of format version \(w[2]); this build reads version \(RowLayout.version)") }
+            guard w[2] == RowFileFormat.version else { throw RowStorageError("\(file): \(what) of format version \(w[2]); this build reads version \(RowFileFormat.version)") }
             width = Int(w[3])
             denseCapacity = Int(RowWords.join(w[6], w[7]))
             guard (w[4] == 0) == (denseCapacity > 0), width > 0 else { throw RowStorageError("\(file): \(what) header is inconsistent") }

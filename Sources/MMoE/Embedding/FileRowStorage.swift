@@ -123,13 +123,13 @@ public final class FileRowStorage: DurableRowStorage {
         self.cacheBudgetBytes = cacheBudgetBytes
         self.cacheCapacity = cacheBudgetBytes / perFrame
         self.denseCapacity = capacity
-        self.slotWords = RowLayout.slotWords(width: width)
-        self.entryWords = RowLayout.entryWords(width: width)
-        self.scratch = [UInt32](repeating: 0, count: RowLayout.entryWords(width: width))
+        self.slotWords = RowFileFormat.slotWords(width: width)
+        self.entryWords = RowFileFormat.entryWords(width: width)
+        self.scratch = [UInt32](repeating: 0, count: RowFileFormat.entryWords(width: width))
 
         let (data, header, arrays) = try FileRowStorage.openFiles(directory: directory, width: width, denseCapacity: capacity)
         self.data = data
-        self.spill = try RowFile(FileRowStorage.path(directory, RowLayout.spillFile), .create)
+        self.spill = try RowFile(FileRowStorage.path(directory, RowFileFormat.spillFile), .create)
         self.count = header.count
         self.slotCount = header.slotCount
         self.committedSlotCount = header.slotCount
@@ -139,7 +139,7 @@ public final class FileRowStorage: DurableRowStorage {
         try rebuildIndex(expecting: header.count)
     }
 
-    deinit { try? RowFile.remove(FileRowStorage.path(directory, RowLayout.spillFile)) }
+    deinit { try? RowFile.remove(FileRowStorage.path(directory, RowFileFormat.spillFile)) }
 
     /// Bytes one cached record costs against the budget: its Floats, its slot, key and flags, and
     /// its share of the slot -> frame hash table.
@@ -260,7 +260,7 @@ public final class FileRowStorage: DurableRowStorage {
                     guard denseCapacity > 0 || index[key] == UInt32(slot) else { continue }
                     keys.append(key)
                     for v in 0..<w { records.append(Float(bitPattern: scratch[6 + v])) }
-                } else if j < onDisk, let key = try RowLayout.decode(slot: slot, disk, at: j * sw, width: w, file: data.path) {
+                } else if j < onDisk, let key = try RowFileFormat.decode(slot: slot, disk, at: j * sw, width: w, file: data.path) {
                     if denseCapacity == 0 && index[key] != UInt32(slot) { continue }
                     keys.append(key)
                     for v in 0..<w { records.append(Float(bitPattern: disk[j * sw + 4 + v])) }
@@ -312,7 +312,7 @@ public final class FileRowStorage: DurableRowStorage {
 
     // MARK: - Slots
 
-    func offset(ofSlot slot: Int) -> Int { (RowLayout.headerWords + slot * slotWords) * 4 }
+    func offset(ofSlot slot: Int) -> Int { (RowFileFormat.headerWords + slot * slotWords) * 4 }
 
     func isPresent(_ slot: Int) -> Bool { present[slot >> 6] & (1 << UInt64(slot & 63)) != 0 }
 
@@ -404,7 +404,7 @@ public final class FileRowStorage: DurableRowStorage {
                       try data.read(into: &scratch, count: slotWords, at: offset(ofSlot: Int(slot))) == slotWords else {
                     throw RowStorageError("\(data.path): slot \(slot) is missing (file truncated?)")
                 }
-                let stored = try RowLayout.decode(slot: Int(slot), scratch, at: 0, width: w, file: data.path)
+                let stored = try RowFileFormat.decode(slot: Int(slot), scratch, at: 0, width: w, file: data.path)
                 guard stored == key else {
                     throw RowStorageError("\(data.path): slot \(slot) holds \(stored.map { "key \($0)" } ?? "nothing"), expected key \(key)")
                 }
@@ -433,7 +433,7 @@ public final class FileRowStorage: DurableRowStorage {
             spillIndex[slot] = UInt32(entry)
         }
         (scratch[0], scratch[1]) = RowWords.split(UInt64(slot))
-        RowLayout.encode(slot: Int(slot), key: frameKey[f], values: frameValues, from: f * width, width: width, into: &scratch, at: 2)
+        RowFileFormat.encode(slot: Int(slot), key: frameKey[f], values: frameValues, from: f * width, width: width, into: &scratch, at: 2)
         if entry < spillWritten {
             try spill.write(scratch, count: ew, at: entry * ew * 4)
             return
@@ -466,7 +466,7 @@ public final class FileRowStorage: DurableRowStorage {
         }
         guard got == ew,
               RowWords.join(scratch[0], scratch[1]) == UInt64(slot),
-              let key = try RowLayout.decode(slot: Int(slot), scratch, at: 2, width: width, file: spill.path) else {
+              let key = try RowFileFormat.decode(slot: Int(slot), scratch, at: 2, width: width, file: spill.path) else {
             throw RowStorageError("\(spill.path): entry \(entry) for slot \(slot) is missing or damaged")
         }
         return key

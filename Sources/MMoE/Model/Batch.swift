@@ -14,13 +14,24 @@ public struct Batch: @unchecked Sendable {
     public let bagOffsets: [Int32]?
     /// `[T, B]`: task-major, so each task's labels are one contiguous row.
     public let labels: Tensor
+    /// nil, or parallel to `ids`: each id's raw 64-bit key (`TabularData.keys`), which a dynamic
+    /// embedding store looks rows up by.
+    public let keys: [UInt64]?
+    /// nil, or parallel to `ids`: a second table row per id, multiplied elementwise with the first
+    /// (the quotient-remainder compositional embedding, `--multihash`). Set by an embedding store.
+    public let pairedIds: [Int32]?
 
-    public init(size: Int, dense: Tensor, ids: [Int32], bagOffsets: [Int32]? = nil, labels: Tensor) {
+    public init(size: Int, dense: Tensor, ids: [Int32], bagOffsets: [Int32]? = nil, labels: Tensor,
+                keys: [UInt64]? = nil, pairedIds: [Int32]? = nil) {
+        precondition(keys == nil || keys!.count == ids.count, "Batch: \(keys!.count) keys for \(ids.count) ids")
+        precondition(pairedIds == nil || pairedIds!.count == ids.count, "Batch: \(pairedIds!.count) paired ids for \(ids.count) ids")
         self.size = size
         self.dense = dense
         self.ids = ids
         self.bagOffsets = bagOffsets
         self.labels = labels
+        self.keys = keys
+        self.pairedIds = pairedIds
     }
 
     /// Sparse fields per row.
@@ -31,13 +42,17 @@ public struct Batch: @unchecked Sendable {
         precondition(range.lowerBound >= 0 && range.upperBound <= size, "Batch.rows: \(range) is outside 0..<\(size)")
         let f = fieldCount
         guard let offsets = bagOffsets else {
-            return Batch(size: range.count, dense: dense.slice(0, range), ids: Array(ids[(range.lowerBound * f)..<(range.upperBound * f)]),
-                         labels: labels.slice(1, range).contiguous())
+            let idRange = (range.lowerBound * f)..<(range.upperBound * f)
+            return Batch(size: range.count, dense: dense.slice(0, range), ids: Array(ids[idRange]),
+                         labels: labels.slice(1, range).contiguous(), keys: keys.map { Array($0[idRange]) },
+                         pairedIds: pairedIds.map { Array($0[idRange]) })
         }
         let lo = offsets[range.lowerBound * f], hi = offsets[range.upperBound * f]
-        return Batch(size: range.count, dense: dense.slice(0, range), ids: Array(ids[Int(lo)..<Int(hi)]),
+        let idRange = Int(lo)..<Int(hi)
+        return Batch(size: range.count, dense: dense.slice(0, range), ids: Array(ids[idRange]),
                      bagOffsets: offsets[(range.lowerBound * f)...(range.upperBound * f)].map { $0 - lo },
-                     labels: labels.slice(1, range).contiguous())
+                     labels: labels.slice(1, range).contiguous(), keys: keys.map { Array($0[idRange]) },
+                     pairedIds: pairedIds.map { Array($0[idRange]) })
     }
 
     /// Gathers `rows` of `data` (in that order) into a batch.
@@ -48,6 +63,6 @@ public struct Batch: @unchecked Sendable {
         var labels = [Float](repeating: 0, count: t * b)
         for i in 0..<b { for task in 0..<t { labels[task * b + i] = g.labels[i * t + task] } }
         self.init(size: b, dense: Tensor(shape: [b, g.denseWidth], scalars: g.dense), ids: g.ids, bagOffsets: g.bagOffsets,
-                  labels: Tensor(shape: [t, b], scalars: labels))
+                  labels: Tensor(shape: [t, b], scalars: labels), keys: g.keys)
     }
 }

@@ -21,8 +21,12 @@ public final class MMoEModel {
     public let config: MMoEConfig
     /// Dense weights and biases in one flat buffer (see `parameterSpecs` for names and shapes).
     public let parameters: ParameterStore
-    /// The fused `[V, embeddingDim]` table of all sparse fields; nil when the data has none.
+    /// The fused `[V, embeddingDim]` table of all sparse fields; nil when the data has none, or
+    /// when the rows live in an embedding store instead (`embeddingTable: false`).
     public let embedding: EmbeddingTable?
+    /// The generator right after the dense weights were drawn: the model's table draws its initial
+    /// values from it, so an embedding store standing in for the table draws the very same ones.
+    public let embeddingRNG: SeededRNG
 
     let layers: Layers
 
@@ -92,7 +96,9 @@ public final class MMoEModel {
 
     /// Builds the network with the reference initialisation: embeddings N(0, 1e-4²), every
     /// weight Xavier-normal (std = sqrt(2 / (fan_in + fan_out)) per expert or task slice), biases 0.
-    public init(_ config: MMoEConfig, seed: UInt64) throws(MMoEConfigError) {
+    /// `embeddingTable: false` builds no embedding table (the dense weights are the same): the rows
+    /// then live in an `EmbeddingStore`, whose working table is passed to `logits`.
+    public init(_ config: MMoEConfig, seed: UInt64, embeddingTable: Bool = true) throws(MMoEConfigError) {
         try config.validate()
         self.config = config
         let store = ParameterStore(Self.parameterSpecs(config))
@@ -103,7 +109,8 @@ public final class MMoEModel {
             let std = (2 / Float(fanIn + fanOut)).squareRoot()
             p.value.assign(Tensor(shape: p.shape, scalars: (0..<p.value.count).map { _ in std * rng.nextNormal() }))
         }
-        if config.fieldCount > 0 {
+        embeddingRNG = rng
+        if config.fieldCount > 0 && embeddingTable {
             let v = config.fieldRows.reduce(0, +)
             let values = (0..<(v * config.embeddingDim)).map { _ in 1e-4 * rng.nextNormal() }
             embedding = EmbeddingTable(name: "embedding", value: Tensor(shape: [v, config.embeddingDim], scalars: values))
@@ -120,6 +127,7 @@ public final class MMoEModel {
         config = source.config
         parameters = ParameterStore(sharingValuesOf: source.parameters)
         embedding = source.embedding.map { EmbeddingTable(sharingValueOf: $0) }
+        embeddingRNG = source.embeddingRNG
         layers = Layers(parameters, config)
         fuseEmbeddingLookups = source.fuseEmbeddingLookups
     }
@@ -129,33 +137,49 @@ public final class MMoEModel {
     /// the same rows and give the same values and gradients.
     public var fuseEmbeddingLookups = true
 
+    /// `input` over the model's own table.
+    func input(_ batch: Batch, tape: Tape) -> Variable { input(batch, tape: tape, table: embedding) }
+
     /// The concatenated input `[B, D]`: each field's embedding (the mean of its bag's rows; a bag
     /// of one id is that row, an empty bag a zero vector), flattened, then the dense features.
-    func input(_ batch: Batch, tape: Tape) -> Variable {
+    /// `table` is the model's own table, or a store's working table the batch's ids index; with
+    /// `batch.pairedIds` each id reads the product of its two rows.
+    func input(_ batch: Batch, tape: Tape, table: EmbeddingTable?) -> Variable {
         let b = batch.size, c = config, f = c.fieldCount
         let dense = tape.constant(batch.dense)
-        guard let table = embedding else { return dense }
+        guard let table else {
+            precondition(f == 0, "MMoEModel: \(f) sparse fields but no embedding table (the model was built without one: pass a store's working table)")
+            return dense
+        }
+        func lookup(_ ids: [Int32], _ paired: [Int32]?, _ offsets: [Int32]) -> Variable {
+            guard let paired else { return tape.embeddingBag(table, ids: ids, offsets: offsets, combiner: .mean) }
+            return tape.embeddingBagProduct(table, ids: ids, pairedIds: paired, offsets: offsets, combiner: .mean)
+        }
         let offsets = batch.bagOffsets ?? (0...(b * f)).map { Int32($0) }
         precondition(offsets.count == b * f + 1, "MMoEModel: batch has \(offsets.count - 1) bags, expected \(b) x \(f)")
         let emb: Variable
         if fuseEmbeddingLookups || f == 1 {
-            emb = tape.embeddingBag(table, ids: batch.ids, offsets: offsets, combiner: .mean).reshaped([b, f * c.embeddingDim])
+            emb = lookup(batch.ids, batch.pairedIds, offsets).reshaped([b, f * c.embeddingDim])
         } else {
             emb = concat((0..<f).map { field in
-                var ids: [Int32] = [], fieldOffsets: [Int32] = [0]
+                var ids: [Int32] = [], paired: [Int32]? = batch.pairedIds == nil ? nil : [], fieldOffsets: [Int32] = [0]
                 for r in 0..<b {
-                    ids += batch.ids[Int(offsets[r * f + field])..<Int(offsets[r * f + field + 1])]
+                    let bag = Int(offsets[r * f + field])..<Int(offsets[r * f + field + 1])
+                    ids += batch.ids[bag]
+                    if let all = batch.pairedIds { paired! += all[bag] }
                     fieldOffsets.append(Int32(ids.count))
                 }
-                return tape.embeddingBag(table, ids: ids, offsets: fieldOffsets, combiner: .mean)
+                return lookup(ids, paired, fieldOffsets)
             }, axis: 1)
         }
         return c.denseWidth == 0 ? emb : concat([emb, dense], axis: 1)
     }
 
     /// Logits `[T, B]`. In training, dropout follows every hidden ReLU layer (masks drawn from `rng`).
-    public func logits(_ batch: Batch, tape: Tape, training: Bool, rng: inout SeededRNG) -> Variable {
-        let x = input(batch, tape: tape)
+    /// `embedding`: the table the batch's ids index, when not the model's own (an embedding store's
+    /// working table).
+    public func logits(_ batch: Batch, tape: Tape, training: Bool, rng: inout SeededRNG, embedding table: EmbeddingTable? = nil) -> Variable {
+        let x = input(batch, tape: tape, table: table ?? embedding)
         func mlp(_ h: Variable, _ layers: [(weight: Parameter, bias: Parameter)], reluOnLast: Bool, rng: inout SeededRNG) -> Variable {
             self.mlp(h, layers, reluOnLast: reluOnLast, training: training, tape: tape, rng: &rng)
         }

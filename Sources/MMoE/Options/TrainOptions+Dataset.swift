@@ -37,14 +37,9 @@ extension TrainOptions {
     /// built yet; the message names the flag.
     public func checkCombinations() throws(OptionsError) {
         let notYet = "belongs to the embedding-store work (DeepRec EmbeddingVariable), which is not built yet; drop it to train with hashed embedding tables"
-        if ev { throw OptionsError("--ev True: \(notYet)") }
-        if evFilter != .none { throw OptionsError("--ev_filter \(evFilter.rawValue): \(notYet)") }
-        if evElimination != .none { throw OptionsError("--ev_elimination \(evElimination.rawValue): \(notYet)") }
-        if adaptiveEmb { throw OptionsError("--adaptive_emb True: \(notYet)") }
-        if dynamicEV { throw OptionsError("--dynamic_ev True: \(notYet)") }
-        if multihash { throw OptionsError("--multihash True: \(notYet)") }
         if incrementalCkpt > 0 { throw OptionsError("--incremental_ckpt \(incrementalCkpt): \(notYet)") }
         try checkModelFlags()
+        try checkEmbeddingStoreFlags()
         if tf {
             for flag in ["bf16", "micro_batch", "workqueue"] where explicitFlags.contains(flag) {
                 throw OptionsError("--tf turns every optimisation off, so it cannot be combined with --\(flag); drop one of them")

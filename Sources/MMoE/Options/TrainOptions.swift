@@ -82,6 +82,19 @@ public struct TrainOptions: Sendable, Equatable {
     public var dynamicEV = false
     public var multihash = false
     public var incrementalCkpt = 0
+    /// Embedding-store settings (ours, named after DeepRec's EmbeddingVariableOption arguments).
+    /// Sightings that admit an id (`CounterFilter`/`CBFFilter`'s `filter_freq`).
+    public var evFilterFreq = 3
+    /// `CBFFilter`'s `max_element_size` and `false_positive_probability`; DeepRec's 2^30 elements
+    /// would take 9.6 G counters, so ours defaults to 2^20 (10 M counters, 10 MB).
+    public var evCBFMaxElements = 1 << 20
+    public var evCBFFalsePositive: Float = 0.01
+    /// `GlobalStepEvict`'s `steps_to_live`.
+    public var evStepsToLive = 4000
+    /// `L2WeightEvict`'s `l2_weight_threshold`.
+    public var evL2WeightThreshold: Float = 1.0
+    /// Eviction runs after the update of every step that is a multiple of this.
+    public var evEvictionInterval = 100
 
     // ours
     public var model: ModelKind = .mmoe

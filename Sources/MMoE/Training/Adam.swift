@@ -34,9 +34,7 @@ public final class Adam: Optimizer {
     /// Applies one update from the gradients held by `model` (the caller zeroes them afterwards).
     public func update(_ model: MMoEModel) {
         step += 1
-        let t = Float(step)
-        let s = AdamStep(lrCorrected: learningRate / (1 - pow(beta1, t)), vCorrection: 1 / (1 - pow(beta2, t)),
-                         beta1: beta1, beta2: beta2, epsilon: epsilon)
+        let s = stepScalars()
         Kernels.adamUpdate(values: model.parameters.values, grads: model.parameters.grads, m: m, v: v, s)
         if let table = model.embedding, let em = embeddingM, let ev = embeddingV {
             Kernels.adamUpdateTouchedRows(table, m: em, v: ev, s)
@@ -45,6 +43,14 @@ public final class Adam: Optimizer {
 }
 
 extension Adam {
+    /// The scalars of the update at the current `step`, bias corrections folded in; shared with
+    /// the rows of an embedding store, so they update exactly as the model's table does.
+    func stepScalars() -> AdamStep {
+        let t = Float(step)
+        return AdamStep(lrCorrected: learningRate / (1 - pow(beta1, t)), vCorrection: 1 / (1 - pow(beta2, t)),
+                        beta1: beta1, beta2: beta2, epsilon: epsilon)
+    }
+
     public func stateTensors() -> [(name: String, tensor: Tensor)] {
         var state: [(name: String, tensor: Tensor)] = [("adam.m", m), ("adam.v", v)]
         if let em = embeddingM, let ev = embeddingV { state += [("adam.embedding.m", em), ("adam.embedding.v", ev)] }

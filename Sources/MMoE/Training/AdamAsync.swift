@@ -49,8 +49,9 @@ public final class AdamAsync: Optimizer {
         embeddingBetaPowers = (beta1, beta2)
     }
 
-    /// lr · sqrt(1 - β2power) / (1 - β1power), in Float as DeepRec's kernel computes it.
-    private func alpha(_ powers: (beta1: Float, beta2: Float)) -> Float {
+    /// lr · sqrt(1 - β2power) / (1 - β1power), in Float as DeepRec's kernel computes it; an
+    /// embedding store's rows use it with the store's own powers.
+    func alpha(_ powers: (beta1: Float, beta2: Float)) -> Float {
         learningRate * (1 - powers.beta2).squareRoot() / (1 - powers.beta1)
     }
 

@@ -46,10 +46,12 @@ public final class LossScaler {
     /// Divides the gradients held by `model` (dense and embedding rows) by `scale`, then moves the
     /// policy on by one step. Returns whether the step is to be applied; on false the caller drops
     /// the gradients and leaves the parameters and the optimizer alone.
-    public func unscale(_ model: MMoEModel) -> Bool {
+    /// `table`: the embedding table the step's gradients went to when it is not the model's own
+    /// (an embedding store's working table).
+    public func unscale(_ model: MMoEModel, table: EmbeddingTable? = nil) -> Bool {
         let inverse = 1 / scale
         var finite = Kernels.scaleCheckingFinite(model.parameters.grads, by: inverse)
-        if let table = model.embedding { finite = table.scaleGradient(by: inverse) && finite }
+        if let table = table ?? model.embedding { finite = table.scaleGradient(by: inverse) && finite }
         return record(finite: finite)
     }
 

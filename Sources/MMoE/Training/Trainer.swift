@@ -134,21 +134,30 @@ public final class Trainer {
     /// Called with the model after each step's backward pass, before the gradients are unscaled:
     /// tests inject an overflow through it.
     var afterBackward: ((MMoEModel) -> Void)?
+    /// Where the embedding rows live when not in the model's table (`--ev`, `--multihash`, a
+    /// file-backed store): each step pulls its rows from here and writes them back.
+    public let embeddingStore: EmbeddingStore?
 
     /// A batch is cut into shards only when each gets at least this many rows.
     static let minShardRows = 32
 
     /// Training on rows in memory (shuffled with `settings.seed`), evaluating on `test`.
-    public convenience init(model: MMoEModel, train: TabularData, test: TabularData, settings: TrainerSettings) {
+    public convenience init(model: MMoEModel, train: TabularData, test: TabularData, settings: TrainerSettings,
+                            embeddingStore: EmbeddingStore? = nil) {
         precondition(train.taskCount == model.config.numTasks && test.taskCount == model.config.numTasks,
                      "Trainer: the data has \(train.taskCount) tasks, the model \(model.config.numTasks)")
         self.init(model: model, source: MemoryBatchSource(train, batchSize: settings.batchSize, seed: settings.seed),
-                  test: .memory(test), taskNames: train.taskNames, settings: settings)
+                  test: .memory(test), taskNames: train.taskNames, settings: settings, embeddingStore: embeddingStore)
     }
 
-    /// Training on batches from `source` (its batch size wins over `settings.batchSize`).
-    public init(model: MMoEModel, source: BatchSource, test: EvalData, taskNames: [String], settings: TrainerSettings) {
+    /// Training on batches from `source` (its batch size wins over `settings.batchSize`). With an
+    /// `embeddingStore` (for a model built with `embeddingTable: false`), the rows come from it.
+    public init(model: MMoEModel, source: BatchSource, test: EvalData, taskNames: [String], settings: TrainerSettings,
+                embeddingStore: EmbeddingStore? = nil) {
         precondition(taskNames.count == model.config.numTasks, "Trainer: \(taskNames.count) task names, the model has \(model.config.numTasks) tasks")
+        precondition(embeddingStore == nil || model.embedding == nil,
+                     "Trainer: the model has its own embedding table and an embedding store; build it with embeddingTable: false")
+        self.embeddingStore = embeddingStore
         self.model = model
         self.settings = settings
         self.test = test
@@ -183,13 +192,15 @@ public final class Trainer {
     }
 
     /// One optimisation step on the micro-batches `batches`, as one batch of all their rows: each
-    /// one's gradient is weighted by its share of the rows. Returns each one's logits.
+    /// one's gradient is weighted by its share of the rows. Returns each one's logits. Without an
+    /// embedding store nothing here can fail; with one, use `train`, which throws its storage errors.
     ///
     /// With loss scaling the backward is seeded with the scale too, and the gradients are unscaled
     /// before the L2 term and the update; a step the scaler skips changes no parameter and no
     /// optimizer state.
     @discardableResult
     public func trainStep(_ batches: [Batch], timeline: Timeline? = nil) -> [Tensor] {
+        precondition(embeddingStore == nil, "Trainer.trainStep: with an embedding store, call train(_:timeline:)")
         let total = batches.reduce(0) { $0 + $1.size }
         let scale = lossScaler?.scale ?? 1
         let logits = batches.map { accumulateGradients($0, weight: Float($0.size) / Float(total) * scale, timeline: timeline) }
@@ -199,15 +210,46 @@ public final class Trainer {
             model.embedding?.zeroGrad()
             return logits
         }
-        if settings.l2 > 0 {
-            let values = model.parameters.values, grads = model.parameters.grads
-            Self.span(timeline, "l2_regularization") {
-                for r in l2Ranges { Kernels.axpy(settings.l2, values.slice(0, r), into: grads.slice(0, r)) }
-            }
-        }
+        addL2Gradient(timeline)
         Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model) }
         model.parameters.zeroGrad()
         model.embedding?.zeroGrad()
+        return logits
+    }
+
+    /// Adds l2 · w to the gradient of every dense weight (when `settings.l2` > 0).
+    private func addL2Gradient(_ timeline: Timeline?) {
+        guard settings.l2 > 0 else { return }
+        let values = model.parameters.values, grads = model.parameters.grads
+        Self.span(timeline, "l2_regularization") {
+            for r in l2Ranges { Kernels.axpy(settings.l2, values.slice(0, r), into: grads.slice(0, r)) }
+        }
+    }
+
+    /// `trainStep`, with the rows pulled from the embedding store when there is one: the step's
+    /// rows are pulled into a working table, trained as the model's own table would be, updated
+    /// with their optimizer state and written back (see `EmbeddingStore`).
+    @discardableResult
+    public func train(_ batches: [Batch], timeline: Timeline? = nil) throws -> [Tensor] {
+        guard let store = embeddingStore else { return trainStep(batches, timeline: timeline) }
+        let working = try Self.span(timeline, "embedding_store.pull") { try store.pull(batches, training: true) }
+        let total = batches.reduce(0) { $0 + $1.size }
+        let scale = lossScaler?.scale ?? 1
+        let logits = working.batches.map {
+            accumulateGradients($0, weight: Float($0.size) / Float(total) * scale, timeline: timeline, table: working.table)
+        }
+        afterBackward?(model)
+        // A skipped step leaves the store's rows as they were (the pull may still have admitted
+        // ids or counted sightings: those are not gradient state).
+        if let lossScaler, !Self.span(timeline, "unscale_gradients", { lossScaler.unscale(model, table: working.table) }) {
+            model.parameters.zeroGrad()
+            working.table.zeroGrad()
+            return logits
+        }
+        addL2Gradient(timeline)
+        Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model) }
+        try Self.span(timeline, "embedding_store.update") { try store.update(working, optimizer: optimizer) }
+        model.parameters.zeroGrad()
         return logits
     }
 
@@ -219,39 +261,44 @@ public final class Trainer {
     /// and seeds its backward with rows_s / B, because the loss is a mean over the whole batch.
     /// Shards run concurrently under `Parallel.forEach` (their GEMMs then run single-threaded);
     /// the shard gradients are then added into the model's in shard order.
-    func accumulateGradients(_ batch: Batch, weight: Float = 1, timeline: Timeline? = nil) -> Tensor {
+    /// `table`: a store's working table, in place of the model's own (each further shard then
+    /// accumulates into a gradient view of it).
+    func accumulateGradients(_ batch: Batch, weight: Float = 1, timeline: Timeline? = nil, table: EmbeddingTable? = nil) -> Tensor {
         let b = batch.size
         let shards = b >= shardModels.count * Self.minShardRows ? shardModels.count : 1
         guard shards > 1 else {
             let tape = Tape(options: settings.tapeOptions, timeline: timeline)
-            let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG)
+            let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG, embedding: table)
             tape.backward(model.loss(logits: logits, labels: batch.labels), seed: weight)
             return logits.value
         }
         let seeds = (0..<shards).map { _ in dropoutRNG.next() }
         let ranges = (0..<shards).map { s in (s * b / shards)..<((s + 1) * b / shards) }
         let logits = Tensor(uninitializedShape: [model.config.numTasks, b])
+        let tables = table.map { t in [t] + (1..<shards).map { _ in EmbeddingTable(sharingValueOf: t) } }
         Parallel.forEach(shards) { s in
             let part = batch.rows(ranges[s]), replica = shardModels[s]
             var rng = SeededRNG(seed: seeds[s])
             let tape = Tape(options: settings.tapeOptions, timeline: timeline)
-            let out = replica.logits(part, tape: tape, training: true, rng: &rng)
+            let out = replica.logits(part, tape: tape, training: true, rng: &rng, embedding: tables?[s])
             tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(b))
             logits.slice(1, ranges[s]).assign(out.value)
         }
-        Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards) }
+        Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards, tables: tables) }
         return logits
     }
 
-    /// Adds the gradients of shards 1..<shards into the model's, in shard order.
-    private func sumShardGradients(_ shards: Int) {
-        for replica in shardModels[1..<shards] {
+    /// Adds the gradients of shards 1..<shards into the model's, in shard order (and those of the
+    /// shards' working tables into the first, when a store's table is in use).
+    private func sumShardGradients(_ shards: Int, tables: [EmbeddingTable]? = nil) {
+        for (s, replica) in shardModels[1..<shards].enumerated() {
             Kernels.addInPlace(model.parameters.grads, replica.parameters.grads)
             replica.parameters.zeroGrad()
             if let table = model.embedding, let part = replica.embedding {
                 table.addGradient(of: part)
                 part.zeroGrad()
             }
+            if let tables { tables[0].addGradient(of: tables[s + 1]) }
         }
     }
 
@@ -298,7 +345,7 @@ public final class Trainer {
                     if batchesRead % perEpoch == 0 { epochEnded = true }
                 }
             }
-            let logits = trainStep(batches, timeline: timeline)
+            let logits = try train(batches, timeline: timeline)
             if let lossScaler, lossScaler.overflowAtMinimum {
                 throw TrainingError(description: "the gradients became non-finite at step \(step) even at loss scale 1, so loss scaling cannot help; try a lower --learning_rate")
             }
@@ -359,8 +406,39 @@ public final class Trainer {
 
     /// Logits `[T][N]` of `data` in no-grad mode, `settings.evalBatchSize` rows at a time, on all
     /// cores (see `Predictor`, which `mmoe-predict` runs too).
+    ///
+    /// With an embedding store, storage errors stop the process here; `evaluate(_:epoch:step:)` on
+    /// `EvalData` throws them instead.
     public func predictLogits(_ data: TabularData) -> [[Float]] {
-        Predictor(model: model, tapeOptions: settings.tapeOptions, chunkRows: settings.evalBatchSize).logits(data)
+        try! predict(data)
+    }
+
+    /// `predictLogits`, throwing the embedding store's errors. With a store, each chunk's rows are
+    /// pulled once (read only: nothing is created or counted) and its shards read the working table.
+    func predict(_ data: TabularData) throws -> [[Float]] {
+        guard let store = embeddingStore else {
+            return Predictor(model: model, tapeOptions: settings.tapeOptions, chunkRows: settings.evalBatchSize).logits(data)
+        }
+        var out = [[Float]](repeating: [], count: model.config.numTasks)
+        var start = 0
+        while start < data.count {
+            let end = min(start + settings.evalBatchSize, data.count), n = end - start
+            let shards = max(1, min(Parallel.threads, n / Predictor.minShardRows))
+            let logits = Tensor(uninitializedShape: [model.config.numTasks, n])   // [T, n]
+            let working = try store.pull([Batch(data, rows: start..<end)], training: false)
+            Parallel.forEach(shards) { s in
+                let rows = (start + s * n / shards)..<(start + (s + 1) * n / shards)
+                var rng = SeededRNG(seed: 0) // unused: no dropout outside training
+                let local = (rows.lowerBound - start)..<(rows.upperBound - start)
+                let batch = working.batches[0].rows(local)
+                let part = model.logits(batch, tape: Tape(recording: false, options: settings.tapeOptions),
+                                        training: false, rng: &rng, embedding: working.table)
+                logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(part.value)
+            }
+            for t in 0..<out.count { out[t].append(contentsOf: logits.select(0, t).scalars) }
+            start = end
+        }
+        return out
     }
 
     public func evaluate(_ data: TabularData, epoch: Int, step: Int) -> EvalReport {
@@ -375,7 +453,7 @@ public final class Trainer {
         var logits = [[Float]](repeating: [], count: tasks), taskLabels = [[Float]](repeating: [], count: tasks)
         var count = 0
         try data.chunks { chunk in
-            let part = predictLogits(chunk)
+            let part = try predict(chunk)
             for t in 0..<tasks {
                 logits[t] += part[t]
                 taskLabels[t] += (0..<chunk.count).map { chunk.labels[$0 * chunk.taskCount + t] }

@@ -71,7 +71,7 @@ public final class EmbeddingTable {
     /// The position of `row`'s gradient in the compact buffer, appending a zeroed one (and the
     /// row to `touched`) on its first touch. Works on the bookkeeping arrays moved into locals.
     @inline(__always)
-    private static func gradientSlot(of row: Int, _ d: Int, _ slot: inout [Int32], _ touched: inout [Int32],
+    static func gradientSlot(of row: Int, _ d: Int, _ slot: inout [Int32], _ touched: inout [Int32],
                                      _ values: inout [Float]) -> Int {
         let s = Int(slot[row])
         if s >= 0 { return s }
@@ -79,6 +79,17 @@ public final class EmbeddingTable {
         touched.append(Int32(row))
         values.append(contentsOf: repeatElement(0, count: d))
         return touched.count - 1
+    }
+
+    /// Adds `vector` (`[D]`) to the gradient of `row`: for ops whose rows get other than a bag's
+    /// gradient (the compositional embedding's products).
+    func addToGradient(row: Int, _ vector: [Float]) {
+        let d = dim
+        var slot = self.slot, touched = touchedRows, values = gradValues
+        self.slot = []; touchedRows = []; gradValues = []
+        defer { self.slot = slot; touchedRows = touched; gradValues = values }
+        let s = Self.gradientSlot(of: row, d, &slot, &touched, &values)
+        for j in 0..<d { values[s * d + j] += vector[j] }
     }
 
     /// The gradient of `row` (zero when untouched); for tests and optimizers.
