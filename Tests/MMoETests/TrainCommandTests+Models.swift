@@ -6,6 +6,26 @@ import Datasets
 /// `--model`, `--task_types` and the `--synthetic_*` flags through the command: what each run
 /// prints and writes, and what is refused.
 extension TrainCommandTests {
+    /// `--expert_relu_on_last` puts a ReLU after the experts' (and a bottom's) last layer: the same
+    /// weights then give other losses; Taobao's default is on (DeepRec's experts), the others' off.
+    func testExpertReluOnLastChangesTheNetwork() throws {
+        func summaryLoss(_ extra: [String]) throws -> [String: Double] {
+            let out = try temporaryDirectory() + "/result"
+            _ = try run(["--task_types", "regression,regression", "--synthetic_dim", "12", "--num_train_samples", "256",
+                         "--num_test_samples", "100", "--tower_dnn", "4", "--batch_size", "64",
+                         "--train_batches", "4", "--output_dir", out, "--threads", "1"] + extra)
+            return try XCTUnwrap((try readJSON(out + "/summary.json")["eval"] as? [String: Any])?["loss"] as? [String: Double])
+        }
+        let linear = try summaryLoss(["--expert_dnn", "8"]), relu = try summaryLoss(["--expert_dnn", "8", "--expert_relu_on_last"])
+        XCTAssertEqual(linear, try summaryLoss(["--expert_dnn", "8", "--expert_relu_on_last", "False"]))
+        XCTAssertNotEqual(linear, relu)
+        XCTAssertNotEqual(try summaryLoss(["--model", "shared_bottom", "--bottom_dnn", "8"]),
+                          try summaryLoss(["--model", "shared_bottom", "--bottom_dnn", "8", "--expert_relu_on_last"]))
+        XCTAssertTrue(TrainOptions().resolved(for: .taobao).expertReluOnLast)
+        XCTAssertFalse(TrainOptions().resolved(for: .census).expertReluOnLast)
+        XCTAssertFalse(try TrainOptions.parse(["--expert_relu_on_last", "False"]).resolved(for: .taobao).expertReluOnLast)
+    }
+
     /// Regression tasks on the synthetic data: MSE in the step and evaluation lines, `loss` in
     /// every eval record and in the summary, AUC and accuracy null.
     func testRegressionRunWritesTestLosses() throws {

@@ -162,8 +162,8 @@ public struct TrainCommand {
         config.taskExperts = o.taskExperts
         config.sharedExperts = o.sharedExperts
         config.pleLevels = o.pleLevels
-        // DeepRec's network: ReLU dense stacks for experts, gates with a bias.
-        config.expertReluOnLast = kind == .taobao
+        // DeepRec's network: ReLU dense stacks for experts (the Taobao default of --expert_relu_on_last), gates with a bias.
+        config.expertReluOnLast = o.expertReluOnLast
         config.gateBias = kind == .taobao
         let model: MMoEModel
         let storeSettings = o.embeddingStoreSettings(seed: o.seed)
@@ -372,7 +372,7 @@ public struct TrainCommand {
             ("synthetic_alpha_beta_std", "\(o.syntheticAlphaBetaStd)"), ("synthetic_noise", "\(o.syntheticNoise)"),
             ("census_tasks", o.censusTasks.rawValue),
             ("micro_batch", "\(o.microBatch)"), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
-            ("gate_report", "\(o.gateReport)"),
+            ("gate_report", "\(o.gateReport)"), ("expert_relu_on_last", "\(o.expertReluOnLast)"),
             ("ev", "\(o.ev)"), ("ev_filter", o.evFilter.rawValue), ("ev_elimination", o.evElimination.rawValue),
             ("adaptive_emb", "\(o.adaptiveEmb)"), ("multihash", "\(o.multihash)"),
         ]

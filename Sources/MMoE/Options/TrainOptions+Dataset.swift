@@ -21,6 +21,7 @@ extension TrainOptions {
             if unset("num_experts") { o.numExperts = 4 }
             if unset("expert_dnn") { o.expertDNN = [256, 192, 128, 64] }
             if unset("tower_dnn") { o.towerDNN = [256, 192, 128, 64] }
+            if unset("expert_relu_on_last") { o.expertReluOnLast = true }
         }
         if tf {
             o.embFusion = false

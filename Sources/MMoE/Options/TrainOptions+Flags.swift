@@ -130,6 +130,8 @@ extension TrainOptions {
                            "synthetic data: alpha_i, beta_i ~ N(0, S^2) (the paper leaves them as given parameters)"),
                     .value("synthetic_noise", \.syntheticNoise, .real("STD", .nonNegative),
                            "synthetic data: label noise standard deviation (the paper's N(0, 0.01) is a variance)"),
+                    .boolean("expert_relu_on_last", \.expertReluOnLast,
+                             "ReLU after the experts' (and bottom MLP's) last layer too, as the MMoE paper's and DeepRec's experts; OneFlow's is linear"),
                     .boolean("gate_report", \.gateReport,
                              "after training, write each task's mean gate weight per expert and how peaked the gates are over the test set (gate_report.json, gate_report.svg in output_dir); warns when a gate has collapsed onto one expert"),
                     .boolean("help", \.help, short: "h", "print this help"),

@@ -128,6 +128,9 @@ public struct TrainOptions: Sendable, Equatable {
     /// After training, write each task's gate statistics over the test set (gate_report.json and
     /// gate_report.svg in `outputDir`) and warn about collapsed gates.
     public var gateReport = false
+    /// ReLU after the last layer of each expert (and of a bottom MLP) too, as in the MMoE paper's
+    /// and DeepRec's experts; OneFlow's reference leaves that layer linear.
+    public var expertReluOnLast = false
     public var help = false
 
     /// The flags the user wrote (names without dashes), so later code can tell "given" from
