@@ -67,6 +67,16 @@ else
     d=100 experts=8 expert_units=16 tower_units=8 train_rows=100000 test_rows=10000 batch=256 steps=8000
 fi
 (( seeds >= 1 )) || { echo "reproduce_paper.sh: --seeds must be at least 1" >&2; exit 2; }
+seeds=$((10#$seeds))
+# The study sizes three models at equal parameter count; others need flags this script does not set.
+for model in $models; do
+    case $model in shared_bottom|omoe|mmoe) ;; *) echo "reproduce_paper.sh: --models takes shared_bottom, omoe and mmoe, got $model" >&2; exit 2 ;; esac
+done
+# Correlations go into run.json as they are written, so they must be JSON numbers in [-1, 1].
+for p in $correlations; do
+    [[ $p =~ ^-?[0-9]+(\.[0-9]+)?$ ]] && awk -v p="$p" 'BEGIN { exit !(p >= -1 && p <= 1) }' \
+        || { echo "reproduce_paper.sh: --correlations takes numbers in [-1, 1] written like 0.5, got $p" >&2; exit 2; }
+done
 lr=0.001
 tasks=2
 
@@ -91,7 +101,7 @@ else
     train=${MMOE_TRAIN:-.build/release/mmoe-train} report=${MMOE_REPORT:-.build/release/mmoe-report}
 fi
 for bin in "$train" "$report"; do [[ -x $bin ]] || { echo "reproduce_paper.sh: $bin is not an executable" >&2; exit 2; }; done
-help_text=$("$train" --help)
+help_text=$("$train" --help) || { echo "reproduce_paper.sh: $train --help failed" >&2; exit 2; }
 if ! grep -q -- --task_types <<< "$help_text"; then
     echo "reproduce_paper.sh: $train has no --task_types flag (it predates the regression tasks and baselines this study needs)" >&2
     exit 2
@@ -139,18 +149,20 @@ run_one() {
 }
 
 start=$SECONDS
-failed=0
 total=0
+# A run that fails leaves a FAILED marker in its directory; they are counted after every run has
+# ended, so no failure is lost to the order in which the jobs finish.
 for p in $correlations; do
     for model in $models; do
         for seed in $(seq 1 "$seeds"); do
-            while (( $(jobs -rp | wc -l) >= jobs )); do wait -n || failed=$((failed + 1)); done
-            run_one "$model" "$p" "$seed" &
+            while (( $(jobs -rp | wc -l) >= jobs )); do wait -n || true; done
+            { run_one "$model" "$p" "$seed" || touch "$out/runs/${model}_p${p}_s${seed}/FAILED"; } &
             total=$((total + 1))
         done
     done
 done
-while (( $(jobs -rp | wc -l) > 0 )); do wait -n || failed=$((failed + 1)); done
+wait
+failed=$(find "$out/runs" -name FAILED | wc -l)
 echo "reproduce_paper.sh: $((total - failed)) of $total runs done in $((SECONDS - start)) s"
 (( failed == 0 )) || { echo "reproduce_paper.sh: $failed runs failed (see their train.log)" >&2; exit 1; }
 

@@ -138,6 +138,9 @@ final class CheckpointCorruptionTests: XCTestCase {
         try assertRefused(Data([UInt8(overlap.count), 0, 0, 0, 0, 0, 0, 0] + overlap + [0, 0, 0, 0]), into: model, "overlapping", "overlap")
         let huge = Array(#"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}}"#.utf8)
         try assertRefused(Data([UInt8(huge.count), 0, 0, 0, 0, 0, 0, 0] + huge + [0, 0, 0, 0]), into: model, "does not fit", "huge shape")
+        // A shape that fits its offsets but ends where no file can: refused, not an overflow trap.
+        let far = Array(#"{"a":{"dtype":"F32","shape":[2305843009213693950],"data_offsets":[0,9223372036854775800]}}"#.utf8)
+        try assertRefused(Data([UInt8(far.count), 0, 0, 0, 0, 0, 0, 0] + far + [0, 0, 0, 0]), into: model, "truncated", "offsets past any file")
     }
 
     func testWrongShapesNameTheTensorAndBothShapes() throws {

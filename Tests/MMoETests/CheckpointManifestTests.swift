@@ -41,6 +41,20 @@ final class CheckpointManifestTests: XCTestCase {
         XCTAssertFalse(e.schema.fieldNames.contains("education"))
     }
 
+    /// A model trained with bfloat16 GEMM inputs (`--bf16`, `--amp`) is predicted the same way.
+    func testBFloat16TrainingIsRecordedForPrediction() throws {
+        var manifest = CheckpointManifest(config: MMoEConfig.deepRec(fieldRows: Taobao.schema.fieldRows), dataset: .taobao,
+                                          taskNames: Taobao.taskNames, encoding: .taobao(TaobaoOptions(), bucketSizes: Taobao.bucketSizes))
+        XCTAssertEqual(manifest.metadata["manifest.bfloat16"], "false")
+        manifest.bfloat16 = true
+        XCTAssertTrue(try CheckpointManifest(metadata: manifest.metadata, file: "f").bfloat16)
+        var metadata = manifest.metadata
+        metadata["manifest.bfloat16"] = nil
+        XCTAssertFalse(try CheckpointManifest(metadata: metadata, file: "f").bfloat16, "absent: Float, as before the entry existed")
+        metadata["manifest.bfloat16"] = "yes"
+        XCTAssertThrowsError(try CheckpointManifest(metadata: metadata, file: "f")) { XCTAssertTrue("\($0)".contains("manifest.bfloat16"), "\($0)") }
+    }
+
     func testMetadataRoundTripAndChecks() throws {
         var config = MMoEConfig.deepRec(fieldRows: Taobao.schema.fieldRows)
         config.dropout = 0.1

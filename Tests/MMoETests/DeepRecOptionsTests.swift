@@ -70,7 +70,7 @@ final class DeepRecOptionsTests: XCTestCase {
         let o = try TrainOptions.parse(["--tf"]).resolved(for: .taobao)
         XCTAssertFalse(o.embFusion || o.opFusion || o.smartstaged || o.bf16 || o.workqueue)
         XCTAssertEqual(o.microBatch, 0)
-        for flag in [["--bf16"], ["--micro_batch", "2"], ["--workqueue", "True"], ["--emb_fusion", "True"]] {
+        for flag in [["--bf16"], ["--amp"], ["--micro_batch", "2"], ["--workqueue", "True"], ["--emb_fusion", "True"]] {
             let o = try TrainOptions.parse(["--tf", "True"] + flag)
             XCTAssertThrowsError(try o.checkCombinations(), "\(flag)") { error in
                 XCTAssertTrue("\(error)".contains("--tf"), "\(error)")

@@ -17,6 +17,10 @@ public struct CheckpointManifest: Equatable, Sendable {
     /// In logit order.
     public var taskNames: [String]
     public var encoding: Encoding
+    /// Whether training (and its evaluation) rounded the GEMM inputs to bfloat16 (`--bf16`,
+    /// `--amp`): prediction computes the same way, so its scores are training's evaluation's.
+    /// `manifest.bfloat16`; absent = false.
+    public var bfloat16 = false
 
     /// How raw rows of `dataset` become model inputs.
     public enum Encoding: Equatable, Sendable {
@@ -61,6 +65,7 @@ public struct CheckpointManifest: Equatable, Sendable {
         var entries = [
             Self.prefix + "version": "\(Self.version)", Self.prefix + "config": json(config),
             Self.prefix + "dataset": dataset.rawValue, Self.prefix + "task_names": json(taskNames),
+            Self.prefix + "bfloat16": "\(bfloat16)",
         ]
         switch encoding {
         case .census(let e):
@@ -105,6 +110,11 @@ public struct CheckpointManifest: Equatable, Sendable {
         guard let kind = DatasetKind(rawValue: datasetName) else { throw fail("unknown dataset \"\(datasetName)\" in the manifest") }
         dataset = kind
         taskNames = try decode([String].self, "task_names")
+        switch metadata[Self.prefix + "bfloat16"] {
+        case nil, "false": bfloat16 = false
+        case "true": bfloat16 = true
+        case let other?: throw fail("manifest entry \(Self.prefix)bfloat16 is \"\(other)\", not true or false")
+        }
         guard taskNames.count == config.numTasks else {
             throw fail("the manifest names \(taskNames.count) tasks (\(taskNames.joined(separator: ", "))) for a model of \(config.numTasks)")
         }
@@ -146,10 +156,18 @@ public struct CheckpointManifest: Equatable, Sendable {
 
     /// The model saved in `directory`, rebuilt from its manifest (config -> network -> weights),
     /// with the manifest.
+    /// The file is read and its checksum verified once, before the network is built from its
+    /// header, so a damaged config cannot make the model allocate or fail strangely.
     public static func loadModel(from directory: String) throws -> (model: MMoEModel, manifest: CheckpointManifest) {
-        let manifest = try read(from: directory)
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(ModelCheckpoint.fileName).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ModelCheckpoint.LoadError(description: "no \(ModelCheckpoint.fileName) there")
+        }
+        let file: SafeTensors.File
+        do { file = try SafeTensors.read(path: path) } catch { throw ModelCheckpoint.LoadError(description: error.description) }
+        let manifest = try CheckpointManifest(metadata: file.metadata, file: path)
         let model = try MMoEModel(manifest.config, seed: 0)
-        try ModelCheckpoint.load(into: model, from: directory)
+        try ModelCheckpoint.load(into: model, from: file)
         return (model, manifest)
     }
 

@@ -267,6 +267,10 @@ public enum SafeTensors {
         for name in names {
             let r = tensors[name]!.dataOffsets
             guard r.lowerBound == end else { throw fail("tensor \(name) starts at data byte \(r.lowerBound), expected \(end) (overlapping or missing data)") }
+            // Compared against what the file holds before any addition, so absurd offsets cannot overflow.
+            guard r.upperBound <= size - dataStart else {
+                throw fail("tensor \(name) ends at data byte \(r.upperBound) but the file has \(size - dataStart) data bytes (truncated)")
+            }
             end = r.upperBound
         }
         guard dataStart + end == size else {

@@ -91,7 +91,7 @@ public struct PredictCommand {
         do {
             // The header goes out with the first chunk's lines, so input in the wrong format writes nothing.
             var pending = Data((tasks.joined(separator: ",") + "\n").utf8)
-            let predictor = Predictor(model: model, chunkRows: o.batchSize)
+            let predictor = Predictor(model: model, tapeOptions: TapeOptions(bfloat16: manifest.bfloat16), chunkRows: o.batchSize)
             // Each chunk is encoded, predicted and formatted on all cores in turn.
             try manifest.read(input, chunkRows: o.batchSize) { chunk in
                 let part = predictor.logits(chunk)

@@ -240,8 +240,18 @@ public struct TrainCommand {
 
         var saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue].merging(manifest(config, data, o).metadata) { a, _ in a }
         if kind == .census { saveMetadata["census_tasks"] = o.censusTasks.rawValue }
+        /// A step whose gradients overflowed writes non-finite weights before the next step's logits
+        /// show it; saving them would replace (and, with pruning, delete) the last good checkpoint.
+        func checkFinite(_ what: String) throws {
+            let finite = model.parameters.values.scalars.allSatisfy(\.isFinite)
+                && (model.embedding.map { $0.value.scalars.allSatisfy(\.isFinite) } ?? true)
+            guard finite else {
+                throw TrainingError(description: "the parameters became non-finite before \(what); nothing was saved, so the last good checkpoint stays; try a lower --learning_rate")
+            }
+        }
         func save(_ name: String) throws {
             guard let root = o.modelSaveDir else { return }
+            try checkFinite("saving \(name)")
             let path = (root as NSString).appendingPathComponent(name)
             print("Saving model to \(path)")
             try ModelCheckpoint.save(model, to: path, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a })
@@ -287,6 +297,7 @@ public struct TrainCommand {
                 print("Wrote timeline \(url.path)")
             case .checkpointDue(let step):
                 if let checkpoints {
+                    try checkFinite("the checkpoint of step \(step)")
                     let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
                                                     metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a },
                                                     lossScaler: trainer.lossScaler)
@@ -295,6 +306,7 @@ public struct TrainCommand {
             }
         }
         if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
+            try checkFinite("the final checkpoint")
             print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }, lossScaler: trainer.lossScaler))")
         }
         if o.modelSaveDir != nil { try save("final_checkpoint") }
@@ -335,7 +347,9 @@ public struct TrainCommand {
         case .taobao: encoding = .taobao(TaobaoOptions(clampPrice: o.clampPrice), bucketSizes: Taobao.bucketSizes)
         case .synthetic: encoding = .none
         }
-        return CheckpointManifest(config: config, dataset: data.kind, taskNames: data.taskNames, encoding: encoding)
+        var manifest = CheckpointManifest(config: config, dataset: data.kind, taskNames: data.taskNames, encoding: encoding)
+        manifest.bfloat16 = o.bf16 || o.amp
+        return manifest
     }
 
     /// DeepRec's `--steps 0`: enough steps for 1000 epochs, ceil(1000 · rows / batch size).
@@ -371,7 +385,6 @@ public struct TrainCommand {
             ("synthetic_scale", "\(o.syntheticScale)"), ("synthetic_sin_terms", "\(o.syntheticSinTerms)"),
             ("synthetic_alpha_beta_std", "\(o.syntheticAlphaBetaStd)"), ("synthetic_noise", "\(o.syntheticNoise)"),
             ("census_tasks", o.censusTasks.rawValue),
-            ("micro_batch", "\(o.microBatch)"), ("tf", "\(o.tf)"), ("workqueue", "\(o.workqueue)"), ("model", o.model.rawValue),
             ("gate_report", "\(o.gateReport)"), ("expert_relu_on_last", "\(o.expertReluOnLast)"),
             ("ev", "\(o.ev)"), ("ev_filter", o.evFilter.rawValue), ("ev_elimination", o.evElimination.rawValue),
             ("adaptive_emb", "\(o.adaptiveEmb)"), ("multihash", "\(o.multihash)"),

@@ -42,7 +42,7 @@ extension TrainOptions {
         try checkModelFlags()
         try checkEmbeddingStoreFlags()
         if tf {
-            for flag in ["bf16", "micro_batch", "workqueue"] where explicitFlags.contains(flag) {
+            for flag in ["bf16", "amp", "micro_batch", "workqueue"] where explicitFlags.contains(flag) {
                 throw OptionsError("--tf turns every optimisation off, so it cannot be combined with --\(flag); drop one of them")
             }
             for flag in ["emb_fusion", "op_fusion", "smartstaged"] where explicitFlags.contains(flag) {
