@@ -138,7 +138,7 @@ extension TrainCommandTests {
                     "--batch_size", "16", "--expert_dnn", "8", "--embedding_vec_size", "4", "--threads", "1"]
         let first = try run(args + ["--output_dir", try temporaryDirectory(), "--model_save_dir", saved])
         XCTAssertTrue(first.out.contains { $0.hasPrefix("Embedding store: fixed;") && $0.contains("committed to \(store) at each save") }, "\(first.out)")
-        XCTAssertTrue(first.out.contains { $0.hasPrefix("Embedding store: ") && $0.contains("rows written to \(store) (commit 1)") }, "\(first.out)")
+        XCTAssertTrue(first.out.contains { $0.hasPrefix("Embedding store: ") && $0.contains("rows created and written to \(store) (commit 1)") }, "\(first.out)")
         let firstRows = try savedRows(checkpoint: "", persistent: store, cachedSSD: false)
         let snapshot = try savedRows(checkpoint: saved + "/final_checkpoint", persistent: nil, cachedSSD: false)
         XCTAssertEqual(firstRows.rows, snapshot.rows, "the model save holds the rows the store committed at its end")

@@ -200,6 +200,7 @@ public struct TrainCommand {
         } else if let persistent, persistent.storage.generation > 0 {
             rowStart = .committed(step: nil)
         }
+        let storeStart = DispatchTime.now().uptimeNanoseconds
         let persistence: EmbeddingPersistence? = try storeSettings.map { s in
             var s = s
             if case .created = rowStart {} else { s.createsInitialRows = false }
@@ -263,7 +264,8 @@ public struct TrainCommand {
                     // A new persistent store holds its first rows at once: a later run can resume
                     // from them, and cached_ssd's pending changes are bounded from the start.
                     if let records = try persistence.commit(step: firstStep - 1), let p = persistent {
-                        storeStartLine = "Embedding store: \(records) rows written to \(p.directory) (commit \(p.storage.generation))"
+                        let seconds = Double(DispatchTime.now().uptimeNanoseconds - storeStart) / 1e9
+                        storeStartLine = "Embedding store: \(records) rows created and written to \(p.directory) (commit \(p.storage.generation)) in \(String(format: "%.2f", seconds)) s"
                     }
                 case .snapshot(let dir):
                     try persistence.restoreSnapshot(from: dir)
@@ -294,23 +296,25 @@ public struct TrainCommand {
         var saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue].merging(manifest(config, data, o).metadata) { a, _ in a }
         if kind == .census { saveMetadata["census_tasks"] = o.censusTasks.rawValue }
         /// What a save did with the embedding rows, for its log line.
-        func rowsNote(_ written: Int?) -> String {
+        func rowsNote(_ written: Int?, since start: UInt64) -> String {
             guard let persistence else { return "" }
+            let seconds = String(format: "%.2f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             guard let written, let p = persistence.persistent else {
-                return persistence.persistent == nil ? " (embedding rows: a snapshot of \(persistence.store.storage.count))" : ""
+                return persistence.persistent == nil ? " (embedding rows: a snapshot of \(persistence.store.storage.count); \(seconds) s)" : ""
             }
-            return " (embedding rows: \(written) of \(persistence.store.storage.count) written to \(p.directory), commit \(p.storage.generation))"
+            return " (embedding rows: \(written) of \(persistence.store.storage.count) written to \(p.directory), commit \(p.storage.generation); \(seconds) s)"
         }
         /// A checkpoint at `step`: the dense files, and the store's rows as a snapshot or a commit of
         /// the persistent store (only the rows changed since its last commit).
         func saveCheckpoint(_ step: Int, _ what: String) throws {
             guard let checkpoints else { return }
+            let start = DispatchTime.now().uptimeNanoseconds
             var written: Int?
             let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
                                             metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }, lossScaler: trainer.lossScaler,
                                             beforeModel: { dir in try persistence?.prepareSave(in: dir, step: step, snapshot: false) ?? [:] },
                                             afterModel: { written = try persistence?.commit(step: step) })
-            print("Saved \(what) \(path)" + rowsNote(written))
+            print("Saved \(what) \(path)" + rowsNote(written, since: start))
         }
         /// A model save (`--model_save_dir`) at `step`: it always holds its embedding rows (a
         /// snapshot), so it stands alone; the persistent store is committed too, except in a
@@ -319,10 +323,11 @@ public struct TrainCommand {
             guard let root = o.modelSaveDir else { return }
             let path = (root as NSString).appendingPathComponent(name)
             print("Saving model to \(path)")
+            let start = DispatchTime.now().uptimeNanoseconds
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             let rows = try persistence?.prepareSave(in: path, step: step, snapshot: true) ?? [:]
             try ModelCheckpoint.save(model, to: path, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }.merging(rows) { _, b in b })
-            if o.checkpoint == nil, let written = try persistence?.commit(step: step) { print("Committed the embedding store" + rowsNote(written)) }
+            if o.checkpoint == nil, let written = try persistence?.commit(step: step) { print("Committed the embedding store" + rowsNote(written, since: start)) }
         }
         print(argumentsTable(o))
         print("Model: \(o.model.rawValue), \(Self.networkDescription(config))towers \(config.towerDNN), "
@@ -371,8 +376,9 @@ public struct TrainCommand {
                 // --checkpoint) a commit of the persistent store alone.
                 if o.checkpoint != nil {
                     try saveCheckpoint(step, "incremental checkpoint")
-                } else if let written = try persistence?.commit(step: step) {
-                    print("Incremental save at step \(step)" + rowsNote(written))
+                } else {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    if let written = try persistence?.commit(step: step) { print("Incremental save at step \(step)" + rowsNote(written, since: start)) }
                 }
             }
         }
@@ -381,7 +387,10 @@ public struct TrainCommand {
         }
         if o.modelSaveDir != nil { try save("final_checkpoint", step: settings.trainBatches) }
         // The persistent store holds the end of training (unless a save above already committed it).
-        if let written = try persistence?.commit(step: settings.trainBatches) { print("Committed the embedding store at the end of training" + rowsNote(written)) }
+        let endStart = DispatchTime.now().uptimeNanoseconds
+        if let written = try persistence?.commit(step: settings.trainBatches) {
+            print("Committed the embedding store at the end of training" + rowsNote(written, since: endStart))
+        }
         let rss = ProcessMemory.peakResidentMB()
         var summaryRecord = RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks, peakRSSMB: rss)
         if let store {
