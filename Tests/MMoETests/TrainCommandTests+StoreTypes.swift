@@ -167,7 +167,7 @@ extension TrainCommandTests {
         let increments = r.out.filter { $0.hasPrefix("Incremental save at step ") }
         XCTAssertGreaterThan(increments.count, 0, "the run took \(r.summary.trainSeconds) s")
         for line in increments {
-            // "... (embedding rows: W of R written to DIR, commit G)"
+            // "... (embedding rows: W changed of R held, written to DIR, commit G; T s)"
             let numbers = line.split(separator: "(")[1].split(separator: " ").compactMap { Int($0) }
             XCTAssertEqual(numbers.count, 2, line)
             XCTAssertGreaterThan(numbers[0], 0, line)

@@ -270,6 +270,10 @@ public struct TrainCommand {
                 case .snapshot(let dir):
                     try persistence.restoreSnapshot(from: dir)
                     storeStartLine = "Embedding store: \(persistence.store.storage.count) rows loaded from \(dir)/\(EmbeddingPersistence.snapshotFile)"
+                    // Into a persistent store: committed at once, as fresh rows are.
+                    if try persistence.commit(step: firstStep - 1) != nil, let p = persistent {
+                        storeStartLine! += " and committed to \(p.directory) (commit \(p.storage.generation))"
+                    }
                 case .committed(let step):
                     try persistence.restoreCommitted()
                     if let step { persistence.resumed(atStep: step) }
@@ -302,7 +306,7 @@ public struct TrainCommand {
             guard let written, let p = persistence.persistent else {
                 return persistence.persistent == nil ? " (embedding rows: a snapshot of \(persistence.store.storage.count); \(seconds) s)" : ""
             }
-            return " (embedding rows: \(written) of \(persistence.store.storage.count) written to \(p.directory), commit \(p.storage.generation); \(seconds) s)"
+            return " (embedding rows: \(written) changed of \(persistence.store.storage.count) held, written to \(p.directory), commit \(p.storage.generation); \(seconds) s)"
         }
         /// A checkpoint at `step`: the dense files, and the store's rows as a snapshot or a commit of
         /// the persistent store (only the rows changed since its last commit).
