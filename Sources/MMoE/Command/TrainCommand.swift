@@ -145,7 +145,7 @@ public struct TrainCommand {
         }
         Parallel.threads = o.intra > 0 ? o.intra : o.threads
         if o.usesEmbeddingStore && kind == .synthetic {
-            throw UsageError("--\(o.multihash ? "multihash" : o.adaptiveEmb ? "adaptive_emb" : "ev") True: the built-in synthetic data has no sparse fields to embed")
+            throw UsageError("\(o.embeddingStoreFlag): the built-in synthetic data has no sparse fields to embed")
         }
         var data = try loadData(kind, o)
         guard data.testRows > 0 || o.noEval else { throw UsageError("the test split is empty; evaluation needs rows (or pass --no_eval)") }
