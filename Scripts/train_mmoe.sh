@@ -8,6 +8,8 @@
 # Extra arguments go to mmoe-train after the reference flags; a repeated flag takes its last value,
 # so they override. The script runs from the repository root wherever it is called from, so
 # relative paths, in the variables below and in the arguments, are taken from the repository root.
+# As in OneFlow, the embedding table persists in PERSISTENT_PATH (--store_type cached_host_mem): a
+# second run resumes its rows (the dense layers start afresh); delete the directory to start over.
 set -euo pipefail
 
 DATA_DIR=${DATA_DIR:-./data/census}

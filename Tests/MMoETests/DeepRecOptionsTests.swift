@@ -84,13 +84,19 @@ final class DeepRecOptionsTests: XCTestCase {
         for args in [["--ev", "True"], ["--ev", "True", "--ev_filter", "counter"], ["--ev", "True", "--ev_filter", "cbf", "--ev_filter_freq", "5"],
                      ["--ev", "True", "--ev_elimination", "gstep", "--ev_steps_to_live", "10"], ["--adaptive_emb", "True"],
                      ["--adaptive_emb", "True", "--ev_filter_freq", "4"], ["--multihash", "True"],
-                     ["--ev", "True", "--ev_elimination", "l2", "--ev_l2_weight_threshold", "0.1", "--ev_eviction_interval", "10"]] {
+                     ["--ev", "True", "--ev_elimination", "l2", "--ev_l2_weight_threshold", "0.1", "--ev_eviction_interval", "10"],
+                     ["--ev", "True", "--checkpoint", "ck"], ["--multihash", "True", "--model_save_dir", "m"],
+                     ["--adaptive_emb", "True", "--model_load_dir", "m"], ["--incremental_ckpt", "60", "--checkpoint", "ck"],
+                     ["--incremental_ckpt", "60", "--store_type", "cached_ssd", "--persistent_path", "p"],
+                     ["--incremental_ckpt", "60", "--persistent_path", "p"]] {
             XCTAssertNoThrow(try TrainOptions.parse(args).checkCombinations(), "\(args)")
         }
         XCTAssertNoThrow(try TrainOptions.parse(["--ev", "False", "--ev_filter", "None", "--ev_elimination", "None"]).checkCombinations())
         // What is not, or cannot mean anything, is refused naming the flag.
         let refused: [([String], String)] = [
-            (["--dynamic_ev", "True"], "not built"), (["--incremental_ckpt", "60"], "not built yet"),
+            (["--dynamic_ev", "True"], "not built"), (["--incremental_ckpt", "60"], "give --checkpoint DIR"),
+            (["--incremental_ckpt", "60", "--model_save_dir", "m"], "give --checkpoint DIR"),
+            (["--store_type", "cached_ssd", "--ev", "True"], "--store_type cached_ssd keeps the embedding table in files under --persistent_path"),
             (["--ev_filter", "counter"], "needs --ev True"), (["--ev_elimination", "gstep"], "needs --ev True"),
             (["--ev", "True", "--ev_filter_freq", "5"], "--ev_filter_freq applies"),
             (["--ev", "True", "--ev_filter", "counter", "--ev_cbf_max_elements", "10"], "--ev_cbf_max_elements"),
@@ -99,8 +105,6 @@ final class DeepRecOptionsTests: XCTestCase {
             (["--ev", "True", "--ev_eviction_interval", "5"], "--ev_eviction_interval applies"),
             (["--ev", "True", "--ev_filter", "cbf", "--ev_filter_freq", "300"], "at most 255"),
             (["--ev", "True", "--multihash", "True"], "two different embedding tables"),
-            (["--ev", "True", "--checkpoint", "ck"], "--checkpoint"), (["--multihash", "True", "--model_save_dir", "m"], "--model_save_dir"),
-            (["--adaptive_emb", "True", "--model_load_dir", "m"], "--model_load_dir"),
         ]
         for (args, message) in refused {
             XCTAssertThrowsError(try TrainOptions.parse(args).checkCombinations(), "\(args)") { error in

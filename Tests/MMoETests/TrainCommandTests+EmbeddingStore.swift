@@ -64,7 +64,11 @@ extension TrainCommandTests {
 
     func testStoreFlagsOnDataWithoutSparseFieldsAreRefused() throws {
         XCTAssertThrowsError(try run(["--ev", "True", "--train_batches", "1"])) { error in
-            XCTAssertTrue("\(error)".contains("no sparse fields"), "\(error)")
+            XCTAssertTrue("\(error)".contains("--ev True: the built-in synthetic data has no sparse fields"), "\(error)")
         }
+        XCTAssertThrowsError(try run(["--store_type", "cached_ssd", "--persistent_path", "/tmp/never-created", "--train_batches", "1"])) { error in
+            XCTAssertTrue("\(error)".contains("--store_type cached_ssd --persistent_path: the built-in synthetic data has no sparse fields"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/never-created"))
     }
 }

@@ -135,9 +135,9 @@ final class TrainCommandTests: XCTestCase {
 
     func testNoticesForFlagsThatDoNothingYet() throws {
         let out = try temporaryDirectory()
-        let r = try run(["--loss_scale_policy", "dynamic", "--store_type", "cached_ssd", "--num_train_samples", "64", "--num_test_samples", "32",
+        let r = try run(["--loss_scale_policy", "dynamic", "--store_type", "cached_host_mem", "--num_train_samples", "64", "--num_test_samples", "32",
                          "--expert_dnn", "4", "--train_batches", "1", "--output_dir", out])
         XCTAssertEqual(r.err.filter { $0.hasPrefix("note: --loss_scale_policy dynamic applies to --amp") }.count, 1)
-        XCTAssertEqual(r.err.filter { $0.hasPrefix("note: --store_type cached_ssd") }.count, 1)
+        XCTAssertEqual(r.err.filter { $0.hasPrefix("note: --store_type cached_host_mem without --persistent_path persists nothing") }.count, 1)
     }
 }

@@ -205,10 +205,10 @@ final class TrainOptionsTests: XCTestCase {
         let o = try TrainOptions.parse(arguments)
         XCTAssertEqual(o, expected)
         XCTAssertEqual(o.tableSizeArray?.count, 29)
-        XCTAssertEqual(o.notYetNotices.count, 3)
-        XCTAssertTrue(o.notYetNotices[0].hasPrefix("note: --persistent_path /path/to/persistent accepted"))
-        XCTAssertTrue(o.notYetNotices[1].hasPrefix("note: --store_type cached_host_mem accepted"))
-        XCTAssertTrue(o.notYetNotices[2].hasPrefix("note: --cache_memory_budget_mb 1024 accepted"))
+        // cached_host_mem with --persistent_path acts (the table is persisted there); only the
+        // cache budget, which applies to cached_ssd, has no effect.
+        XCTAssertEqual(o.notYetNotices, ["note: --cache_memory_budget_mb 1024 applies to --store_type cached_ssd; cached_host_mem keeps the whole table in RAM"])
+        XCTAssertEqual(o.embeddingStoreDirectory, "/path/to/persistent")
     }
 
     // MARK: values
@@ -366,21 +366,24 @@ final class TrainOptionsTests: XCTestCase {
         // --amp acts; its policy flag acts with it.
         XCTAssertEqual(try TrainOptions.parse(["--amp", "--loss_scale_policy", "dynamic"]).notYetNotices, [])
 
+        XCTAssertEqual(try TrainOptions.parse(["--store_type", "cached_ssd", "--persistent_path", "/x", "--cache_memory_budget_mb", "64"]).notYetNotices, [])
+        XCTAssertEqual(try TrainOptions.parse(["--store_type", "cached_host_mem", "--persistent_path", "/x"]).notYetNotices, [])
         let cases: [([String], String)] = [
-            (["--persistent_path", "/x"],
-             "note: --persistent_path /x accepted; embeddings are not persisted there yet (use --model_save_dir to save the model)"),
-            (["--store_type", "cached_ssd"],
-             "note: --store_type cached_ssd accepted; embeddings are kept in memory (device_mem behaviour) until the embedding-store work lands"),
+            (["--store_type", "device_mem", "--persistent_path", "/x"],
+             "note: --persistent_path /x is not used by --store_type device_mem, which keeps the embeddings in RAM and persists nothing"),
+            (["--store_type", "cached_host_mem"],
+             "note: --store_type cached_host_mem without --persistent_path persists nothing: the embeddings stay in RAM (device_mem behaviour)"),
             (["--cache_memory_budget_mb", "512"],
-             "note: --cache_memory_budget_mb 512 accepted; there is no embedding cache yet, whole tables are kept in memory"),
+             "note: --cache_memory_budget_mb 512 applies to --store_type cached_ssd; cached_host_mem keeps the whole table in RAM"),
             (["--loss_scale_policy", "static"],
              "note: --loss_scale_policy static applies to --amp training; without --amp the loss is not scaled"),
         ]
         for (arguments, note) in cases {
             XCTAssertEqual(try TrainOptions.parse(arguments).notYetNotices, [note], "\(arguments)")
         }
-        let all = try TrainOptions.parse(cases.flatMap(\.0))
-        XCTAssertEqual(all.notYetNotices, cases.map(\.1))
+        // Several at once, in flag-table order.
+        let two = try TrainOptions.parse(cases[3].0 + cases[0].0)
+        XCTAssertEqual(two.notYetNotices, [cases[0].1, cases[3].1])
     }
 
     func testHelpTextNamesEveryFlagWithItsDefault() {

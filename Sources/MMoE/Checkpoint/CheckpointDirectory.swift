@@ -29,17 +29,35 @@ struct CheckpointDirectory {
     /// Saves `model` as `model.ckpt-<step>`, then deletes the oldest checkpoints beyond `keep`
     /// and the leftovers of interrupted saves of earlier steps (only after the new one is
     /// complete, so a crash never leaves fewer than before).
+    ///
+    /// An embedding store joins in through two calls: `beforeModel(dir)` writes what goes into the
+    /// checkpoint directory (a row snapshot) and returns metadata for the model file, which is
+    /// written last among the checkpoint's files (it marks the checkpoint complete); `afterModel()`
+    /// then commits a persistent store, before any older checkpoint is deleted, so a crash between
+    /// the two leaves the previous checkpoint, which still matches the store.
     func save(_ model: MMoEModel, optimizer: any Optimizer, kind: OptimizerKind, step: Int, metadata: [String: String],
-              lossScaler: LossScaler? = nil) throws -> String {
+              lossScaler: LossScaler? = nil, beforeModel: (String) throws -> [String: String] = { _ in [:] },
+              afterModel: () throws -> Void = {}) throws -> String {
         let dir = (path as NSString).appendingPathComponent("\(Self.prefix)\(step)")
         var meta = metadata
         meta["step"] = "\(step)"
         // The optimizer first: a checkpoint counts as complete once its model file exists.
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try OptimizerCheckpoint.save(optimizer, kind: kind, to: dir, lossScaler: lossScaler)
+        meta.merge(try beforeModel(dir)) { _, store in store }
         try ModelCheckpoint.save(model, to: dir, metadata: meta)
+        try afterModel()
         for old in all().dropLast(keep) { try? FileManager.default.removeItem(atPath: old.path) }
         for broken in steps() where !broken.complete && broken.step < step { try? FileManager.default.removeItem(atPath: broken.path) }
         return dir
+    }
+
+    /// Deletes every checkpoint (complete or not) of a step after `step`: after a resume from
+    /// `step`, they describe a run that did not happen (a persistent store never reached them).
+    /// Returns the paths removed.
+    func removeCheckpoints(after step: Int) -> [String] {
+        let doomed = steps().filter { $0.step > step }.map(\.path)
+        for path in doomed { try? FileManager.default.removeItem(atPath: path) }
+        return doomed
     }
 }

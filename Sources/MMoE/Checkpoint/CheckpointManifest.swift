@@ -174,10 +174,14 @@ public struct CheckpointManifest: Equatable, Sendable {
     /// Reads raw rows of the checkpoint's data format from `input` and encodes them as in training,
     /// handing `body` chunks of at most `chunkRows` rows in input order (`body` returns false to
     /// stop). Errors name the input, the line and the field.
-    public func read(_ input: DataInput, chunkRows: Int, _ body: (TabularData) throws -> Bool) throws {
+    /// `keepKeys`: also the raw 64-bit keys, for a model whose rows a dynamic store keys by them
+    /// (Census rows always have them).
+    public func read(_ input: DataInput, chunkRows: Int, keepKeys: Bool = false, _ body: (TabularData) throws -> Bool) throws {
         switch encoding {
         case .census(let encoder): try encoder.encode(input, chunkRows: chunkRows, body)
-        case .taobao(let options, _): try Taobao.read(input, chunkRows: chunkRows, options: options, body)
+        case .taobao(var options, _):
+            options.keepKeys = keepKeys
+            try Taobao.read(input, chunkRows: chunkRows, options: options, body)
         case .none: throw ModelCheckpoint.LoadError(description: "the checkpoint was trained on the built-in synthetic data, which has no file format to read")
         }
     }

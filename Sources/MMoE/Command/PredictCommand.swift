@@ -79,8 +79,8 @@ public struct PredictCommand {
 
         Parallel.threads = o.threads
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let model: MMoEModel
-        do { model = try CheckpointManifest.loadModel(from: dir).model } catch { throw UsageError("--model_load_dir \(dir): \(error)") }
+        let model: MMoEModel, store: EmbeddingStore?
+        do { (model, _, store) = try CheckpointManifest.loadModelAndStore(from: dir) } catch { throw UsageError("--model_load_dir \(dir): \(error)") }
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
 
         let start = DispatchTime.now().uptimeNanoseconds
@@ -93,8 +93,9 @@ public struct PredictCommand {
             var pending = Data((tasks.joined(separator: ",") + "\n").utf8)
             let predictor = Predictor(model: model, tapeOptions: TapeOptions(bfloat16: manifest.bfloat16), chunkRows: o.batchSize)
             // Each chunk is encoded, predicted and formatted on all cores in turn.
-            try manifest.read(input, chunkRows: o.batchSize) { chunk in
-                let part = predictor.logits(chunk)
+            let keys = store.map { $0.kind == .dynamic || $0.kind == .adaptive } ?? false
+            try manifest.read(input, chunkRows: o.batchSize, keepKeys: keys) { chunk in
+                let part = try store.map { try predictor.logits(chunk, store: $0) } ?? predictor.logits(chunk)
                 pending.append(Self.csvLines(part))
                 try sink.write(pending)
                 pending = Data()

@@ -1,10 +1,111 @@
-/// How `mmoe-train` builds and describes its embedding store.
+import Foundation
+import Datasets
+
+/// How `mmoe-train` builds and describes its embedding store, opens its persistent store, and
+/// decides where a run's embedding rows and dense layers start.
 extension TrainCommand {
-    /// The backend the store's rows live in. Every `--store_type` keeps them in memory in this build;
-    /// this is the one place a file-backed `RowStorage` plugs in (for `cached_ssd`, under
-    /// `--persistent_path`, within `--cache_memory_budget_mb`).
-    func rowStorageFactory(_ o: TrainOptions) -> RowStorageFactory {
-        { width in MemoryRowStorage(width: width) }
+    /// The backend the store's rows live in: a `FileRowStorage` under `--persistent_path` for
+    /// `cached_ssd` (dense keys for a hashed table, sparse ones for raw keys), a
+    /// `JournaledRowStorage` over a `MemoryRowStorage` for `cached_host_mem` with
+    /// `--persistent_path` or for `--incremental_ckpt` (`TrainOptions.embeddingStoreDirectory`),
+    /// a `MemoryRowStorage` otherwise. A persistent directory is claimed first (its `store.json`
+    /// must match this run's configuration), so a store of another configuration is never opened.
+    func openRowStorage(_ o: TrainOptions, settings: EmbeddingStoreSettings, width: Int, fieldRows: [Int], dataset: DatasetKind) throws
+        -> (storage: any RowStorage, persistent: PersistentStore?) {
+        guard let directory = o.embeddingStoreDirectory else { return (MemoryRowStorage(width: width), nil) }
+        let file = o.storeType == .cachedSSD
+        let filter = switch o.evFilter {
+        case .none: o.adaptiveEmb ? "counter:\(o.evFilterFreq)" : "none"
+        case .counter: "counter:\(o.evFilterFreq)"
+        case .cbf: "cbf:\(o.evFilterFreq):\(o.evCBFMaxElements):\(o.evCBFFalsePositive)"
+        }
+        let flag = o.embeddingStoreDirectory == o.persistentPath ? "--persistent_path" : "--incremental_ckpt's store"
+        let wanted = StoreManifest(backend: file ? "file" : "journal", kind: settings.kind, dim: o.embeddingVecSize, optimizer: o.optimizer,
+                                   recordWidth: width, fieldRows: fieldRows, dataset: dataset.rawValue, filter: filter)
+        do {
+            let manifest = try wanted.claim(directory, flag: flag)
+            if file {
+                let keys: FileRowStorage.Keys = settings.kind == .fixed ? .dense(capacity: fieldRows.reduce(0, +)) : .sparse
+                let storage = try FileRowStorage(directory: directory, width: width, keys: keys, cacheBudgetBytes: o.cacheMemoryBudgetMB << 20)
+                return (storage, PersistentStore(storage: storage, directory: directory, manifest: manifest))
+            }
+            let storage = try JournaledRowStorage(directory: directory, storage: MemoryRowStorage(width: width))
+            return (storage, PersistentStore(storage: storage, directory: directory, manifest: manifest))
+        } catch let error as EmbeddingStoreError {
+            throw UsageError(error.description)
+        } catch {
+            throw UsageError("\(flag) \(directory): \(error)")
+        }
+    }
+
+    /// Where the embedding rows of a run start.
+    enum RowStart {
+        /// Fresh rows (a fixed, adaptive or multihash table's initial rows; none for EV).
+        case created
+        /// The snapshot beside a saved model (a resumed checkpoint or `--model_load_dir`).
+        case snapshot(directory: String)
+        /// The persistent store's last commit, already in the storage; `step` when it is a
+        /// resumed checkpoint's (nil: the rows go on in a new run).
+        case committed(step: Int?)
+    }
+
+    /// The checkpoint a `--checkpoint` run resumes from: the newest complete one whose embedding
+    /// rows can be had. With a persistent store, a checkpoint that names a commit the store does not
+    /// hold (a crash came between the checkpoint's files and the store's commit) is passed over for
+    /// the one before it; if none matches, the run stops with both sides named.
+    func resumableCheckpoint(_ checkpoints: CheckpointDirectory, persistent: PersistentStore?) throws
+        -> (path: String, step: Int, metadata: [String: String], rows: EmbeddingPersistence.SavedRows)? {
+        var passedOver: [String] = []
+        for c in checkpoints.all().reversed() {
+            let file = (c.path as NSString).appendingPathComponent(ModelCheckpoint.fileName)
+            let metadata: [String: String], rows: EmbeddingPersistence.SavedRows
+            do {
+                metadata = try ModelCheckpoint.metadata(in: c.path)
+                rows = try EmbeddingPersistence.savedRows(metadata, file: file)
+            } catch { throw UsageError("\(error)") }
+            if case .persistent(_, let g, let s, let dir) = rows, !(persistent?.holds(rows) ?? false) {
+                passedOver.append("\((c.path as NSString).lastPathComponent) names commit \(g) (step \(s)) of \(dir)")
+                continue
+            }
+            return (c.path, c.step, metadata, rows)
+        }
+        guard passedOver.isEmpty else {
+            throw UsageError("--checkpoint \(checkpoints.path): no checkpoint matches the embedding rows of "
+                             + (persistent?.committedDescription ?? "this run (which has no persistent store)") + ": "
+                             + passedOver.joined(separator: "; ") + ". The store has moved on or is another one; resume with the store "
+                             + "the checkpoints were saved with, or give a new --checkpoint directory to train from the store's rows")
+        }
+        return nil
+    }
+
+    /// Checks that a saved model's rows (`rows`, read from `path`'s metadata) suit this run and says
+    /// where the run's rows start from them.
+    func rowStart(loading rows: EmbeddingPersistence.SavedRows, from path: String, step: Int?, hasStore: Bool, persistent: PersistentStore?,
+                  o: TrainOptions) throws -> RowStart {
+        switch rows {
+        case .inModel:
+            if hasStore {
+                throw UsageError("\(path): saved without an embedding store (its table is in \(ModelCheckpoint.fileName)), but this run keeps "
+                                 + "the rows in one (\(o.embeddingStoreFlag)); load it with the store flags it was trained with")
+            }
+            return .created
+        case .snapshot:
+            guard hasStore else { throw storeMismatch(path) }
+            return .snapshot(directory: path)
+        case .persistent(_, let g, let s, let dir):
+            guard hasStore else { throw storeMismatch(path) }
+            guard let persistent, persistent.holds(rows) else {
+                throw UsageError("\(path): its embedding rows are commit \(g) (step \(s)) of the persistent store \(dir), and "
+                                 + (persistent.map { "\($0.committedDescription) is not that commit" } ?? "this run has no persistent store")
+                                 + "; load a --model_save_dir save (it holds its rows) or give the store it was saved with")
+            }
+            return .committed(step: step)
+        }
+    }
+
+    private func storeMismatch(_ path: String) -> UsageError {
+        UsageError("\(path): saved with an embedding store (its rows are not in \(ModelCheckpoint.fileName)); "
+                   + "give the store flags it was trained with (--ev, --store_type, --persistent_path, ...)")
     }
 
     /// One line saying what the store does, printed after the model line.
@@ -25,6 +126,11 @@ extension TrainCommand {
         case nil: break
         }
         parts.append("records of \(store.layout.width) floats (\(store.layout.dim) values, \(store.layout.stateWidth) \(o.optimizer.rawValue) state, 2 bookkeeping)")
+        if let directory = o.embeddingStoreDirectory {
+            parts.append((o.storeType == .cachedSSD ? "the table in \(directory) with a cache of \(o.cacheMemoryBudgetMB) MB in RAM, committed"
+                                                    : "in RAM, committed to \(directory)")
+                         + " at each save" + (o.incrementalCkpt > 0 ? " and every \(o.incrementalCkpt) s" : "") + " and at the end")
+        }
         return parts.joined(separator: "; ")
     }
 }

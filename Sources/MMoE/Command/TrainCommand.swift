@@ -145,7 +145,7 @@ public struct TrainCommand {
         }
         Parallel.threads = o.intra > 0 ? o.intra : o.threads
         if o.usesEmbeddingStore && kind == .synthetic {
-            throw UsageError("--\(o.multihash ? "multihash" : o.adaptiveEmb ? "adaptive_emb" : "ev") True: the built-in synthetic data has no sparse fields to embed")
+            throw UsageError("\(o.embeddingStoreFlag): the built-in synthetic data has no sparse fields to embed")
         }
         var data = try loadData(kind, o)
         guard data.testRows > 0 || o.noEval else { throw UsageError("the test split is empty; evaluation needs rows (or pass --no_eval)") }
@@ -174,14 +174,43 @@ public struct TrainCommand {
         }
         if o.gateReport && data.testRows == 0 { throw UsageError("--gate_report measures the gates on the test set, which is empty") }
         if o.gateReport && storeSettings != nil {
-            throw UsageError("--gate_report reads the gates with the model's own embedding table; it cannot be combined with an embedding store (--ev, --adaptive_emb, --multihash) yet")
+            throw UsageError("--gate_report reads the gates with the model's own embedding table; it cannot be combined with an embedding store (\(o.embeddingStoreFlag)) yet")
         }
-        let store: EmbeddingStore? = try storeSettings.map { s in
+        // Where step checkpoints go, the checkpoint to resume from, and where the embedding rows
+        // start (see TrainCommand+EmbeddingStore.swift).
+        let checkpoints = (o.checkpoint ?? o.modelSaveDir).map { CheckpointDirectory(path: $0, keep: o.keepCheckpointMax) }
+        var persistent: PersistentStore?
+        var storage: (any RowStorage)?
+        if let storeSettings {
+            let width = RowLayout(dim: o.embeddingVecSize, stateWidth: RowOptimizer(kind: o.optimizer, dim: o.embeddingVecSize).stateWidth).width
+            (storage, persistent) = try openRowStorage(o, settings: storeSettings, width: width, fieldRows: config.fieldRows, dataset: kind)
+        }
+        var resume: (path: String, step: Int, metadata: [String: String], rows: EmbeddingPersistence.SavedRows)?
+        var rowStart = RowStart.created
+        if o.checkpoint != nil, let checkpoints, let found = try resumableCheckpoint(checkpoints, persistent: persistent) {
+            resume = found
+            rowStart = try self.rowStart(loading: found.rows, from: found.path, step: found.step, hasStore: storeSettings != nil, persistent: persistent, o: o)
+        } else if let dir = o.modelLoadDir {
+            let metadata: [String: String]
+            do { metadata = try ModelCheckpoint.metadata(in: dir) } catch { throw UsageError("--model_load_dir \(error)") }
+            let rows: EmbeddingPersistence.SavedRows
+            do { rows = try EmbeddingPersistence.savedRows(metadata, file: dir) } catch { throw UsageError(error.description) }
+            rowStart = try self.rowStart(loading: rows, from: dir, step: nil, hasStore: storeSettings != nil, persistent: persistent, o: o)
+            if case .committed = rowStart { rowStart = .committed(step: nil) }
+        } else if let persistent, persistent.storage.generation > 0 {
+            rowStart = .committed(step: nil)
+        }
+        let storeStart = DispatchTime.now().uptimeNanoseconds
+        let persistence: EmbeddingPersistence? = try storeSettings.map { s in
+            var s = s
+            if case .created = rowStart {} else { s.createsInitialRows = false }
             do {
-                return try EmbeddingStore(model: model, optimizer: o.optimizer, settings: s, filter: try o.admissionFilter(),
-                                          makeStorage: rowStorageFactory(o))
+                let store = try EmbeddingStore(model: model, optimizer: o.optimizer, settings: s, filter: try o.admissionFilter(),
+                                               makeStorage: { _ in storage! })
+                return EmbeddingPersistence(store: store, persistent: persistent)
             } catch let error as EmbeddingStoreError { throw UsageError(error.description) }
         }
+        let store = persistence?.store
 
         var settings = TrainerSettings()
         settings.batchSize = o.batchSize
@@ -199,6 +228,7 @@ public struct TrainCommand {
         settings.evaluate = !o.noEval
         settings.evaluateEachEpoch = kind != .taobao
         settings.saveSteps = o.saveSteps ?? 0
+        settings.incrementalSaveSeconds = Double(o.incrementalCkpt)
         settings.batchShards = o.inter > 0 ? o.inter : 2
         // --amp: bfloat16-rounded GEMM inputs (the --bf16 path) plus loss scaling; see LossScaler.
         if o.amp {
@@ -209,13 +239,11 @@ public struct TrainCommand {
         let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings,
                               embeddingStore: store)
 
-        // Where step checkpoints go, and a checkpoint to resume from.
-        let checkpoints = (o.checkpoint ?? o.modelSaveDir).map { CheckpointDirectory(path: $0, keep: o.keepCheckpointMax) }
         var firstStep = 1
         if let dir = o.modelLoadDir {
             do { try ModelCheckpoint.load(into: model, from: dir) } catch { throw UsageError("\(error)") }
             print("Loaded model from \(dir)")
-        } else if o.checkpoint != nil, let latest = checkpoints?.latest() {
+        } else if let latest = resume {
             do {
                 let metadata = try ModelCheckpoint.load(into: model, from: latest.path)
                 try OptimizerCheckpoint.load(into: trainer.optimizer, kind: o.optimizer, from: latest.path, lossScaler: trainer.lossScaler)
@@ -228,12 +256,43 @@ public struct TrainCommand {
             print("Resuming from \(latest.path) (step \(latest.step))")
             try trainer.skipBatches(latest.step * max(1, settings.microBatches))
         }
+        var storeStartLine: String?
+        if let persistence {
+            do {
+                switch rowStart {
+                case .created:
+                    // A new persistent store holds its first rows at once: a later run can resume
+                    // from them, and cached_ssd's pending changes are bounded from the start.
+                    if let records = try persistence.commit(step: firstStep - 1), let p = persistent {
+                        let seconds = Double(DispatchTime.now().uptimeNanoseconds - storeStart) / 1e9
+                        storeStartLine = "Embedding store: \(records) rows created and written to \(p.directory) (commit \(p.storage.generation)) in \(String(format: "%.2f", seconds)) s"
+                    }
+                case .snapshot(let dir):
+                    try persistence.restoreSnapshot(from: dir)
+                    storeStartLine = "Embedding store: \(persistence.store.storage.count) rows loaded from \(dir)/\(EmbeddingPersistence.snapshotFile)"
+                    // Into a persistent store: committed at once, as fresh rows are.
+                    if try persistence.commit(step: firstStep - 1) != nil, let p = persistent {
+                        storeStartLine! += " and committed to \(p.directory) (commit \(p.storage.generation))"
+                    }
+                case .committed(let step):
+                    try persistence.restoreCommitted()
+                    if let step { persistence.resumed(atStep: step) }
+                    storeStartLine = "Embedding store: \(persistence.store.storage.count) rows resumed from \(persistence.committedDescription)"
+                }
+            } catch let error as UsageError { throw error } catch { throw UsageError("\(error)") }
+        }
+        if let resume, let checkpoints {
+            // Checkpoints after the one resumed name store commits that never happened.
+            for stale in checkpoints.removeCheckpoints(after: resume.step) {
+                printError("note: removed \(stale): a checkpoint after the one resumed from (incomplete, or naming a store commit that never happened)")
+            }
+        }
 
         // Every check has passed: from here on, outputs are written.
         let outputDir = URL(fileURLWithPath: o.outputDir)
         try FileManager.default.createDirectory(at: outputDir, withIntermediateDirectories: true)
         let metricsURL = outputDir.appendingPathComponent("metrics.jsonl")
-        FileManager.default.createFile(atPath: metricsURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: metricsURL.path, contents: nil)
         let metrics = try FileHandle(forWritingTo: metricsURL)
         defer { try? metrics.close() }
         func record(_ object: [String: Any]) { metrics.write(Data((RunLog.json(object) + "\n").utf8)) }
@@ -249,12 +308,41 @@ public struct TrainCommand {
                 throw TrainingError(description: "the parameters became non-finite before \(what); nothing was saved, so the last good checkpoint stays; try a lower --learning_rate")
             }
         }
-        func save(_ name: String) throws {
+        /// What a save did with the embedding rows, for its log line.
+        func rowsNote(_ written: Int?, since start: UInt64) -> String {
+            guard let persistence else { return "" }
+            let seconds = String(format: "%.2f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            guard let written, let p = persistence.persistent else {
+                return persistence.persistent == nil ? " (embedding rows: a snapshot of \(persistence.store.storage.count); \(seconds) s)" : ""
+            }
+            return " (embedding rows: \(written) changed of \(persistence.store.storage.count) held, written to \(p.directory), commit \(p.storage.generation); \(seconds) s)"
+        }
+        /// A checkpoint at `step`: the dense files, and the store's rows as a snapshot or a commit of
+        /// the persistent store (only the rows changed since its last commit).
+        func saveCheckpoint(_ step: Int, _ what: String) throws {
+            guard let checkpoints else { return }
+            try checkFinite("the \(what) of step \(step)")
+            let start = DispatchTime.now().uptimeNanoseconds
+            var written: Int?
+            let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
+                                            metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }, lossScaler: trainer.lossScaler,
+                                            beforeModel: { dir in try persistence?.prepareSave(in: dir, step: step, snapshot: false) ?? [:] },
+                                            afterModel: { written = try persistence?.commit(step: step) })
+            print("Saved \(what) \(path)" + rowsNote(written, since: start))
+        }
+        /// A model save (`--model_save_dir`) at `step`: it always holds its embedding rows (a
+        /// snapshot), so it stands alone; the persistent store is committed too, except in a
+        /// `--checkpoint` run, whose store follows its checkpoints.
+        func save(_ name: String, step: Int) throws {
             guard let root = o.modelSaveDir else { return }
             try checkFinite("saving \(name)")
             let path = (root as NSString).appendingPathComponent(name)
             print("Saving model to \(path)")
-            try ModelCheckpoint.save(model, to: path, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a })
+            let start = DispatchTime.now().uptimeNanoseconds
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let rows = try persistence?.prepareSave(in: path, step: step, snapshot: true) ?? [:]
+            try ModelCheckpoint.save(model, to: path, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }.merging(rows) { _, b in b })
+            if o.checkpoint == nil, let written = try persistence?.commit(step: step) { print("Committed the embedding store" + rowsNote(written, since: start)) }
         }
         print(argumentsTable(o))
         print("Model: \(o.model.rawValue), \(Self.networkDescription(config))towers \(config.towerDNN), "
@@ -268,7 +356,8 @@ public struct TrainCommand {
                   + (scaler.policy == .dynamic ? " (halved and the step skipped on an overflow, doubled after \(scaler.growthInterval) clean steps)" : ""))
         }
         if let store { print(Self.storeDescription(store, o)) }
-        if o.saveInitialModel { try save("initial_checkpoint") }
+        if let storeStartLine { print(storeStartLine) }
+        if o.saveInitialModel { try save("initial_checkpoint", step: firstStep - 1) }
 
         let tasks = data.taskNames
         let summary = try trainer.run(from: firstStep) { event in
@@ -289,27 +378,34 @@ public struct TrainCommand {
                     let aucs = tasks.indices.map { t in
                         r.taskTypes[t] == .regression ? "\(tasks[t])_mse_\(String(format: "%.5f", r.loss[t]))" : "\(tasks[t])_\(String(format: "%.5f", r.auc[t]))"
                     }.joined(separator: "_")
-                    try save("step_\(r.step)_val_auc_\(aucs)")
+                    try save("step_\(r.step)_val_auc_\(aucs)", step: r.step)
                 }
             case .timeline(let step, let timeline):
                 let url = outputDir.appendingPathComponent("timeline_step_\(step).json")
                 try timeline.write(to: url)
                 print("Wrote timeline \(url.path)")
             case .checkpointDue(let step):
-                if let checkpoints {
-                    try checkFinite("the checkpoint of step \(step)")
-                    let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
-                                                    metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a },
-                                                    lossScaler: trainer.lossScaler)
-                    print("Saved checkpoint \(path)")
+                try saveCheckpoint(step, "checkpoint")
+            case .incrementalSaveDue(let step):
+                // --incremental_ckpt: a checkpoint whose rows are an increment, or (without
+                // --checkpoint) a commit of the persistent store alone.
+                if o.checkpoint != nil {
+                    try saveCheckpoint(step, "incremental checkpoint")
+                } else {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    if let written = try persistence?.commit(step: step) { print("Incremental save at step \(step)" + rowsNote(written, since: start)) }
                 }
             }
         }
         if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
-            try checkFinite("the final checkpoint")
-            print("Saved checkpoint \(try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: settings.trainBatches, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }, lossScaler: trainer.lossScaler))")
+            try saveCheckpoint(settings.trainBatches, "checkpoint")
         }
-        if o.modelSaveDir != nil { try save("final_checkpoint") }
+        if o.modelSaveDir != nil { try save("final_checkpoint", step: settings.trainBatches) }
+        // The persistent store holds the end of training (unless a save above already committed it).
+        let endStart = DispatchTime.now().uptimeNanoseconds
+        if let written = try persistence?.commit(step: settings.trainBatches) {
+            print("Committed the embedding store at the end of training" + rowsNote(written, since: endStart))
+        }
         let rss = ProcessMemory.peakResidentMB()
         var summaryRecord = RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks, peakRSSMB: rss)
         if let store {

@@ -24,6 +24,10 @@ public protocol DurableRowStorage: RowStorage {
     /// Commits made to this store over its whole life (0 for a new one); it rises by one per
     /// `commit`, so a run can tell how far a store it reopened had got.
     var generation: UInt64 { get }
+
+    /// Records (written or removed) that the last commit wrote: the size of the increment (for a
+    /// journal's full save, every record).
+    var lastCommitRecords: Int { get }
 }
 
 extension DurableRowStorage {

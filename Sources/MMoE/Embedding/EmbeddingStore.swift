@@ -11,8 +11,9 @@ public struct EmbeddingStoreError: Error, CustomStringConvertible {
 public enum EmbeddingStoreKind: String, Sendable, CaseIterable {
     /// The hashed fixed table (today's default, over a `RowStorage`): key = fused-table row; every
     /// row is created up front with exactly the values the model's own table would start with, so
-    /// it trains bit-identically to the in-model table. Meant for a file-backed
-    /// `--store_type cached_ssd`; `mmoe-train` does not select it yet.
+    /// it trains bit-identically to the in-model table. `mmoe-train` holds the hashed table so when
+    /// its rows are persisted (`--store_type cached_ssd`, `cached_host_mem` with
+    /// `--persistent_path`, `--incremental_ckpt`).
     case fixed
     /// DeepRec's EmbeddingVariable (`--ev`): key = the raw 64-bit key of the value (`FieldHash`,
     /// before the bucket), so ids never collide; a row is created when its id is admitted.

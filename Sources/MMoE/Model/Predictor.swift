@@ -29,20 +29,43 @@ public struct Predictor {
 
     /// Logits `[T][N]` of the rows of `data`, in row order.
     public func logits(_ data: TabularData) -> [[Float]] {
+        precondition(model.embedding != nil || model.config.fieldCount == 0, "Predictor: the model has no embedding table; call logits(_:store:)")
+        return forward(data, chunk: { _ in }) { rows in (Batch(data, rows: rows), nil) }
+    }
+
+    /// Logits `[T][N]` of the rows of `data`, for a model whose embedding rows live in `store`: each
+    /// chunk's rows are pulled once, read only (nothing is created or counted), and every shard
+    /// reads the chunk's working table.
+    public func logits(_ data: TabularData, store: EmbeddingStore) throws -> [[Float]] {
+        var working: WorkingRows?, chunkStart = 0
+        return try forward(data, chunk: { rows in
+            working = try store.pull([Batch(data, rows: rows)], training: false)
+            chunkStart = rows.lowerBound
+        }) { rows in
+            (working!.batches[0].rows((rows.lowerBound - chunkStart)..<(rows.upperBound - chunkStart)), working!.table)
+        }
+    }
+
+    /// The chunked, sharded forward pass: `chunk` is called with each chunk's rows before its
+    /// shards run; `batch` gives a shard's batch (and a working table to read instead of the
+    /// model's own).
+    private func forward(_ data: TabularData, chunk: (Range<Int>) throws -> Void,
+                         _ batch: (Range<Int>) -> (Batch, EmbeddingTable?)) rethrows -> [[Float]] {
         let tasks = model.config.numTasks
         var out = [[Float]](repeating: [], count: tasks)
         for t in 0..<tasks { out[t].reserveCapacity(data.count) }
         var start = 0
         while start < data.count {
             let end = min(start + chunkRows, data.count), n = end - start
+            try chunk(start..<end)
             let shards = max(1, min(Parallel.threads, n / Self.minShardRows))
             let logits = Tensor(uninitializedShape: [tasks, n])   // [T, n]
             Parallel.forEach(shards) { s in
                 let rows = (start + s * n / shards)..<(start + (s + 1) * n / shards)
                 var rng = SeededRNG(seed: 0) // unused: no dropout outside training
-                let part = model.logits(Batch(data, rows: rows), tape: Tape(recording: false, options: tapeOptions),
-                                        training: false, rng: &rng)
-                logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(part.value)
+                let (part, table) = batch(rows)
+                let out = model.logits(part, tape: Tape(recording: false, options: tapeOptions), training: false, rng: &rng, embedding: table)
+                logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(out.value)
             }
             for t in 0..<tasks { out[t].append(contentsOf: logits.select(0, t).scalars) }
             start = end

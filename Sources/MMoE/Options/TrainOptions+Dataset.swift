@@ -34,11 +34,8 @@ extension TrainOptions {
         return o
     }
 
-    /// Flag combinations that cannot mean anything, and the embedding-store flags that are not
-    /// built yet; the message names the flag.
+    /// Flag combinations that cannot mean anything; the message names the flag.
     public func checkCombinations() throws(OptionsError) {
-        let notYet = "belongs to the embedding-store work (DeepRec EmbeddingVariable), which is not built yet; drop it to train with hashed embedding tables"
-        if incrementalCkpt > 0 { throw OptionsError("--incremental_ckpt \(incrementalCkpt): \(notYet)") }
         try checkModelFlags()
         try checkEmbeddingStoreFlags()
         if tf {

@@ -1,9 +1,34 @@
+import Foundation
+
 /// The embedding-store flags: which combinations mean something, and what store they ask for.
 extension TrainOptions {
     /// Dynamic rows keyed by the raw 64-bit key: `--ev` or `--adaptive_emb`.
     public var usesDynamicRows: Bool { ev || adaptiveEmb }
-    /// The embedding rows live in an `EmbeddingStore` instead of the model's table.
-    public var usesEmbeddingStore: Bool { usesDynamicRows || multihash }
+    /// The embedding rows live in an `EmbeddingStore` instead of the model's table: `--ev`,
+    /// `--adaptive_emb`, `--multihash`, or rows kept in a persistent store.
+    public var usesEmbeddingStore: Bool { usesDynamicRows || multihash || embeddingStoreDirectory != nil }
+
+    /// The directory of the persistent (durable) store the embedding rows are committed to, or nil
+    /// when they live in RAM only (then checkpoints carry a full snapshot of them):
+    /// - `cached_ssd`: `--persistent_path` (the table lives there, in a `FileRowStorage`);
+    /// - `cached_host_mem` with `--persistent_path`: there (a `JournaledRowStorage`: the table in
+    ///   RAM, a base snapshot plus one delta per commit on disk);
+    /// - otherwise, with `--incremental_ckpt`: `<--checkpoint>/embedding_store` (journaled too), so
+    ///   the increments go beside the checkpoints that refer to them.
+    public var embeddingStoreDirectory: String? {
+        if storeType == .cachedSSD || (storeType == .cachedHostMem && persistentPath != nil) { return persistentPath }
+        guard incrementalCkpt > 0, let checkpoint else { return nil }
+        return (checkpoint as NSString).appendingPathComponent("embedding_store")
+    }
+
+    /// A short name of the flags that ask for an embedding store, for messages.
+    var embeddingStoreFlag: String {
+        if multihash { return "--multihash True" }
+        if adaptiveEmb { return "--adaptive_emb True" }
+        if ev { return "--ev True" }
+        if storeType != .deviceMem && persistentPath != nil { return "--store_type \(storeType.rawValue) --persistent_path" }
+        return "--incremental_ckpt \(incrementalCkpt)"
+    }
 
     /// Refuses embedding-store flags that would do nothing or cannot go together; the message names
     /// the flag.
@@ -40,20 +65,23 @@ extension TrainOptions {
         if evFilter == .cbf && evFilterFreq > 255 {
             throw OptionsError("--ev_filter_freq \(evFilterFreq): the counting Bloom filter has 8-bit counters, so it must be at most 255 (--ev_filter counter has no limit)")
         }
-        if usesEmbeddingStore {
-            let store = multihash ? "--multihash True" : adaptiveEmb ? "--adaptive_emb True" : "--ev True"
-            for flag in ["checkpoint", "model_save_dir", "model_load_dir"] where given(flag) {
-                throw OptionsError("\(store) with --\(flag): the embedding rows live in the embedding store, which model checkpoints cannot save or load yet "
-                                   + "(they would silently drop the table); drop --\(flag)")
-            }
+        if storeType == .cachedSSD && persistentPath == nil {
+            throw OptionsError("--store_type cached_ssd keeps the embedding table in files under --persistent_path DIR; give one")
+        }
+        if incrementalCkpt > 0 && embeddingStoreDirectory == nil {
+            throw OptionsError("--incremental_ckpt \(incrementalCkpt) saves the embedding rows changed every \(incrementalCkpt) s so a run can resume from them: "
+                               + "give --checkpoint DIR (increments go to DIR/embedding_store, with a checkpoint each time) "
+                               + "or --persistent_path DIR with --store_type cached_host_mem or cached_ssd")
         }
     }
 
-    /// The store `--ev`, `--adaptive_emb` and `--multihash` ask for, or nil for the model's own
-    /// hashed table (the default, and what every `--store_type` runs on in this build).
+    /// The store `--ev`, `--adaptive_emb` and `--multihash` ask for; the hashed table as a `.fixed`
+    /// store when its rows are persisted (`embeddingStoreDirectory`); nil for the model's own hashed
+    /// table (the default: `device_mem`, or `cached_host_mem` without `--persistent_path`).
     public func embeddingStoreSettings(seed: UInt64) -> EmbeddingStoreSettings? {
         let kind: EmbeddingStoreKind
-        if multihash { kind = .multihash } else if adaptiveEmb { kind = .adaptive } else if ev { kind = .dynamic } else { return nil }
+        if multihash { kind = .multihash } else if adaptiveEmb { kind = .adaptive } else if ev { kind = .dynamic }
+        else if embeddingStoreDirectory != nil { kind = .fixed } else { return nil }
         let eviction: EvictionRule? = switch evElimination {
         case .none: nil
         case .gstep: .globalSteps(evStepsToLive)

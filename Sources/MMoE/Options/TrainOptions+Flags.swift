@@ -35,11 +35,11 @@ extension TrainOptions {
                     .optional("table_size_array", \.tableSizeArray, .positiveIntegers(allowEmpty: false), none: "Census: the reference launch script's 29 sizes",
                               "embedding table size array for sparse fields"),
                     .optional("persistent_path", \.persistentPath, .path(), none: "none",
-                              "path for persistent kv store of embedding (accepted; not used yet)"),
+                              "path for persistent kv store of embedding: cached_ssd keeps the table there, cached_host_mem saves it there at each save and resumes from it"),
                     .value("store_type", \.storeType, .choice,
-                           "OneEmbedding kv store type (accepted; embeddings stay in memory for now)"),
+                           "OneEmbedding kv store type: device_mem (all in RAM), cached_host_mem (in RAM, persisted under persistent_path if given, else as device_mem), cached_ssd (in files under persistent_path, a cache in RAM)"),
                     .value("cache_memory_budget_mb", \.cacheMemoryBudgetMB, .integer("MB", .positive),
-                           "embedding cache budget per device in MB (accepted; no cache yet)"),
+                           "cached_ssd: memory for the cache of hot embedding rows, in MB (cached_host_mem keeps the whole table in RAM)"),
                     .boolean("amp", \.amp, "enable Automatic Mixed Precision training: bfloat16 GEMM inputs, Float accumulation and master weights, loss scaling"),
                     .value("loss_scale_policy", \.lossScalePolicy, .choice,
                            "loss scale policy for AMP training: static (1024) or dynamic (from 2^30, halved and the step skipped on overflow, doubled after 2000 clean steps)"),
@@ -86,7 +86,7 @@ extension TrainOptions {
                     .boolean("dynamic_ev", \.dynamicEV, "dynamic-dimension embedding variable (refused: not built, see README)"),
                     .boolean("multihash", \.multihash,
                              "quotient-remainder embedding: per field two tables of about sqrt(buckets) rows, each id the elementwise product of one row of each"),
-                    .value("incremental_ckpt", \.incrementalCkpt, .integer("SECONDS", .nonNegative), "incremental checkpoint interval (not yet); 0 = off"),
+                    .value("incremental_ckpt", \.incrementalCkpt, .integer("SECONDS", .nonNegative), "every N seconds save only the embedding rows changed since the last save (a checkpoint with --checkpoint, else a commit of the persistent store); 0 = off"),
                 ]),
                 FlagGroup(title: "Embedding-store settings (ours, after DeepRec's EmbeddingVariableOption)", flags: [
                     .value("ev_filter_freq", \.evFilterFreq, .integer("N", .positive),
@@ -161,19 +161,20 @@ extension TrainOptions {
         parser.helpText(defaults: TrainOptions(), alternative: ("Taobao", TrainOptions().resolved(for: .taobao)))
     }
 
-    /// One line for each flag the user passed that is accepted for OneFlow compatibility but does
-    /// not act yet, so nobody believes a setting is in effect when it is not. A flag that asks for
-    /// what already happens (`--store_type device_mem`, `--amp=false`) gets no line.
+    /// One line for each flag the user passed that is accepted (OneFlow's launch script passes them
+    /// all) but has no effect with the other flags given, so nobody believes a setting is in effect
+    /// when it is not. A flag that asks for what already happens (`--store_type device_mem`,
+    /// `--amp=false`) gets no line.
     public var notYetNotices: [String] {
         var notes: [String] = []
-        if explicitFlags.contains("persistent_path"), let path = persistentPath {
-            notes.append("note: --persistent_path \(path) accepted; embeddings are not persisted there yet (use --model_save_dir to save the model)")
+        if explicitFlags.contains("persistent_path"), let path = persistentPath, storeType == .deviceMem {
+            notes.append("note: --persistent_path \(path) is not used by --store_type device_mem, which keeps the embeddings in RAM and persists nothing")
         }
-        if explicitFlags.contains("store_type"), storeType != .deviceMem {
-            notes.append("note: --store_type \(storeType.rawValue) accepted; embeddings are kept in memory (device_mem behaviour) until the embedding-store work lands")
+        if explicitFlags.contains("store_type"), storeType == .cachedHostMem, persistentPath == nil {
+            notes.append("note: --store_type cached_host_mem without --persistent_path persists nothing: the embeddings stay in RAM (device_mem behaviour)")
         }
-        if explicitFlags.contains("cache_memory_budget_mb") {
-            notes.append("note: --cache_memory_budget_mb \(cacheMemoryBudgetMB) accepted; there is no embedding cache yet, whole tables are kept in memory")
+        if explicitFlags.contains("cache_memory_budget_mb"), storeType != .cachedSSD {
+            notes.append("note: --cache_memory_budget_mb \(cacheMemoryBudgetMB) applies to --store_type cached_ssd; \(storeType.rawValue) keeps the whole table in RAM")
         }
         if explicitFlags.contains("loss_scale_policy"), !amp {
             notes.append("note: --loss_scale_policy \(lossScalePolicy.rawValue) applies to --amp training; without --amp the loss is not scaled")

@@ -141,8 +141,9 @@ public struct TrainOptions: Sendable, Equatable {
     public init() {}
 }
 
-/// Where OneFlow's OneEmbedding keeps embedding tables. Accepted for script compatibility; see
-/// `TrainOptions.notYetNotices` for what this build does with it.
+/// Where OneFlow's OneEmbedding keeps embedding tables: `device_mem` all in RAM; `cached_host_mem`
+/// in RAM, persisted under `--persistent_path` when one is given; `cached_ssd` in files under
+/// `--persistent_path` with a cache in RAM (see `TrainOptions.embeddingStoreDirectory`).
 public enum StoreType: String, Sendable, CaseIterable {
     case deviceMem = "device_mem", cachedHostMem = "cached_host_mem", cachedSSD = "cached_ssd"
 }

@@ -37,6 +37,9 @@ public struct TrainerSettings: Sendable {
     public var evaluate = true
     /// A `.checkpointDue` event every this many steps; 0 = none.
     public var saveSteps = 0
+    /// An `.incrementalSaveDue` event after the first step that ends at least this many seconds of
+    /// wall time after the previous save (of either kind) ended; 0 = none (`--incremental_ckpt`).
+    public var incrementalSaveSeconds: Double = 0
     /// How the tapes compute: fused GEMM epilogues or separate ops (`--op_fusion`), Float or
     /// bfloat16-rounded GEMM inputs (`--bf16`). Applies to training and evaluation.
     public var tapeOptions = TapeOptions()
@@ -88,6 +91,8 @@ public enum TrainingEvent: Sendable {
     case evaluation(EvalReport)
     /// `saveSteps` steps have passed since the last one (the step number is given).
     case checkpointDue(Int)
+    /// `incrementalSaveSeconds` have passed since the last save (the step number is given).
+    case incrementalSaveDue(Int)
     /// The op-by-op trace of one step (every `timelineEvery` steps).
     case timeline(step: Int, Timeline)
 }
@@ -330,6 +335,7 @@ public final class Trainer {
         var lastReportStep = firstStep - 1, sinceReport = 0.0, rowsSinceReport = 0
         var lastEval: EvalReport?
         var step = firstStep
+        var lastSave = DispatchTime.now().uptimeNanoseconds
         // A resumed run continues the learning-rate schedule where the saved run left it.
         if firstStep > 1 { optimizer.learningRate = settings.learningRate * pow(settings.lrFactor, Float(min(epoch, decays))) }
         while step <= settings.trainBatches {
@@ -375,7 +381,14 @@ public final class Trainer {
                 rowsSinceReport = 0
             }
             if let timeline { try observe(.timeline(step: step, timeline)) }
-            if settings.saveSteps > 0 && step % settings.saveSteps == 0 { try observe(.checkpointDue(step)) }
+            if settings.saveSteps > 0 && step % settings.saveSteps == 0 {
+                try observe(.checkpointDue(step))
+                lastSave = DispatchTime.now().uptimeNanoseconds
+            } else if settings.incrementalSaveSeconds > 0,
+                      Double(DispatchTime.now().uptimeNanoseconds - lastSave) / 1e9 >= settings.incrementalSaveSeconds {
+                try observe(.incrementalSaveDue(step))
+                lastSave = DispatchTime.now().uptimeNanoseconds
+            }
             lastEval = nil
             if epochEnded {
                 epoch += 1
@@ -416,29 +429,9 @@ public final class Trainer {
     /// `predictLogits`, throwing the embedding store's errors. With a store, each chunk's rows are
     /// pulled once (read only: nothing is created or counted) and its shards read the working table.
     func predict(_ data: TabularData) throws -> [[Float]] {
-        guard let store = embeddingStore else {
-            return Predictor(model: model, tapeOptions: settings.tapeOptions, chunkRows: settings.evalBatchSize).logits(data)
-        }
-        var out = [[Float]](repeating: [], count: model.config.numTasks)
-        var start = 0
-        while start < data.count {
-            let end = min(start + settings.evalBatchSize, data.count), n = end - start
-            let shards = max(1, min(Parallel.threads, n / Predictor.minShardRows))
-            let logits = Tensor(uninitializedShape: [model.config.numTasks, n])   // [T, n]
-            let working = try store.pull([Batch(data, rows: start..<end)], training: false)
-            Parallel.forEach(shards) { s in
-                let rows = (start + s * n / shards)..<(start + (s + 1) * n / shards)
-                var rng = SeededRNG(seed: 0) // unused: no dropout outside training
-                let local = (rows.lowerBound - start)..<(rows.upperBound - start)
-                let batch = working.batches[0].rows(local)
-                let part = model.logits(batch, tape: Tape(recording: false, options: settings.tapeOptions),
-                                        training: false, rng: &rng, embedding: working.table)
-                logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(part.value)
-            }
-            for t in 0..<out.count { out[t].append(contentsOf: logits.select(0, t).scalars) }
-            start = end
-        }
-        return out
+        let predictor = Predictor(model: model, tapeOptions: settings.tapeOptions, chunkRows: settings.evalBatchSize)
+        guard let store = embeddingStore else { return predictor.logits(data) }
+        return try predictor.logits(data, store: store)
     }
 
     public func evaluate(_ data: TabularData, epoch: Int, step: Int) -> EvalReport {
