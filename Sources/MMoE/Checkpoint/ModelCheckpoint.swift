@@ -54,11 +54,6 @@ public enum ModelCheckpoint {
         try AtomicFile.write(data, as: fileName, in: directory)
     }
 
-    /// Writes `data` as `directory/name` atomically (see `AtomicFile.write`).
-    static func replaceFile(_ name: String, in directory: String, with data: Data) throws {
-        try AtomicFile.write(data, as: name, in: directory)
-    }
-
     /// Reads `directory/model.safetensors` into `model` and returns its metadata. The whole file
     /// is verified first (checksum, every tensor of the model present with its exact shape, no
     /// tensor the model lacks); nothing is changed unless all of it passes. Errors name the file.

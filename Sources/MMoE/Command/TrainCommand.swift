@@ -152,19 +152,7 @@ public struct TrainCommand {
         guard o.numTasks == data.taskNames.count else {
             throw UsageError("--num_tasks \(o.numTasks): the \(kind.rawValue) data has \(data.taskNames.count) tasks (\(data.taskNames.joined(separator: ", ")))")
         }
-        var config = MMoEConfig(denseWidth: data.denseWidth, fieldRows: data.fieldRows, embeddingDim: o.embeddingVecSize,
-                                numExperts: o.numExperts, numTasks: o.numTasks, expertDNN: o.expertDNN, gateDNN: o.gateDNN,
-                                towerDNN: o.towerDNN, dropout: o.netDropout)
-        if data.fieldNames.count == data.fieldRows.count { config.fieldNames = data.fieldNames }
-        config.kind = o.model
-        config.taskTypes = o.taskTypes
-        config.bottomDNN = o.bottomDNN
-        config.taskExperts = o.taskExperts
-        config.sharedExperts = o.sharedExperts
-        config.pleLevels = o.pleLevels
-        // DeepRec's network: ReLU dense stacks for experts (the Taobao default of --expert_relu_on_last), gates with a bias.
-        config.expertReluOnLast = o.expertReluOnLast
-        config.gateBias = kind == .taobao
+        let config = modelConfig(data, o, kind)
         let model: MMoEModel
         let storeSettings = o.embeddingStoreSettings(seed: o.seed)
         do { model = try MMoEModel(config, seed: o.seed, embeddingTable: storeSettings == nil) } catch { throw UsageError(error.description) }
@@ -302,8 +290,7 @@ public struct TrainCommand {
         /// A step whose gradients overflowed writes non-finite weights before the next step's logits
         /// show it; saving them would replace (and, with pruning, delete) the last good checkpoint.
         func checkFinite(_ what: String) throws {
-            let finite = model.parameters.values.scalars.allSatisfy(\.isFinite)
-                && (model.embedding.map { $0.value.scalars.allSatisfy(\.isFinite) } ?? true)
+            let finite = Kernels.allFinite(model.parameters.values) && (model.embedding.map { Kernels.allFinite($0.value) } ?? true)
             guard finite else {
                 throw TrainingError(description: "the parameters became non-finite before \(what); nothing was saved, so the last good checkpoint stays; try a lower --learning_rate")
             }
@@ -436,6 +423,24 @@ public struct TrainCommand {
     }
 
     /// What every saved model carries so that `mmoe-predict` can rebuild it and encode rows as here.
+    /// The network the flags describe for `data` of `kind`.
+    func modelConfig(_ data: LoadedData, _ o: TrainOptions, _ kind: DatasetKind) -> MMoEConfig {
+        var config = MMoEConfig(denseWidth: data.denseWidth, fieldRows: data.fieldRows, embeddingDim: o.embeddingVecSize,
+                                numExperts: o.numExperts, numTasks: o.numTasks, expertDNN: o.expertDNN, gateDNN: o.gateDNN,
+                                towerDNN: o.towerDNN, dropout: o.netDropout)
+        if data.fieldNames.count == data.fieldRows.count { config.fieldNames = data.fieldNames }
+        config.kind = o.model
+        config.taskTypes = o.taskTypes
+        config.bottomDNN = o.bottomDNN
+        config.taskExperts = o.taskExperts
+        config.sharedExperts = o.sharedExperts
+        config.pleLevels = o.pleLevels
+        // DeepRec's network: ReLU dense stacks for experts (the Taobao default of --expert_relu_on_last), gates with a bias.
+        config.expertReluOnLast = o.expertReluOnLast
+        config.gateBias = kind == .taobao
+        return config
+    }
+
     func manifest(_ config: MMoEConfig, _ data: LoadedData, _ o: TrainOptions) -> CheckpointManifest {
         let encoding: CheckpointManifest.Encoding
         switch data.kind {

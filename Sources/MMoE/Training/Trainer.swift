@@ -206,19 +206,34 @@ public final class Trainer {
     @discardableResult
     public func trainStep(_ batches: [Batch], timeline: Timeline? = nil) -> [Tensor] {
         precondition(embeddingStore == nil, "Trainer.trainStep: with an embedding store, call train(_:timeline:)")
+        return optimisationStep(batches, table: nil, timeline: timeline) {}
+    }
+
+    /// The step both paths share: every micro-batch's forward and backward (into `table` when an
+    /// embedding store's working table stands in for the model's), the loss scaler's check, L2,
+    /// the dense update, then `updateRows` (the store's write-back). Gradients are zeroed after,
+    /// also when the scaler skips the step.
+    private func optimisationStep(_ batches: [Batch], table: EmbeddingTable?, timeline: Timeline?,
+                                  updateRows: () throws -> Void) rethrows -> [Tensor] {
         let total = batches.reduce(0) { $0 + $1.size }
         let scale = lossScaler?.scale ?? 1
-        let logits = batches.map { accumulateGradients($0, weight: Float($0.size) / Float(total) * scale, timeline: timeline) }
+        let logits = batches.map {
+            accumulateGradients($0, weight: Float($0.size) / Float(total) * scale, timeline: timeline, table: table)
+        }
         afterBackward?(model)
-        if let lossScaler, !Self.span(timeline, "unscale_gradients", { lossScaler.unscale(model) }) {
+        defer {
             model.parameters.zeroGrad()
             model.embedding?.zeroGrad()
+        }
+        if let lossScaler, !Self.span(timeline, "unscale_gradients", { lossScaler.unscale(model, table: table) }) {
+            // A skipped step leaves the store's rows as they were (its pull may still have
+            // admitted ids or counted sightings: those are not gradient state).
+            table?.zeroGrad()
             return logits
         }
         addL2Gradient(timeline)
         Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model) }
-        model.parameters.zeroGrad()
-        model.embedding?.zeroGrad()
+        try updateRows()
         return logits
     }
 
@@ -238,24 +253,9 @@ public final class Trainer {
     public func train(_ batches: [Batch], timeline: Timeline? = nil) throws -> [Tensor] {
         guard let store = embeddingStore else { return trainStep(batches, timeline: timeline) }
         let working = try Self.span(timeline, "embedding_store.pull") { try store.pull(batches, training: true) }
-        let total = batches.reduce(0) { $0 + $1.size }
-        let scale = lossScaler?.scale ?? 1
-        let logits = working.batches.map {
-            accumulateGradients($0, weight: Float($0.size) / Float(total) * scale, timeline: timeline, table: working.table)
+        return try optimisationStep(working.batches, table: working.table, timeline: timeline) {
+            try Self.span(timeline, "embedding_store.update") { try store.update(working, optimizer: optimizer) }
         }
-        afterBackward?(model)
-        // A skipped step leaves the store's rows as they were (the pull may still have admitted
-        // ids or counted sightings: those are not gradient state).
-        if let lossScaler, !Self.span(timeline, "unscale_gradients", { lossScaler.unscale(model, table: working.table) }) {
-            model.parameters.zeroGrad()
-            working.table.zeroGrad()
-            return logits
-        }
-        addL2Gradient(timeline)
-        Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model) }
-        try Self.span(timeline, "embedding_store.update") { try store.update(working, optimizer: optimizer) }
-        model.parameters.zeroGrad()
-        return logits
     }
 
     /// Forward and backward of `batch`, adding `weight` times the gradient of its loss to

@@ -31,3 +31,24 @@ extension Kernels {
         return probe.sum() + tail == 0
     }
 }
+
+extension Kernels {
+    /// Whether every value of a contiguous tensor is finite, read only, with the same branch-free
+    /// `v * 0` probe as `scaleCheckingFinite`: what a save checks before it writes weights.
+    public static func allFinite(_ x: Tensor) -> Bool {
+        precondition(x.isContiguous, "allFinite: needs a contiguous tensor, got shape \(x.shape) strides \(x.strides)")
+        let p = UnsafePointer(x.storage.base + x.offset), n = x.count
+        var probe = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= n {
+            probe += load16(p + i) * 0
+            i += 16
+        }
+        var tail: Float = 0
+        while i < n {
+            tail += p[i] * 0
+            i += 1
+        }
+        return probe.sum() + tail == 0
+    }
+}
