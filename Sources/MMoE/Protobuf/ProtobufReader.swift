@@ -63,9 +63,14 @@ public struct ProtobufReader: Sendable {
     /// A packed `repeated float` payload.
     public static func packedFloats(_ bytes: [UInt8]) throws(DecodeError) -> [Float] {
         guard bytes.count % 4 == 0 else { throw DecodeError(description: "packed floats: \(bytes.count) bytes is not a multiple of 4") }
-        return stride(from: 0, to: bytes.count, by: 4).map { i in
-            Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+        var out: [Float] = []
+        out.reserveCapacity(bytes.count / 4)
+        for i in stride(from: 0, to: bytes.count, by: 4) {
+            var word: UInt32 = 0
+            for k in 0..<4 { word |= UInt32(bytes[i + k]) << (8 * UInt32(k)) }
+            out.append(Float(bitPattern: word))
         }
+        return out
     }
 
     /// A packed `repeated int64` (varint) payload.
