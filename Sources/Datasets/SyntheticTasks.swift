@@ -61,7 +61,7 @@ public enum SyntheticTasks {
         precondition(abs(p) <= 1, "SyntheticTasks: correlation must be in [-1, 1], got \(p)")
         precondition(settings.sinTerms >= 0 && trainRows >= 0 && testRows >= 0, "SyntheticTasks: negative count")
 
-        var rng = SeededRNG(seed: settings.seed)
+        var rng = SeededRNG(seed: settings.seed, stream: .data)
         let (u1, u2) = orthonormalPair(d, &rng)
         let c = Double(settings.scale)
         let w1 = u1.map { c * $0 }

@@ -45,3 +45,38 @@ public struct SeededRNG: RandomNumberGenerator, Sendable {
     }
 }
 
+
+/// The consumers of a run's one `--seed`, each given a generator of its own. Before the streams
+/// were split every consumer started `SeededRNG(seed:)` from the same seed, so they drew the same
+/// numbers: the synthetic data's first inputs were scaled copies of the first expert weights, and
+/// seeds did not give independent draws of data and model. Each stream's seed is
+/// `SeededRNG.streamSeed(seed, stream)`: the SplitMix64 finaliser of `seed + stream.rawValue * γ`
+/// (γ = 0x9E3779B97F4A7C15), a bijection of the seed for each stream, so two streams of one seed
+/// (or the same stream of two seeds) start from unrelated states.
+public enum RandomStream: UInt64, Sendable, CaseIterable {
+    /// Dense weights (and a model-held embedding table).
+    case initialisation = 1
+    /// Generated data (the built-in synthetic tasks).
+    case data = 2
+    /// The order of training rows (shuffles, file windows).
+    case batchOrder = 3
+    /// Dropout masks.
+    case dropout = 4
+    /// First values of rows an embedding store creates (mixed with the row's key).
+    case embeddingRows = 5
+}
+
+extension SeededRNG {
+    /// The generator of `stream` for a run seeded with `seed`.
+    public init(seed: UInt64, stream: RandomStream) {
+        self.init(seed: Self.streamSeed(seed, stream))
+    }
+
+    /// The seed `stream` starts from (documented on `RandomStream`).
+    public static func streamSeed(_ seed: UInt64, _ stream: RandomStream) -> UInt64 {
+        var x = seed &+ stream.rawValue &* 0x9E37_79B9_7F4A_7C15
+        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+        return x ^ (x >> 31)
+    }
+}

@@ -180,9 +180,9 @@ public final class EmbeddingStore {
         }
     }
 
-    /// The initial values of the dynamic row of `key`: D draws of N(0, 1e-4²) from `seed ^ key`.
+    /// The initial values of the dynamic row of `key`: D draws of N(0, 1e-4²) from the embedding-rows stream's seed XOR `key`.
     func initialValues(_ key: UInt64) -> [Float] {
-        var rng = SeededRNG(seed: settings.seed ^ key)
+        var rng = SeededRNG(seed: SeededRNG.streamSeed(settings.seed, .embeddingRows) ^ key)
         return (0..<layout.dim).map { _ in 1e-4 * rng.nextNormal() }
     }
 

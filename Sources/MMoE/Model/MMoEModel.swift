@@ -103,7 +103,7 @@ public final class MMoEModel {
         self.config = config
         let store = ParameterStore(Self.parameterSpecs(config))
         parameters = store
-        var rng = SeededRNG(seed: seed)
+        var rng = SeededRNG(seed: seed, stream: .initialisation)
         for p in store.parameters where p.name.hasSuffix(".weight") {
             let fanIn = p.shape[1], fanOut = p.shape[2]
             let std = (2 / Float(fanIn + fanOut)).squareRoot()

@@ -16,7 +16,7 @@ public struct BatchStream {
         precondition(batchSize > 0 && data.count > 0, "BatchStream: needs rows and a positive batch size")
         self.data = data
         self.batchSize = batchSize
-        rng = SeededRNG(seed: seed)
+        rng = SeededRNG(seed: seed, stream: .batchOrder)
         order = Array(0..<data.count)
     }
 

@@ -45,7 +45,7 @@ public final class FileBatchSource: BatchSource {
         self.file = file
         self.batchSize = batchSize
         self.window = window
-        rng = SeededRNG(seed: seed)
+        rng = SeededRNG(seed: seed, stream: .batchOrder)
         loaders = SliceLoader(file, threads: loaderThreads)
     }
 

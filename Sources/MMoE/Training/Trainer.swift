@@ -175,7 +175,7 @@ public final class Trainer {
             offset += p.value.count
         }
         l2Ranges = ranges
-        dropoutRNG = SeededRNG(seed: settings.seed ^ 0x9E37_79B9_7F4A_7C15)
+        dropoutRNG = SeededRNG(seed: settings.seed, stream: .dropout)
         precondition(settings.batchShards >= 1, "Trainer: batchShards must be at least 1, got \(settings.batchShards)")
         shardModels = [model] + (1..<settings.batchShards).map { _ in MMoEModel(sharingValuesOf: model) }
         lossScaler = settings.lossScalePolicy.map { LossScaler(policy: $0, growthInterval: settings.lossScaleGrowthInterval) }
