@@ -23,10 +23,12 @@ import Tensor
 ///     assert raw[8:43] == b'{"__metadata__":{"checksum":"crc32:'
 ///     assert zlib.crc32(raw[:43] + b"00000000" + raw[51:]) == int(raw[43:51], 16)
 public enum SafeTensors {
+    /// A file that is not a valid safetensors file of this format, with what is wrong.
     public struct FormatError: Error, CustomStringConvertible {
         public let description: String
     }
 
+    /// The element types this code reads and writes, by their safetensors codes.
     public enum DType: String, Sendable {
         case f32 = "F32", u64 = "U64", i64 = "I64"
         /// Bytes per element.

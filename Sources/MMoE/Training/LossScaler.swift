@@ -106,6 +106,7 @@ extension LossScaler {
     }
 }
 
+/// Loss-scaler state in a checkpoint that cannot be restored, with the reason.
 public struct LossScaleStateError: Error, CustomStringConvertible {
     public let description: String
 }
