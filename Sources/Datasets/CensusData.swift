@@ -1,7 +1,10 @@
 /// Both Census splits, encoded the same way, with the encoder that did it.
 public struct CensusData: Sendable {
+    /// The encoded training split.
     public let train: TabularData
+    /// The encoded test split (values unseen in training go to each field's unknown row).
     public let test: TabularData
+    /// The encoder fitted on the training split, saved with checkpoints for prediction.
     public let encoder: CensusEncoder
     /// Things the user should know but that do not stop the load, one line each (for example a
     /// field with more distinct values than its `--table_size_array` capacity).

@@ -2,9 +2,11 @@
 /// min/max. Kept so that later work (checkpoints, a predict command) can encode new rows exactly as
 /// in training.
 public struct CensusEncoder: Sendable, Equatable {
+    /// The fused embedding table's layout: rows per field, unknown rows included.
     public let schema: FeatureSchema
     /// Training minimum and maximum of each dense field, in `CensusIncome.denseNames` order.
     public let denseMin: [Float]
+    /// Training maximum of each dense field, in the same order.
     public let denseMax: [Float]
     /// The capacities asked for (`--table_size_array`); `schema.fieldRows` may be larger.
     public let capacities: [Int]

@@ -22,6 +22,7 @@ public enum CensusIncome {
         "num_emp", "own_or_self", "vet_benefits", "weeks_worked", "year",
     ]
 
+    /// The columns the two default labels are read from, in `taskNames` order.
     public static let labelColumnNames = ["income_50k", "marital_stat"]
 
     public static let sparseNames = columnNames.filter { !denseNames.contains($0) && !labelColumnNames.contains($0) }
@@ -30,9 +31,12 @@ public enum CensusIncome {
     /// `--table_size_array`, which is the number of distinct values each field has in the full data.
     public static let defaultTableSizes = [9, 52, 47, 17, 3, 24, 15, 5, 10, 2, 3, 6, 8, 6, 6, 51, 38, 8, 10, 9, 10, 3, 4, 5, 43, 43, 43, 5, 3]
 
+    /// The default task group's names, in label order.
     public static let taskNames = ["income", "marital"]
 
+    /// The training file's name in the data directory (`.gz` accepted too).
     public static let trainFileName = "census-income.data"
+    /// The test file's name in the data directory (`.gz` accepted too).
     public static let testFileName = "census-income.test"
 
     /// Finds `census-income.data[.gz]` and `census-income.test[.gz]` in `directory` (plain preferred

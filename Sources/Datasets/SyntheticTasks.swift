@@ -5,6 +5,7 @@ import Tensor
 /// tasks' correlation is a knob: it lets the trainer be checked on how MMoE copes with task
 /// relatedness without any real data.
 public enum SyntheticTasks {
+    /// The generator's parameters; the defaults are the paper's where it states them.
     public struct Settings: Sendable {
         /// d, the input width.
         public var inputDim: Int
@@ -16,6 +17,7 @@ public enum SyntheticTasks {
         public var correlation: Float
         /// Standard deviation of the label noise (the paper's N(0, 0.01) is a variance).
         public var noiseStd: Float
+        /// Seeds the weight vectors, the sine parameters, the inputs and the noise.
         public var seed: UInt64
         /// s: alpha_i and beta_i are drawn from N(0, s²). The paper calls them "given parameters"
         /// and names no distribution; 1 is what the common re-implementations draw (numpy's randn).
@@ -33,6 +35,7 @@ public enum SyntheticTasks {
         }
     }
 
+    /// The two tasks' names, in label order.
     public static let taskNames = ["task1", "task2"]
 
     /// Paper generator: orthogonal unit vectors u1, u2 in R^d (Gram-Schmidt on Gaussian vectors from

@@ -50,6 +50,7 @@ public struct TabularData: Sendable {
         self.keys = keys
     }
 
+    /// T, the number of tasks.
     public var taskCount: Int { taskNames.count }
 
     /// The ids of (row, field), in either layout: one id without `bagOffsets`, the field's bag with.
@@ -66,13 +67,16 @@ public struct TabularData: Sendable {
 /// `fieldOffsets[f] ..< fieldOffsets[f] + fieldRows[f]`, the last of which is the field's shared
 /// row for values never seen in training.
 public struct FeatureSchema: Sendable, Equatable {
+    /// Names of the dense inputs, in column order.
     public let denseNames: [String]
+    /// Names of the sparse fields, in table order.
     public let fieldNames: [String]
     /// First row of each field in the fused table.
     public let fieldOffsets: [Int]
     /// Rows of each field, including its unknown row.
     public let fieldRows: [Int]
 
+    /// A schema whose fields are laid out back to back in the given order.
     public init(denseNames: [String], fieldNames: [String], fieldRows: [Int]) {
         precondition(fieldNames.count == fieldRows.count, "FeatureSchema: \(fieldNames.count) field names but \(fieldRows.count) row counts")
         self.denseNames = denseNames

@@ -50,6 +50,7 @@ extension Taobao {
 
 /// A byte range of a plain file cut at line starts, with the number of its first line.
 public struct FileSlice: Sendable, Equatable {
+    /// The byte range in the file; it starts at a line start.
     public let bytes: Range<Int>
     /// 1-based line number of the first line starting in `bytes`.
     public let firstLine: Int

@@ -33,7 +33,9 @@ public struct TaobaoOptions: Sendable, Equatable {
 /// decimal text, as if it were hashed). `final_gender_code` is read past but not used,
 /// as in DeepRec.
 public enum Taobao {
+    /// The training file's name in the data directory.
     public static let trainFileName = "taobao_train_data"
+    /// The test file's name in the data directory.
     public static let testFileName = "taobao_test_data"
 
     /// The 20 columns of a line, in file order.
@@ -45,6 +47,7 @@ public enum Taobao {
 
     /// Label columns, in `taskNames` order.
     public static let labelColumnNames = ["clk", "buy"]
+    /// The two tasks: click (`ctr`) and buy (`cvr`).
     public static let taskNames = ["ctr", "cvr"]
 
     /// The embedding fields, in `TabularData` field order.

@@ -3,8 +3,10 @@ import Foundation
 /// A small, fast, seedable generator (xoshiro256**, seeded through SplitMix64). Everything random in
 /// the project draws from one of these so a seed reproduces a run bit for bit.
 public struct SeededRNG: RandomNumberGenerator, Sendable {
+    /// The generator's four state words, saved in checkpoints so a resumed run draws the same numbers.
     public private(set) var state: (UInt64, UInt64, UInt64, UInt64)
 
+    /// A generator whose state is expanded from `seed` by SplitMix64.
     public init(seed: UInt64) {
         var z = seed
         func splitmix() -> UInt64 {
@@ -20,6 +22,7 @@ public struct SeededRNG: RandomNumberGenerator, Sendable {
     /// Restores a generator from a saved `state` (for exact resume).
     public init(state: (UInt64, UInt64, UInt64, UInt64)) { self.state = state }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = rotl(state.1 &* 5, 7) &* 9
         let t = state.1 << 17

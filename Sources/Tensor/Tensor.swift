@@ -4,9 +4,13 @@
 /// elements, and writing through one view is seen through every view of the same storage. Ops
 /// never write into their inputs; they return tensors over new storage.
 public struct Tensor: @unchecked Sendable {
+    /// The shared element buffer this view reads and writes.
     public let storage: TensorStorage
+    /// The size of each dimension, outermost first.
     public let shape: [Int]
+    /// Elements to step in `storage` per unit of each dimension (0 for a broadcast dimension).
     public let strides: [Int]
+    /// Index in `storage` of the first element.
     public let offset: Int
 
     /// A view over `storage`; checks that every addressed element lies inside it.
@@ -48,6 +52,7 @@ public struct Tensor: @unchecked Sendable {
     /// A rank-0 tensor.
     public init(scalar: Float) { self.init(shape: [], scalars: [scalar]) }
 
+    /// Row-major strides for `shape`: the last dimension has stride 1.
     public static func contiguousStrides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)
         var s = 1
@@ -55,7 +60,9 @@ public struct Tensor: @unchecked Sendable {
         return strides
     }
 
+    /// The number of dimensions.
     public var rank: Int { shape.count }
+    /// The number of elements (the product of `shape`).
     public var count: Int { shape.reduce(1, *) }
 
     /// True when the elements are laid out densely in row-major order (size-1 dimensions ignored).

@@ -8,6 +8,7 @@ public final class TensorStorage: @unchecked Sendable {
     public static var liveCount: Int { live.load(ordering: .relaxed) }
     private static let live = Atomic<Int>(0)
 
+    /// The number of Float elements.
     public let count: Int
     @usableFromInline let base: UnsafeMutablePointer<Float>
 
@@ -20,6 +21,7 @@ public final class TensorStorage: @unchecked Sendable {
         TensorStorage.live.add(1, ordering: .relaxed)
     }
 
+    /// Storage with every element set to `value`.
     public convenience init(count: Int, repeating value: Float) {
         self.init(uninitializedCount: count)
         base.initialize(repeating: value, count: count)

@@ -16,6 +16,7 @@ public enum ModelCheckpoint {
     /// Written as metadata `format`: names this naming rule, so a later change can be told apart.
     public static let format = "mmoe-swift-1"
 
+    /// A checkpoint that cannot be loaded into the model (missing, damaged, or of other names or shapes).
     public struct LoadError: Error, CustomStringConvertible {
         public let description: String
     }

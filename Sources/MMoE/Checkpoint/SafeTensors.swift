@@ -23,10 +23,12 @@ import Tensor
 ///     assert raw[8:43] == b'{"__metadata__":{"checksum":"crc32:'
 ///     assert zlib.crc32(raw[:43] + b"00000000" + raw[51:]) == int(raw[43:51], 16)
 public enum SafeTensors {
+    /// A file that is not a valid safetensors file of this format, with what is wrong.
     public struct FormatError: Error, CustomStringConvertible {
         public let description: String
     }
 
+    /// The element types this code reads and writes, by their safetensors codes.
     public enum DType: String, Sendable {
         case f32 = "F32", u64 = "U64", i64 = "I64"
         /// Bytes per element.
@@ -35,8 +37,11 @@ public enum SafeTensors {
 
     /// One tensor to write: its name, shape, dtype and elements.
     public struct Entry {
+        /// The tensor's name in the header.
         public let name: String
+        /// The tensor's shape.
         public let shape: [Int]
+        /// The element type.
         public let dtype: DType
         fileprivate let payload: Payload
 
@@ -59,14 +64,17 @@ public enum SafeTensors {
             Entry(name, tensor.shape, .f32, .tensor(tensor), count: tensor.count)
         }
 
+        /// An F32 tensor from an array, row-major.
         public static func f32(_ name: String, shape: [Int], _ values: [Float]) -> Entry {
             Entry(name, shape, .f32, .floats(values), count: values.count)
         }
 
+        /// A U64 tensor from an array, row-major.
         public static func u64(_ name: String, shape: [Int], _ values: [UInt64]) -> Entry {
             Entry(name, shape, .u64, .u64(values), count: values.count)
         }
 
+        /// An I64 tensor from an array, row-major.
         public static func i64(_ name: String, shape: [Int], _ values: [Int64]) -> Entry {
             Entry(name, shape, .i64, .i64(values), count: values.count)
         }
@@ -78,6 +86,7 @@ public enum SafeTensors {
     public struct TensorInfo: Sendable, Equatable {
         public let dtype: DType
         public let shape: [Int]
+        /// The tensor's bytes, as offsets into the data section (after the header).
         public let dataOffsets: Range<Int>
     }
 
@@ -156,7 +165,9 @@ public enum SafeTensors {
     public struct File {
         /// The path given to `read`, for messages.
         public let path: String
+        /// The header's `__metadata__` map (checksum, format, dataset, step, ...).
         public let metadata: [String: String]
+        /// Where each tensor is, by name.
         public let tensors: [String: TensorInfo]
         /// Tensor names in data order.
         public let names: [String]
@@ -172,14 +183,17 @@ public enum SafeTensors {
             return (dataStart + info.dataOffsets.lowerBound)..<(dataStart + info.dataOffsets.upperBound)
         }
 
+        /// The elements of the F32 tensor `name`, row-major; an error if it is missing or of another dtype.
         public func floats(_ name: String) throws(FormatError) -> [Float] {
             Kernels.array(of: Float.self, from: bytes, try range(name, .f32))
         }
 
+        /// The elements of the U64 tensor `name`, row-major; an error if it is missing or of another dtype.
         public func uint64s(_ name: String) throws(FormatError) -> [UInt64] {
             Kernels.array(of: UInt64.self, from: bytes, try range(name, .u64))
         }
 
+        /// The elements of the I64 tensor `name`, row-major; an error if it is missing or of another dtype.
         public func int64s(_ name: String) throws(FormatError) -> [Int64] {
             Kernels.array(of: Int64.self, from: bytes, try range(name, .i64))
         }

@@ -24,9 +24,11 @@ public protocol AdmissionFilter: AnyObject {
 /// Memory grows with the distinct ids seen and not admitted. An admitted key is forgotten, so if
 /// its row is evicted later it must be seen `threshold` times again.
 public final class CounterFilter: AdmissionFilter {
+    /// Sightings after which a key is admitted (`--ev_filter_freq`).
     public let threshold: Int
     private var counts: [UInt64: UInt32] = [:]
 
+    /// A filter admitting a key at its `threshold`-th sighting.
     public init(threshold: Int) {
         precondition(threshold >= 1, "CounterFilter: threshold must be at least 1, got \(threshold)")
         self.threshold = threshold
@@ -74,7 +76,9 @@ public final class CounterFilter: AdmissionFilter {
 /// take away another key's counts after a collision), so a key whose row is evicted is admitted
 /// again on its next sighting.
 public final class CountingBloomFilter: AdmissionFilter {
+    /// Sightings after which a key is admitted (`--ev_filter_freq`, at most 255).
     public let threshold: Int
+    /// k, the counters each key is spread over.
     public let hashCount: Int
     private var counters: [UInt8]
 

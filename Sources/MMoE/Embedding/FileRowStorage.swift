@@ -29,6 +29,7 @@
 /// Single-threaded: the embedding store calls it from one thread at a time. One process at a
 /// time: the data file is locked while open.
 public final class FileRowStorage: DurableRowStorage {
+    /// How keys map to slots of `rows.dat`.
     public enum Keys: Equatable, Sendable {
         /// Keys are row numbers `0 ..< capacity`, stored in slot `key`: no index memory.
         case dense(capacity: Int)

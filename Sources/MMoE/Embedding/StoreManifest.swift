@@ -11,22 +11,31 @@ import Foundation
 /// and the admission filter (its saved counts). Not compared: the seed (it only draws rows that
 /// do not exist yet) and the eviction rule (it keeps no state).
 public struct StoreManifest: Codable, Equatable, Sendable {
+    /// The manifest's own format name, so a later layout can be told apart.
     public var format = StoreManifest.currentFormat
     /// Drawn when the store is created, kept by copies of its directory: checkpoints name the
     /// store they refer to by it (with the commit's generation and step).
     public var id: String
     /// `file` (`FileRowStorage`, cached_ssd) or `journal` (`JournaledRowStorage`).
     public var backend: String
+    /// The store kind (`EmbeddingStoreKind`'s raw value).
     public var kind: String
+    /// The embedding width D.
     public var dim: Int
+    /// The optimizer whose per-row state the records hold.
     public var optimizer: String
+    /// Floats per record: the row, its optimizer state and bookkeeping.
     public var recordWidth: Int
+    /// Rows of each field of the hashed table, in field order.
     public var fieldRows: [Int]
+    /// The data set whose values the keys hash (`census`, `taobao`).
     public var dataset: String
     /// `none`, `counter:N`, `cbf:N:max_elements:false_positive`.
     public var filter: String
 
+    /// The manifest's file name in the persistent directory.
     public static let fileName = "store.json"
+    /// The format this build writes and reads.
     public static let currentFormat = "mmoe-embedding-store-1"
 
     public init(backend: String, kind: EmbeddingStoreKind, dim: Int, optimizer: OptimizerKind, recordWidth: Int, fieldRows: [Int],

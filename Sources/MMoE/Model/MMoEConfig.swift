@@ -44,7 +44,10 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
     public var fieldNames: [String]
     /// Embedding vector size of every sparse field.
     public var embeddingDim: Int
+    /// E, the number of experts of `mmoe` and `omoe` (PLE counts its own with `taskExperts` and
+    /// `sharedExperts`).
     public var numExperts = 3
+    /// T, the number of tasks, each with its own tower and loss.
     public var numTasks = 2
     /// Hidden sizes of each expert; the last is the expert output width. ReLU between layers, none after the last.
     public var expertDNN = [256, 128]
@@ -54,6 +57,7 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
     public var towerDNN: [Int] = []
     /// Dropout after every hidden (ReLU) layer, in training only.
     public var dropout: Float = 0
+    /// Which network: MMoE, one of the paper's baselines, SimpleMultiTask or PLE.
     public var kind: ModelKind = .mmoe
     /// ReLU after the experts' last layer too (DeepRec's experts are ReLU dense stacks; OneFlow's
     /// skip the final activation).
@@ -139,6 +143,7 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
     }
 }
 
+/// A model configuration that cannot be built, with a message naming the setting.
 public struct MMoEConfigError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }

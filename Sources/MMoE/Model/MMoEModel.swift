@@ -18,6 +18,7 @@ import Tensor
 /// experts are built as the experts are: ReLU between layers, after the last only with
 /// `expertReluOnLast`.
 public final class MMoEModel {
+    /// The configuration the model was built from.
     public let config: MMoEConfig
     /// Dense weights and biases in one flat buffer (see `parameterSpecs` for names and shapes).
     public let parameters: ParameterStore

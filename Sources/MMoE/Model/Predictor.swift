@@ -11,6 +11,7 @@ import Datasets
 /// Rows do not interact in a forward pass, so neither the chunk size nor the thread count changes a
 /// bit of the result.
 public struct Predictor {
+    /// The model whose eval-mode forward pass is run.
     public let model: MMoEModel
     /// How the forward computes (fused epilogues, bfloat16 GEMM inputs); training passes its own.
     public var tapeOptions: TapeOptions
@@ -20,6 +21,7 @@ public struct Predictor {
     /// Rows per shard below which a chunk is not cut further.
     public static let minShardRows = 256
 
+    /// A predictor over `model`, running `chunkRows` rows per forward chunk.
     public init(model: MMoEModel, tapeOptions: TapeOptions = TapeOptions(), chunkRows: Int = 4096) {
         precondition(chunkRows > 0, "Predictor: chunkRows must be positive, got \(chunkRows)")
         self.model = model

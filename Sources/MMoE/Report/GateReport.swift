@@ -8,6 +8,7 @@ import Tensor
 /// than a `threshold` share of the rows put more than `threshold` on e: the task then effectively
 /// reads one expert, and the mixture does nothing for it.
 public struct GateReport: Sendable, Equatable {
+    /// One gate's statistics over the test set.
     public struct Gate: Sendable, Equatable {
         /// The task the gate belongs to (a gate shared by all tasks is named so).
         public var name: String
@@ -23,14 +24,19 @@ public struct GateReport: Sendable, Equatable {
         public var collapsedOnto: Int?
     }
 
+    /// The weight above which a row counts as routed to one expert, and the collapse threshold.
     public static let threshold = 0.9
     /// Ten bins of width 0.1 over [0, 1]; each holds [lo, hi), the last also 1.
     public static let binEdges: [Double] = (0...10).map { Double($0) / 10 }
+    /// The collapse rule in words, as written into `gate_report.json`.
     public static let collapseRule = "a gate has collapsed onto an expert when that expert's mean weight is above 0.9, "
         + "or more than 90% of the rows put more than 0.9 on it"
 
+    /// E, the number of experts each gate weighs.
     public var experts: Int
+    /// Test rows the statistics are over.
     public var rows: Int
+    /// One entry per gate, in task order.
     public var gates: [Gate]
 
     /// Gates that have collapsed.
@@ -89,8 +95,11 @@ public struct GateReport: Sendable, Equatable {
 
 /// Sums over batches of gate outputs, turned into a `GateReport` at the end.
 public struct GateStatistics: Sendable {
+    /// The gates' names, in the order of the gate tensor's first dimension.
     public let names: [String]
+    /// E, the number of experts.
     public let experts: Int
+    /// Rows added so far.
     public private(set) var rows = 0
     private var weightSums: [[Double]]
     private var histograms: [[Int]]

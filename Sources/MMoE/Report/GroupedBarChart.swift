@@ -28,6 +28,7 @@ public struct GroupedBarChart: Sendable {
         self.yRange = yRange
     }
 
+    /// The chart as a standalone SVG document.
     public func svg() -> String {
         var frame = ChartFrame(title: title, legendNames: series.map(\.name))
         let ys = AxisScale.fitting(series.flatMap(\.values), kind: .linear, start: frame.bottom, end: frame.top,

@@ -32,6 +32,7 @@ public struct LineChart: Sendable {
         self.series = series
     }
 
+    /// The chart as a standalone SVG document.
     public func svg() -> String {
         var frame = ChartFrame(title: title, legendNames: series.map(\.name))
         let all = series.flatMap(\.points)

@@ -18,11 +18,17 @@ public struct PaperRun: Sendable, Equatable {
         public var loss: [Double]
     }
 
+    /// The run's directory.
     public var directory: String
+    /// The `--model` kind trained (`mmoe`, `omoe`, `shared_bottom`).
     public var model: String
+    /// The synthetic tasks' correlation p.
     public var correlation: Double
+    /// The run's `--seed`.
     public var seed: Int
+    /// The model's parameter count, when `run.json` gives it.
     public var parameters: Int?
+    /// The task names, in label order.
     public var tasks: [String]
     /// The final evaluation's test loss per task (MSE for regression tasks), from summary.json.
     public var finalLoss: [Double]

@@ -10,6 +10,7 @@ public struct SpreadPoint: Sendable, Equatable {
     }
 }
 
+/// One named line of a `SpreadChart`, with its points in x order.
 public struct SpreadSeries: Sendable, Equatable {
     public var name: String
     public var points: [SpreadPoint]
@@ -35,6 +36,7 @@ public struct SpreadChart: Sendable {
         self.series = series
     }
 
+    /// The chart as a standalone SVG document.
     public func svg() -> String {
         var frame = ChartFrame(title: title, legendNames: series.map(\.name))
         let all = series.flatMap(\.points)

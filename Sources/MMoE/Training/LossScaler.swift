@@ -18,12 +18,15 @@ import Tensor
 /// are not a scaling problem, and the trainer stops with an error (`overflowAtMinimum`) instead of
 /// skipping every step from then on.
 public final class LossScaler {
+    /// The `static` policy's scale (OneFlow's default).
     public static let staticScale: Float = 1024
+    /// The `dynamic` policy's starting scale, 2^30.
     public static let dynamicInitialScale: Float = 0x1p30
     /// OneFlow's and PyTorch's growth interval; `--amp` uses it.
     public static let defaultGrowthInterval = 2000
     static let minimumScale: Float = 1
 
+    /// `static` or `dynamic` (`--loss_scale_policy`).
     public let policy: LossScalePolicy
     /// Clean steps after which a dynamic scale doubles.
     public let growthInterval: Int
@@ -36,6 +39,7 @@ public final class LossScaler {
     /// The last step overflowed with the scale already at 1.
     public private(set) var overflowAtMinimum = false
 
+    /// A scaler at the policy's starting scale.
     public init(policy: LossScalePolicy, growthInterval: Int = LossScaler.defaultGrowthInterval) {
         precondition(growthInterval >= 1, "LossScaler: growthInterval must be at least 1, got \(growthInterval)")
         self.policy = policy
@@ -106,6 +110,7 @@ extension LossScaler {
     }
 }
 
+/// Loss-scaler state in a checkpoint that cannot be restored, with the reason.
 public struct LossScaleStateError: Error, CustomStringConvertible {
     public let description: String
 }

@@ -4,17 +4,20 @@ import Datasets
 
 /// How a training run goes; the defaults are the OneFlow example's.
 public struct TrainerSettings: Sendable {
+    /// Training rows per batch (the last batch of an epoch may be smaller).
     public var batchSize = 256
     /// Steps to run (cycling over epochs).
     public var trainBatches = 16000
     /// A `.step` report every this many steps.
     public var lossPrintInterval = 100
+    /// The optimizer's learning rate at the start.
     public var learningRate: Float = 0.001
     /// The optimizer, one of DeepRec's `--optimizer` choices (`adam` is PyTorch-form Adam).
     public var optimizer: OptimizerKind = .adam
     /// The reference's MultiStepLR: at each epoch boundary the rate is multiplied by this factor,
     /// as long as it stays at or above `minLR`. 1 keeps the rate constant.
     public var lrFactor: Float = 1
+    /// Where `lrFactor` stops lowering the rate.
     public var minLR: Float = 1e-6
     /// Seeds the shuffling and the dropout masks.
     public var seed: UInt64 = 2019
@@ -86,8 +89,11 @@ public struct EvalReport: Sendable {
     public let evalSeconds: Double, metricsSeconds: Double
 }
 
+/// What the training loop reports as it runs; the command turns these into log lines, records and saves.
 public enum TrainingEvent: Sendable {
+    /// A printed training step (every `lossPrintInterval` steps).
     case step(StepReport)
+    /// An evaluation on the test set.
     case evaluation(EvalReport)
     /// `saveSteps` steps have passed since the last one (the step number is given).
     case checkpointDue(Int)
@@ -97,11 +103,15 @@ public enum TrainingEvent: Sendable {
     case timeline(step: Int, Timeline)
 }
 
+/// The outcome of a training run: steps, epochs, time, samples and the final evaluation.
 public struct TrainingSummary: Sendable {
+    /// Optimizer steps taken.
     public let steps: Int
     /// Training samples seen / training set size.
     public let epochs: Double
+    /// Wall-clock seconds spent training (evaluation excluded).
     public let trainSeconds: Double
+    /// Training rows consumed.
     public let trainSamples: Int
     /// nil when evaluation is off.
     public let finalEvaluation: EvalReport?
@@ -109,11 +119,14 @@ public struct TrainingSummary: Sendable {
     public var skippedSteps = 0
     /// The loss scale at the end; nil when the loss is not scaled.
     public var lossScale: Float? = nil
+    /// Training rows per second.
     public var samplesPerSecond: Double { Double(trainSamples) / trainSeconds }
     /// DeepRec's throughput unit: updates per second.
     public var stepsPerSecond: Double { Double(steps) / trainSeconds }
 }
 
+/// A failure during training (non-finite gradients or logits, a training file that ran out, a
+/// checkpoint whose trainer state cannot be restored), with its message.
 public struct TrainingError: Error, CustomStringConvertible {
     public let description: String
 }
@@ -123,10 +136,15 @@ public struct TrainingError: Error, CustomStringConvertible {
 /// epoch boundary (OneFlow's script; off with `evaluateEachEpoch`) and after the last step, unless
 /// that was a boundary.
 public final class Trainer {
+    /// The model being trained (its parameters change in place).
     public let model: MMoEModel
+    /// The run's settings.
     public let settings: TrainerSettings
+    /// The optimizer chosen by `settings.optimizer`, with its state.
     public let optimizer: any Optimizer
+    /// The tasks' names, in label order (used in reports).
     public let taskNames: [String]
+    /// Where the training batches come from.
     public let source: BatchSource
     var dropoutRNG: SeededRNG
     private let test: EvalData
@@ -181,6 +199,7 @@ public final class Trainer {
         lossScaler = settings.lossScalePolicy.map { LossScaler(policy: $0, growthInterval: settings.lossScaleGrowthInterval) }
     }
 
+    /// Steps in one pass over the training data.
     public var batchesPerEpoch: Int { source.batchesPerEpoch }
 
     /// Epoch boundaries at which the reference multiplies the rate by `lrFactor`:
@@ -434,6 +453,7 @@ public final class Trainer {
         return try predictor.logits(data, store: store)
     }
 
+    /// Per-task metrics on rows held in memory (see the `EvalData` overload).
     public func evaluate(_ data: TabularData, epoch: Int, step: Int) -> EvalReport {
         try! evaluate(.memory(data), epoch: epoch, step: step)
     }

@@ -2,10 +2,13 @@
 /// and the optimizer and `zeroGrad` visit only those rows. The gradient rows live in a compact
 /// buffer in first-touched order, so its size follows the batch, not the table.
 public final class EmbeddingTable {
+    /// The table's parameter name (`embedding`).
     public let name: String
     /// `[V, D]`
     public let value: Tensor
+    /// V, the number of rows.
     public var rows: Int { value.shape[0] }
+    /// D, the width of a row.
     public var dim: Int { value.shape[1] }
 
     /// Rows with a gradient since the last `zeroGrad`, in first-touched order.
@@ -15,6 +18,7 @@ public final class EmbeddingTable {
     /// Position of each row in `touchedRows`, or -1.
     private var slot: [Int32]
 
+    /// A table over the `[V, D]` tensor `value`, with no gradient rows yet.
     public init(name: String, value: Tensor) {
         precondition(value.rank == 2, "EmbeddingTable \(name): value must be [rows, dim], got \(value.shape)")
         self.name = name

@@ -1,10 +1,14 @@
 /// A trainable tensor and its gradient buffer. Both are views: in a `ParameterStore` they point into
 /// the store's flat buffers, so zeroing gradients and an optimizer step are single loops.
 public final class Parameter {
+    /// The parameter's name, as in checkpoints (`experts.layers.0.weight`).
     public let name: String
+    /// The parameter's values.
     public let value: Tensor
+    /// The gradient, same shape as `value`; backward passes add into it.
     public let grad: Tensor
 
+    /// A parameter over existing contiguous value and gradient views of the same shape.
     public init(name: String, value: Tensor, grad: Tensor) {
         precondition(value.shape == grad.shape, "Parameter \(name): value shape \(value.shape) and gradient shape \(grad.shape) differ")
         precondition(value.isContiguous && grad.isContiguous, "Parameter \(name): value and gradient must be contiguous")
@@ -18,12 +22,14 @@ public final class Parameter {
         self.init(name: name, value: value.copy(), grad: Tensor(shape: value.shape))
     }
 
+    /// The parameter's shape.
     public var shape: [Int] { value.shape }
 }
 
 /// The dense parameters of a model in two flat buffers (values and gradients) with one named view
 /// per parameter, in the order given.
 public final class ParameterStore {
+    /// The named views, in the order given.
     public let parameters: [Parameter]
     /// All values, back to back: `[P]` where P is the total parameter count.
     public let values: Tensor
@@ -63,9 +69,12 @@ public final class ParameterStore {
         parameters = params
     }
 
+    /// The parameter named `name`, if any.
     public subscript(name: String) -> Parameter? { parameters.first { $0.name == name } }
 
+    /// The total number of parameter values.
     public var count: Int { values.count }
 
+    /// Sets every gradient to zero (one pass over the flat buffer).
     public func zeroGrad() { grads.fill(0) }
 }

@@ -4,12 +4,18 @@
 /// that need no gradient (constants, anything computed only from constants, everything on a
 /// non-recording tape).
 public struct Variable {
+    /// The tape that recorded this value.
     public let tape: Tape
+    /// The node's index on the tape; -1 when no gradient flows to it.
     public let id: Int
+    /// The forward result.
     public let value: Tensor
 
+    /// The forward result's shape.
     public var shape: [Int] { value.shape }
+    /// The forward result's rank.
     public var rank: Int { value.rank }
+    /// Whether a gradient flows back to this value.
     public var requiresGrad: Bool { id >= 0 }
 }
 
@@ -17,6 +23,7 @@ public struct Variable {
 /// gradients of its inputs with `tape.accumulate`. Implementations store input *ids* and the
 /// tensors they need, never `Variable`s (that would make the tape own itself).
 public protocol BackwardOp {
+    /// Adds the gradients of the op's inputs, given `grad`, the gradient of its output.
     func backward(_ grad: Tensor, _ tape: Tape)
 }
 
@@ -29,8 +36,11 @@ public protocol BackwardOp {
 /// `options` choose how ops execute (fused epilogues, bfloat16 GEMM inputs); with a `timeline`,
 /// every op's forward and backward is recorded there as an event named after the op.
 public final class Tape {
+    /// False for the no-grad mode of evaluation: ops record nothing.
     public let isRecording: Bool
+    /// How ops execute (fused epilogues, bfloat16 GEMM inputs).
     public let options: TapeOptions
+    /// Where each op's forward and backward is recorded as an event, when given.
     public let timeline: Timeline?
 
     private struct Entry {
@@ -50,6 +60,7 @@ public final class Tape {
     private var parameterLeaves: [Int: Parameter] = [:]
     private var didBackward = false
 
+    /// A new, empty tape for one step; `recording: false` records nothing (evaluation).
     public init(recording: Bool = true, options: TapeOptions = TapeOptions(), timeline: Timeline? = nil) {
         isRecording = recording
         self.options = options

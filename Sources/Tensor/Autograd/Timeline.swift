@@ -9,13 +9,17 @@ import Synchronization
 /// thread gets its own track. Timestamps are `DispatchTime.now().uptimeNanoseconds`; the trace
 /// shows them in microseconds from the timeline's creation.
 public final class Timeline: Sendable {
+    /// One timed span: an op's forward or backward, or a named phase of a step.
     public struct Event: Sendable, Equatable {
+        /// The op or phase name (`linear`, `optimizer`, ...).
         public var name: String
+        /// `forward`, `backward` or the phase's category.
         public var category: String
         /// Nanoseconds (`DispatchTime.now().uptimeNanoseconds`).
         public var start: UInt64, end: UInt64
         /// The recording thread's id within this timeline.
         public var thread: Int
+        /// Extra fields shown in the trace viewer (for example the output shape).
         public var args: [String: String]
     }
 
@@ -29,6 +33,7 @@ public final class Timeline: Sendable {
     /// Time zero of the trace (ns).
     public let origin: UInt64
 
+    /// An empty timeline whose time zero is now.
     public init() { origin = DispatchTime.now().uptimeNanoseconds }
 
     /// Now, in the clock events use (ns).
