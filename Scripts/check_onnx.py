@@ -29,7 +29,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-INPUT_NAMES = ("sparse_ids", "tag_ids", "dense")
+INPUT_NAMES = ("sparse_ids", "tag_ids", "sparse_keys", "tag_keys", "dense")
 
 
 def load_inputs(directory):
@@ -88,8 +88,12 @@ def main():
     os.makedirs(work, exist_ok=True)
     model_path = os.path.join(work, "model.onnx")
     sample_dir = os.path.join(work, "sample")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import serving_encoding
+    manifest = serving_encoding.read_manifest(args.model_dir)
+    gates = ["--with_gates"] if manifest["config"].get("kind", "mmoe") in ("mmoe", "omoe", "ple") else []
     subprocess.run([os.path.join(args.bin, "mmoe-export"), "--model_dir", args.model_dir, "--out", model_path,
-                    "--with_gates", "--sample_dir", sample_dir, "--sample_rows", str(args.sample_rows)], check=True)
+                    "--sample_dir", sample_dir, "--sample_rows", str(args.sample_rows)] + gates, check=True)
 
     onnx.checker.check_model(model_path, full_check=True)
     model = onnx.load(model_path)
@@ -113,9 +117,6 @@ def main():
         emitted, predictions = os.path.join(work, "emitted"), os.path.join(work, "predictions.csv")
         subprocess.run([os.path.join(args.bin, "mmoe-predict"), "--model_load_dir", args.model_dir, "--input", args.input,
                         "--output", predictions, "--emit_inputs", emitted], check=True)
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import serving_encoding
-        manifest = serving_encoding.read_manifest(args.model_dir)
         ok = serving_encoding.compare(serving_encoding.encode(args.input, manifest), emitted) and ok
         names, expected = read_csv(predictions)
         if names != tasks:

@@ -37,7 +37,8 @@ def read_manifest(model_dir):
     with open(os.path.join(model_dir, "model.safetensors"), "rb") as f:
         (length,) = struct.unpack("<Q", f.read(8))
         meta = json.loads(f.read(length))["__metadata__"]
-    out = {"dataset": meta["manifest.dataset"], "config": json.loads(meta["manifest.config"])}
+    out = {"dataset": meta["manifest.dataset"], "config": json.loads(meta["manifest.config"]),
+           "keyed": meta.get("embedding_store.kind") == "dynamic"}
     for key in ("census_encoder", "taobao_encoding"):
         if "manifest." + key in meta:
             out[key] = json.loads(meta["manifest." + key])
@@ -59,6 +60,11 @@ TAOBAO_COLUMNS = ("clk buy pid adgroup_id cate_id campaign_id customer brand use
 TAOBAO_BAGS = ("tag_category_list", "tag_brand_list")
 
 
+def as_int64(keys):
+    """Unsigned 64-bit keys as the int64 bit patterns the keyed graph inputs hold."""
+    return np.array(keys, dtype=np.uint64).view(np.int64)
+
+
 def offsets(rows):
     return np.cumsum([0] + list(rows[:-1])).tolist()
 
@@ -73,6 +79,7 @@ def encode_census(path, manifest):
     lookup = [{v: i for i, v in enumerate(values)} for values in enc["values"]]
     lo, hi = np.float32(enc["denseMin"]), np.float32(enc["denseMax"])
     opener = gzip.open if path.endswith(".gz") else open
+    keyed = manifest["keyed"]
     sparse, dense = [], []
     with opener(path, "rt", encoding="utf-8") as f:
         for line in f:
@@ -80,12 +87,17 @@ def encode_census(path, manifest):
             if not line:
                 continue
             cols = dict(zip(CENSUS_COLUMNS, (c.strip(" \t\r") for c in line.removesuffix(".").split(","))))
-            sparse.append([first[k] + lookup[k].get(cols[n], rows[k] - 1) for k, n in enumerate(names)])
+            if keyed:
+                sparse.append([field_hash(k, cols[n].encode()) for k, n in enumerate(names)])
+            else:
+                sparse.append([first[k] + lookup[k].get(cols[n], rows[k] - 1) for k, n in enumerate(names)])
             raw = np.float32([cols[n] for n in CENSUS_DENSE])
             span = hi - lo
             with np.errstate(divide="ignore", invalid="ignore"):
                 scaled = np.where(span > 0, np.clip((raw - lo) / span, 0, 1), 0)
             dense.append(scaled.astype(np.float32))
+    if keyed:
+        return {"sparse_keys": as_int64(sparse), "dense": np.array(dense, dtype=np.float32)}
     return {"sparse_ids": np.array(sparse, dtype=np.int64), "dense": np.array(dense, dtype=np.float32)}
 
 
@@ -95,6 +107,7 @@ def encode_taobao(path, manifest):
     skipped; price is its own bucket."""
     names, buckets = manifest["config"]["fieldNames"], manifest["taobao_encoding"]["bucketSizes"]
     first = offsets(buckets)
+    keyed = manifest["keyed"]
     sparse, bags = [], []
     with open(path, "rb") as f:
         for line in f:
@@ -105,7 +118,15 @@ def encode_taobao(path, manifest):
             row, tags = [], []
             for k, name in enumerate(names):
                 value = cols[name]
-                if name == "price":
+                if keyed:
+                    # A --ev model takes the raw keys; price's is the key of its bucket's decimal text.
+                    if name == "price":
+                        row.append(field_hash(k, str(int(value)).encode()))
+                    elif name in TAOBAO_BAGS:
+                        tags.append([field_hash(k, t) for t in value.split(b"|") if t])
+                    else:
+                        row.append(field_hash(k, value))
+                elif name == "price":
                     row.append(first[k] + int(value))
                 elif name in TAOBAO_BAGS:
                     tags.append([first[k] + field_hash(k, t) % buckets[k] for t in value.split(b"|") if t])
@@ -117,7 +138,9 @@ def encode_taobao(path, manifest):
     tag_ids = np.full((len(bags), len(TAOBAO_BAGS), width), -1, dtype=np.int64)
     for r, tags in enumerate(bags):
         for j, bag in enumerate(tags):
-            tag_ids[r, j, :len(bag)] = bag
+            tag_ids[r, j, :len(bag)] = as_int64(bag) if keyed else bag
+    if keyed:
+        return {"sparse_keys": as_int64(sparse), "tag_keys": tag_ids}
     return {"sparse_ids": np.array(sparse, dtype=np.int64), "tag_ids": tag_ids}
 
 
