@@ -159,7 +159,8 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertEqual(d.outputs.map(\.name), Taobao.taskNames)
         XCTAssertTrue(d.opTypes.contains("ReduceSum") && d.opTypes.contains("GreaterOrEqual"))
         // Taobao models have a bias in their gate (DeepRec's dense gate), stored [1, 1, E].
-        XCTAssertEqual(d.initializers["gates.out.bias"]?.dims, [1, 1, 3])
+        let experts = try CheckpointManifest.read(from: checkpoint).config.numExperts
+        XCTAssertEqual(d.initializers["gates.out.bias"]?.dims, [1, 1, experts])
     }
 
     /// Every kind exports, and with --with_gates only kinds that have gates.
@@ -178,6 +179,37 @@ final class ONNXExportTests: XCTestCase {
                 XCTAssertTrue(message.contains("has no gates"), message)
                 XCTAssertFalse(FileManager.default.fileExists(atPath: out + ".g"))
             }
+        }
+    }
+
+    /// A `--ev` model exports its held rows with the keys: the inputs are `sparse_keys`/`tag_keys`,
+    /// mapped by `ai.onnx.ml` `LabelEncoder`; a fixed store's model exports as the in-model table;
+    /// adaptive and multihash stores are refused.
+    func testEmbeddingStoreModels() throws {
+        let data = try PredictFixture.taobaoDirectory(self)
+        let out = try PredictFixture.temporaryDirectory(self) + "/m.onnx"
+        let ev = try train(.mmoe, data: data, extra: ["--ev", "True"])
+        XCTAssertEqual(try export(["--model_dir", ev, "--out", out]).summary.inputs, ["sparse_keys", "tag_keys"])
+        var d = try Self.decode(Array(try Data(contentsOf: URL(fileURLWithPath: out))))
+        XCTAssertEqual(d.opsets, ["": 17, "ai.onnx.ml": 3])
+        XCTAssertEqual(d.opTypes.filter { $0 == "LabelEncoder" }.count, 2)
+        let (_, _, store) = try CheckpointManifest.loadModelAndStore(from: ev)
+        let held = try XCTUnwrap(store).storage.count
+        XCTAssertGreaterThan(held, 0)
+        XCTAssertEqual(d.initializers["embedding"]?.dims, [held + 1, 3])
+        XCTAssertEqual(try ProtobufReader.packedFloats(d.initializers["embedding"]!.raw).suffix(3), [0, 0, 0])
+
+        let fixed = try train(.mmoe, data: data, extra: ["--store_type", "cached_host_mem"])
+        XCTAssertEqual(try export(["--model_dir", fixed, "--out", out]).summary.inputs, ["sparse_ids", "tag_ids"])
+        d = try Self.decode(Array(try Data(contentsOf: URL(fileURLWithPath: out))))
+        XCTAssertEqual(d.initializers["embedding"]?.dims, [Taobao.bucketSizes.reduce(0, +), 3])
+        XCTAssertFalse(d.opTypes.contains("LabelEncoder"))
+
+        for flag in ["--multihash", "--adaptive_emb"] {
+            let checkpoint = try train(.mmoe, data: data, extra: [flag, "True"])
+            let message = PredictFixture.error { _ = try self.export(["--model_dir", checkpoint, "--out", out + ".x"]) }
+            XCTAssertTrue(message.contains("is not supported yet"), message)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out + ".x"))
         }
     }
 
@@ -289,6 +321,10 @@ final class ONNXExportTests: XCTestCase {
             cases.append(("census \(kind.rawValue)", try train(kind, data: census), census + "/census-income.test"))
             cases.append(("taobao \(kind.rawValue)", try train(kind, data: taobao), taobao + "/" + Taobao.testFileName))
             cases.append(("synthetic \(kind.rawValue)", try train(kind, data: nil, extra: ["--task_types", "regression,binary"]), nil))
+        }
+        for (name, flags) in [("--ev", ["--ev", "True"]), ("--store_type", ["--store_type", "cached_host_mem"])] {
+            cases.append(("census mmoe \(name)", try train(.mmoe, data: census, extra: flags), census + "/census-income.test"))
+            cases.append(("taobao ple \(name)", try train(.ple, data: taobao, extra: flags), taobao + "/" + Taobao.testFileName))
         }
         for (name, checkpoint, input) in cases {
             let p = Process()

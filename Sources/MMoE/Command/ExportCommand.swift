@@ -45,12 +45,12 @@ public struct ExportCommand {
 
         let model: MMoEModel, manifest: CheckpointManifest, store: EmbeddingStore?
         do { (model, manifest, store) = try CheckpointManifest.loadModelAndStore(from: dir) } catch { throw UsageError("--model_dir \(dir): \(error)") }
-        if store != nil {
-            throw UsageError("--model_dir \(dir): the model's embedding rows live in an embedding store (--ev, --store_type); "
-                             + "export of such models is not supported yet")
+        var layout = ServingLayout(manifest), table: ExportedTable?
+        if let store {
+            do { table = try ExportedTable(store, config: manifest.config) } catch { throw UsageError("--model_dir \(dir): \(error.description)") }
+            layout.keyed = store.kind == .dynamic
         }
-        let layout = ServingLayout(manifest)
-        let exporter = ONNXExporter(model: model, layout: layout, taskNames: manifest.taskNames, withGates: o.withGates)
+        let exporter = ONNXExporter(model: model, layout: layout, taskNames: manifest.taskNames, withGates: o.withGates, table: table)
         let graph: ONNX.Model
         do { graph = try exporter.build() } catch { throw UsageError("--model_dir \(dir): \(error.description)") }
         let bytes = graph.encoded()
@@ -62,7 +62,7 @@ public struct ExportCommand {
                        + "so its scores differ from mmoe-predict's by bfloat16 rounding")
         }
         if let sampleDir = o.sampleDir {
-            try writeSample(model: model, manifest: manifest, layout: layout, to: sampleDir)
+            try writeSample(model: model, manifest: manifest, layout: layout, store: store, keys: table?.keys, to: sampleDir)
         }
         let summary = Summary(bytes: bytes.count, inputs: graph.inputs.map(\.name), outputs: graph.outputs.map(\.name))
         printError("mmoe-export: \(manifest.config.kind.rawValue) model from \(dir) to \(out) (\(bytes.count) bytes); inputs "
@@ -73,14 +73,21 @@ public struct ExportCommand {
     /// `--sample_dir`: random rows in the model's input ranges, as the graph's `.npy` inputs, and
     /// `expected.npy` `[N, T]`: what mmoe-predict writes for them (the probability of a binary
     /// task, the value of a regression task), computed by the same `Predictor`.
-    func writeSample(model: MMoEModel, manifest: CheckpointManifest, layout: ServingLayout, to directory: String) throws {
-        let data = Self.randomRows(manifest.config, layout: layout, rows: options.sampleRows, seed: options.seed, taskNames: manifest.taskNames)
+    /// A keyed model's rows take half their keys from those `keys` held, half random (unknown).
+    func writeSample(model: MMoEModel, manifest: CheckpointManifest, layout: ServingLayout, store: EmbeddingStore?, keys: [UInt64]?,
+                     to directory: String) throws {
+        var data = Self.randomRows(manifest.config, layout: layout, rows: options.sampleRows, seed: options.seed, taskNames: manifest.taskNames)
+        if let keys {
+            var rng = SeededRNG(seed: options.seed ^ 0x6b65_7973)
+            data.keys = data.ids.map { _ in rng.next() % 2 == 0 && !keys.isEmpty ? keys[Int(rng.next() % UInt64(keys.count))] : rng.next() }
+        }
         var inputs = ServingInputs(layout: layout)
         do {
             try inputs.append(data)
             try inputs.write(to: directory)
         } catch { throw UsageError("--sample_dir \(directory): \(error.description)") }
-        let logits = Predictor(model: model, tapeOptions: TapeOptions(bfloat16: manifest.bfloat16)).logits(data)
+        let predictor = Predictor(model: model, tapeOptions: TapeOptions(bfloat16: manifest.bfloat16))
+        let logits = try store.map { try predictor.logits(data, store: $0) } ?? predictor.logits(data)
         let values = Self.outputs(logits, types: manifest.config.resolvedTaskTypes)
         do {
             try AtomicFile.write(NumpyFile.encode(values, shape: [data.count, logits.count]), as: "expected.npy", in: directory)

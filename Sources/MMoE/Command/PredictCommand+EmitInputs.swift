@@ -1,13 +1,17 @@
 import Foundation
 
 extension PredictCommand {
-    /// `--emit_inputs`: an empty `ServingInputs` for the checkpoint's layout; refused for a model
-    /// whose rows live in an embedding store, which `mmoe-export` cannot export yet.
+    /// `--emit_inputs`: an empty `ServingInputs` for the checkpoint's layout (keyed for a dynamic
+    /// store's model); refused for the stores `mmoe-export` cannot export yet.
     static func servingInputs(_ manifest: CheckpointManifest, store: EmbeddingStore?, directory: String) throws -> ServingInputs {
-        if store != nil {
-            throw UsageError("--emit_inputs \(directory): the model's embedding rows live in an embedding store (--ev, --store_type), "
-                             + "whose export to ONNX is not supported yet")
+        var layout = ServingLayout(manifest)
+        if let store {
+            guard store.kind == .fixed || store.kind == .dynamic else {
+                throw UsageError("--emit_inputs \(directory): the model's rows live in a \(store.kind.rawValue) embedding store, "
+                                 + "whose export to ONNX is not supported yet")
+            }
+            layout.keyed = store.kind == .dynamic
         }
-        return ServingInputs(layout: ServingLayout(manifest))
+        return ServingInputs(layout: layout)
     }
 }

@@ -22,12 +22,16 @@ public struct ONNXExporter {
     public let model: MMoEModel
     public let layout: ServingLayout
     public let taskNames: [String]
+    /// The embedding rows the graph holds.
+    public let table: ExportedTable?
     /// Also output each task's softmax gate, `<task>_gate` `[batch, E]` (PLE: one per level,
     /// `<task>_gate<level>` `[batch, Et + Es]`).
     public var withGates = false
 
-    public init(model: MMoEModel, layout: ServingLayout, taskNames: [String], withGates: Bool = false) {
+    /// `table`: the rows, when they are not the model's own table (an embedding store's).
+    public init(model: MMoEModel, layout: ServingLayout, taskNames: [String], withGates: Bool = false, table: ExportedTable? = nil) {
         self.model = model
+        self.table = table ?? model.embedding.map(ExportedTable.init)
         self.layout = layout
         self.taskNames = taskNames
         self.withGates = withGates
@@ -40,8 +44,11 @@ public struct ONNXExporter {
         guard layout.fieldNames == c.fieldNames, layout.denseWidth == c.denseWidth else {
             throw ONNXExportError("the serving layout (\(layout.fieldNames), \(layout.denseWidth) dense) does not match the model")
         }
-        if c.fieldCount > 0 && model.embedding == nil {
-            throw ONNXExportError("the model's embedding rows live in an embedding store (--ev, --store_type); export of such models is not supported yet")
+        if c.fieldCount > 0 && table == nil {
+            throw ONNXExportError("the model's embedding rows live in an embedding store; pass its rows (ExportedTable)")
+        }
+        if let table, table.dim != c.embeddingDim || (table.keys != nil) != layout.keyed {
+            throw ONNXExportError("the exported table (\(table.rows) x \(table.dim), \(table.keys == nil ? "by row" : "by key")) does not fit the model and layout")
         }
         if withGates && !c.kind.hasGates {
             throw ONNXExportError("--with_gates: a \(c.kind.rawValue) model has no gates")
@@ -92,30 +99,42 @@ public struct ONNXExporter {
                 outputs.append(ONNX.ValueInfo(name: gate.name, type: .float, shape: [.symbolic("batch"), .fixed(gate.width)]))
             }
         }
+        var opsets: [(domain: String, version: Int64)] = [("", ONNX.opsetVersion)]
+        if layout.keyed { opsets.append(("ai.onnx.ml", ONNX.mlOpsetVersion)) }
         let doc = "mmoe-swift \(c.kind.rawValue) model: tasks \(taskNames.joined(separator: ", ")); inputs \(layout.inputNames.joined(separator: ", "))"
         return ONNX.Model(graphName: "mmoe_\(c.kind.rawValue)", docString: doc, nodes: g.nodes, initializers: g.initializers,
-                          inputs: inputs, outputs: outputs)
+                          inputs: inputs, outputs: outputs, opsets: opsets)
     }
 
     /// The graph inputs and the concatenated model input `[B, D]` built from them.
     private func input(_ g: inout ONNXGraphBuilder, _ inputs: inout [ONNX.ValueInfo]) -> String {
         let c = model.config, dim = c.embeddingDim
         var parts: [String] = []
-        if c.fieldCount > 0, let table = model.embedding {
-            let tableName = g.floats("embedding", [table.rows, table.dim], table.value.scalars)
+        if c.fieldCount > 0, let table {
+            let tableName = g.floats("embedding", [table.rows, table.dim], table.values)
+            // Keys to rows (a keyed table): held keys to their rows, any other to the zero row.
+            func rows(_ keys: String) -> String {
+                guard let held = table.keys else { return keys }
+                return g.op("LabelEncoder", [keys], [.ints("keys_int64s", held.map { Int64(bitPattern: $0) }),
+                                                     .ints("values_int64s", held.indices.map(Int64.init)),
+                                                     .int("default_int64", Int64(held.count))], domain: "ai.onnx.ml")
+            }
             var pieces: [String] = []   // [B, n, d], single fields then bag fields
             if !layout.singleFields.isEmpty {
-                inputs.append(ONNX.ValueInfo(name: "sparse_ids", type: .int64, shape: [.symbolic("batch"), .fixed(layout.singleFields.count)]))
-                pieces.append(g.gather(tableName, "sparse_ids", axis: 0))                           // [B, Fs, d]
+                let name = layout.sparseName
+                inputs.append(ONNX.ValueInfo(name: name, type: .int64, shape: [.symbolic("batch"), .fixed(layout.singleFields.count)]))
+                pieces.append(g.gather(tableName, rows(name), axis: 0))                             // [B, Fs, d]
             }
             if !layout.bagFields.isEmpty {
-                inputs.append(ONNX.ValueInfo(name: "tag_ids", type: .int64,
+                let name = layout.tagName
+                inputs.append(ONNX.ValueInfo(name: name, type: .int64,
                                              shape: [.symbolic("batch"), .fixed(layout.bagFields.count), .symbolic("tag_length")]))
-                // Padding (any negative id) reads row 0 and is multiplied by 0; the mean divides by
-                // the bag's real length, at least 1, so an empty bag is a zero vector.
+                // Padding (any negative id; the key -1) reads some row and is multiplied by 0; the
+                // mean divides by the bag's real length, at least 1, so an empty bag is a zero vector.
                 let zero = g.int64s([], [0])
-                let present = g.op("Cast", [g.op("GreaterOrEqual", ["tag_ids", zero])], [.int("to", Int64(ONNX.DataType.float.rawValue))]) // [B, Ft, L]
-                let rows = g.gather(tableName, g.op("Max", ["tag_ids", zero]), axis: 0)              // [B, Ft, L, d]
+                let padding = layout.keyed ? g.op("Equal", [name, g.int64s([], [-1])]) : g.op("Less", [name, zero])
+                let present = g.op("Cast", [g.op("Not", [padding])], [.int("to", Int64(ONNX.DataType.float.rawValue))]) // [B, Ft, L]
+                let rows = g.gather(tableName, layout.keyed ? rows(name) : g.op("Max", [name, zero]), axis: 0) // [B, Ft, L, d]
                 let sum = g.reduceSum(g.op("Mul", [rows, g.unsqueeze(present, axis: 3)]), axis: 2, keepDims: false) // [B, Ft, d]
                 let count = g.op("Max", [g.reduceSum(present, axis: 2, keepDims: true), g.scalar(1)]) // [B, Ft, 1]
                 pieces.append(g.op("Div", [sum, count]))                                              // [B, Ft, d]

@@ -41,9 +41,9 @@ struct ONNXGraphBuilder {
 
     /// Appends a node with one output, named `output` or a fresh name; returns the output's name.
     @discardableResult
-    mutating func op(_ type: String, _ inputs: [String], _ attributes: [ONNX.Attribute] = [], output: String? = nil) -> String {
+    mutating func op(_ type: String, _ inputs: [String], _ attributes: [ONNX.Attribute] = [], output: String? = nil, domain: String = "") -> String {
         let out = output ?? fresh(type)
-        nodes.append(ONNX.Node(opType: type, inputs: inputs, outputs: [out], name: "\(type)_\(nodes.count)", attributes: attributes))
+        nodes.append(ONNX.Node(opType: type, inputs: inputs, outputs: [out], name: "\(type)_\(nodes.count)", attributes: attributes, domain: domain))
         return out
     }
 

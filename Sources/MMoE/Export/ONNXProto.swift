@@ -22,6 +22,10 @@ public enum ONNX {
     /// The default-domain opset written: 17 (ONNX 1.12, onnxruntime 1.12 on).
     public static let opsetVersion: Int64 = 17
 
+    /// The `ai.onnx.ml` opset written when the graph uses `LabelEncoder` (whose int64-to-int64
+    /// form is `LabelEncoder` version 2, current in this opset).
+    public static let mlOpsetVersion: Int64 = 3
+
     /// `TensorProto.DataType` values.
     public enum DataType: Int32, Sendable {
         case float = 1, int64 = 7

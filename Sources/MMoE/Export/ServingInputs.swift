@@ -3,6 +3,8 @@ import Datasets
 
 /// The arrays an exported graph takes, gathered from encoded rows (`mmoe-predict --emit_inputs`,
 /// `mmoe-export --sample_dir`), so a serving stack can check its own feature encoding against ours.
+/// A keyed layout (a `--ev` model) writes `sparse_keys.npy` and `tag_keys.npy` instead of the
+/// `_ids` files: the raw 64-bit keys' bit patterns, same shapes.
 ///
 /// Written as one `.npy` file per graph input into a directory (see `ServingLayout.inputNames`):
 ///
@@ -29,15 +31,23 @@ public struct ServingInputs {
             throw ONNXExportError("the rows have \(data.fieldCount) sparse fields and \(data.denseWidth) dense features; "
                                   + "the model \(layout.fieldNames.count) and \(layout.denseWidth)")
         }
+        if layout.keyed && data.keys == nil { throw ONNXExportError("the rows were read without their raw keys, which a keyed graph takes") }
+        /// The ids of (row, field), or their raw keys' bit patterns when the graph is keyed.
+        func ids(row r: Int, field f: Int) -> [Int64] {
+            guard layout.keyed, let keys = data.keys else { return data.ids(row: r, field: f).map(Int64.init) }
+            let i = r * data.fieldCount + f
+            let range = data.bagOffsets.map { Int($0[i])..<Int($0[i + 1]) } ?? i..<(i + 1)
+            return keys[range].map { Int64(bitPattern: $0) }
+        }
         for r in 0..<data.count {
             for f in layout.singleFields {
-                let ids = data.ids(row: r, field: f)
+                let ids = ids(row: r, field: f)
                 guard ids.count == 1 else {
                     throw ONNXExportError("row \(count + r + 1): field \(layout.fieldNames[f]) has \(ids.count) ids, but it takes exactly one")
                 }
-                sparse.append(Int64(ids.first!))
+                sparse.append(ids[0])
             }
-            for f in layout.bagFields { bags.append(data.ids(row: r, field: f).map(Int64.init)) }
+            for f in layout.bagFields { bags.append(ids(row: r, field: f)) }
         }
         dense += data.dense
         count += data.count
@@ -59,10 +69,10 @@ public struct ServingInputs {
     public func files() -> [(name: String, data: Data)] {
         var out: [(name: String, data: Data)] = []
         if !layout.singleFields.isEmpty {
-            out.append(("sparse_ids.npy", NumpyFile.encode(sparse, shape: [count, layout.singleFields.count])))
+            out.append(("\(layout.sparseName).npy", NumpyFile.encode(sparse, shape: [count, layout.singleFields.count])))
         }
         if !layout.bagFields.isEmpty {
-            out.append(("tag_ids.npy", NumpyFile.encode(paddedBags, shape: [count, layout.bagFields.count, bagWidth])))
+            out.append(("\(layout.tagName).npy", NumpyFile.encode(paddedBags, shape: [count, layout.bagFields.count, bagWidth])))
         }
         if layout.denseWidth > 0 { out.append(("dense.npy", NumpyFile.encode(dense, shape: [count, layout.denseWidth]))) }
         return out

@@ -16,6 +16,10 @@ public struct ServingLayout: Sendable, Equatable {
     public let bagFields: [Int]
     /// Dd: `dense` columns.
     public let denseWidth: Int
+    /// Whether the graph takes each value's raw 64-bit key (`sparse_keys`, `tag_keys`, the key's bit
+    /// pattern as int64) instead of its fused-table row: a model whose rows a dynamic embedding
+    /// store (`--ev`) holds by key.
+    public var keyed = false
 
     public init(fieldNames: [String], bagFieldNames: Set<String>, denseWidth: Int) {
         self.fieldNames = fieldNames
@@ -33,6 +37,11 @@ public struct ServingLayout: Sendable, Equatable {
     /// The graph input names, in graph order: `sparse_ids` (when some field takes one id), `tag_ids`
     /// (when some field is a bag), `dense` (when the model has dense features).
     public var inputNames: [String] {
-        (singleFields.isEmpty ? [] : ["sparse_ids"]) + (bagFields.isEmpty ? [] : ["tag_ids"]) + (denseWidth == 0 ? [] : ["dense"])
+        (singleFields.isEmpty ? [] : [sparseName]) + (bagFields.isEmpty ? [] : [tagName]) + (denseWidth == 0 ? [] : ["dense"])
     }
+
+    /// `sparse_ids`, or `sparse_keys` when `keyed`.
+    public var sparseName: String { keyed ? "sparse_keys" : "sparse_ids" }
+    /// `tag_ids`, or `tag_keys` when `keyed`.
+    public var tagName: String { keyed ? "tag_keys" : "tag_ids" }
 }
