@@ -16,8 +16,9 @@ import Tensor
 /// `mmoe-predict` writes. Initializers are named after the model's parameters
 /// (`experts.layers.0.weight` `[E, D, H]`; biases `[S, 1, out]`), the table `embedding` `[V, d]`.
 ///
-/// Every `ModelKind` is exported. Not exported: models whose rows live in an embedding store
-/// (`--ev`, `--store_type`): `ONNXExportError` says so.
+/// Every `ModelKind` is exported. A model whose rows live in an embedding store exports that
+/// store's rows (`ExportedTable`: a fixed store as the fused table; a `--ev` store's held rows with
+/// an `ai.onnx.ml` `LabelEncoder` from raw keys to rows); adaptive and multihash stores are refused.
 public struct ONNXExporter {
     public let model: MMoEModel
     public let layout: ServingLayout
