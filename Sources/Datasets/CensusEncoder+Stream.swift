@@ -5,13 +5,14 @@ extension CensusEncoder {
     /// encoded on all threads (`Parallel.threads`), with the same result as one thread. `body`
     /// returns false to stop early; an error it throws stops the read and is rethrown unchanged.
     /// Reader errors are `DatasetError`s naming the input (`input.name`), the line and the field.
-    public func encode(_ input: DataInput, chunkRows: Int = 8192, _ body: (TabularData) throws -> Bool) throws {
+    /// `keepKeys`: the rows also keep each value's raw key (`TabularData.keys`), as `encode(path:)` can.
+    public func encode(_ input: DataInput, chunkRows: Int = 8192, keepKeys: Bool = false, _ body: (TabularData) throws -> Bool) throws {
         precondition(chunkRows > 0, "CensusEncoder.encode: chunkRows must be positive, got \(chunkRows)")
         let reader = try input.open()
         let path = reader.path
         try scanCarryingErrors(body) { deliver throws(DatasetError) in
             try reader.forEachLineBlock(count: chunkRows) { block throws(DatasetError) in
-                guard let rows = try encodeInParallel(block, path: path, { CensusLineEncoding(self, reserveRows: chunkRows) }) else { return true }
+                guard let rows = try encodeInParallel(block, path: path, { CensusLineEncoding(self, reserveRows: chunkRows, keepKeys: keepKeys) }) else { return true }
                 return deliver(rows)
             }
         }
@@ -41,9 +42,9 @@ struct CensusLineEncoding: LineEncoding {
     var line = CensusLine()
     var chunk: CensusChunk
 
-    init(_ encoder: CensusEncoder, reserveRows: Int) {
+    init(_ encoder: CensusEncoder, reserveRows: Int, keepKeys: Bool = false) {
         self.encoder = encoder
-        chunk = CensusChunk(reserveRows: min(reserveRows, 8192), group: encoder.group)
+        chunk = CensusChunk(reserveRows: min(reserveRows, 8192), group: encoder.group, keepKeys: keepKeys)
     }
 
     var count: Int { chunk.count }

@@ -178,7 +178,7 @@ public struct CheckpointManifest: Equatable, Sendable {
     /// (Census rows always have them).
     public func read(_ input: DataInput, chunkRows: Int, keepKeys: Bool = false, _ body: (TabularData) throws -> Bool) throws {
         switch encoding {
-        case .census(let encoder): try encoder.encode(input, chunkRows: chunkRows, body)
+        case .census(let encoder): try encoder.encode(input, chunkRows: chunkRows, keepKeys: keepKeys, body)
         case .taobao(var options, _):
             options.keepKeys = keepKeys
             try Taobao.read(input, chunkRows: chunkRows, options: options, body)

@@ -81,6 +81,7 @@ public struct PredictCommand {
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let model: MMoEModel, store: EmbeddingStore?
         do { (model, _, store) = try CheckpointManifest.loadModelAndStore(from: dir) } catch { throw UsageError("--model_load_dir \(dir): \(error)") }
+        var servingInputs = try o.emitInputs.map { try Self.servingInputs(manifest, store: store, directory: $0) }
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
 
         let start = DispatchTime.now().uptimeNanoseconds
@@ -97,6 +98,7 @@ public struct PredictCommand {
             try manifest.read(input, chunkRows: o.batchSize, keepKeys: keys) { chunk in
                 let part = try store.map { try predictor.logits(chunk, store: $0) } ?? predictor.logits(chunk)
                 pending.append(Self.csvLines(part))
+                do { try servingInputs?.append(chunk) } catch { throw UsageError("--emit_inputs: \(error)") }
                 try sink.write(pending)
                 pending = Data()
                 rows += chunk.count
@@ -109,6 +111,7 @@ public struct PredictCommand {
                 return true
             }
             if !pending.isEmpty { try sink.write(pending) }
+            do { try servingInputs?.write(to: o.emitInputs!) } catch { throw UsageError("--emit_inputs \(o.emitInputs!): \(error)") }
             try sink.finish()
         } catch {
             sink.abandon()

@@ -11,6 +11,9 @@ public struct PredictOptions: Sendable, Equatable {
     public var dataset: DatasetKind? = nil
     /// Also print each task's AUC and log loss against the input's labels (to stderr).
     public var eval = false
+    /// Also write the exported ONNX graph's inputs for the rows (`ServingInputs`: `.npy` files) into
+    /// this directory.
+    public var emitInputs: String? = nil
     /// Rows read, encoded and predicted per chunk.
     public var batchSize = 4096
     /// 0 = all cores.
@@ -41,6 +44,8 @@ extension PredictOptions {
                     .optional("dataset", \.dataset, dataset, none: "the checkpoint's",
                               "the input's format; must be the data the checkpoint was trained on"),
                     .boolean("eval", \.eval, "also print each task's AUC and log loss against the input's labels to stderr"),
+                    .optional("emit_inputs", \.emitInputs, .path(), none: "none",
+                              "also write the rows as the exported ONNX graph's inputs (sparse_ids.npy, tag_ids.npy, dense.npy) into DIR"),
                     .value("batch_size", \.batchSize, .integer("N", .positive), "rows read and predicted per chunk"),
                     .value("threads", \.threads, .integer("N", .nonNegative), "threads for parsing, encoding and the forward passes; 0 = all cores"),
                     .boolean("help", \.help, short: "h", "show this help and exit"),
