@@ -40,6 +40,6 @@ public struct RunProgress: Sendable {
     public static func clock(_ seconds: Double) -> String {
         let s = seconds.isFinite ? max(0, Int(seconds.rounded())) : 0
         let h = s / 3600, m = (s / 60) % 60, sec = s % 60
-        return h > 0 ? String(format: "%d:%02d:%02d", h, m, sec) : String(format: "%d:%02d", m, sec)
+        return h > 0 ? String(format: "%ld:%02ld:%02ld", h, m, sec) : String(format: "%ld:%02ld", m, sec)
     }
 }

@@ -8,6 +8,7 @@ public final class EventFileWriter {
     public let path: String
     private let handle: FileHandle
     private var pending: [UInt8] = []
+    private var closed = false
     /// Wall-clock seconds since 1970 for each event; a parameter so tests can fix it.
     private let clock: () -> Double
 
@@ -31,7 +32,7 @@ public final class EventFileWriter {
         try flush()
     }
 
-    deinit { try? handle.close() }
+    deinit { if !closed { try? handle.close() } }
 
     /// Scalars at `step`, in one event. Non-finite values are written as they are (TensorBoard
     /// shows NaN and infinities).
@@ -48,6 +49,7 @@ public final class EventFileWriter {
     /// Writes the buffered events to the file.
     public func flush() throws(TensorBoardError) {
         guard !pending.isEmpty else { return }
+        guard !closed else { throw TensorBoardError("\(path): written to after it was closed") }
         do {
             try handle.write(contentsOf: pending)
         } catch {
@@ -58,7 +60,9 @@ public final class EventFileWriter {
 
     /// Flushes and closes the file.
     public func close() throws(TensorBoardError) {
+        guard !closed else { return }
         try flush()
+        closed = true
         try? handle.close()
     }
 
