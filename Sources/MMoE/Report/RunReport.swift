@@ -130,7 +130,14 @@ public struct RunReport: Sendable {
             body += Self.grid(header, rows)
         }
         body += "<h2>Flags</h2>\n"
-        body += flags.isEmpty ? "<p class=\"meta\">No flags.json in the run directory.</p>\n" : Self.table(flags)
+        if flags.isEmpty {
+            body += "<p class=\"meta\">No flags.json in the run directory.</p>\n"
+        } else {
+            // Three tables side by side: about 90 flags stay on one screen.
+            let per = (flags.count + 2) / 3
+            body += "<div class=\"flags\">\n" + stride(from: 0, to: flags.count, by: per)
+                .map { Self.table(Array(flags[$0..<min($0 + per, flags.count)])) }.joined() + "</div>\n"
+        }
         return """
             <!DOCTYPE html>
             <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
@@ -146,6 +153,7 @@ public struct RunReport: Sendable {
             table { border-collapse: collapse; font-size: 13px; }
             td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
             th { background: #f4f4f4; }
+            .flags { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
             </style>
             </head>
             <body>
