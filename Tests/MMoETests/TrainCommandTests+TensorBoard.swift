@@ -93,7 +93,8 @@ extension TrainCommandTests {
         let names = try FileManager.default.contentsOfDirectory(atPath: out)
         XCTAssertFalse(names.contains { $0.hasPrefix("events.out.tfevents") }, "\(names)")
         XCTAssertTrue(names.contains("metrics.jsonl"))
-        XCTAssertFalse(r.err.contains { $0.contains("tensorboard --logdir") }, "\(r.err)")
+        XCTAssertFalse(r.out.contains { $0.contains("tensorboard --logdir") }, "\(r.out.suffix(4))")
+        XCTAssertTrue(r.out.contains { $0.contains("mmoe-report run \(out)") }, "\(r.out.suffix(4))")
     }
 
     func testTensorBoardWithAnEmbeddingStoreHasItsCountsAndNoGates() throws {
@@ -118,10 +119,14 @@ extension TrainCommandTests {
             XCTAssertEqual(pattern.numberOfMatches(in: line, range: NSRange(line.startIndex..., in: line)), 1, line)
         }
         XCTAssertTrue(stepLines.last!.hasSuffix("ETA 0:00"), stepLines.last!)
-        // What to try next, on stderr after the summary.
-        XCTAssertTrue(r.err.contains { $0.contains("mmoe-report run \(out)") }, "\(r.err)")
-        XCTAssertTrue(r.err.contains { $0.contains("tensorboard --logdir \(out)") }, "\(r.err)")
-        XCTAssertTrue(r.err.contains { $0.contains("--data_dir") }, "\(r.err)")
+        // What to try next, just before the summary line, which stays the last.
+        let next = try XCTUnwrap(r.out.firstIndex(of: "Next:"), "\(r.out)")
+        XCTAssertEqual(r.out.count, next + 5, "\(r.out.suffix(6))")
+        XCTAssertTrue(r.out[next + 1].contains("--data_dir"), r.out[next + 1])
+        XCTAssertTrue(r.out[next + 2].contains("mmoe-report run \(out)"), r.out[next + 2])
+        XCTAssertTrue(r.out[next + 3].contains("tensorboard --logdir \(out)"), r.out[next + 3])
+        XCTAssertTrue(r.out.last!.hasPrefix("mmoe-train: synthetic, 20 steps"), r.out.last!)
+        XCTAssertTrue(r.err.isEmpty, "\(r.err)")
     }
 
     func testProgressEventsWhenNoReportForAWhile() throws {

@@ -1,9 +1,9 @@
 import Foundation
 
 extension TrainCommand {
-    /// What to try after a run, printed at its end (to stderr, so stdout's last line stays the
-    /// summary that scripts read): real data after the built-in synthetic data, then the two ways
-    /// to look at the run.
+    /// What to try after a run, printed just before its summary line (which stays the last line,
+    /// as scripts read it): real data after the built-in synthetic data, then the two ways to look
+    /// at the run.
     func nextSteps(_ o: TrainOptions, kind: DatasetKind) -> [String] {
         var lines = ["Next:"]
         if kind == .synthetic {

@@ -427,9 +427,9 @@ public struct TrainCommand {
               + (summary.lossScale.map { "loss scale \(RunLog.lossScaleText($0)), \(summary.skippedSteps) steps skipped for overflow; " } ?? "")
               + "\(aucText); "
               + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)"
+        for line in nextSteps(o, kind: kind) { print(line) }
         print(finalLine)
         try board?.finish(summary: finalLine, step: settings.trainBatches)
-        for line in nextSteps(o, kind: kind) { printError(line) }
         return summary
     }
 
