@@ -20,6 +20,12 @@ if options.help {
     exit(0)
 }
 do {
+    if options.command == .run {
+        let report = try RunReport.load(directory: options.runDirectory!)
+        let path = try report.write()
+        print("Wrote \(path)")
+        exit(0)
+    }
     let report = try PaperReport.load(runsDirectory: options.runs!)
     for note in report.skipped { FileHandle.standardError.write(Data("mmoe-report: skipped \(note)\n".utf8)) }
     let paths = try report.write(to: options.out!)

@@ -157,8 +157,8 @@ final class PaperReportTests: XCTestCase {
             do { _ = try ReportOptions.parse(args) } catch { return error.message }
             return "no error"
         }
-        XCTAssertEqual(message(["--runs", "a", "--out", "b"]), "missing command (usage: mmoe-report paper --runs DIR --out DIR)")
-        XCTAssertEqual(message(["census", "--runs", "a"]), "unknown command \"census\" (the one command is: paper)")
+        XCTAssertEqual(message(["--runs", "a", "--out", "b"]), "missing command (usage: mmoe-report run DIR, or mmoe-report paper --runs DIR --out DIR)")
+        XCTAssertEqual(message(["census", "--runs", "a"]), "unknown command \"census\" (the commands are: run, paper)")
         XCTAssertEqual(message(["paper", "--out", "b"]), "--runs DIR is required (the directory of run directories)")
         XCTAssertEqual(message(["paper", "--runs", "a"]), "--out DIR is required (where the report is written)")
         XCTAssertTrue(message(["paper", "--run", "a"]).hasPrefix("unknown flag --run"))

@@ -145,6 +145,7 @@ final class TrainOptionsTests: XCTestCase {
         ("synthetic_noise", "0", { $0.syntheticNoise == 0 }),
         ("expert_relu_on_last", "True", { $0.expertReluOnLast }),
         ("gate_report", "true", { $0.gateReport }),
+        ("tensorboard", "false", { !$0.tensorboard }),
         ("help", "true", { $0.help }),
     ]
 
@@ -397,7 +398,7 @@ final class TrainOptionsTests: XCTestCase {
             "persistent_path": "none", "store_type": "cached_host_mem", "cache_memory_budget_mb": "1024",
             "amp": "false", "loss_scale_policy": "static", "dataset": "detect", "output_dir": "./result",
             "census_tasks": "income,marital",
-            "seed": "2019; Taobao: 2021", "threads": "0", "correlation": "0.5", "gate_report": "false", "expert_relu_on_last": "false; Taobao: true", "help": "false",
+            "seed": "2019; Taobao: 2021", "threads": "0", "correlation": "0.5", "gate_report": "false", "tensorboard": "true", "expert_relu_on_last": "false; Taobao: true", "help": "false",
             "data_location": "none", "steps": "as --train_batches; Taobao: 0", "no_eval": "false", "checkpoint": "none",
             "save_steps": "none", "keep_checkpoint_max": "1", "timeline": "off", "l2_regularization": "0.0; Taobao: 1e-06",
             "optimizer": "adam; Taobao: adagrad", "protocol": "grpc", "inter": "0", "intra": "0", "input_layer_partitioner": "0",

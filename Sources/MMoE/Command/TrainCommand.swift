@@ -218,6 +218,7 @@ public struct TrainCommand {
         settings.saveSteps = o.saveSteps ?? 0
         settings.incrementalSaveSeconds = Double(o.incrementalCkpt)
         settings.batchShards = o.inter > 0 ? o.inter : 2
+        settings.progressSeconds = 10
         // --amp: bfloat16-rounded GEMM inputs (the --bf16 path) plus loss scaling; see LossScaler.
         if o.amp {
             settings.tapeOptions.bfloat16 = true
@@ -284,6 +285,8 @@ public struct TrainCommand {
         let metrics = try FileHandle(forWritingTo: metricsURL)
         defer { try? metrics.close() }
         func record(_ object: [String: Any]) { metrics.write(Data((RunLog.json(object) + "\n").utf8)) }
+        try writeFlags(o, to: outputDir)
+        let board = try tensorBoard(o, tasks: data.taskNames, fresh: firstStep == 1)
 
         var saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue].merging(manifest(config, data, o).metadata) { a, _ in a }
         if kind == .census { saveMetadata["census_tasks"] = o.censusTasks.rawValue }
@@ -347,11 +350,15 @@ public struct TrainCommand {
         if o.saveInitialModel { try save("initial_checkpoint", step: firstStep - 1) }
 
         let tasks = data.taskNames
+        let progress = RunProgress(firstStep: firstStep, lastStep: settings.trainBatches)
         let summary = try trainer.run(from: firstStep) { event in
             switch event {
             case .step(let r):
-                print(RunLog.stepLine(r, tasks: tasks))
+                print(RunLog.stepLine(r, tasks: tasks) + progress.suffix(step: r.step))
                 record(RunLog.stepRecord(r, tasks: tasks))
+                try board?.step(r)
+            case .progress(let step):
+                print(progress.line(step: step))
             case .evaluation(let r):
                 print(RunLog.evalLine(r, tasks: tasks, hostMemoryMB: ProcessMemory.residentMB()))
                 var evalRecord = RunLog.evalRecord(r, tasks: tasks)
@@ -360,6 +367,7 @@ public struct TrainCommand {
                     evalRecord["embedding_store"] = store.statistics.record
                 }
                 record(evalRecord)
+                try board?.evaluation(r, store: store?.statistics.record, gatesOf: store == nil ? model : nil, test: data.test, options: settings.tapeOptions)
                 if o.saveModelAfterEachEval {
                     // A regression task has no AUC: its test MSE names it instead.
                     let aucs = tasks.indices.map { t in
@@ -413,12 +421,15 @@ public struct TrainCommand {
             let mse = regression.isEmpty ? nil : "test MSE " + regression.map { "\(tasks[$0]) \(String(format: "%.4f", e.loss[$0]))" }.joined(separator: ", ")
             return [auc, mse].compactMap { $0 }.joined(separator: "; ")
         } ?? "no evaluation (--no_eval)"
-        print("mmoe-train: \(kind.rawValue), \(summary.steps) steps (\(String(format: "%.2f", summary.epochs)) epochs) in "
+        let finalLine = "mmoe-train: \(kind.rawValue), \(summary.steps) steps (\(String(format: "%.2f", summary.epochs)) epochs) in "
               + "\(String(format: "%.1f", summary.trainSeconds)) s, \(Int(summary.samplesPerSecond.rounded())) samples/s, "
               + "\(String(format: "%.1f", summary.stepsPerSecond)) global steps/s; "
               + (summary.lossScale.map { "loss scale \(RunLog.lossScaleText($0)), \(summary.skippedSteps) steps skipped for overflow; " } ?? "")
               + "\(aucText); "
-              + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)")
+              + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)"
+        for line in nextSteps(o, kind: kind) { print(line) }
+        print(finalLine)
+        try board?.finish(summary: finalLine, step: settings.trainBatches)
         return summary
     }
 
@@ -460,6 +471,15 @@ public struct TrainCommand {
 
     /// The effective arguments, one per line, framed as OneFlow's script prints them.
     func argumentsTable(_ o: TrainOptions) -> String {
+        var lines = ["------------------------ arguments ------------------------"]
+        for (name, value) in argumentRows(o) { lines.append("  \(name) \(String(repeating: ".", count: max(1, 48 - name.count))) \(value)") }
+        lines.append("-------------------- end of arguments ---------------------")
+        return lines.joined(separator: "\n")
+    }
+
+    /// The effective arguments as (name, value) pairs, sorted by name (the table above, the
+    /// TensorBoard text summary and flags.json).
+    func argumentRows(_ o: TrainOptions) -> [(String, String)] {
         func list(_ l: [Int]) -> String { "[" + l.map(String.init).joined(separator: ", ") + "]" }
         var rows: [(String, String)] = [
             ("batch_size", "\(o.batchSize)"), ("cache_memory_budget_mb", "\(o.cacheMemoryBudgetMB)"),
@@ -488,12 +508,9 @@ public struct TrainCommand {
             ("census_tasks", o.censusTasks.rawValue),
             ("gate_report", "\(o.gateReport)"), ("expert_relu_on_last", "\(o.expertReluOnLast)"),
             ("ev", "\(o.ev)"), ("ev_filter", o.evFilter.rawValue), ("ev_elimination", o.evElimination.rawValue),
-            ("adaptive_emb", "\(o.adaptiveEmb)"), ("multihash", "\(o.multihash)"),
+            ("adaptive_emb", "\(o.adaptiveEmb)"), ("multihash", "\(o.multihash)"), ("tensorboard", "\(o.tensorboard)"),
         ]
         rows.sort { $0.0 < $1.0 }
-        var lines = ["------------------------ arguments ------------------------"]
-        for (name, value) in rows { lines.append("  \(name) \(String(repeating: ".", count: max(1, 48 - name.count))) \(value)") }
-        lines.append("-------------------- end of arguments ---------------------")
-        return lines.joined(separator: "\n")
+        return rows
     }
 }

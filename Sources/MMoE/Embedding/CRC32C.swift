@@ -26,6 +26,23 @@ struct CRC32C {
         state = s
     }
 
+    /// Feeds bytes one at a time, for data that is not a whole number of words (TFRecord
+    /// framing). Words fed with `update(_:)` and bytes fed here may be mixed: a word is its four
+    /// bytes in little-endian order.
+    mutating func update(bytes: some Sequence<UInt8>) {
+        let t = CRC32C.table
+        var s = state
+        for b in bytes { s = (s >> 8) ^ t[Int((s ^ UInt32(b)) & 0xFF)] }
+        state = s
+    }
+
+    /// The standard byte-wise CRC-32C of `bytes` (RFC 3720's: "123456789" gives 0xE3069283).
+    static func of(bytes: some Sequence<UInt8>) -> UInt32 {
+        var c = CRC32C()
+        c.update(bytes: bytes)
+        return c.value
+    }
+
     static func of(_ words: [UInt32], from start: Int = 0, count: Int) -> UInt32 {
         var c = CRC32C()
         c.update(words, from: start, count: count)

@@ -23,6 +23,7 @@ extension TrainOptions {
             if unset("tower_dnn") { o.towerDNN = [256, 192, 128, 64] }
             if unset("expert_relu_on_last") { o.expertReluOnLast = true }
         }
+        if kind == .synthetic && unset("steps", "train_batches") { o.trainBatches = o.syntheticDefaultSteps }
         if tf {
             o.embFusion = false
             o.opFusion = false
@@ -32,6 +33,19 @@ extension TrainOptions {
             o.workqueue = false
         }
         return o
+    }
+
+    /// The built-in synthetic data's own run length when no `--train_batches`/`--steps` is given:
+    /// 3 epochs (1173 steps of 256 over its 100,000 rows), a few seconds of training. OneFlow's
+    /// 16,000 steps are 40 epochs there, and the test loss rises from about the fifth (the model
+    /// memorises the rows); after 3 epochs it is still falling.
+    public static let syntheticDefaultEpochs = 3
+
+    var syntheticDefaultSteps: Int {
+        let rows = numTrainSamples ?? 100_000
+        let batchesPerEpoch = (rows + batchSize - 1) / batchSize
+        let micro = max(1, microBatch)
+        return max(1, (Self.syntheticDefaultEpochs * batchesPerEpoch + micro - 1) / micro)
     }
 
     /// Flag combinations that cannot mean anything; the message names the flag.

@@ -131,6 +131,8 @@ public struct TrainOptions: Sendable, Equatable {
     /// ReLU after the last layer of each expert (and of a bottom MLP) too, as in the MMoE paper's
     /// and DeepRec's experts; OneFlow's reference leaves that layer linear.
     public var expertReluOnLast = false
+    /// Write TensorBoard event files into `outputDir` (`--tensorboard False` turns them off).
+    public var tensorboard = true
     public var help = false
 
     /// The flags the user wrote (names without dashes), so later code can tell "given" from

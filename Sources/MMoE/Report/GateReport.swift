@@ -151,27 +151,32 @@ public struct GateStatistics: Sendable {
         return GateReport(experts: experts, rows: rows, gates: gates)
     }
 
-    /// The gate report of `model` over every row of `test`, `batchRows` rows per forward pass;
-    /// nil for a model without gates. Gates are named after `tasks`, or "all tasks (shared gate)"
-    /// when the model has one gate for several tasks.
+    /// The gate report of `model` over every row of `test` (or its first `maxRows`), `batchRows`
+    /// rows per forward pass; nil for a model without gates. Gates are named after `tasks`, or
+    /// "all tasks (shared gate)" when the model has one gate for several tasks.
     public static func measure(_ model: MMoEModel, test: EvalData, tasks: [String], batchRows: Int = 4096,
-                               options: TapeOptions = TapeOptions()) throws -> GateReport? {
+                               options: TapeOptions = TapeOptions(), maxRows: Int = .max) throws -> GateReport? {
         guard model.hasGates else { return nil }
         var stats: GateStatistics?
-        try test.chunks { chunk in
-            var start = 0
-            while start < chunk.count {
-                let end = min(start + batchRows, chunk.count)
-                guard let gates = model.gateWeights(Batch(chunk, rows: start..<end), options: options) else { return }
-                if stats == nil {
-                    let names = gates.shape[0] == tasks.count ? tasks : gates.shape[0] == 1 ? ["all tasks (shared gate)"]
-                        : (0..<gates.shape[0]).map { "gate \($0)" }
-                    stats = GateStatistics(names: names, experts: gates.shape[2])
+        struct Enough: Error {}
+        do {
+            try test.chunks { chunk in
+                var start = 0
+                while start < chunk.count {
+                    let left = maxRows - (stats?.rows ?? 0)
+                    if left <= 0 { throw Enough() }
+                    let end = start + min(batchRows, chunk.count - start, left)
+                    guard let gates = model.gateWeights(Batch(chunk, rows: start..<end), options: options) else { return }
+                    if stats == nil {
+                        let names = gates.shape[0] == tasks.count ? tasks : gates.shape[0] == 1 ? ["all tasks (shared gate)"]
+                            : (0..<gates.shape[0]).map { "gate \($0)" }
+                        stats = GateStatistics(names: names, experts: gates.shape[2])
+                    }
+                    stats!.add(gates)
+                    start = end
                 }
-                stats!.add(gates)
-                start = end
             }
-        }
+        } catch is Enough {}
         return stats?.report()
     }
 }

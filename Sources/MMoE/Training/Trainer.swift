@@ -53,6 +53,10 @@ public struct TrainerSettings: Sendable {
     public var lossScalePolicy: LossScalePolicy? = nil
     /// Clean steps after which a dynamic loss scale doubles.
     public var lossScaleGrowthInterval = LossScaler.defaultGrowthInterval
+    /// A `.progress` event after a step that ends this many seconds of wall time after the last
+    /// report of either kind, so a run whose `lossPrintInterval` is long still shows it is alive;
+    /// 0 = never.
+    public var progressSeconds: Double = 0
 
     public init() {}
 }
@@ -101,6 +105,8 @@ public enum TrainingEvent: Sendable {
     case incrementalSaveDue(Int)
     /// The op-by-op trace of one step (every `timelineEvery` steps).
     case timeline(step: Int, Timeline)
+    /// `progressSeconds` have passed without a report (the step just finished is given).
+    case progress(step: Int)
 }
 
 /// The outcome of a training run: steps, epochs, time, samples and the final evaluation.
@@ -355,6 +361,7 @@ public final class Trainer {
         var lastEval: EvalReport?
         var step = firstStep
         var lastSave = DispatchTime.now().uptimeNanoseconds
+        var lastShown = lastSave
         // A resumed run continues the learning-rate schedule where the saved run left it.
         if firstStep > 1 { optimizer.learningRate = settings.learningRate * pow(settings.lrFactor, Float(min(epoch, decays))) }
         while step <= settings.trainBatches {
@@ -398,6 +405,11 @@ public final class Trainer {
                 lastReportStep = step
                 sinceReport = 0
                 rowsSinceReport = 0
+                lastShown = DispatchTime.now().uptimeNanoseconds
+            } else if settings.progressSeconds > 0,
+                      Double(DispatchTime.now().uptimeNanoseconds - lastShown) / 1e9 >= settings.progressSeconds {
+                try observe(.progress(step: step))
+                lastShown = DispatchTime.now().uptimeNanoseconds
             }
             if let timeline { try observe(.timeline(step: step, timeline)) }
             if settings.saveSteps > 0 && step % settings.saveSteps == 0 {
@@ -415,6 +427,7 @@ public final class Trainer {
                     let report = try evaluate(test, epoch: epoch, step: step)
                     lastEval = report
                     try observe(.evaluation(report))
+                    lastShown = DispatchTime.now().uptimeNanoseconds
                 }
                 if epoch <= decays { optimizer.learningRate *= settings.lrFactor }
             }
