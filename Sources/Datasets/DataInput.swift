@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where a reader takes its lines from: a file by path (decompressed through `gzip -dc` when the
+/// Where a reader takes its lines from: a file by path (inflated by `GzipDecoder` when the
 /// name ends in `.gz`), or an open stream such as standard input. Either way the lines are read in
 /// bounded chunks, never the whole input at once.
 public enum DataInput {
