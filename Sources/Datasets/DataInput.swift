@@ -43,3 +43,14 @@ func scanCarryingErrors(_ body: (TabularData) throws -> Bool,
     }
     if let bodyError { throw bodyError }
 }
+
+extension DataInput {
+    /// Reads the input to its end (inflating a `.gz` file) and returns how many bytes it held:
+    /// the data path's raw speed, for benchmarks.
+    public func decompressedByteCount() throws(DatasetError) -> Int {
+        let reader = try open()
+        var total = 0
+        while let chunk = try reader.read() { total += chunk.count }
+        return total
+    }
+}
