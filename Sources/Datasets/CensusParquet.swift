@@ -147,8 +147,8 @@ public enum CensusParquet {
             guard ["FLOAT", "DOUBLE"].contains(file.physicalTypeName(column: name)) else {
                 throw DatasetError(file: file.path, field: name, "a dense input must be FLOAT or DOUBLE, not \(file.physicalTypeName(column: name) ?? "?")")
             }
-            let column = try file.numbers(column: name, rowGroup: g)
-            for i in 0 ..< n { rows.dense[(start + i) * dw + d] = Float(column.values[i]) }
+            let column = try file.floats(column: name, rowGroup: g)
+            for i in 0 ..< n { rows.dense[(start + i) * dw + d] = column.values[i] }
         }
         for (f, name) in sparseNames.enumerated() {
             guard ["INT64", "INT32"].contains(file.physicalTypeName(column: name)) else {
@@ -173,7 +173,7 @@ public enum CensusParquet {
             guard ["FLOAT", "DOUBLE", "INT32", "INT64"].contains(file.physicalTypeName(column: name)) else {
                 throw DatasetError(file: file.path, field: name, "a label must be numeric, not \(file.physicalTypeName(column: name) ?? "?")")
             }
-            let column = try file.numbers(column: name, rowGroup: g)
+            let column = try file.floats(column: name, rowGroup: g)
             for i in 0 ..< n {
                 if column.nulls?[i] == true {
                     throw DatasetError(file: file.path, field: name, "row group \(g), row \(i + 1): the label is null")
@@ -182,7 +182,7 @@ public enum CensusParquet {
                 guard v == 0 || v == 1 else {
                     throw DatasetError(file: file.path, field: name, "row group \(g), row \(i + 1): label \(v) is neither 0 nor 1")
                 }
-                rows.labels[(start + i) * 2 + t] = Float(v)
+                rows.labels[(start + i) * 2 + t] = v
             }
         }
         rows.count += n

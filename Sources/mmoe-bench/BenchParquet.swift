@@ -43,9 +43,10 @@ func benchParquet(arguments: [String]) -> Int32 {
             let f = try ParquetFile(path: path)
             for g in 0 ..< f.rowGroupCount {
                 for name in f.columnNames {
-                    if f.physicalTypeName(column: name) == "INT64" {
-                        _ = try f.integers(column: name, rowGroup: g)
-                    } else {
+                    switch f.physicalTypeName(column: name) {
+                    case "INT64": _ = try f.integers(column: name, rowGroup: g)
+                    case "FLOAT": _ = try f.floats(column: name, rowGroup: g)
+                    default:
                         _ = try f.numbers(column: name, rowGroup: g)
                     }
                 }

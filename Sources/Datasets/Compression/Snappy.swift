@@ -33,8 +33,8 @@ enum Snappy {
         guard length <= (end - p) * 64 + 64 else {
             throw .snappy("the declared length \(length) is more than \(end - p) bytes of input can give")
         }
-        var out = [UInt8]()
-        out.reserveCapacity(length)
+        var out = [UInt8](repeating: 0, count: length)
+        var w = 0  // bytes produced
 
         while p < end {
             let tag = Int(input[p])
@@ -49,8 +49,9 @@ enum Snappy {
                 }
                 n += 1
                 guard n <= end - p else { throw .snappy("a literal of \(n) bytes runs past the input") }
-                guard out.count + n <= length else { throw .snappy("more data than the declared length \(length)") }
-                out.append(contentsOf: input[p ..< p + n])
+                guard w + n <= length else { throw .snappy("more data than the declared length \(length)") }
+                out[w ..< w + n] = input[p ..< p + n]
+                w += n
                 p += n
             default:
                 let n: Int, offset: Int
@@ -65,18 +66,20 @@ enum Snappy {
                     n = 1 + (tag >> 2)
                     offset = (try byte()) | (try byte()) << 8 | (try byte()) << 16 | (try byte()) << 24
                 }
-                guard offset > 0, offset <= out.count else {
-                    throw .snappy("a copy from offset \(offset) with only \(out.count) bytes produced")
+                guard offset > 0, offset <= w else {
+                    throw .snappy("a copy from offset \(offset) with only \(w) bytes produced")
                 }
-                guard out.count + n <= length else { throw .snappy("more data than the declared length \(length)") }
-                var from = out.count - offset
+                guard w + n <= length else { throw .snappy("more data than the declared length \(length)") }
+                // Byte by byte: a copy may overlap what it produces (offset < length repeats).
+                var from = w - offset
                 for _ in 0 ..< n {
-                    out.append(out[from])
+                    out[w] = out[from]
+                    w += 1
                     from += 1
                 }
             }
         }
-        guard out.count == length else { throw .snappy("\(out.count) bytes decoded but \(length) declared") }
+        guard w == length else { throw .snappy("\(w) bytes decoded but \(length) declared") }
         return out
     }
 }

@@ -7,6 +7,54 @@
 struct ColumnChunkData {
     /// The non-null values, in order.
     var values: ParquetValues
+    // The values while pages are being read, in the array of the column's type (appended to in
+    // place, so a chunk of many pages is not copied page by page).
+    var booleans: [Bool] = []
+    var int32s: [Int32] = []
+    var int64s: [Int64] = []
+    var floats: [Float] = []
+    var doubles: [Double] = []
+    var byteArrays = ByteArrays()
+
+    mutating func append(_ page: ParquetValues) {
+        switch page {
+        case .boolean(let v): booleans += v
+        case .int32(let v): int32s += v
+        case .int64(let v): int64s += v
+        case .float(let v): floats += v
+        case .double(let v): doubles += v
+        case .byteArray(let v): byteArrays.append(contentsOf: v)
+        }
+    }
+
+    /// Appends `dictionary[i]` for each index (all checked in range).
+    mutating func append(_ dictionary: ParquetValues, at indices: [Int32]) {
+        @inline(__always) func gather<T>(_ d: [T], into out: inout [T]) {
+            out.reserveCapacity(out.count + indices.count)
+            for i in indices { out.append(d[Int(i)]) }
+        }
+        switch dictionary {
+        case .boolean(let d): gather(d, into: &booleans)
+        case .int32(let d): gather(d, into: &int32s)
+        case .int64(let d): gather(d, into: &int64s)
+        case .float(let d): gather(d, into: &floats)
+        case .double(let d): gather(d, into: &doubles)
+        case .byteArray(let d): for i in indices { byteArrays.append(d[Int(i)]) }
+        }
+    }
+
+    /// Moves the accumulated values into `values`.
+    mutating func finish(_ type: ParquetPhysicalType) {
+        switch type {
+        case .boolean: values = .boolean(booleans)
+        case .int32: values = .int32(int32s)
+        case .int64: values = .int64(int64s)
+        case .float: values = .float(floats)
+        case .double: values = .double(doubles)
+        default: values = .byteArray(byteArrays)
+        }
+        (booleans, int32s, int64s, floats, doubles, byteArrays) = ([], [], [], [], [], ByteArrays())
+    }
     /// One per level slot, or empty when the column's maximum definition level is 0.
     var definitionLevels: [UInt8] = []
     /// One per level slot, or empty for a flat column.
@@ -68,7 +116,7 @@ enum ColumnChunkReader {
                 }
                 let present = try append(&data, rep: rep, def: def, count: p.numValues, column: column)
                 var v = ByteCursor(c.bytes[c.position...], what: "values")
-                data.values.append(try values(&v, encoding: p.encoding, count: present, type: type, dictionary: dictionary))
+                try appendValues(&data, &v, encoding: p.encoding, count: present, type: type, dictionary: dictionary)
             case 3:
                 guard let p = header.dataPageV2 else { throw ParquetFormatError("a data page v2 without its header") }
                 guard p.numValues <= expected - data.levelCount else { throw ParquetFormatError("a page of \(p.numValues) values past the chunk's \(expected)") }
@@ -95,11 +143,12 @@ enum ColumnChunkReader {
                     raw = Array(body)
                 }
                 var v = ByteCursor(raw[...], what: "values")
-                data.values.append(try values(&v, encoding: p.encoding, count: present, type: type, dictionary: dictionary))
+                try appendValues(&data, &v, encoding: p.encoding, count: present, type: type, dictionary: dictionary)
             default:
                 continue  // index pages and kinds this reader does not know
             }
         }
+        data.finish(type)
         return data
     }
 
@@ -173,21 +222,30 @@ enum ColumnChunkReader {
         return present
     }
 
-    /// A page's `count` present values.
-    static func values(_ c: inout ByteCursor, encoding: Int32, count: Int, type: ParquetPhysicalType,
-                       dictionary: ParquetValues?) throws(ParquetFormatError) -> ParquetValues {
+    /// Adds a page's `count` present values to `data`; dictionary indices are looked up straight
+    /// into the chunk's values.
+    static func appendValues(_ data: inout ColumnChunkData, _ c: inout ByteCursor, encoding: Int32, count: Int,
+                             type: ParquetPhysicalType, dictionary: ParquetValues?) throws(ParquetFormatError) {
         switch ParquetEncoding(rawValue: encoding) {
-        case .plain:
-            return try PlainDecoder.decode(&c, count: count, type: type)
         case .plainDictionary, .rleDictionary:
             guard let dictionary else { throw ParquetFormatError("a dictionary-encoded page without a dictionary page before it") }
             let width = Int(try c.byte())
             let indices = try RLEHybridDecoder.decode(&c, count: count, bitWidth: width)
-            let size = dictionary.count
-            for i in indices where i < 0 || Int(i) >= size {
+            let size = Int32(truncatingIfNeeded: dictionary.count)
+            for i in indices where i < 0 || i >= size {
                 throw ParquetFormatError("dictionary index \(i) out of range (the dictionary has \(size) values)")
             }
-            return dictionary.gather(indices)
+            data.append(dictionary, at: indices)
+        default:
+            data.append(try values(&c, encoding: encoding, count: count, type: type))
+        }
+    }
+
+    /// A page's `count` present values, in an encoding other than a dictionary's.
+    static func values(_ c: inout ByteCursor, encoding: Int32, count: Int, type: ParquetPhysicalType) throws(ParquetFormatError) -> ParquetValues {
+        switch ParquetEncoding(rawValue: encoding) {
+        case .plain:
+            return try PlainDecoder.decode(&c, count: count, type: type)
         case .rle where type == .boolean:
             return .boolean(try RLEHybridDecoder.decodeLengthPrefixed(&c, count: count, bitWidth: 1).map { $0 != 0 })
         case .deltaBinaryPacked where type == .int32:

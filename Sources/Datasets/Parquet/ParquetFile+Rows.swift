@@ -20,6 +20,21 @@ extension ParquetFile {
         return try expand(column, data, dense, fill: 0)
     }
 
+    /// As `numbers`, as `Float`s: a FLOAT column without a conversion, others rounded.
+    public func floats(column name: String, rowGroup g: Int) throws(DatasetError) -> (values: [Float], nulls: [Bool]?) {
+        let (column, data) = try read(column: name, rowGroup: g)
+        let dense: [Float]
+        switch data.values {
+        case .float(let v): dense = v
+        case .double(let v): dense = v.map(Float.init)
+        case .boolean(let v): dense = v.map { $0 ? 1 : 0 }
+        case .int32(let v): dense = v.map(Float.init)
+        case .int64(let v): dense = v.map(Float.init)
+        case .byteArray: throw DatasetError(file: path, field: name, "the column holds byte arrays (strings), not numbers")
+        }
+        return try expand(column, data, dense, fill: 0)
+    }
+
     /// A flat integer column (INT64 or INT32) of row group `g`, nulls as for `numbers`.
     public func integers(column name: String, rowGroup g: Int) throws(DatasetError) -> (values: [Int64], nulls: [Bool]?) {
         let (column, data) = try read(column: name, rowGroup: g)

@@ -31,34 +31,6 @@ enum ParquetValues {
         case .byteArray(let v): v.count
         }
     }
-
-    /// Appends `other`, which has the same type.
-    mutating func append(_ other: ParquetValues) {
-        switch (self, other) {
-        case (.boolean(var a), .boolean(let b)): a += b; self = .boolean(a)
-        case (.int32(var a), .int32(let b)): a += b; self = .int32(a)
-        case (.int64(var a), .int64(let b)): a += b; self = .int64(a)
-        case (.float(var a), .float(let b)): a += b; self = .float(a)
-        case (.double(var a), .double(let b)): a += b; self = .double(a)
-        case (.byteArray(var a), .byteArray(let b)): a.append(contentsOf: b); self = .byteArray(a)
-        default: preconditionFailure("ParquetValues.append: types differ")
-        }
-    }
-
-    /// The values at `indices` (dictionary decoding); every index must be in range.
-    func gather(_ indices: [Int32]) -> ParquetValues {
-        switch self {
-        case .boolean(let v): return .boolean(indices.map { v[Int($0)] })
-        case .int32(let v): return .int32(indices.map { v[Int($0)] })
-        case .int64(let v): return .int64(indices.map { v[Int($0)] })
-        case .float(let v): return .float(indices.map { v[Int($0)] })
-        case .double(let v): return .double(indices.map { v[Int($0)] })
-        case .byteArray(let v):
-            var out = ByteArrays()
-            for i in indices { out.append(v[Int(i)]) }
-            return .byteArray(out)
-        }
-    }
 }
 
 /// Variable-length byte strings, stored back to back: value `i` is `bytes[offsets[i] ..< offsets[i + 1]]`.

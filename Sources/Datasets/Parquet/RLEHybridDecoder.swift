@@ -30,7 +30,22 @@ enum RLEHybridDecoder {
                 let take = min(values, count - out.count)
                 let runBytes = values * bitWidth / 8
                 let available = cursor.remaining
-                try cursor.unpack(take, width: bitWidth) { out.append(Int32(bitPattern: UInt32(truncatingIfNeeded: $0))) }
+                var done = 0
+                if bitWidth <= 8 {
+                    // Whole groups of 8 values at a time: the group's `bitWidth` bytes in one word.
+                    let groups = min(take / 8, cursor.remaining / max(bitWidth, 1))
+                    let bytes = try cursor.take(groups * bitWidth)
+                    var p = bytes.startIndex
+                    let w = UInt64(bitWidth)
+                    for _ in 0 ..< groups {
+                        var word: UInt64 = 0
+                        for k in 0 ..< bitWidth { word |= UInt64(bytes[p + k]) << UInt64(8 * k) }
+                        p += bitWidth
+                        for k in 0 ..< UInt64(8) { out.append(Int32(truncatingIfNeeded: (word >> (k * w)) & mask)) }
+                    }
+                    done = groups * 8
+                }
+                try cursor.unpack(take - done, width: bitWidth) { out.append(Int32(bitPattern: UInt32(truncatingIfNeeded: $0))) }
                 // Skip the rest of the run (its unused values), or as much of it as is there.
                 let used = available - cursor.remaining
                 _ = try cursor.take(min(runBytes - used, cursor.remaining))
