@@ -4,6 +4,10 @@
 #
 #   Scripts/train_mmoe.sh
 #   DATA_DIR=/data/census THREADS=2 Scripts/train_mmoe.sh --train_batches 1000 --seed 7
+#   DATA_DIR=/data/mmoe_parquet Scripts/train_mmoe.sh     # OneFlow's train/ and test/ Parquet folders
+#
+# DATA_DIR holds either the raw files (census-income.data[.gz] and census-income.test[.gz]) or the
+# folder OneFlow's tools/mmoe_parquet.py writes (train/ and test/ of part-*.parquet).
 #
 # Extra arguments go to mmoe-train after the reference flags; a repeated flag takes its last value,
 # so they override. The script runs from the repository root wherever it is called from, so

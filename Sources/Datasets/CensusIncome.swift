@@ -56,7 +56,9 @@ public enum CensusIncome {
         return (train, find(testFileName))
     }
 
-    /// Reads both splits, fits the encoder on the training split and encodes both.
+    /// Reads both splits, fits the encoder on the training split and encodes both. A directory
+    /// without the raw files but with `train/` and `test/` folders is read as OneFlow's Parquet
+    /// layout instead (`CensusParquet`).
     ///
     /// `tableSizes` are the sparse fields' capacities (`defaultTableSizes` when nil); a field with
     /// more distinct training values grows and adds a line to `warnings`. `maxTrainRows` and
@@ -69,6 +71,13 @@ public enum CensusIncome {
                             keepKeys: Bool = false) throws(DatasetError) -> CensusData {
         let capacities = tableSizes ?? tasks.defaultTableSizes
         try checkTableSizes(capacities, group: tasks)
+        if files(in: directory) == nil && CensusParquet.looksLikeFolder(directory) {
+            guard tasks == .incomeMarital else {
+                throw DatasetError(file: directory, "OneFlow's Census Parquet has the income and marital labels only; --census_tasks \(tasks.rawValue) needs the raw files")
+            }
+            return try CensusParquet.load(directory: directory, tableSizes: tableSizes, maxTrainRows: maxTrainRows,
+                                          maxTestRows: maxTestRows, keepKeys: keepKeys)
+        }
         guard let paths = files(in: directory) else {
             var isDirectory: ObjCBool = false
             if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {

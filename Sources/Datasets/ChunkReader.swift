@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads a file in fixed-size chunks, through the system's `gzip -dc` when the name ends in `.gz`,
+/// Reads a file in fixed-size chunks, inflated by our own `GzipDecoder` when the name ends in `.gz`,
 /// so a data set of any size is parsed with a bounded buffer rather than held whole in memory.
 /// A plain file can also be read from an offset, so several loaders can share one file.
 final class ChunkReader {
@@ -9,9 +9,8 @@ final class ChunkReader {
     /// Bytes still to be read when the reader was given a byte range; nil: to the end of the stream.
     private var remaining: Int?
     private let handle: FileHandle
-    /// The decompressor, for `.gz` files; nil for plain ones.
-    private let gzip: Process?
-    private let gzipErrors: Pipe?
+    /// The decompressor, for `.gz` files (reading `handle`); nil for plain ones.
+    private var gzip: GzipDecoder?
     /// False for a stream handed in by the caller (standard input), which the caller closes.
     private var ownsHandle = true
     private var closed = false
@@ -31,26 +30,22 @@ final class ChunkReader {
             if byteRange != nil {
                 throw DatasetError(file: path, "cannot read a byte range of a gzip-compressed file; decompress it first")
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["gzip", "-dc", path]
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            process.standardInput = FileHandle.nullDevice
-            do { try process.run() } catch {
-                throw DatasetError(file: path, "cannot start gzip to decompress the file: \(error)")
+            let file: FileHandle
+            do { file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) } catch {
+                throw DatasetError(file: path, "cannot open the file for reading: \(error)")
             }
-            handle = output.fileHandleForReading
-            gzip = process
-            gzipErrors = errors
+            handle = file
+            gzip = GzipDecoder { () throws(CompressionError) -> [UInt8]? in
+                do {
+                    guard let data = try file.read(upToCount: 1 << 18), !data.isEmpty else { return nil }
+                    return [UInt8](data)
+                } catch { throw .readFailed("\(error)") }
+            }
         } else {
             do { handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) } catch {
                 throw DatasetError(file: path, "cannot open the file for reading: \(error)")
             }
             gzip = nil
-            gzipErrors = nil
             if let start = byteRange?.lowerBound, start > 0 {
                 do { try handle.seek(toOffset: UInt64(start)) } catch {
                     throw DatasetError(file: path, "cannot seek to byte \(start): \(error)")
@@ -68,16 +63,26 @@ final class ChunkReader {
         remaining = nil
         self.handle = handle
         gzip = nil
-        gzipErrors = nil
         ownsHandle = false
     }
 
     deinit { close() }
 
-    /// The next chunk, or nil at the end of the file. For `.gz` input the end also checks gzip's
-    /// exit status, so a corrupt or truncated archive is an error rather than a short data set.
+    /// The next chunk, or nil at the end of the file. For `.gz` input every gzip trailer's CRC-32
+    /// and length are checked, so a corrupt or truncated archive is an error rather than a short
+    /// data set.
     func read() throws(DatasetError) -> [UInt8]? {
         precondition(!closed, "ChunkReader: read after close")
+        if gzip != nil {
+            do {
+                if let piece = try gzip!.next(minimum: chunkSize) { return piece }
+            } catch {
+                close()
+                throw DatasetError(file: path, "cannot decompress the gzip file: \(error)")
+            }
+            close()
+            return nil
+        }
         let want = min(chunkSize, remaining ?? chunkSize)
         let data: Data?
         do { data = want > 0 ? try handle.read(upToCount: want) : nil } catch {
@@ -88,33 +93,15 @@ final class ChunkReader {
             remaining? -= data.count
             return [UInt8](data)
         }
-        try finish()
+        close()
         return nil
     }
 
-    private func finish() throws(DatasetError) {
-        guard !closed else { return }
-        closed = true
-        if ownsHandle { try? handle.close() }
-        guard let gzip, let gzipErrors else { return }
-        let stderr = gzipErrors.fileHandleForReading.readDataToEndOfFile()
-        gzip.waitUntilExit()
-        if gzip.terminationReason != .exit || gzip.terminationStatus != 0 {
-            let detail = String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw DatasetError(file: path, "gzip failed to decompress the file (exit status \(gzip.terminationStatus))"
-                + (detail.isEmpty ? "" : ": \(detail)"))
-        }
-    }
-
-    /// Stops early. Closing our end of the pipe makes a still-running gzip fail its next write and
-    /// exit, so it is never left blocked on a full pipe.
+    /// Stops early (or at the end): closes the file unless it belongs to the caller.
     func close() {
         guard !closed else { return }
         closed = true
+        gzip = nil
         if ownsHandle { try? handle.close() }
-        if let gzip {
-            try? gzipErrors?.fileHandleForReading.close()
-            gzip.waitUntilExit()
-        }
     }
 }

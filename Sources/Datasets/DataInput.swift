@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where a reader takes its lines from: a file by path (decompressed through `gzip -dc` when the
+/// Where a reader takes its lines from: a file by path (inflated by `GzipDecoder` when the
 /// name ends in `.gz`), or an open stream such as standard input. Either way the lines are read in
 /// bounded chunks, never the whole input at once.
 public enum DataInput {
@@ -42,4 +42,15 @@ func scanCarryingErrors(_ body: (TabularData) throws -> Bool,
         }
     }
     if let bodyError { throw bodyError }
+}
+
+extension DataInput {
+    /// Reads the input to its end (inflating a `.gz` file) and returns how many bytes it held:
+    /// the data path's raw speed, for benchmarks.
+    public func decompressedByteCount() throws(DatasetError) -> Int {
+        let reader = try open()
+        var total = 0
+        while let chunk = try reader.read() { total += chunk.count }
+        return total
+    }
 }

@@ -52,6 +52,12 @@ subcommands:
       --budget F     cached_ssd's cache budget as a fraction of the table (default 0.1)
       --stores LIST  which store types (default all three)
       --dir DIR      where cached_ssd's files go (default a temporary directory, deleted after)
+  parquet [--dir DIR] [--file FILE] [--pyarrow] [--gz FILE] [--rounds N]
+      rows/s of our Parquet reader on one thread (every column of every row group decoded) for
+      OneFlow's Census folder (default ../shared/data/census-parquet) and one large file
+      (Scripts/parquet_bench.py write-large writes one), and of the whole Census Parquet load.
+      --pyarrow   also time pyarrow.parquet.read_table, single-threaded, on the same files
+      --gz FILE   our inflate against the gzip -dc process on FILE, MB/s of output
 """
 
 func fail(_ message: String) -> Never {
@@ -74,6 +80,8 @@ case "amp":
     exit(benchAMP(arguments: Array(arguments.dropFirst())))
 case "embedding":
     exit(benchEmbedding(arguments: Array(arguments.dropFirst())))
+case "parquet":
+    exit(benchParquet(arguments: Array(arguments.dropFirst())))
 case "-h", "--help", "help":
     print(usage)
 default:

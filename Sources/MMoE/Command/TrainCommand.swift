@@ -57,9 +57,9 @@ public struct TrainCommand {
             if kind == .synthetic { throw UsageError("--dataset synthetic generates its data; drop \(flag) \(dir)") }
             return kind
         }
-        if CensusIncome.files(in: dir) != nil { return .census }
+        if CensusIncome.files(in: dir) != nil || CensusParquet.looksLikeFolder(dir) { return .census }
         if FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(Taobao.trainFileName)) { return .taobao }
-        throw UsageError("\(flag) \(dir): found neither census-income.data[.gz] nor \(Taobao.trainFileName); pass --dataset to say which data it is")
+        throw UsageError("\(flag) \(dir): found neither census-income.data[.gz], OneFlow's train/ and test/ Parquet folders, nor \(Taobao.trainFileName); pass --dataset to say which data it is")
     }
 
     /// Loads (or, for Taobao, opens for streaming) the data of `kind` under the resolved options `o`.
@@ -91,7 +91,7 @@ public struct TrainCommand {
                                                keepKeys: o.usesDynamicRows)
             for w in census.warnings { printError("warning: \(w)") }
             var loaded = inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows, fieldNames: census.encoder.schema.fieldNames)
-            loaded.censusEncoder = census.encoder
+            loaded.censusEncoder = census.encoderReadsRawLines ? census.encoder : nil
             return loaded
         case .taobao:
             guard let files = try Taobao.files(in: o.dataDir!) else {

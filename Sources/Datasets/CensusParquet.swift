@@ -1,0 +1,190 @@
+import Foundation
+
+/// Census-income as OneFlow's MMoE example leaves it (its `tools/mmoe_parquet.py`, run on Spark):
+/// a folder with `train/` and `test/`, each holding `part-*.parquet` files (Spark's `_SUCCESS` and
+/// `.crc` files, and anything else, ignored). Each file has the 11 dense columns as FLOAT (already
+/// min-max scaled, used as given; a null reads as 0), the sparse columns as INT64 ids (Spark's
+/// `xxhash64` of the value: arbitrary 64-bit keys), and `label_income` and `label_marital` (0 or 1).
+///
+/// The ids become rows of the fused embedding table as raw Census values do: in first-seen order
+/// over the training split, `--table_size_array` their capacities (a field with more distinct ids
+/// grows, with a warning), ids never seen in training going to the field's unknown row; the rows
+/// also carry each id as their raw key (`TabularData.keys`) for a keyed embedding store. A null id
+/// is a value of its own. Both splits are read whole into memory, file by file in name order.
+public enum CensusParquet {
+    public static let labelColumns = ["label_income", "label_marital"]
+
+    /// The sorted `part-*.parquet` files of `directory/train` and `directory/test`; nil unless both
+    /// folders exist and `train/` has at least one.
+    public static func files(in directory: String) -> (train: [String], test: [String])? {
+        func parts(_ sub: String) -> [String]? {
+            let folder = (directory as NSString).appendingPathComponent(sub)
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return nil }
+            return names.filter { $0.hasPrefix("part-") && $0.hasSuffix(".parquet") }.sorted()
+                .map { (folder as NSString).appendingPathComponent($0) }
+        }
+        guard let train = parts("train"), let test = parts("test"), !train.isEmpty else { return nil }
+        return (train, test)
+    }
+
+    /// True when `directory` has a `train/` and a `test/` folder, the layout of OneFlow's tool
+    /// (whether or not they hold Parquet files; `load` says what is missing).
+    public static func looksLikeFolder(_ directory: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return ["train", "test"].allSatisfy {
+            FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent($0), isDirectory: &isDirectory)
+                && isDirectory.boolValue
+        }
+    }
+
+    /// Reads both splits; `tableSizes` (default `CensusIncome.defaultTableSizes`) are the sparse
+    /// fields' capacities; `maxTrainRows`/`maxTestRows` keep only the first rows of each split.
+    /// `keepKeys`: the rows carry the raw ids as `TabularData.keys`.
+    public static func load(directory: String, tableSizes: [Int]? = nil, maxTrainRows: Int? = nil,
+                            maxTestRows: Int? = nil, keepKeys: Bool = false) throws(DatasetError) -> CensusData {
+        let group = CensusTaskGroup.incomeMarital
+        let capacities = tableSizes ?? group.defaultTableSizes
+        try CensusIncome.checkTableSizes(capacities, group: group)
+        guard let paths = files(in: directory) else {
+            let train = (directory as NSString).appendingPathComponent("train")
+            throw DatasetError(file: train, "no part-*.parquet files (OneFlow's layout: train/ and test/ folders of part-*.parquet)")
+        }
+        guard !paths.test.isEmpty else {
+            throw DatasetError(file: (directory as NSString).appendingPathComponent("test"), "no part-*.parquet files")
+        }
+        var vocabulary = IDVocabulary(fieldCount: group.sparseNames.count)
+        var train = try read(paths.train, maxRows: maxTrainRows, vocabulary: &vocabulary, grow: true)
+        guard train.count > 0 else {
+            throw DatasetError(file: paths.train[0], "no rows to train on" + (maxTrainRows.map { " (the row limit is \($0))" } ?? ""))
+        }
+        var test = try read(paths.test, maxRows: maxTestRows, vocabulary: &vocabulary, grow: false)
+
+        // Local rows -> fused-table rows, now that every field's size is known.
+        let values = vocabulary.ids.map { $0.map { String($0) } }
+        let encoder: CensusEncoder
+        do {
+            encoder = try CensusEncoder(denseMin: [Float](repeating: 0, count: CensusIncome.denseNames.count),
+                                        denseMax: [Float](repeating: 1, count: CensusIncome.denseNames.count),
+                                        capacities: capacities, values: values, group: group)
+        } catch {
+            throw DatasetError(file: directory, error.message)
+        }
+        let schema = encoder.schema
+        func place(_ rows: inout PartialRows) {
+            let f = schema.fieldOffsets.count
+            for i in 0 ..< rows.ids.count {
+                let field = i % f
+                rows.ids[i] = rows.ids[i] < 0 ? Int32(schema.unknownRow(field: field)) : rows.ids[i] + Int32(schema.fieldOffsets[field])
+            }
+        }
+        place(&train)
+        place(&test)
+        var warnings: [String] = []
+        for (f, ids) in vocabulary.ids.enumerated() where ids.count > capacities[f] {
+            warnings.append("table_size_array: field \(group.sparseNames[f]) has \(ids.count) distinct ids, more than its capacity \(capacities[f]); the table grows to \(ids.count)")
+        }
+        return CensusData(train: train.tabular(keepKeys: keepKeys), test: test.tabular(keepKeys: keepKeys),
+                          encoder: encoder, warnings: warnings, encoderReadsRawLines: false)
+    }
+
+    /// Per sparse field: id -> local row, in first-seen order.
+    struct IDVocabulary {
+        var rows: [[Int64: Int32]]
+        var ids: [[Int64]]
+        init(fieldCount: Int) {
+            rows = Array(repeating: [:], count: fieldCount)
+            ids = Array(repeating: [], count: fieldCount)
+        }
+    }
+
+    /// A null id's key: one per field, outside what Spark's ids use in practice.
+    static func nullID(field: Int) -> Int64 { Int64.min + Int64(field) }
+
+    struct PartialRows {
+        var count = 0
+        var dense: [Float] = []
+        var ids: [Int32] = []  // local rows; -1 for an id unseen in training
+        var keys: [UInt64] = []
+        var labels: [Float] = []
+
+        func tabular(keepKeys: Bool) -> TabularData {
+            TabularData(count: count, denseWidth: CensusIncome.denseNames.count, dense: dense,
+                        fieldCount: CensusTaskGroup.incomeMarital.sparseNames.count, ids: ids,
+                        taskNames: CensusIncome.taskNames, labels: labels, keys: keepKeys ? keys : nil)
+        }
+    }
+
+    static func read(_ paths: [String], maxRows: Int?, vocabulary: inout IDVocabulary, grow: Bool) throws(DatasetError) -> PartialRows {
+        let denseNames = CensusIncome.denseNames
+        let sparseNames = CensusTaskGroup.incomeMarital.sparseNames
+        var rows = PartialRows()
+        let limit = max(maxRows ?? .max, 0)
+        for path in paths where rows.count < limit {
+            let file = try ParquetFile(path: path)
+            for name in denseNames + sparseNames + labelColumns where file.physicalTypeName(column: name) == nil {
+                throw DatasetError(file: path, field: name, "no such column; OneFlow's Census Parquet has \(denseNames.count) dense, \(sparseNames.count) sparse and the 2 label columns")
+            }
+            for g in 0 ..< file.rowGroupCount where rows.count < limit {
+                let n = min(file.rowCount(rowGroup: g), limit - rows.count)
+                try readRowGroup(file, g, rows: n, into: &rows, vocabulary: &vocabulary, grow: grow)
+            }
+        }
+        return rows
+    }
+
+    /// Appends the first `n` rows of row group `g`.
+    static func readRowGroup(_ file: ParquetFile, _ g: Int, rows n: Int, into rows: inout PartialRows,
+                             vocabulary: inout IDVocabulary, grow: Bool) throws(DatasetError) {
+        let denseNames = CensusIncome.denseNames
+        let sparseNames = CensusTaskGroup.incomeMarital.sparseNames
+        let start = rows.count
+        let dw = denseNames.count, fw = sparseNames.count
+        rows.dense += [Float](repeating: 0, count: n * dw)
+        rows.ids += [Int32](repeating: 0, count: n * fw)
+        rows.keys += [UInt64](repeating: 0, count: n * fw)
+        rows.labels += [Float](repeating: 0, count: n * 2)
+        for (d, name) in denseNames.enumerated() {
+            guard ["FLOAT", "DOUBLE"].contains(file.physicalTypeName(column: name)) else {
+                throw DatasetError(file: file.path, field: name, "a dense input must be FLOAT or DOUBLE, not \(file.physicalTypeName(column: name) ?? "?")")
+            }
+            let column = try file.floats(column: name, rowGroup: g)
+            for i in 0 ..< n { rows.dense[(start + i) * dw + d] = column.values[i] }
+        }
+        for (f, name) in sparseNames.enumerated() {
+            guard ["INT64", "INT32"].contains(file.physicalTypeName(column: name)) else {
+                throw DatasetError(file: file.path, field: name, "a sparse id must be INT64 or INT32, not \(file.physicalTypeName(column: name) ?? "?")")
+            }
+            let column = try file.integers(column: name, rowGroup: g)
+            for i in 0 ..< n {
+                let id = column.nulls?[i] == true ? nullID(field: f) : column.values[i]
+                var local: Int32 = -1
+                if let row = vocabulary.rows[f][id] {
+                    local = row
+                } else if grow {
+                    local = Int32(vocabulary.ids[f].count)
+                    vocabulary.rows[f][id] = local
+                    vocabulary.ids[f].append(id)
+                }
+                rows.ids[(start + i) * fw + f] = local
+                rows.keys[(start + i) * fw + f] = UInt64(bitPattern: id)
+            }
+        }
+        for (t, name) in labelColumns.enumerated() {
+            guard ["FLOAT", "DOUBLE", "INT32", "INT64"].contains(file.physicalTypeName(column: name)) else {
+                throw DatasetError(file: file.path, field: name, "a label must be numeric, not \(file.physicalTypeName(column: name) ?? "?")")
+            }
+            let column = try file.floats(column: name, rowGroup: g)
+            for i in 0 ..< n {
+                if column.nulls?[i] == true {
+                    throw DatasetError(file: file.path, field: name, "row group \(g), row \(i + 1): the label is null")
+                }
+                let v = column.values[i]
+                guard v == 0 || v == 1 else {
+                    throw DatasetError(file: file.path, field: name, "row group \(g), row \(i + 1): label \(v) is neither 0 nor 1")
+                }
+                rows.labels[(start + i) * 2 + t] = v
+            }
+        }
+        rows.count += n
+    }
+}

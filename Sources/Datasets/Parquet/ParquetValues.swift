@@ -1,0 +1,55 @@
+/// The decoded non-null values of one column (a dictionary, a page, or a whole column chunk), in
+/// the column's physical type. Byte arrays are kept as one byte buffer with offsets, so a column
+/// of strings is two allocations, not one per value.
+enum ParquetValues {
+    case boolean([Bool])
+    case int32([Int32])
+    case int64([Int64])
+    case float([Float])
+    case double([Double])
+    case byteArray(ByteArrays)
+
+    /// An empty column of `type` (BOOLEAN, INT32, INT64, FLOAT, DOUBLE or BYTE_ARRAY).
+    init(empty type: ParquetPhysicalType) {
+        switch type {
+        case .boolean: self = .boolean([])
+        case .int32: self = .int32([])
+        case .int64: self = .int64([])
+        case .float: self = .float([])
+        case .double: self = .double([])
+        default: self = .byteArray(ByteArrays())
+        }
+    }
+
+    var count: Int {
+        switch self {
+        case .boolean(let v): v.count
+        case .int32(let v): v.count
+        case .int64(let v): v.count
+        case .float(let v): v.count
+        case .double(let v): v.count
+        case .byteArray(let v): v.count
+        }
+    }
+}
+
+/// Variable-length byte strings, stored back to back: value `i` is `bytes[offsets[i] ..< offsets[i + 1]]`.
+struct ByteArrays {
+    private(set) var offsets: [Int] = [0]
+    private(set) var bytes: [UInt8] = []
+
+    var count: Int { offsets.count - 1 }
+
+    subscript(i: Int) -> ArraySlice<UInt8> { bytes[offsets[i] ..< offsets[i + 1]] }
+
+    mutating func append<C: Collection>(_ value: C) where C.Element == UInt8 {
+        bytes.append(contentsOf: value)
+        offsets.append(bytes.count)
+    }
+
+    mutating func append(contentsOf other: ByteArrays) {
+        let base = bytes.count
+        bytes += other.bytes
+        offsets += other.offsets.dropFirst().map { $0 + base }
+    }
+}
