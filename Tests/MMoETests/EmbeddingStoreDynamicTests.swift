@@ -68,9 +68,9 @@ final class EmbeddingStoreDynamicTests: XCTestCase {
         XCTAssertNotEqual(Array(ra[0..<2]), Array(rb[0..<2]))
         XCTAssertEqual(store.statistics.rows, 2)
         XCTAssertEqual(store.statistics.admissions, 2)
-        // A row starts at N(0, 1e-4²) drawn from seed ^ key (then took one step of -1 per element),
-        // whatever the order the keys came in.
-        var rng = SeededRNG(seed: 7 ^ ka)
+        // A row starts at N(0, 1e-4²) drawn from the embedding-rows stream's seed ^ key (then took
+        // one step of -1 per element), whatever the order the keys came in.
+        var rng = SeededRNG(seed: SeededRNG.streamSeed(7, .embeddingRows) ^ ka)
         let start = (0..<2).map { _ in 1e-4 * rng.nextNormal() }
         XCTAssertEqual(Array(ra[0..<2]), start.map { $0 - 1 })
         let (other, otherModel) = try Self.store(.dynamic)

@@ -170,8 +170,9 @@ extension TrainCommandTests {
         XCTAssertEqual(try TrainOptions.parse([]).resolved(for: .census).trainBatches, 16000)
     }
 
-    /// The run a newcomer starts first (`mmoe-train`, no flags): the test loss of both tasks falls
-    /// at every evaluation, so the default shows learning, not memorisation.
+    /// The run a newcomer starts first (`mmoe-train`, no flags) stops before it overfits: each
+    /// task's test loss ends below its first evaluation's and within 1% of its best (the old
+    /// default, 40 epochs, ended 40% above its best).
     func testDefaultSyntheticRunDoesNotOverfit() throws {
         let out = try temporaryDirectory()
         let r = try run(["--output_dir", out])
@@ -182,7 +183,8 @@ extension TrainCommandTests {
         XCTAssertEqual(evals.map { $0["step"] as! Int }, [391, 782, 1173])
         for task in ["task1", "task2"] {
             let losses = evals.map { ($0["loss"] as! [String: Double])[task]! }
-            XCTAssertEqual(losses, losses.sorted(by: >), "\(task): test loss per epoch \(losses)")
+            XCTAssertLessThan(losses.last!, losses.first!, "\(task): test loss per epoch \(losses)")
+            XCTAssertLessThanOrEqual(losses.last!, 1.01 * losses.min()!, "\(task): test loss per epoch \(losses)")
         }
         XCTAssertGreaterThan(r.summary.finalEvaluation!.auc.min()!, 0.98)
     }
