@@ -102,6 +102,8 @@ public struct TrainCommand {
             let rows = min(try Taobao.countRows(path: files.train), limit ?? .max)
             let testRows = min(try Taobao.countRows(path: files.test), testLimit ?? .max)
             guard rows > 0 else { throw UsageError("\(files.train): no rows to train on") }
+            // The test file is read through once now, so a bad line in it stops the run before training, not after.
+            if !o.noEval { try Taobao.read(path: files.test, chunkRows: 4096, maxRows: testLimit, options: reader) { _ in true } }
             let loaders = o.workqueue ? max(2, Parallel.threads) : 1
             // Slices of a few MB: small enough to parse ahead in bounded memory, several per
             // loader thread even on small files.
