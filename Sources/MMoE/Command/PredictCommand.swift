@@ -31,12 +31,16 @@ public struct PredictCommand {
     /// What `--input -` reads.
     public var standardInput: FileHandle = .standardInput
     /// Where the CSV goes without `--output` or with `--output -`.
-    public var writeStandardOutput: (Data) throws -> Void = { FileHandle.standardOutput.write($0) }
+    public var writeStandardOutput: (Data) throws -> Void = { data in
+        do { try FileHandle.standardOutput.write(contentsOf: data) } catch {
+            throw UsageError("--output -: writing to standard output failed: \(error.localizedDescription)")
+        }
+    }
     /// Where the summary and `--eval`'s metrics go (stderr in the CLI).
     public var printError: (String) -> Void
 
     public init(options: PredictOptions,
-                printError: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
+                printError: @escaping (String) -> Void = { try? FileHandle.standardError.write(contentsOf: Data(($0 + "\n").utf8)) }) {
         self.options = options
         self.printError = printError
     }
