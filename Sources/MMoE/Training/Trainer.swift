@@ -128,6 +128,8 @@ public final class Trainer {
     public let optimizer: any Optimizer
     public let taskNames: [String]
     public let source: BatchSource
+    /// The training seconds and samples of the steps `run` has taken so far (for checkpoints).
+    public private(set) var trainedSeconds = 0.0, trainedSamples = 0
     var dropoutRNG: SeededRNG
     private let test: EvalData
     /// Dense weights that L2 applies to: their ranges in the flat parameter buffer.
@@ -359,6 +361,8 @@ public final class Trainer {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let rows = batches.reduce(0) { $0 + $1.size }
             trainSeconds += seconds
+            trainedSeconds += seconds
+            trainedSamples += batches.reduce(0) { $0 + $1.size }
             sinceReport += seconds
             rowsSinceReport += rows
             samples += rows
