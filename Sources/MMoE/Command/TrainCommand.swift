@@ -156,6 +156,7 @@ public struct TrainCommand {
             throw UsageError("--num_tasks \(o.numTasks): the \(kind.rawValue) data has \(data.taskNames.count) tasks (\(data.taskNames.joined(separator: ", ")))")
         }
         let config = modelConfig(data, o, kind)
+        try checkMemory(config, o)
         let model: MMoEModel
         let storeSettings = o.embeddingStoreSettings(seed: o.seed)
         do { model = try MMoEModel(config, seed: o.seed, embeddingTable: storeSettings == nil) } catch { throw UsageError(error.description) }
@@ -224,7 +225,7 @@ public struct TrainCommand {
         settings.evaluateEachEpoch = kind != .taobao
         settings.saveSteps = o.saveSteps ?? 0
         settings.incrementalSaveSeconds = Double(o.incrementalCkpt)
-        settings.batchShards = o.inter > 0 ? o.inter : 2
+        settings.batchShards = batchShards(o)
         // --amp: bfloat16-rounded GEMM inputs (the --bf16 path) plus loss scaling; see LossScaler.
         if o.amp {
             settings.tapeOptions.bfloat16 = true
