@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import Datasets
+import Tensor
 @testable import MMoE
 
 /// The defects of issue 19 found by hostile use: each test here failed (or trapped) before its fix.
@@ -221,5 +222,88 @@ final class DirectoryLockTests: HardeningTestCase {
         try command.run()
         XCTAssertTrue(scratchSurvived, "the refused run deleted the owner's commit.wal.partial")
         XCTAssertTrue(secondError.contains("pid \(getpid())"), secondError)
+    }
+}
+
+/// Defect 3: sizes beyond the machine's memory (or Int's range) are refused before allocation.
+final class SizeBoundTests: HardeningTestCase {
+    func testHugeSizesAreRefusedWithTheMemoryTheyNeed() throws {
+        let out = try temporaryDirectory()
+        let huge = "9223372036854775807"
+        // The issue's cases, on the default network ([256, 128] experts): each needs hundreds of GB or more.
+        let base = ["--num_train_samples", "256", "--num_test_samples", "40", "--threads", "1", "--train_batches", "1", "--no_eval", "--output_dir", out]
+        for flags in [["--batch_size", huge], ["--num_experts", huge], ["--num_experts", "100000"], ["--expert_dnn", "100000,100000"],
+                      ["--tower_dnn", "100000000"], ["--model", "ple", "--ple_levels", "100000"]] {
+            let text = errorText { try self.train(base + flags) }
+            XCTAssertTrue(text.contains("this machine has"), "\(flags): \(text)")
+        }
+    }
+
+    func testATableBeyondMemoryIsRefusedOnCensus() throws {
+        let census = try PredictFixture.censusDirectory(self)
+        let out = try temporaryDirectory()
+        let sizes = Array(repeating: "70000000", count: CensusTaskGroup.incomeMarital.sparseNames.count).joined(separator: ",")
+        for flags in [["--table_size_array", sizes], ["--embedding_vec_size", "9223372036854775807"], ["--embedding_vec_size", "100000000"]] {
+            let text = errorText { try self.train(["--data_dir", census, "--train_batches", "1", "--output_dir", out] + flags) }
+            XCTAssertTrue(text.contains("this machine has"), "\(flags): \(text)")
+        }
+    }
+
+    func testInterIsCappedAtTheBatchRows() throws {
+        let r = try train(small + ["--train_batches", "1", "--no_eval", "--inter", "9223372036854775807", "--output_dir", try temporaryDirectory()])
+        XCTAssertEqual(r.summary.steps, 1)
+        XCTAssertTrue(r.err.contains { $0.contains("--inter") && $0.contains("64 shards") }, "\(r.err)")
+    }
+
+    /// What `mmoe-predict` builds from a checkpoint's manifest passes the same check.
+    func testANetworkBeyondMemoryIsRefusedBeforeItIsBuilt() {
+        // 256 x 1e8 tower weights per task: 51 billion parameters.
+        var config = MMoEConfig(denseWidth: 10, fieldRows: [4], embeddingDim: 2, expertDNN: [256], towerDNN: [100_000_000])
+        XCTAssertThrowsError(try MMoEModel(config, seed: 1)) { XCTAssertTrue("\($0)".contains("this machine has"), "\($0)") }
+        config = MMoEConfig(denseWidth: 10, fieldRows: [Int.max / 2, Int.max / 2], embeddingDim: 2, expertDNN: [8])
+        XCTAssertThrowsError(try MMoEModel(config, seed: 1)) { XCTAssertTrue("\($0)".contains("past Int's range"), "\($0)") }
+    }
+}
+
+/// Defect 12: the smaller ones.
+final class SmallDefectTests: HardeningTestCase {
+    func testAnOverflowingCacheBudgetIsRefused() throws {
+        let census = try PredictFixture.censusDirectory(self)
+        let root = try temporaryDirectory()
+        let text = errorText {
+            try self.train(["--data_dir", census, "--store_type", "cached_ssd", "--persistent_path", root + "/kv", "--cache_memory_budget_mb",
+                            "9223372036854775807", "--train_batches", "1", "--output_dir", root + "/out"])
+        }
+        XCTAssertTrue(text.contains("--cache_memory_budget_mb 9223372036854775807"), text)
+    }
+
+    func testPredictOnADirectoryInputSaysSo() throws {
+        let data = try PredictFixture.censusDirectory(self, testRows: 5)
+        let (checkpoint, _) = try PredictFixture.train(self, data: data)
+        let text = PredictFixture.error { _ = try PredictFixture.predict(["--model_load_dir", checkpoint, "--input", data]) }
+        XCTAssertTrue(text.contains("is a directory"), text)
+    }
+
+    func testPredictRefusesAModelWithNonFiniteWeights() throws {
+        let data = try PredictFixture.censusDirectory(self, testRows: 5)
+        let (checkpoint, _) = try PredictFixture.train(self, data: data)
+        let (model, _) = try CheckpointManifest.loadModel(from: checkpoint)
+        var metadata = try ModelCheckpoint.metadata(in: checkpoint)
+        metadata["checksum"] = nil
+        let p = model.parameters.parameters.first { $0.name.hasSuffix(".weight") }!
+        var scalars = p.value.scalars
+        scalars[0] = .nan
+        p.value.assign(Tensor(shape: p.shape, scalars: scalars))
+        try ModelCheckpoint.save(model, to: checkpoint, metadata: metadata)
+        let text = PredictFixture.error { _ = try PredictFixture.predict(["--model_load_dir", checkpoint, "--input", data + "/census-income.test"]) }
+        XCTAssertTrue(text.contains("not all finite"), text)
+    }
+
+    func testResumingWithAnotherMicroBatchIsNoted() throws {
+        let root = try temporaryDirectory()
+        let common = small + ["--no_eval", "--checkpoint", root + "/ck", "--output_dir", root + "/out"]
+        try train(common + ["--train_batches", "2", "--micro_batch", "2"])
+        let resumed = try train(common + ["--train_batches", "4"])
+        XCTAssertTrue(resumed.err.contains { $0.contains("--micro_batch 2") }, "\(resumed.err)")
     }
 }

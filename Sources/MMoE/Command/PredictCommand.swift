@@ -67,9 +67,10 @@ public struct PredictCommand {
         if inputName == "-" {
             input = .stream(standardInput, name: "stdin")
         } else {
-            guard FileManager.default.fileExists(atPath: inputName, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            guard FileManager.default.fileExists(atPath: inputName, isDirectory: &isDirectory) else {
                 throw UsageError("--input \(inputName): no such file")
             }
+            guard !isDirectory.boolValue else { throw UsageError("--input \(inputName): is a directory; give a data file (or - for standard input)") }
             guard FileManager.default.isReadableFile(atPath: inputName) else { throw UsageError("--input \(inputName): cannot open the file for reading") }
             input = .file(inputName)
         }
@@ -86,6 +87,10 @@ public struct PredictCommand {
         let model: MMoEModel, store: EmbeddingStore?
         do { (model, _, store) = try CheckpointManifest.loadModelAndStore(from: dir) } catch { throw UsageError("--model_load_dir \(dir): \(error)") }
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
+        // Training never saves non-finite weights; a model that has them (damaged or forged) would score NaN.
+        guard Kernels.allFinite(model.parameters.values) && (model.embedding.map { Kernels.allFinite($0.value) } ?? true) else {
+            throw UsageError("--model_load_dir \(dir): the model's weights are not all finite (NaN or infinite); it cannot predict")
+        }
 
         let start = DispatchTime.now().uptimeNanoseconds
         let sink = try OutputSink(path: outputPath, standardOutput: writeStandardOutput)

@@ -22,13 +22,17 @@ extension TrainCommand {
         let flag = o.embeddingStoreDirectory == o.persistentPath ? "--persistent_path" : "--incremental_ckpt's store"
         let wanted = StoreManifest(backend: file ? "file" : "journal", kind: settings.kind, dim: o.embeddingVecSize, optimizer: o.optimizer,
                                    recordWidth: width, fieldRows: fieldRows, dataset: dataset.rawValue, filter: filter)
+        let budget = o.cacheMemoryBudgetMB.multipliedReportingOverflow(by: 1 << 20)
+        guard !budget.overflow else {
+            throw UsageError("--cache_memory_budget_mb \(o.cacheMemoryBudgetMB): past the largest byte count; give at most \(Int.max >> 20)")
+        }
         // Locked before anything in it is read or cleaned up (defects 9 and 10 of issue 19).
         let lock = try Self.lockDirectory(directory, flag: flag)
         do {
             let manifest = try wanted.claim(directory, flag: flag)
             if file {
                 let keys: FileRowStorage.Keys = settings.kind == .fixed ? .dense(capacity: fieldRows.reduce(0, +)) : .sparse
-                let storage = try FileRowStorage(directory: directory, width: width, keys: keys, cacheBudgetBytes: o.cacheMemoryBudgetMB << 20, lock: lock)
+                let storage = try FileRowStorage(directory: directory, width: width, keys: keys, cacheBudgetBytes: budget.partialValue, lock: lock)
                 var persistent = PersistentStore(storage: storage, directory: directory, manifest: manifest)
                 persistent.lock = lock
                 return (storage, persistent)
