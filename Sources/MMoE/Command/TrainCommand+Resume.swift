@@ -19,15 +19,23 @@ extension TrainCommand {
                          + "or a new --checkpoint directory to start over")
     }
 
-    /// Keys of the run's totals so far, saved in each checkpoint so that a resumed run reports the
-    /// whole run.
-    static let trainedSecondsKey = "run.train_seconds", trainedSamplesKey = "run.train_samples"
+    /// The file beside a checkpoint's model that holds the run's totals up to it (seconds and samples
+    /// trained), so that a resumed run reports the whole run. Not in the model file: its seconds
+    /// differ run to run, and the model files of a resumed and a straight run are byte-identical.
+    static let totalsFile = "run_totals.json"
 
-    /// The training seconds and samples of the steps before a resumed checkpoint, as it saved them
-    /// (a checkpoint saved before they were recorded: the samples estimated, the seconds unknown: 0).
-    func priorTotals(_ metadata: [String: String], step: Int, _ o: TrainOptions) -> (seconds: Double, samples: Int) {
-        let seconds = metadata[Self.trainedSecondsKey].flatMap(Double.init) ?? 0
-        let samples = metadata[Self.trainedSamplesKey].flatMap(Int.init) ?? step * o.batchSize * max(1, o.microBatch)
+    static func saveTotals(_ totals: (seconds: Double, samples: Int), in directory: String) throws {
+        let data = Data(RunLog.json(["train_seconds": totals.seconds, "train_samples": totals.samples]).utf8)
+        try AtomicFile.write(data, as: totalsFile, in: directory)
+    }
+
+    /// The training seconds and samples of the steps up to the resumed checkpoint in `directory`
+    /// (one saved before they were recorded: the samples estimated, the seconds unknown, 0).
+    func priorTotals(in directory: String, step: Int, _ o: TrainOptions) -> (seconds: Double, samples: Int) {
+        let path = (directory as NSString).appendingPathComponent(Self.totalsFile)
+        let object = FileManager.default.contents(atPath: path).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+        let seconds = object?["train_seconds"] as? Double ?? 0
+        let samples = object?["train_samples"] as? Int ?? step * o.batchSize * max(1, o.microBatch)
         return (seconds, samples)
     }
 

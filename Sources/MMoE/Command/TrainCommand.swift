@@ -291,7 +291,7 @@ public struct TrainCommand {
                   + "\(settings.trainBatches), and \(o.outputDir)/summary.json reports it; nothing to do (give more steps to train on)")
             return TrainingSummary(steps: 0, epochs: 0, trainSeconds: 0, trainSamples: 0, finalEvaluation: nil)
         }
-        let prior = resume.map { priorTotals($0.metadata, step: $0.step, o) } ?? (0, 0)
+        let prior = resume.map { priorTotals(in: $0.path, step: $0.step, o) } ?? (0, 0)
 
         // Every check has passed: from here on, outputs are written, into directories this run holds.
         let heldElsewhere = Set([o.checkpoint, o.embeddingStoreDirectory].compactMap { $0.map(Self.canonical) })
@@ -306,9 +306,7 @@ public struct TrainCommand {
         defer { try? metrics.close() }
         func record(_ object: [String: Any]) throws { try Self.append(object, to: metrics, metricsURL) }
         /// The run's totals so far, saved with each checkpoint.
-        func totals() -> [String: String] {
-            [Self.trainedSecondsKey: "\(prior.0 + trainer.trainedSeconds)", Self.trainedSamplesKey: "\(prior.1 + trainer.trainedSamples)"]
-        }
+        func totals() -> (seconds: Double, samples: Int) { (prior.0 + trainer.trainedSeconds, prior.1 + trainer.trainedSamples) }
 
         var saveMetadata = ["dataset": kind.rawValue, "model": o.model.rawValue].merging(manifest(config, data, o).metadata) { a, _ in a }
         if kind == .census { saveMetadata["census_tasks"] = o.censusTasks.rawValue }
@@ -337,8 +335,11 @@ public struct TrainCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             var written: Int?
             let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
-                                            metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }.merging(totals()) { a, _ in a }, lossScaler: trainer.lossScaler,
-                                            beforeModel: { dir in try persistence?.prepareSave(in: dir, step: step, snapshot: false) ?? [:] },
+                                            metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }, lossScaler: trainer.lossScaler,
+                                            beforeModel: { dir in
+                                                try Self.saveTotals(totals(), in: dir)
+                                                return try persistence?.prepareSave(in: dir, step: step, snapshot: false) ?? [:]
+                                            },
                                             afterModel: { written = try persistence?.commit(step: step) })
             print("Saved \(what) \(path)" + rowsNote(written, since: start))
         }
