@@ -12,7 +12,7 @@
 # objects. Each run starts from the seed corpus Tests/Fuzz/Corpus/<target> and grows a working
 # corpus in .build/fuzz/corpus/<target> (not committed). A crash leaves crash-* in
 # .build/fuzz/artifacts/<target>/ and the script exits non-zero: commit the input under
-# Tests/Fuzz/Regressions/<target>/ (FuzzRegressionTests replays every file there) and fix the bug.
+# Tests/Fuzz/Regressions/<target>/ with an XCTest feeding it through the same call, and fix the bug.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
