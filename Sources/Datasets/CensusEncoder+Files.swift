@@ -25,6 +25,12 @@ extension CensusEncoder {
             }
             for f in 0 ..< fieldCount {
                 let r = line.range(columns[f])
+                // The vocabulary is saved as text with the model: bytes that are not UTF-8 would not
+                // survive the trip (two such values would become one), so they are refused here.
+                guard MessageText.isUTF8(bytes[r]) else {
+                    throw DatasetError(file: path, line: number, field: names[f],
+                                       "\"\(CensusLine.text(bytes, r))\" is not UTF-8 text; category values must be UTF-8 (re-encode the file, e.g. with iconv)")
+                }
                 let key = FieldHash.key(field: f, bytes, r)
                 if keepKeys { keys.append(key) }
                 do throws(FieldVocabulary.Collision) { ids.append(try fields[f].findOrInsert(key: key, bytes, r)) } catch {

@@ -67,10 +67,11 @@ public struct CensusEncoder: Sendable, Equatable {
 
     /// Min-max scaling with the training range, clipped to [0, 1]; a field that was constant in
     /// training gives 0.
+    /// Computed in Double: a range such as [-3e38, 3e38] overflows Float's max - min.
     public func scale(_ raw: Float, dense d: Int) -> Float {
-        let span = denseMax[d] - denseMin[d]
+        let lo = Double(denseMin[d]), span = Double(denseMax[d]) - lo
         guard span > 0 else { return 0 }
-        return min(max((raw - denseMin[d]) / span, 0), 1)
+        return Float(min(max((Double(raw) - lo) / span, 0), 1))
     }
 
     /// Fused-table row of `value` in sparse field `f`: its training row, or the field's unknown row.

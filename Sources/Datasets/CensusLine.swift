@@ -89,7 +89,7 @@ struct CensusLine {
     static func text(_ bytes: [UInt8], _ r: Range<Int>) -> String {
         let limit = 60
         let cut = r.count > limit ? r.lowerBound ..< r.lowerBound + limit : r
-        return String(decoding: bytes[cut], as: UTF8.self) + (cut.count < r.count ? "..." : "")
+        return MessageText.escape(bytes[cut]) + (cut.count < r.count ? "..." : "")
     }
 }
 

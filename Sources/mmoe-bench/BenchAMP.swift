@@ -51,7 +51,7 @@ func benchAMP(arguments: [String]) -> Int32 {
                          try Taobao.load(path: files.test), s, steps: steps, rounds: rounds)
         }
     } catch {
-        FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: \(error)\n".utf8))
         return 2
     }
     return 0

@@ -45,7 +45,7 @@ func benchCheckpoint(arguments: [String]) -> Int32 {
                                     dir: (root as NSString).appendingPathComponent(name)))
         }
     } catch {
-        FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: \(error)\n".utf8))
         return 2
     }
     func ms(_ body: () throws -> Void) rethrows -> Double {
@@ -72,7 +72,7 @@ func benchCheckpoint(arguments: [String]) -> Int32 {
             }
         }
     } catch {
-        FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: \(error)\n".utf8))
         return 1
     }
     func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }

@@ -71,7 +71,7 @@ func benchEmbedding(arguments: [String]) -> Int32 {
                                    exponent: exponent, budgetFraction: budgetFraction, stores: stores, root: root)
         }
     } catch {
-        FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: \(error)\n".utf8))
         return 1
     }
     return 0

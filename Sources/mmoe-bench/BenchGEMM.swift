@@ -55,7 +55,7 @@ private final class NumpyTimer {
 
     init?(threads: Int) {
         guard let script = NumpyTimer.locateScript() else {
-            FileHandle.standardError.write(Data("mmoe-bench: --numpy: Scripts/numpy_gemm.py not found (run from the package root)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: --numpy: Scripts/numpy_gemm.py not found (run from the package root)\n".utf8))
             return nil
         }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -66,11 +66,11 @@ private final class NumpyTimer {
         process.standardInput = input
         process.standardOutput = output
         do { try process.run() } catch {
-            FileHandle.standardError.write(Data("mmoe-bench: --numpy: cannot start python3: \(error)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: --numpy: cannot start python3: \(error)\n".utf8))
             return nil
         }
         guard let ready = readLine(), ready.hasPrefix("READY") else {
-            FileHandle.standardError.write(Data("mmoe-bench: --numpy: python3 with numpy is needed for the comparison (is python3 installed, with numpy?)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: --numpy: python3 with numpy is needed for the comparison (is python3 installed, with numpy?)\n".utf8))
             return nil
         }
         version = String(ready.dropFirst("READY ".count))
@@ -105,7 +105,7 @@ private final class NumpyTimer {
     }
 
     func measure(m: Int, k: Int, n: Int, variant: String) -> Double? {
-        input.fileHandleForWriting.write(Data("\(m) \(k) \(n) \(variant) \(sampleSeconds)\n".utf8))
+        try? input.fileHandleForWriting.write(contentsOf: Data("\(m) \(k) \(n) \(variant) \(sampleSeconds)\n".utf8))
         return readLine().flatMap(Double.init)
     }
 

@@ -34,7 +34,7 @@ func benchTape(arguments: [String]) -> Int32 {
         let census = try CensusIncome.load(directory: dataDir)
         (train, fieldRows) = (census.train, census.encoder.schema.fieldRows)
     } catch {
-        FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: \(error)\n".utf8))
         return 2
     }
     let config = MMoEConfig(denseWidth: train.denseWidth, fieldRows: fieldRows, embeddingDim: 4)
@@ -83,7 +83,7 @@ func benchTape(arguments: [String]) -> Int32 {
         }
         if let tracePath, options == TapeOptions() {
             do { try timeline.write(to: URL(fileURLWithPath: tracePath)) } catch {
-                FileHandle.standardError.write(Data("mmoe-bench: cannot write \(tracePath): \(error)\n".utf8))
+                try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: cannot write \(tracePath): \(error)\n".utf8))
                 return 1
             }
             print("wrote \(timeline.events.count) events to \(tracePath)")

@@ -53,7 +53,7 @@ func benchTrain(arguments: [String]) -> Int32 {
             (train, test, fieldRows) = (census.train, census.test, census.encoder.schema.fieldRows)
             source = "census \(dataDir)"
         } catch {
-            FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: \(error)\n".utf8))
             return 2
         }
     } else {

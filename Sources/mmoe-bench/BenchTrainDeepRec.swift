@@ -15,7 +15,7 @@ func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds
     do {
         if let dataDir {
             guard let files = try Taobao.files(in: dataDir) else {
-                FileHandle.standardError.write(Data("mmoe-bench: --data_dir \(dataDir): no taobao_train_data there\n".utf8))
+                try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: --data_dir \(dataDir): no taobao_train_data there\n".utf8))
                 return 2
             }
             train = try Taobao.load(path: files.train)
@@ -28,7 +28,7 @@ func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds
             source = "generated, Taobao-shaped"
         }
     } catch {
-        FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: \(error)\n".utf8))
         return 2
     }
     let config = MMoEConfig.deepRec(fieldRows: Taobao.schema.fieldRows)
@@ -106,7 +106,7 @@ func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds
             dataRate = samples[0].sorted()[2]
             keyedDataRate = samples[1].sorted()[2]
         } catch {
-            FileHandle.standardError.write(Data("mmoe-bench: \(error)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: \(error)\n".utf8))
             return 1
         }
     }

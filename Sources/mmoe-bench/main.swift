@@ -61,7 +61,7 @@ subcommands:
 """
 
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("mmoe-bench: \(message)\n\n\(usage)".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: \(message)\n\n\(usage)".utf8))
     exit(2)
 }
 

@@ -6,7 +6,7 @@ import Datasets
 // (2 for anything the user can fix: flags, checkpoint, input; 1 for anything else).
 
 func fail(_ message: String, code: Int32) -> Never {
-    FileHandle.standardError.write(Data("mmoe-predict: \(message)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("mmoe-predict: \(message)\n".utf8))
     exit(code)
 }
 

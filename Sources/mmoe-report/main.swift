@@ -5,7 +5,7 @@ import MMoE
 // (2 for anything the user can fix: flags and run files; 1 for anything else).
 
 func fail(_ message: String, code: Int32) -> Never {
-    FileHandle.standardError.write(Data("mmoe-report: \(message)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("mmoe-report: \(message)\n".utf8))
     exit(code)
 }
 
@@ -27,7 +27,7 @@ do {
         exit(0)
     }
     let report = try PaperReport.load(runsDirectory: options.runs!)
-    for note in report.skipped { FileHandle.standardError.write(Data("mmoe-report: skipped \(note)\n".utf8)) }
+    for note in report.skipped { try? FileHandle.standardError.write(contentsOf: Data("mmoe-report: skipped \(note)\n".utf8)) }
     let paths = try report.write(to: options.out!)
     print("mmoe-report: \(report.runs.count) runs (\(report.models.joined(separator: ", ")); p = "
           + report.correlations.map(PaperReport.correlationLabel).joined(separator: ", ") + ")")

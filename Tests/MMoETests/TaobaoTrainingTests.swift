@@ -164,7 +164,7 @@ final class TaobaoTrainingTests: XCTestCase {
         let second = TrainCommand(options: try TrainOptions.parse(common + ["--steps", "30", "--no_eval"]), print: { lines.append($0) }, printError: { _ in })
         let resumed = try second.run()
         XCTAssertTrue(lines.contains { $0.hasPrefix("Resuming from \(ck)/model.ckpt-20") }, lines.joined(separator: "\n"))
-        XCTAssertEqual(resumed.steps, 10)
+        XCTAssertEqual(resumed.steps, 30, "a resumed run reports the whole run (issue 19, defect 11)")
         XCTAssertNil(resumed.finalEvaluation)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: ck).sorted(), ["model.ckpt-25", "model.ckpt-30"])
 

@@ -30,13 +30,15 @@ enum AtomicFile {
         do {
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
             defer { try? handle.close() }
+            if FileFaults.fails("write \(temporary)") { throw CocoaError(.fileWriteOutOfSpace) }
             try handle.write(contentsOf: data)
+            if FileFaults.fails("fsync \(temporary)") { throw CocoaError(.fileWriteUnknown) }
             try handle.synchronize()
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw fail("writing \(data.count) bytes to \(temporary) failed: \(error.localizedDescription)")
         }
-        guard rename(temporary, final) == 0 else {
+        guard !FileFaults.fails("rename \(temporary)"), rename(temporary, final) == 0 else {
             let why = errnoDescription()
             try? FileManager.default.removeItem(atPath: temporary)
             throw fail("renaming \(temporary) over it failed: \(why)")
@@ -46,6 +48,7 @@ enum AtomicFile {
 
     /// fsync of a directory: makes the entries created or renamed in it durable.
     static func syncDirectory(_ directory: String) throws(CheckpointWriteError) {
+        if FileFaults.fails("fsync \(directory)/") { throw CheckpointWriteError(description: "\(directory): fsync of the directory failed: injected fault") }
         let fd = open(directory, O_RDONLY)
         guard fd >= 0 else { throw CheckpointWriteError(description: "\(directory): cannot open the directory to flush it: \(errnoDescription())") }
         defer { close(fd) }

@@ -31,12 +31,16 @@ public struct PredictCommand {
     /// What `--input -` reads.
     public var standardInput: FileHandle = .standardInput
     /// Where the CSV goes without `--output` or with `--output -`.
-    public var writeStandardOutput: (Data) throws -> Void = { FileHandle.standardOutput.write($0) }
+    public var writeStandardOutput: (Data) throws -> Void = { data in
+        do { try FileHandle.standardOutput.write(contentsOf: data) } catch {
+            throw UsageError("--output -: writing to standard output failed: \(error.localizedDescription)")
+        }
+    }
     /// Where the summary and `--eval`'s metrics go (stderr in the CLI).
     public var printError: (String) -> Void
 
     public init(options: PredictOptions,
-                printError: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
+                printError: @escaping (String) -> Void = { try? FileHandle.standardError.write(contentsOf: Data(($0 + "\n").utf8)) }) {
         self.options = options
         self.printError = printError
     }
@@ -63,9 +67,10 @@ public struct PredictCommand {
         if inputName == "-" {
             input = .stream(standardInput, name: "stdin")
         } else {
-            guard FileManager.default.fileExists(atPath: inputName, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            guard FileManager.default.fileExists(atPath: inputName, isDirectory: &isDirectory) else {
                 throw UsageError("--input \(inputName): no such file")
             }
+            guard !isDirectory.boolValue else { throw UsageError("--input \(inputName): is a directory; give a data file (or - for standard input)") }
             guard FileManager.default.isReadableFile(atPath: inputName) else { throw UsageError("--input \(inputName): cannot open the file for reading") }
             input = .file(inputName)
         }
@@ -83,6 +88,10 @@ public struct PredictCommand {
         do { (model, _, store) = try CheckpointManifest.loadModelAndStore(from: dir) } catch { throw UsageError("--model_load_dir \(dir): \(error)") }
         var servingInputs = try o.emitInputs.map { try Self.servingInputs(manifest, store: store, directory: $0) }
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
+        // Training never saves non-finite weights; a model that has them (damaged or forged) would score NaN.
+        guard Kernels.allFinite(model.parameters.values) && (model.embedding.map { Kernels.allFinite($0.value) } ?? true) else {
+            throw UsageError("--model_load_dir \(dir): the model's weights are not all finite (NaN or infinite); it cannot predict")
+        }
 
         let start = DispatchTime.now().uptimeNanoseconds
         let sink = try OutputSink(path: outputPath, standardOutput: writeStandardOutput)

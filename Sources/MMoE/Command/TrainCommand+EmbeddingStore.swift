@@ -22,15 +22,25 @@ extension TrainCommand {
         let flag = o.embeddingStoreDirectory == o.persistentPath ? "--persistent_path" : "--incremental_ckpt's store"
         let wanted = StoreManifest(backend: file ? "file" : "journal", kind: settings.kind, dim: o.embeddingVecSize, optimizer: o.optimizer,
                                    recordWidth: width, fieldRows: fieldRows, dataset: dataset.rawValue, filter: filter)
+        let budget = o.cacheMemoryBudgetMB.multipliedReportingOverflow(by: 1 << 20)
+        guard !budget.overflow else {
+            throw UsageError("--cache_memory_budget_mb \(o.cacheMemoryBudgetMB): past the largest byte count; give at most \(Int.max >> 20)")
+        }
+        // Locked before anything in it is read or cleaned up (defects 9 and 10 of issue 19).
+        let lock = try Self.lockDirectory(directory, flag: flag)
         do {
             let manifest = try wanted.claim(directory, flag: flag)
             if file {
                 let keys: FileRowStorage.Keys = settings.kind == .fixed ? .dense(capacity: fieldRows.reduce(0, +)) : .sparse
-                let storage = try FileRowStorage(directory: directory, width: width, keys: keys, cacheBudgetBytes: o.cacheMemoryBudgetMB << 20)
-                return (storage, PersistentStore(storage: storage, directory: directory, manifest: manifest))
+                let storage = try FileRowStorage(directory: directory, width: width, keys: keys, cacheBudgetBytes: budget.partialValue, lock: lock)
+                var persistent = PersistentStore(storage: storage, directory: directory, manifest: manifest)
+                persistent.lock = lock
+                return (storage, persistent)
             }
             let storage = try JournaledRowStorage(directory: directory, storage: MemoryRowStorage(width: width))
-            return (storage, PersistentStore(storage: storage, directory: directory, manifest: manifest))
+            var persistent = PersistentStore(storage: storage, directory: directory, manifest: manifest)
+            persistent.lock = lock
+            return (storage, persistent)
         } catch let error as EmbeddingStoreError {
             throw UsageError(error.description)
         } catch {

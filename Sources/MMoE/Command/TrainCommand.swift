@@ -19,7 +19,7 @@ public struct TrainCommand {
     public var printError: (String) -> Void
 
     public init(options: TrainOptions, print: @escaping (String) -> Void = { Swift.print($0) },
-                printError: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
+                printError: @escaping (String) -> Void = { try? FileHandle.standardError.write(contentsOf: Data(($0 + "\n").utf8)) }) {
         self.options = options
         self.print = print
         self.printError = printError
@@ -102,6 +102,8 @@ public struct TrainCommand {
             let rows = min(try Taobao.countRows(path: files.train), limit ?? .max)
             let testRows = min(try Taobao.countRows(path: files.test), testLimit ?? .max)
             guard rows > 0 else { throw UsageError("\(files.train): no rows to train on") }
+            // The test file is read through once now, so a bad line in it stops the run before training, not after.
+            if !o.noEval { try Taobao.read(path: files.test, chunkRows: 4096, maxRows: testLimit, options: reader) { _ in true } }
             let loaders = o.workqueue ? max(2, Parallel.threads) : 1
             // Slices of a few MB: small enough to parse ahead in bounded memory, several per
             // loader thread even on small files.
@@ -143,6 +145,7 @@ public struct TrainCommand {
         if o.explicitFlags.contains("census_tasks") && kind != .census {
             throw UsageError("--census_tasks \(o.censusTasks.rawValue) applies to Census-income data; the \(kind.rawValue) data has its own tasks")
         }
+        try checkOutputDirectories(o)
         Parallel.threads = o.intra > 0 ? o.intra : o.threads
         if o.usesEmbeddingStore && kind == .synthetic {
             throw UsageError("\(o.embeddingStoreFlag): the built-in synthetic data has no sparse fields to embed")
@@ -153,6 +156,7 @@ public struct TrainCommand {
             throw UsageError("--num_tasks \(o.numTasks): the \(kind.rawValue) data has \(data.taskNames.count) tasks (\(data.taskNames.joined(separator: ", ")))")
         }
         let config = modelConfig(data, o, kind)
+        try checkMemory(config, o)
         let model: MMoEModel
         let storeSettings = o.embeddingStoreSettings(seed: o.seed)
         do { model = try MMoEModel(config, seed: o.seed, embeddingTable: storeSettings == nil) } catch { throw UsageError(error.description) }
@@ -173,9 +177,13 @@ public struct TrainCommand {
             let width = RowLayout(dim: o.embeddingVecSize, stateWidth: RowOptimizer(kind: o.optimizer, dim: o.embeddingVecSize).stateWidth).width
             (storage, persistent) = try openRowStorage(o, settings: storeSettings, width: width, fieldRows: config.fieldRows, dataset: kind)
         }
+        // The checkpoint directory is locked before it is read: another run's saves in progress are not resumed.
+        let checkpointLock = try o.checkpoint.map { try Self.lockDirectory($0, flag: "--checkpoint") }
+        defer { checkpointLock?.release() }
         var resume: (path: String, step: Int, metadata: [String: String], rows: EmbeddingPersistence.SavedRows)?
         var rowStart = RowStart.created
         if o.checkpoint != nil, let checkpoints, let found = try resumableCheckpoint(checkpoints, persistent: persistent) {
+            try checkResume(step: found.step, totalSteps: totalSteps(o, trainRows: data.trainRows), o, checkpoint: checkpoints.path)
             resume = found
             rowStart = try self.rowStart(loading: found.rows, from: found.path, step: found.step, hasStore: storeSettings != nil, persistent: persistent, o: o)
         } else if let dir = o.modelLoadDir {
@@ -202,7 +210,7 @@ public struct TrainCommand {
 
         var settings = TrainerSettings()
         settings.batchSize = o.batchSize
-        settings.trainBatches = o.steps.map { $0 == 0 ? Self.deepRecSteps(rows: data.trainRows, batchSize: o.batchSize) : $0 } ?? o.trainBatches
+        settings.trainBatches = totalSteps(o, trainRows: data.trainRows)
         settings.lossPrintInterval = o.lossPrintInterval
         settings.learningRate = o.learningRate
         settings.lrFactor = o.lrFactor
@@ -217,7 +225,7 @@ public struct TrainCommand {
         settings.evaluateEachEpoch = kind != .taobao
         settings.saveSteps = o.saveSteps ?? 0
         settings.incrementalSaveSeconds = Double(o.incrementalCkpt)
-        settings.batchShards = o.inter > 0 ? o.inter : 2
+        settings.batchShards = batchShards(o)
         settings.progressSeconds = 10
         // --amp: bfloat16-rounded GEMM inputs (the --bf16 path) plus loss scaling; see LossScaler.
         if o.amp {
@@ -277,14 +285,29 @@ public struct TrainCommand {
             }
         }
 
-        // Every check has passed: from here on, outputs are written.
         let outputDir = URL(fileURLWithPath: o.outputDir)
-        try FileManager.default.createDirectory(at: outputDir, withIntermediateDirectories: true)
+        if let resume, resume.step == settings.trainBatches,
+           FileManager.default.fileExists(atPath: outputDir.appendingPathComponent("summary.json").path) {
+            print("mmoe-train: the run is already complete: the newest checkpoint in \(resume.path) is at step \(resume.step) of "
+                  + "\(settings.trainBatches), and \(o.outputDir)/summary.json reports it; nothing to do (give more steps to train on)")
+            return TrainingSummary(steps: 0, epochs: 0, trainSeconds: 0, trainSamples: 0, finalEvaluation: nil)
+        }
+        let prior = resume.map { priorTotals(in: $0.path, step: $0.step, o) } ?? (0, 0)
+
+        // Every check has passed: from here on, outputs are written, into directories this run holds.
+        let heldElsewhere = Set([o.checkpoint, o.embeddingStoreDirectory].compactMap { $0.map(Self.canonical) })
+        let outputLocks = try outputDirectories(o).filter { !heldElsewhere.contains(Self.canonical($0.path)) }
+            .map { try Self.lockDirectory($0.path, flag: $0.flag) }
+        defer { outputLocks.forEach { $0.release() } }
+        do { try FileManager.default.createDirectory(at: outputDir, withIntermediateDirectories: true) } catch {
+            throw UsageError("--output_dir \(o.outputDir): cannot create the directory: \(error.localizedDescription)")
+        }
         let metricsURL = outputDir.appendingPathComponent("metrics.jsonl")
-        _ = FileManager.default.createFile(atPath: metricsURL.path, contents: nil)
-        let metrics = try FileHandle(forWritingTo: metricsURL)
+        let metrics = try Self.openMetrics(metricsURL, resumedStep: resume?.step)
         defer { try? metrics.close() }
-        func record(_ object: [String: Any]) { metrics.write(Data((RunLog.json(object) + "\n").utf8)) }
+        func record(_ object: [String: Any]) throws { try Self.append(object, to: metrics, metricsURL) }
+        /// The run's totals so far, saved with each checkpoint.
+        func totals() -> (seconds: Double, samples: Int) { (prior.0 + trainer.trainedSeconds, prior.1 + trainer.trainedSamples) }
         try writeFlags(o, to: outputDir)
         let board = try tensorBoard(o, tasks: data.taskNames, fresh: firstStep == 1)
 
@@ -316,7 +339,10 @@ public struct TrainCommand {
             var written: Int?
             let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
                                             metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }, lossScaler: trainer.lossScaler,
-                                            beforeModel: { dir in try persistence?.prepareSave(in: dir, step: step, snapshot: false) ?? [:] },
+                                            beforeModel: { dir in
+                                                try Self.saveTotals(totals(), in: dir)
+                                                return try persistence?.prepareSave(in: dir, step: step, snapshot: false) ?? [:]
+                                            },
                                             afterModel: { written = try persistence?.commit(step: step) })
             print("Saved \(what) \(path)" + rowsNote(written, since: start))
         }
@@ -351,11 +377,11 @@ public struct TrainCommand {
 
         let tasks = data.taskNames
         let progress = RunProgress(firstStep: firstStep, lastStep: settings.trainBatches)
-        let summary = try trainer.run(from: firstStep) { event in
+        let summary = wholeRun(try trainer.run(from: firstStep) { event in
             switch event {
             case .step(let r):
                 print(RunLog.stepLine(r, tasks: tasks) + progress.suffix(step: r.step))
-                record(RunLog.stepRecord(r, tasks: tasks))
+                try record(RunLog.stepRecord(r, tasks: tasks))
                 try board?.step(r)
             case .progress(let step):
                 print(progress.line(step: step))
@@ -366,7 +392,7 @@ public struct TrainCommand {
                     print(store.statistics.line)
                     evalRecord["embedding_store"] = store.statistics.record
                 }
-                record(evalRecord)
+                try record(evalRecord)
                 try board?.evaluation(r, store: store?.statistics.record, gatesOf: store == nil ? model : nil, test: data.test, options: settings.tapeOptions)
                 if o.saveModelAfterEachEval {
                     // A regression task has no AUC: its test MSE names it instead.
@@ -391,7 +417,7 @@ public struct TrainCommand {
                     if let written = try persistence?.commit(step: step) { print("Incremental save at step \(step)" + rowsNote(written, since: start)) }
                 }
             }
-        }
+        }, prior: prior, resumedStep: resume?.step ?? 0, rowsPerEpoch: data.source.rowsPerEpoch)
         if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
             try saveCheckpoint(settings.trainBatches, "checkpoint")
         }
@@ -408,7 +434,9 @@ public struct TrainCommand {
             if o.noEval { print(store.statistics.line) }
         }
         let summaryData = Data(RunLog.json(summaryRecord).utf8)
-        try summaryData.write(to: outputDir.appendingPathComponent("summary.json"), options: .atomic)
+        do { try summaryData.write(to: outputDir.appendingPathComponent("summary.json"), options: .atomic) } catch {
+            throw TrainingError(description: "\(outputDir.appendingPathComponent("summary.json").path): write failed: \(error.localizedDescription)")
+        }
         if o.gateReport, let gates = try GateStatistics.measure(model, test: data.test, tasks: tasks, options: settings.tapeOptions) {
             for line in gates.summaryLines { print(line) }
             for warning in gates.warnings { printError(warning) }
@@ -422,8 +450,8 @@ public struct TrainCommand {
             return [auc, mse].compactMap { $0 }.joined(separator: "; ")
         } ?? "no evaluation (--no_eval)"
         let finalLine = "mmoe-train: \(kind.rawValue), \(summary.steps) steps (\(String(format: "%.2f", summary.epochs)) epochs) in "
-              + "\(String(format: "%.1f", summary.trainSeconds)) s, \(Int(summary.samplesPerSecond.rounded())) samples/s, "
-              + "\(String(format: "%.1f", summary.stepsPerSecond)) global steps/s; "
+              + "\(String(format: "%.1f", summary.trainSeconds)) s, \(summary.trainSeconds > 0 ? "\(Int(summary.samplesPerSecond.rounded()))" : "n/a") samples/s, "
+              + "\(summary.trainSeconds > 0 ? String(format: "%.1f", summary.stepsPerSecond) : "n/a") global steps/s; "
               + (summary.lossScale.map { "loss scale \(RunLog.lossScaleText($0)), \(summary.skippedSteps) steps skipped for overflow; " } ?? "")
               + "\(aucText); "
               + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)"

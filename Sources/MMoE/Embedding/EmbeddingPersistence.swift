@@ -134,6 +134,8 @@ public struct PersistentStore {
     public let storage: any DurableRowStorage
     public let directory: String
     public let manifest: StoreManifest
+    /// The run's claim on `directory`, held as long as the store is in use.
+    public var lock: DirectoryLock?
 
     public init(storage: any DurableRowStorage, directory: String, manifest: StoreManifest) {
         self.storage = storage

@@ -100,6 +100,8 @@ public final class FileRowStorage: DurableRowStorage {
     var broken: RowStorageError?
     /// Tests only: where `commit` stops, as if the process were killed there.
     var simulatedCrash: CommitStage?
+    /// The store's directory, held while the store is open.
+    let lock: DirectoryLock
 
     /// Opens the store in `directory`, creating it (and the directory) if absent. An existing
     /// store must have been made with the same `width` and `keys`. A commit interrupted after its
@@ -107,7 +109,10 @@ public final class FileRowStorage: DurableRowStorage {
     ///
     /// `cacheBudgetBytes` bounds the cache: records plus their bookkeeping (about
     /// `4 * width + 40` bytes each); it must hold at least one record.
-    public init(directory: String, width: Int, keys: Keys, cacheBudgetBytes: Int) throws(RowStorageError) {
+    /// `lock`: the directory's `DirectoryLock` when the caller already holds it; otherwise the
+    /// store takes it itself, before anything in the directory is touched (scratch files included,
+    /// which belong to the owner while another process holds the store).
+    public init(directory: String, width: Int, keys: Keys, cacheBudgetBytes: Int, lock: DirectoryLock? = nil) throws(RowStorageError) {
         guard width > 0 else { throw RowStorageError("\(directory): record width must be positive, got \(width)") }
         var capacity = 0
         if case .dense(let c) = keys {
@@ -128,6 +133,12 @@ public final class FileRowStorage: DurableRowStorage {
         self.entryWords = RowFileFormat.entryWords(width: width)
         self.scratch = [UInt32](repeating: 0, count: RowFileFormat.entryWords(width: width))
 
+        if let lock {
+            self.lock = lock
+        } else {
+            try RowFile.makeDirectory(directory)
+            do { self.lock = try DirectoryLock(directory: directory) } catch { throw RowStorageError(error.description) }
+        }
         let (data, header, arrays) = try FileRowStorage.openFiles(directory: directory, width: width, denseCapacity: capacity)
         self.data = data
         self.spill = try RowFile(FileRowStorage.path(directory, RowFileFormat.spillFile), .create)

@@ -55,6 +55,7 @@ final class RowFile {
     /// Writes `words[start ..< start + count]` at byte `offset`, all of it or an error.
     func write(_ words: [UInt32], start: Int = 0, count: Int, at offset: Int) throws(RowStorageError) {
         precondition(start >= 0 && count >= 0 && start + count <= words.count, "RowFile.write: \(count) words at \(start) from \(words.count)")
+        if FileFaults.fails("write \(path)") { throw RowStorageError("\(path): write failed: injected fault") }
         let fd = self.fd
         let (done, failed) = words.withUnsafeBytes { raw in
             RowFile.loop(bytes: count * 4) { done, left in pwrite(fd, raw.baseAddress! + start * 4 + done, left, off_t(offset + done)) }
@@ -82,6 +83,7 @@ final class RowFile {
 
     /// Flushes the file's data and size to the device (fsync).
     func sync() throws(RowStorageError) {
+        if FileFaults.fails("fsync \(path)") { throw RowStorageError("\(path): fsync failed: injected fault") }
         guard fsync(fd) == 0 else { throw RowFile.failure(path, "fsync failed") }
     }
 
@@ -108,6 +110,7 @@ final class RowFile {
     /// Renames `from` to `to` atomically (replacing `to`), then fsyncs the directory so the new
     /// name survives a power cut.
     static func renameDurably(_ from: String, to: String) throws(RowStorageError) {
+        if FileFaults.fails("rename \(from)") { throw RowStorageError("\(to): cannot rename \(from) to it: injected fault") }
         guard rename(from, to) == 0 else { throw failure(to, "cannot rename \(from) to it") }
         try syncDirectory(of: to)
     }
@@ -118,6 +121,7 @@ final class RowFile {
 
     static func syncDirectory(of path: String) throws(RowStorageError) {
         let dir = directory(of: path)
+        if FileFaults.fails("fsync \(dir)/") { throw RowStorageError("\(dir): directory fsync failed: injected fault") }
         let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw failure(dir, "cannot open directory to fsync it") }
         defer { close(fd) }

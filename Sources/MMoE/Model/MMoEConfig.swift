@@ -130,6 +130,9 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
         if Set(fieldNames).count != fieldNames.count || fieldNames.contains(where: \.isEmpty) {
             throw MMoEConfigError("sparse field names must be distinct and non-empty, got \(fieldNames)")
         }
+        if fieldCount.multipliedReportingOverflow(by: embeddingDim).overflow || (fieldCount * embeddingDim).addingReportingOverflow(denseWidth).overflow {
+            throw MMoEConfigError("--embedding_vec_size \(embeddingDim): \(fieldCount) fields of that size are past Int's range; the network would need more memory than any machine has")
+        }
         if inputWidth < 1 { throw MMoEConfigError("the data has no input features") }
         if !taskTypes.isEmpty && taskTypes.count != numTasks {
             throw MMoEConfigError("--task_types has \(taskTypes.count) entries for \(numTasks) tasks; give one per task")
@@ -140,6 +143,9 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
             if taskExperts < 1 { throw MMoEConfigError("--task_experts must be at least 1, got \(taskExperts)") }
             if sharedExperts < 0 { throw MMoEConfigError("--shared_experts must be at least 0, got \(sharedExperts)") }
         }
+        // Sizes (issue 19): refused before anything is allocated, with what they would need.
+        try MemoryEstimate.check(.network(self, embeddingTable: false), what: "the network",
+                                 advice: "reduce --num_experts, --expert_dnn, --gate_dnn, --tower_dnn, --ple_levels or --embedding_vec_size")
     }
 }
 

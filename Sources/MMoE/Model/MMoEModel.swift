@@ -101,6 +101,10 @@ public final class MMoEModel {
     /// then live in an `EmbeddingStore`, whose working table is passed to `logits`.
     public init(_ config: MMoEConfig, seed: UInt64, embeddingTable: Bool = true) throws(MMoEConfigError) {
         try config.validate()
+        if embeddingTable {
+            try MemoryEstimate.check(.network(config, embeddingTable: true), what: "the network with its embedding table",
+                                     advice: "reduce the table sizes (--table_size_array) or --embedding_vec_size")
+        }
         self.config = config
         let store = ParameterStore(Self.parameterSpecs(config))
         parameters = store

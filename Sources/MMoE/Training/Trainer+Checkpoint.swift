@@ -14,12 +14,14 @@ extension Trainer {
     public static let dropoutRNGKey = "trainer.dropout_rng"
     public static let seedKey = "trainer.seed"
     public static let batchSizeKey = "trainer.batch_size"
+    public static let microBatchKey = "trainer.micro_batch"
 
     /// The metadata to save with a checkpoint taken now.
     public var checkpointMetadata: [String: String] {
         let s = dropoutRNG.state
         return [Self.dropoutRNGKey: [s.0, s.1, s.2, s.3].map(Self.hex16).joined(separator: ":"),
-                Self.seedKey: "\(settings.seed)", Self.batchSizeKey: "\(source.batchSize)"]
+                Self.seedKey: "\(settings.seed)", Self.batchSizeKey: "\(source.batchSize)",
+                Self.microBatchKey: "\(max(1, settings.microBatches))"]
     }
 
     /// Restores what `checkpointMetadata` saved. Returns notices for settings that differ from the
@@ -44,6 +46,9 @@ extension Trainer {
         }
         if let size = metadata[Self.batchSizeKey], size != "\(source.batchSize)" {
             notices.append("note: the checkpoint was trained with --batch_size \(size), this run uses \(source.batchSize): the data order after the resume differs from the saved run's")
+        }
+        if let micro = metadata[Self.microBatchKey], micro != "\(max(1, settings.microBatches))" {
+            notices.append("note: the checkpoint was trained with --micro_batch \(micro), this run uses \(max(1, settings.microBatches)): the data order after the resume differs from the saved run's")
         }
         return notices
     }

@@ -152,6 +152,8 @@ public final class Trainer {
     public let taskNames: [String]
     /// Where the training batches come from.
     public let source: BatchSource
+    /// The training seconds and samples of the steps `run` has taken so far (for checkpoints).
+    public private(set) var trainedSeconds = 0.0, trainedSamples = 0
     var dropoutRNG: SeededRNG
     private let test: EvalData
     /// Dense weights that L2 applies to: their ranges in the flat parameter buffer.
@@ -385,6 +387,8 @@ public final class Trainer {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let rows = batches.reduce(0) { $0 + $1.size }
             trainSeconds += seconds
+            trainedSeconds += seconds
+            trainedSamples += batches.reduce(0) { $0 + $1.size }
             sinceReport += seconds
             rowsSinceReport += rows
             samples += rows

@@ -1,0 +1,35 @@
+import Foundation
+
+/// The fault-injection seam of the file layer (issue 19): every write, fsync and rename made by a
+/// checkpoint save (`AtomicFile`) and a row-store commit (`RowFile`) asks `FileFaults.fails` first,
+/// so a test can make the n-th of them fail and check that the previous state is still loadable.
+/// Off unless a test turns it on; then it costs one counter step per operation.
+enum FileFaults {
+    /// Operations counted since `arm`; the one numbered `failing` (0-based) fails. nil: count only.
+    nonisolated(unsafe) static var failing: Int?
+    nonisolated(unsafe) private(set) static var operations: [String] = []
+    nonisolated(unsafe) private static var armed = false
+    private static let lock = NSLock()
+
+    /// Starts counting operations (and failing the one numbered `failAt`).
+    static func arm(failAt: Int?) {
+        lock.lock(); defer { lock.unlock() }
+        failing = failAt
+        operations = []
+        armed = true
+    }
+
+    static func disarm() {
+        lock.lock(); defer { lock.unlock() }
+        armed = false
+        failing = nil
+    }
+
+    /// Whether `operation` (e.g. "write /path") is to fail as an injected fault.
+    static func fails(_ operation: String) -> Bool {
+        guard armed else { return false }
+        lock.lock(); defer { lock.unlock() }
+        operations.append(operation)
+        return failing == operations.count - 1
+    }
+}
