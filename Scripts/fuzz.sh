@@ -6,7 +6,7 @@
 #   Scripts/fuzz.sh all 0                build only
 #   FUZZ_JOBS=4 Scripts/fuzz.sh taobao_line 36000   four parallel fuzzing jobs for ten hours
 #
-# Targets: census_line taobao_line safetensors row_store options (Tests/Fuzz/Targets/<name>.swift).
+# Targets: census_line taobao_line safetensors row_store options parquet gzip (Tests/Fuzz/Targets/<name>.swift).
 # The library modules (Tensor, Datasets, MMoE) are built by SwiftPM in a build directory of their
 # own (.build/fuzz) with -sanitize=fuzzer,address, then each target is linked against their
 # objects. Each run starts from the seed corpus Tests/Fuzz/Corpus/<target> and grows a working
@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(census_line taobao_line safetensors row_store options)
+TARGETS=(census_line taobao_line safetensors row_store options parquet gzip)
 which=${1:-all}
 seconds=${2:-20}
 jobs=${FUZZ_JOBS:-1}

@@ -31,7 +31,7 @@ extension TrainOptions {
                     .value("min_lr", \.minLR, .real("LR", .nonNegative), "the learning rate lr_factor stops at"),
                     .value("batch_size", \.batchSize, .integer("N", .positive), "training/evaluation batch size"),
                     .value("train_batches", \.trainBatches, .integer("N", .positive),
-                           "the maximum number of training batches; the built-in synthetic data defaults to 3 epochs instead (1173 steps)"),
+                           "the maximum number of training batches; the built-in synthetic data defaults to 2 epochs instead (782 steps)"),
                     .value("loss_print_interval", \.lossPrintInterval, .integer("N", .positive), "interval of printing loss"),
                     .optional("table_size_array", \.tableSizeArray, .positiveIntegers(allowEmpty: false), none: "Census: the reference launch script's 29 sizes",
                               "embedding table size array for sparse fields"),
