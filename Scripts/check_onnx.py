@@ -82,6 +82,7 @@ def main():
     p.add_argument("--sample_rows", type=int, default=1000)
     p.add_argument("--tolerance", type=float, default=1e-5)
     p.add_argument("--throughput", action="store_true", help="also time onnxruntime (samples/s)")
+    p.add_argument("--external_data", action="store_true", help="export with the weights in model.onnx.data (ONNX external data)")
     args = p.parse_args()
 
     work = args.work or tempfile.mkdtemp(prefix="check_onnx.")
@@ -93,7 +94,8 @@ def main():
     manifest = serving_encoding.read_manifest(args.model_dir)
     gates = ["--with_gates"] if manifest["config"].get("kind", "mmoe") in ("mmoe", "omoe", "ple") else []
     subprocess.run([os.path.join(args.bin, "mmoe-export"), "--model_dir", args.model_dir, "--out", model_path,
-                    "--sample_dir", sample_dir, "--sample_rows", str(args.sample_rows)] + gates, check=True)
+                    "--sample_dir", sample_dir, "--sample_rows", str(args.sample_rows)] + gates
+                   + (["--external_data"] if args.external_data else []), check=True)
 
     onnx.checker.check_model(model_path, full_check=True)
     model = onnx.load(model_path)

@@ -147,6 +147,50 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertEqual(d.opTypes.filter { $0 == "Sigmoid" }.count, 2)
     }
 
+    /// `--external_data`: every initializer of 1 KiB or more is stored in `<out>.data` at a
+    /// 4096-aligned offset (data_location EXTERNAL, location/offset/length entries) holding the
+    /// model's bytes; smaller ones stay inside the graph; the data file is all the model's weights.
+    func testExternalDataHoldsTheWeights() throws {
+        let data = try PredictFixture.censusDirectory(self)
+        let checkpoint = try train(.mmoe, data: data)
+        let dir = try PredictFixture.temporaryDirectory(self)
+        let (_, err) = try export(["--model_dir", checkpoint, "--out", dir + "/m.onnx", "--external_data"])
+        XCTAssertTrue(err.joined().contains("weights in m.onnx.data"), "\(err)")
+        let blob = try Data(contentsOf: URL(fileURLWithPath: dir + "/m.onnx.data"))
+        let (model, _) = try CheckpointManifest.loadModel(from: checkpoint)
+        let fields = try ProtobufReader.fields(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/m.onnx"))))
+        let graph = try ProtobufReader.fields(try XCTUnwrap(fields.first { $0.number == 7 }?.value.data))
+        var external = 0, inside = 0
+        for initializer in graph.filter({ $0.number == 5 }) {
+            let t = try ProtobufReader.fields(try XCTUnwrap(initializer.value.data))
+            let name = try XCTUnwrap(t.first { $0.number == 8 }?.value.string)
+            var entries: [String: String] = [:]
+            for e in t where e.number == 13 {
+                let kv = try ProtobufReader.fields(try XCTUnwrap(e.value.data))
+                entries[kv[0].value.string!] = kv[1].value.string!
+            }
+            let raw = t.first { $0.number == 9 }?.value.data
+            if let location = entries["location"] {
+                external += 1
+                XCTAssertEqual(location, "m.onnx.data")
+                XCTAssertEqual(t.first { $0.number == 14 }?.value.integer, 1, name)
+                XCTAssertNil(raw, name)
+                let offset = try XCTUnwrap(Int(entries["offset"] ?? "")), length = try XCTUnwrap(Int(entries["length"] ?? ""))
+                XCTAssertEqual(offset % 4096, 0, name)
+                XCTAssertGreaterThanOrEqual(length, 1024, name)
+                XCTAssertLessThanOrEqual(offset + length, blob.count, name)
+                let stored = try ProtobufReader.packedFloats(Array(blob[offset ..< offset + length]))
+                if let p = model.parameters[name] { XCTAssertEqual(stored, p.value.scalars, name) }
+                if name == "embedding" { XCTAssertEqual(stored, model.embedding!.value.scalars) }
+            } else {
+                inside += 1
+                XCTAssertLessThan(try XCTUnwrap(raw, name).count, 1024, name)
+            }
+        }
+        XCTAssertGreaterThan(external, 0)
+        XCTAssertGreaterThan(inside, 0)
+    }
+
     /// Taobao: the bag fields come in as tag_ids [batch, 2, L], the rest as sparse_ids; no dense.
     func testTaobaoGraphInputs() throws {
         let data = try PredictFixture.taobaoDirectory(self)
@@ -339,6 +383,7 @@ final class ONNXExportTests: XCTestCase {
 
         let census = try PredictFixture.censusDirectory(self), taobao = try PredictFixture.taobaoDirectory(self)
         var cases: [(String, String, String?)] = []
+        var exportFlags: [String: [String]] = [:]
         for kind in ModelKind.allCases {
             cases.append(("census \(kind.rawValue)", try train(kind, data: census), census + "/census-income.test"))
             cases.append(("taobao \(kind.rawValue)", try train(kind, data: taobao), taobao + "/" + Taobao.testFileName))
@@ -348,11 +393,13 @@ final class ONNXExportTests: XCTestCase {
             cases.append(("census mmoe \(name)", try train(.mmoe, data: census, extra: flags), census + "/census-income.test"))
             cases.append(("taobao ple \(name)", try train(.ple, data: taobao, extra: flags), taobao + "/" + Taobao.testFileName))
         }
+        cases.append(("census mmoe, external data", try train(.mmoe, data: census), census + "/census-income.test"))
+        exportFlags["census mmoe, external data"] = ["--external_data"]
         for (name, checkpoint, input) in cases {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["python3", script, "--model_dir", checkpoint, "--bin", bin.path, "--work", try PredictFixture.temporaryDirectory(self),
-                           "--sample_rows", "300"] + (input.map { ["--input", $0] } ?? [])
+                           "--sample_rows", "300"] + (input.map { ["--input", $0] } ?? []) + (exportFlags[name] ?? [])
             let pipe = Pipe()
             p.standardOutput = pipe
             p.standardError = pipe

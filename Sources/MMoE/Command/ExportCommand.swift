@@ -24,6 +24,10 @@ public struct ExportCommand {
         public let outputs: [String]
     }
 
+    /// Initializer bytes above which the weights go to an external data file by themselves
+    /// (1.75 GiB: the graph and the protobuf framing must fit under 2 GiB with them).
+    public static let externalDataThreshold = 7 << 28
+
     @discardableResult
     public func run() throws -> Summary {
         let o = options
@@ -53,8 +57,16 @@ public struct ExportCommand {
         let exporter = ONNXExporter(model: model, layout: layout, taskNames: manifest.taskNames, withGates: o.withGates, table: table)
         let graph: ONNX.Model
         do { graph = try exporter.build() } catch { throw UsageError("--model_dir \(dir): \(error.description)") }
-        let bytes = graph.encoded()
-        do { try AtomicFile.write(Data(bytes), as: outURL.lastPathComponent, in: parent) } catch {
+        // Protobuf messages are limited to 2 GiB, so a model whose weights come near that keeps
+        // them in `<out>.data` beside the graph (ONNX external data), as `--external_data` asks
+        // for any model. The data file is written first: the .onnx never names a missing file.
+        let external = o.externalData || graph.initializerBytes > Self.externalDataThreshold
+            ? ONNX.ExternalData(location: outURL.lastPathComponent + ".data") : nil
+        let (bytes, data) = graph.encoded(external: external)
+        do {
+            if let external { try AtomicFile.write(data, as: external.location, in: parent) }
+            try AtomicFile.write(Data(bytes), as: outURL.lastPathComponent, in: parent)
+        } catch {
             throw UsageError("--out \(out): \(error.description)")
         }
         if manifest.bfloat16 {
@@ -65,7 +77,8 @@ public struct ExportCommand {
             try writeSample(model: model, manifest: manifest, layout: layout, store: store, keys: table?.keys, to: sampleDir)
         }
         let summary = Summary(bytes: bytes.count, inputs: graph.inputs.map(\.name), outputs: graph.outputs.map(\.name))
-        printError("mmoe-export: \(manifest.config.kind.rawValue) model from \(dir) to \(out) (\(bytes.count) bytes); inputs "
+        printError("mmoe-export: \(manifest.config.kind.rawValue) model from \(dir) to \(out) (\(bytes.count) bytes"
+                   + (external.map { ", weights in \($0.location), \(data.count) bytes" } ?? "") + "); inputs "
                    + "\(summary.inputs.joined(separator: ", ")); outputs \(summary.outputs.joined(separator: ", "))")
         return summary
     }

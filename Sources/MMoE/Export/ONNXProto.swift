@@ -99,6 +99,34 @@ public enum ONNX {
             w.bytes(9, [UInt8](raw))
             return w
         }
+
+        /// The tensor with its elements in an external data file (`external_data` 13: `location`,
+        /// `offset`, `length`; `data_location` 14 = EXTERNAL), as ONNX stores models over 2 GB.
+        func encodedExternal(location: String, offset: Int) -> ProtobufWriter {
+            var w = ProtobufWriter()
+            for d in shape { w.int64(1, Int64(d)) }
+            w.int64(2, Int64(type.rawValue))
+            w.string(8, name)
+            for (key, value) in [("location", location), ("offset", "\(offset)"), ("length", "\(raw.count)")] {
+                w.message(13) { entry in
+                    entry.string(1, key)
+                    entry.string(2, value)
+                }
+            }
+            w.varint(14, 1)
+            return w
+        }
+    }
+
+    /// Where a model's large initializers go when they are written beside it: tensors of at
+    /// least `minimumBytes` are appended to one file named `location` (relative to the `.onnx`),
+    /// each at an offset aligned to `alignment` bytes, as `onnx.save_model(...,
+    /// save_as_external_data=True)` lays them out.
+    public struct ExternalData: Sendable {
+        public var location: String
+        public var minimumBytes = 1024
+        public var alignment = 4096
+        public init(location: String) { self.location = location }
     }
 
     /// One node attribute.
@@ -159,12 +187,29 @@ public enum ONNX {
         public var opsets: [(domain: String, version: Int64)] = [("", ONNX.opsetVersion)]
         public var producerVersion = "1"
 
-        /// The serialized `ModelProto`.
-        public func encoded() -> [UInt8] {
+        /// The bytes of every initializer's elements.
+        public var initializerBytes: Int { initializers.reduce(0) { $0 + $1.raw.count } }
+
+        /// The serialized `ModelProto`, every tensor inside it.
+        public func encoded() -> [UInt8] { encoded(external: nil).model }
+
+        /// The serialized `ModelProto` and, with `external`, the external data file its large
+        /// initializers refer to (empty without).
+        public func encoded(external: ExternalData?) -> (model: [UInt8], data: Data) {
             var graph = ProtobufWriter()
             for n in nodes { graph.message(1, n.encoded()) }
             graph.string(2, graphName)
-            for t in initializers { graph.message(5, t.encoded()) }
+            var data = Data()
+            for t in initializers {
+                if let external, t.raw.count >= external.minimumBytes {
+                    let offset = (data.count + external.alignment - 1) / external.alignment * external.alignment
+                    data.append(Data(count: offset - data.count))
+                    data.append(t.raw)
+                    graph.message(5, t.encodedExternal(location: external.location, offset: offset))
+                } else {
+                    graph.message(5, t.encoded())
+                }
+            }
             if !docString.isEmpty { graph.string(10, docString) }
             for i in inputs { graph.message(11, i.encoded()) }
             for o in outputs { graph.message(12, o.encoded()) }
@@ -179,7 +224,7 @@ public enum ONNX {
                     op.int64(2, version)
                 }
             }
-            return model.bytes
+            return (model.bytes, data)
         }
     }
 }

@@ -6,6 +6,8 @@ public struct ExportOptions: Sendable, Equatable {
     public var out: String? = nil
     /// Also output each task's gate weights.
     public var withGates = false
+    /// Weights in `<out>.data` beside the graph (ONNX external data); automatic above 1.75 GiB.
+    public var externalData = false
     /// Also write random encoded rows (`.npy`, as `--emit_inputs`) and the model's outputs on them
     /// (`expected.npy`) into this directory: a check that needs no data file (synthetic models too).
     public var sampleDir: String? = nil
@@ -28,6 +30,8 @@ extension ExportOptions {
                     .optional("out", \.out, .path("FILE"), none: "none; required",
                               "the ONNX file to write (through a temporary file renamed when complete)"),
                     .boolean("with_gates", \.withGates, "also output each task's softmax gate weights, <task>_gate [batch, E]"),
+                    .boolean("external_data", \.externalData,
+                             "keep the weights in <out>.data beside the graph (ONNX external data); automatic when they pass 1.75 GiB, as protobuf files stop at 2 GiB"),
                     .optional("sample_dir", \.sampleDir, .path(), none: "none",
                               "also write random encoded rows as the graph's inputs (.npy) and the model's outputs on them (expected.npy) there"),
                     .value("sample_rows", \.sampleRows, .integer("N", .positive), "rows written to --sample_dir"),
