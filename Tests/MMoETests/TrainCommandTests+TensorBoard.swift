@@ -159,11 +159,11 @@ extension TrainCommandTests {
         XCTAssertEqual(RunProgress(firstStep: 1, lastStep: 6, start: 0).line(step: 3).prefix(27), "Progress: step 3 of 6, Elap")
     }
 
-    func testSyntheticDataDefaultsToThreeEpochs() throws {
+    func testSyntheticDataDefaultsToTwoEpochs() throws {
         XCTAssertEqual(try TrainOptions.parse([]).resolved(for: .synthetic).trainBatches, 2 * 391)
-        XCTAssertEqual(try TrainOptions.parse(["--num_train_samples", "1000", "--batch_size", "100"]).resolved(for: .synthetic).trainBatches, 30)
+        XCTAssertEqual(try TrainOptions.parse(["--num_train_samples", "1000", "--batch_size", "100"]).resolved(for: .synthetic).trainBatches, 20)
         XCTAssertEqual(try TrainOptions.parse(["--num_train_samples", "1000", "--batch_size", "100", "--micro_batch", "4"])
-            .resolved(for: .synthetic).trainBatches, 8)
+            .resolved(for: .synthetic).trainBatches, 5)
         XCTAssertEqual(try TrainOptions.parse(["--train_batches", "16000"]).resolved(for: .synthetic).trainBatches, 16000)
         XCTAssertEqual(try TrainOptions.parse(["--steps", "7"]).resolved(for: .synthetic).steps, 7)
         // OneFlow's defaults stay for Census.
