@@ -15,8 +15,8 @@ struct ThriftCompactReader {
         let type: FieldType
     }
 
-    private let bytes: ArraySlice<UInt8>
-    private(set) var position: Int
+    /// The bytes and read position; its varint, zigzag and bounds checks are the page decoders'.
+    private var cursor: ByteCursor
     /// Field ids of the structs being read, innermost last (ids are deltas from the previous one).
     private var lastIDs: [Int] = []
     /// A boolean field's value travels in its header's type.
@@ -25,37 +25,20 @@ struct ThriftCompactReader {
     static let maxDepth = 64
 
     init(_ bytes: ArraySlice<UInt8>) {
-        self.bytes = bytes
-        position = bytes.startIndex
+        cursor = ByteCursor(bytes, what: "Thrift metadata")
     }
 
     /// How many bytes have been read.
-    var consumed: Int { position - bytes.startIndex }
+    var consumed: Int { cursor.position - cursor.bytes.startIndex }
 
-    private func failure(_ what: String) -> ParquetFormatError { ParquetFormatError("corrupt Thrift metadata: \(what)") }
+    private func failure(_ what: String) -> ParquetFormatError { cursor.failure(what) }
 
-    mutating func readByte() throws(ParquetFormatError) -> UInt8 {
-        guard position < bytes.endIndex else { throw failure("it ends early") }
-        defer { position += 1 }
-        return bytes[position]
-    }
+    mutating func readByte() throws(ParquetFormatError) -> UInt8 { try cursor.byte() }
 
-    mutating func readVarint() throws(ParquetFormatError) -> UInt64 {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let b = try readByte()
-            guard shift < 64 else { throw failure("a varint longer than 10 bytes") }
-            value |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return value }
-            shift += 7
-        }
-    }
+    mutating func readVarint() throws(ParquetFormatError) -> UInt64 { try cursor.uleb128() }
 
-    mutating func readI64() throws(ParquetFormatError) -> Int64 {
-        let v = try readVarint()
-        return Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
-    }
+    /// A zigzag varint (Thrift's i16, i32 and i64).
+    mutating func readI64() throws(ParquetFormatError) -> Int64 { try cursor.zigzag() }
 
     mutating func readI32() throws(ParquetFormatError) -> Int32 {
         let v = try readI64()
@@ -72,9 +55,8 @@ struct ThriftCompactReader {
 
     mutating func readBinary() throws(ParquetFormatError) -> ArraySlice<UInt8> {
         let n = try readVarint()
-        guard n <= UInt64(bytes.endIndex - position) else { throw failure("a string of \(n) bytes runs past the end") }
-        defer { position += Int(n) }
-        return bytes[position ..< position + Int(n)]
+        guard n <= UInt64(cursor.remaining) else { throw failure("a string of \(n) bytes runs past the end") }
+        return try cursor.take(Int(n))
     }
 
     mutating func readString() throws(ParquetFormatError) -> String {
@@ -127,7 +109,7 @@ struct ThriftCompactReader {
             guard n <= UInt64(Int32.max) else { throw failure("a list of \(n) elements") }
             count = Int(n)
         }
-        guard count <= bytes.endIndex - position else { throw failure("a list of \(count) elements runs past the end") }
+        guard count <= cursor.remaining else { throw failure("a list of \(count) elements runs past the end") }
         return (type, count)
     }
 
@@ -159,8 +141,8 @@ struct ThriftCompactReader {
         case .byte: _ = try readByte()
         case .i16, .i32, .i64: _ = try readVarint()
         case .double:
-            guard bytes.endIndex - position >= 8 else { throw failure("it ends inside a double") }
-            position += 8
+            guard cursor.remaining >= 8 else { throw failure("it ends inside a double") }
+            _ = try cursor.take(8)
         case .binary: _ = try readBinary()
         case .list, .set:
             let header = try readListHeader()
@@ -168,7 +150,7 @@ struct ThriftCompactReader {
         case .map:
             let n = try readVarint()
             guard n > 0 else { return }
-            guard n <= UInt64(bytes.endIndex - position) else { throw failure("a map of \(n) entries runs past the end") }
+            guard n <= UInt64(cursor.remaining) else { throw failure("a map of \(n) entries runs past the end") }
             let kv = try readByte()
             guard let k = FieldType(rawValue: kv >> 4), let v = FieldType(rawValue: kv & 0x0F) else { throw failure("unknown map types") }
             for _ in 0 ..< n {
