@@ -365,21 +365,15 @@ final class ONNXExportTests: XCTestCase {
     /// rows and against mmoe-predict on real rows, within 1e-5, for every kind on Census and Taobao
     /// and on synthetic data (binary and regression tasks). Skipped without onnxruntime or the binaries.
     func testOnnxRuntimeAgreesForEveryKind() throws {
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", "-c", "import onnx, onnxruntime, numpy"]
-        python.standardOutput = FileHandle.nullDevice
-        python.standardError = FileHandle.nullDevice
-        do { try python.run() } catch { throw XCTSkip("no python3: \(error)") }
-        python.waitUntilExit()
-        guard python.terminationStatus == 0 else { throw XCTSkip("python3 has no onnx/onnxruntime/numpy (pip install onnx onnxruntime numpy)") }
+        guard PythonScripts.canImport("onnx, onnxruntime, numpy") else {
+            throw XCTSkip("python3 with onnx, onnxruntime and numpy not found (pip install onnx onnxruntime numpy)")
+        }
         let bundle = Bundle(for: Self.self).bundleURL
         guard let bin = [bundle, bundle.deletingLastPathComponent()].first(where: {
             FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("mmoe-export").path)
                 && FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("mmoe-predict").path)
         }) else { throw XCTSkip("no mmoe-export and mmoe-predict binaries next to the tests in \(bundle.path)") }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Scripts/check_onnx.py").path
+        let script = PythonScripts.path("check_onnx.py")
 
         let census = try PredictFixture.censusDirectory(self), taobao = try PredictFixture.taobaoDirectory(self)
         var cases: [(String, String, String?)] = []
@@ -396,17 +390,10 @@ final class ONNXExportTests: XCTestCase {
         cases.append(("census mmoe, external data", try train(.mmoe, data: census), census + "/census-income.test"))
         exportFlags["census mmoe, external data"] = ["--external_data"]
         for (name, checkpoint, input) in cases {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", script, "--model_dir", checkpoint, "--bin", bin.path, "--work", try PredictFixture.temporaryDirectory(self),
-                           "--sample_rows", "300"] + (input.map { ["--input", $0] } ?? []) + (exportFlags[name] ?? [])
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0, "\(name):\n\(text)")
+            let (status, text) = try PythonScripts.run([script, "--model_dir", checkpoint, "--bin", bin.path,
+                                                         "--work", try PredictFixture.temporaryDirectory(self), "--sample_rows", "300"]
+                                                        + (input.map { ["--input", $0] } ?? []) + (exportFlags[name] ?? []))
+            XCTAssertEqual(status, 0, "\(name):\n\(text)")
             XCTAssertTrue(text.contains("check_onnx: all outputs agree"), "\(name):\n\(text)")
             if input != nil { XCTAssertTrue(text.contains("mmoe-predict: "), "\(name):\n\(text)") }
         }

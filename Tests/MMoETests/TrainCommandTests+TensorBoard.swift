@@ -11,22 +11,8 @@ extension TrainCommandTests {
     /// Runs Scripts/check_tensorboard.py (TensorBoard's own reader) on `dir` when the package is
     /// importable; returns false when it is not.
     func checkWithTensorBoard(_ dir: String, expect: [String]) throws -> Bool {
-        func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3"] + arguments
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, output)
-        }
-        guard (try? python(["-c", "import tensorboard"]))?.status == 0 else { return false }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Scripts/check_tensorboard.py").path
-        let r = try python([script, dir, "--expect"] + expect)
+        guard PythonScripts.canImport("tensorboard") else { return false }
+        let r = try PythonScripts.run([PythonScripts.path("check_tensorboard.py"), dir, "--expect"] + expect)
         XCTAssertEqual(r.status, 0, r.output)
         for tag in expect { XCTAssertTrue(r.output.contains(tag + "\t"), r.output) }
         return true
