@@ -40,7 +40,7 @@ final class TrainingTests: XCTestCase {
             switch event {
             case .step(let r): losses.append(r.taskLosses.reduce(0, +))
             case .evaluation: evaluations += 1
-            case .checkpointDue, .incrementalSaveDue, .timeline, .progress: break
+            case .checkpointDue, .incrementalSaveDue, .timeline, .progress, .modelSelected: break
             }
         }
         XCTAssertEqual(losses.count, 400)

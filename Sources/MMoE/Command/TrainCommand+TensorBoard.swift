@@ -7,8 +7,10 @@ import Tensor
 /// - `train/loss/<task>`, `train/learning_rate`, `train/samples_per_sec` (and `train/loss_scale`
 ///   under `--amp`) at every printed step;
 /// - `test/auc/<task>`, `test/logloss/<task>`, `test/accuracy/<task>` for a binary task,
-///   `test/mse/<task>` for a regression task, `test/auc_pooled` with two or more binary tasks, at
-///   every evaluation, and `embedding_store/<count>` when the run has an embedding store;
+///   `test/mse/<task>`, `test/rmse/<task>`, `test/mae/<task>` for a regression task,
+///   `test/auc_pooled` and `test/auc_mean` with two or more binary tasks, at every evaluation
+///   (`valid/...` for an evaluation on the validation set; an undefined AUC is left out), and
+///   `embedding_store/<count>` when the run has an embedding store;
 /// - `gates/<gate>/expert_<e>`: each gate's mean weight per expert over the test set (at most
 ///   `gateRows` rows) at every evaluation, for models with MMoE-style gates and no embedding store;
 /// - the effective flags as a table in the Text tab (`flags`), and the final summary line (`summary`).
@@ -36,7 +38,7 @@ final class TrainingTensorBoard {
     }
 
     func step(_ r: StepReport) throws(TensorBoardError) {
-        var values = zip(tasks, r.taskLosses).map { (tag: EventFileWriter.tag("train", "loss", $0), value: $1) }
+        var values = zip(tasks, r.taskLosses).filter { !$1.isNaN }.map { (tag: EventFileWriter.tag("train", "loss", $0), value: $1) }
         values.append((tag: "train/learning_rate", value: Double(r.learningRate)))
         values.append((tag: "train/samples_per_sec", value: r.samplesPerSecond))
         if let scale = r.lossScale { values.append((tag: "train/loss_scale", value: Double(scale))) }
@@ -49,16 +51,26 @@ final class TrainingTensorBoard {
     func evaluation(_ r: EvalReport, store: [String: Any]?, gatesOf model: MMoEModel?, test: EvalData, options: TapeOptions) throws {
         let gates = try model.flatMap { try GateStatistics.measure($0, test: test, tasks: tasks, options: options, maxRows: Self.gateRows) }
         var values: [(tag: String, value: Double)] = []
+        let split = r.split.rawValue
         for (t, task) in tasks.enumerated() {
             if r.taskTypes[t] == .regression {
-                values.append((EventFileWriter.tag("test", "mse", task), r.loss[t]))
+                values.append((EventFileWriter.tag(split, "mse", task), r.loss[t]))
+                if !r.meanAbsoluteError.isEmpty {
+                    values.append((EventFileWriter.tag(split, "rmse", task), r.rootMeanSquaredError[t]))
+                    values.append((EventFileWriter.tag(split, "mae", task), r.meanAbsoluteError[t]))
+                }
             } else {
-                values.append((EventFileWriter.tag("test", "auc", task), r.auc[t]))
-                values.append((EventFileWriter.tag("test", "logloss", task), r.logLoss[t]))
-                values.append((EventFileWriter.tag("test", "accuracy", task), r.accuracy[t]))
+                values.append((EventFileWriter.tag(split, "auc", task), r.auc[t]))
+                values.append((EventFileWriter.tag(split, "logloss", task), r.logLoss[t]))
+                values.append((EventFileWriter.tag(split, "accuracy", task), r.accuracy[t]))
             }
         }
-        if r.taskTypes.filter({ $0 == .binary }).count > 1 { values.append(("test/auc_pooled", r.pooledAUC)) }
+        if r.taskTypes.filter({ $0 == .binary }).count > 1 {
+            values.append(("\(split)/auc_pooled", r.pooledAUC))
+            values.append(("\(split)/auc_mean", r.meanAUC))
+        }
+        // An undefined metric (NaN: one class, or no counted rows) is left out rather than plotted.
+        values = values.filter { !$0.value.isNaN }
         for (key, value) in (store ?? [:]).sorted(by: { $0.key < $1.key }) {
             if let number = value as? Int { values.append((EventFileWriter.tag("embedding_store", key), Double(number))) }
         }

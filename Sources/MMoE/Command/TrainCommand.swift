@@ -38,6 +38,11 @@ public struct TrainCommand {
         var censusEncoder: CensusEncoder? = nil
         /// The sparse fields' names, in `fieldRows` order (empty: no sparse fields).
         var fieldNames: [String] = []
+        /// The validation set and its rows (`--valid_fraction`, `--valid_files`); nil: none.
+        var valid: EvalData? = nil
+        var validRows = 0
+        /// Per-task weights and conditions the data brings (e.g. a schema); flags override them.
+        var taskLoss: TaskLossSettings? = nil
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.
@@ -64,10 +69,13 @@ public struct TrainCommand {
 
     /// Loads (or, for Taobao, opens for streaming) the data of `kind` under the resolved options `o`.
     func loadData(_ kind: DatasetKind, _ o: TrainOptions) throws -> LoadedData {
-        func inMemory(_ train: TabularData, _ test: TabularData, fieldRows: [Int], fieldNames: [String] = []) -> LoadedData {
-            LoadedData(kind: kind, source: MemoryBatchSource(train, batchSize: o.batchSize, seed: o.seed), test: .memory(test),
-                       trainRows: train.count, testRows: test.count, denseWidth: train.denseWidth, fieldRows: fieldRows,
-                       taskNames: train.taskNames, fieldNames: fieldNames)
+        func inMemory(_ all: TabularData, _ test: TabularData, fieldRows: [Int], fieldNames: [String] = [], valid: TabularData? = nil) throws -> LoadedData {
+            let (train, heldOut) = try holdOut(all, o)
+            var loaded = LoadedData(kind: kind, source: MemoryBatchSource(train, batchSize: o.batchSize, seed: o.seed), test: .memory(test),
+                                    trainRows: train.count, testRows: test.count, denseWidth: train.denseWidth, fieldRows: fieldRows,
+                                    taskNames: train.taskNames, fieldNames: fieldNames)
+            if let v = heldOut ?? valid { (loaded.valid, loaded.validRows) = (.memory(v), v.count) }
+            return loaded
         }
         switch kind {
         case .synthetic:
@@ -84,13 +92,14 @@ public struct TrainCommand {
             let binary = o.taskTypes.count == 2 ? o.taskTypes.map { $0 == .binary } : [true, true]
             let (train, test, _) = SyntheticTasks.generate(trainRows: o.numTrainSamples ?? 100_000,
                                                           testRows: o.numTestSamples ?? 20_000, settings: s, binaryTasks: binary)
-            return inMemory(train, test, fieldRows: [])
+            return try inMemory(train, test, fieldRows: [])
         case .census:
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
                                                maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples, tasks: o.censusTasks,
                                                keepKeys: o.usesDynamicRows)
             for w in census.warnings { printError("warning: \(w)") }
-            var loaded = inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows, fieldNames: census.encoder.schema.fieldNames)
+            var loaded = try inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows, fieldNames: census.encoder.schema.fieldNames,
+                                      valid: try censusValidFiles(census, o))
             loaded.censusEncoder = census.encoderReadsRawLines ? census.encoder : nil
             return loaded
         case .taobao:
@@ -118,13 +127,16 @@ public struct TrainCommand {
                     return try body(chunk) && left > 0
                 }
             }
+            let (trainFile, heldOut, heldOutRows) = try holdOut(file, trainPath: trainPath, maxRows: limit, reader: reader, o)
+            let validFiles = try taobaoValidFiles(o, reader: reader)
             let evalRows = 4096
             let test = EvalData { body in
                 try Taobao.read(path: testPath, chunkRows: evalRows, maxRows: testLimit, options: reader) { try body($0); return true }
             }
-            return LoadedData(kind: kind, source: FileBatchSource(file, batchSize: o.batchSize, seed: o.seed, loaderThreads: loaders),
-                              test: test, trainRows: rows, testRows: testRows, denseWidth: 0,
-                              fieldRows: Taobao.schema.fieldRows, taskNames: Taobao.taskNames, fieldNames: Taobao.schema.fieldNames)
+            return LoadedData(kind: kind, source: FileBatchSource(trainFile, batchSize: o.batchSize, seed: o.seed, loaderThreads: loaders),
+                              test: test, trainRows: trainFile.rows, testRows: testRows, denseWidth: 0,
+                              fieldRows: Taobao.schema.fieldRows, taskNames: Taobao.taskNames, fieldNames: Taobao.schema.fieldNames,
+                              valid: heldOut ?? validFiles.valid, validRows: heldOut != nil ? heldOutRows : validFiles.rows)
         }
     }
 
@@ -146,6 +158,7 @@ public struct TrainCommand {
             throw UsageError("--census_tasks \(o.censusTasks.rawValue) applies to Census-income data; the \(kind.rawValue) data has its own tasks")
         }
         try checkOutputDirectories(o)
+        try checkValidation(kind, o)
         Parallel.threads = o.intra > 0 ? o.intra : o.threads
         if o.usesEmbeddingStore && kind == .synthetic {
             throw UsageError("\(o.embeddingStoreFlag): the built-in synthetic data has no sparse fields to embed")
@@ -227,6 +240,7 @@ public struct TrainCommand {
         settings.incrementalSaveSeconds = Double(o.incrementalCkpt)
         settings.batchShards = batchShards(o)
         settings.progressSeconds = 10
+        settings.taskLoss = try taskLossSettings(data, o, types: config.resolvedTaskTypes)
         // --amp: bfloat16-rounded GEMM inputs (the --bf16 path) plus loss scaling; see LossScaler.
         if o.amp {
             settings.tapeOptions.bfloat16 = true
@@ -235,6 +249,7 @@ public struct TrainCommand {
         if o.smartstaged { data.source = PrefetchingSource(data.source) }
         let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings,
                               embeddingStore: store)
+        if let valid = data.valid { trainer.selectModel(on: valid, metric: o.earlyStoppingMetric, patience: o.earlyStoppingPatience) }
 
         var firstStep = 1
         if let dir = o.modelLoadDir {
@@ -363,7 +378,7 @@ public struct TrainCommand {
         print(argumentsTable(o))
         print("Model: \(o.model.rawValue), \(Self.networkDescription(config))towers \(config.towerDNN), "
               + "\(config.numTasks) tasks, input \(config.inputWidth) (\(config.fieldCount) fields x \(config.embeddingDim) + \(config.denseWidth) dense), "
-              + "\(model.parameterCount) parameters; data: \(kind.rawValue), \(data.trainRows) train / \(data.testRows) test rows; "
+              + "\(model.parameterCount) parameters; data: \(kind.rawValue), \(data.trainRows) train / \(data.validRows > 0 ? "\(data.validRows) valid / " : "")\(data.testRows) test rows; "
               + "\(settings.trainBatches) steps of \(o.batchSize)\(settings.microBatches > 1 ? " x \(settings.microBatches) micro-batches" : ""); "
               + "optimizer \(o.optimizer.rawValue), lr \(o.learningRate), l2 \(o.l2Regularization); threads \(Parallel.threads)")
         if let scaler = trainer.lossScaler {
@@ -377,6 +392,7 @@ public struct TrainCommand {
 
         let tasks = data.taskNames
         let progress = RunProgress(firstStep: firstStep, lastStep: settings.trainBatches)
+        var selected: ModelSelectionReport?
         let summary = wholeRun(try trainer.run(from: firstStep) { event in
             switch event {
             case .step(let r):
@@ -394,13 +410,17 @@ public struct TrainCommand {
                 }
                 try record(evalRecord)
                 try board?.evaluation(r, store: store?.statistics.record, gatesOf: store == nil ? model : nil, test: data.test, options: settings.tapeOptions)
-                if o.saveModelAfterEachEval {
+                // With a validation set the evaluations to save after are the validation ones.
+                if o.saveModelAfterEachEval && !(o.hasValidation && r.split == .test) {
                     // A regression task has no AUC: its test MSE names it instead.
                     let aucs = tasks.indices.map { t in
                         r.taskTypes[t] == .regression ? "\(tasks[t])_mse_\(String(format: "%.5f", r.loss[t]))" : "\(tasks[t])_\(String(format: "%.5f", r.auc[t]))"
                     }.joined(separator: "_")
                     try save("step_\(r.step)_val_auc_\(aucs)", step: r.step)
                 }
+            case .modelSelected(let s):
+                selected = s
+                print(Self.selectionLine(s))
             case .timeline(let step, let timeline):
                 let url = outputDir.appendingPathComponent("timeline_step_\(step).json")
                 try timeline.write(to: url)
@@ -421,7 +441,7 @@ public struct TrainCommand {
         if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
             try saveCheckpoint(settings.trainBatches, "checkpoint")
         }
-        if o.modelSaveDir != nil { try save("final_checkpoint", step: settings.trainBatches) }
+        if o.modelSaveDir != nil { try save("final_checkpoint", step: summary.lastStep ?? settings.trainBatches) }
         // The persistent store holds the end of training (unless a save above already committed it).
         let endStart = DispatchTime.now().uptimeNanoseconds
         if let written = try persistence?.commit(step: settings.trainBatches) {
@@ -429,6 +449,8 @@ public struct TrainCommand {
         }
         let rss = ProcessMemory.peakResidentMB()
         var summaryRecord = RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks, peakRSSMB: rss)
+        summaryRecord["task_rows"] = RunLog.taskRowsRecord(tasks: tasks, trained: trainer.trainedTaskRows, evaluation: summary.finalEvaluation)
+        if let selected { summaryRecord["model_selection"] = Self.selectionRecord(selected) }
         if let store {
             summaryRecord["embedding_store"] = store.statistics.record.merging(["kind": store.kind.rawValue]) { a, _ in a }
             if o.noEval { print(store.statistics.line) }
@@ -444,9 +466,11 @@ public struct TrainCommand {
         }
         let aucText = summary.finalEvaluation.map { e in
             let binary = tasks.indices.filter { e.taskTypes[$0] == .binary }, regression = tasks.indices.filter { e.taskTypes[$0] == .regression }
-            let auc = binary.isEmpty ? nil : "test AUC " + binary.map { "\(tasks[$0]) \(String(format: "%.4f", e.auc[$0]))" }.joined(separator: ", ")
+            let auc = binary.isEmpty ? nil : "test AUC " + binary.map { "\(tasks[$0]) \(RunLog.metricText(e.auc[$0], digits: 4))" }.joined(separator: ", ")
                 + (binary.count > 1 ? " (pooled \(String(format: "%.4f", e.pooledAUC)))" : "")
-            let mse = regression.isEmpty ? nil : "test MSE " + regression.map { "\(tasks[$0]) \(String(format: "%.4f", e.loss[$0]))" }.joined(separator: ", ")
+            let mse = regression.isEmpty ? nil : "test MSE " + regression.map {
+                "\(tasks[$0]) \(RunLog.metricText(e.loss[$0], digits: 4)) (RMSE \(RunLog.metricText(e.rootMeanSquaredError[$0], digits: 4)), MAE \(RunLog.metricText(e.meanAbsoluteError.isEmpty ? .nan : e.meanAbsoluteError[$0], digits: 4)))"
+            }.joined(separator: ", ")
             return [auc, mse].compactMap { $0 }.joined(separator: "; ")
         } ?? "no evaluation (--no_eval)"
         let finalLine = "mmoe-train: \(kind.rawValue), \(summary.steps) steps (\(String(format: "%.2f", summary.epochs)) epochs) in "
@@ -455,6 +479,8 @@ public struct TrainCommand {
               + (summary.lossScale.map { "loss scale \(RunLog.lossScaleText($0)), \(summary.skippedSteps) steps skipped for overflow; " } ?? "")
               + "\(aucText); "
               + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)"
+        if let line = Self.taskRowsLine(settings.taskLoss, tasks: tasks, trainedRows: trainer.trainedTaskRows,
+                                        trainSamples: summary.trainSamples, evaluation: summary.finalEvaluation) { print(line) }
         for line in nextSteps(o, kind: kind) { print(line) }
         print(finalLine)
         try board?.finish(summary: finalLine, step: settings.trainBatches)

@@ -52,6 +52,7 @@ extension TrainOptions {
     public func checkCombinations() throws(OptionsError) {
         try checkModelFlags()
         try checkEmbeddingStoreFlags()
+        try checkTaskFlags()
         if tf {
             for flag in ["bf16", "amp", "micro_batch", "workqueue"] where explicitFlags.contains(flag) {
                 throw OptionsError("--tf turns every optimisation off, so it cannot be combined with --\(flag); drop one of them")

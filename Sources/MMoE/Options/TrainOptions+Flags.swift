@@ -137,6 +137,7 @@ extension TrainOptions {
                              "after training, write each task's mean gate weight per expert and how peaked the gates are over the test set (gate_report.json, gate_report.svg in output_dir); warns when a gate has collapsed onto one expert"),
                     .boolean("tensorboard", \.tensorboard,
                              "write TensorBoard event files (losses, test metrics, gate weights, the flags) into output_dir; view with tensorboard --logdir output_dir"),
+                ] + taskFlags + [
                     .boolean("help", \.help, short: "h", "print this help"),
                 ]),
             ],

@@ -133,6 +133,15 @@ public struct TrainOptions: Sendable, Equatable {
     public var expertReluOnLast = false
     /// Write TensorBoard event files into `outputDir` (`--tensorboard False` turns them off).
     public var tensorboard = true
+    /// Tasks and validation (see TrainOptions+Tasks.swift): per-task loss weights (empty = all
+    /// 1), condition task names (empty = none; "-" for a task without), the held-out fraction of
+    /// the training rows, validation files, early stopping.
+    public var taskWeights: [Float] = []
+    public var taskConditions: [String] = []
+    public var validFraction: Float? = nil
+    public var validFiles: [String] = []
+    public var earlyStoppingPatience = 0
+    public var earlyStoppingMetric: EarlyStoppingMetric = .aucMean
     public var help = false
 
     /// The flags the user wrote (names without dashes), so later code can tell "given" from

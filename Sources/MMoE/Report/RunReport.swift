@@ -64,6 +64,8 @@ public struct RunReport: Sendable {
             case "train":
                 steps.append(Step(step: step, loss: loss, samplesPerSecond: (record["samples_per_sec"] as? Double) ?? .nan))
             case "eval":
+                // The validation set's evaluations pick the model; the charts show the test set's.
+                if record["split"] as? String == "valid" { continue }
                 let auc = try byTask(record, "auc", in: place).filter { $0.value.isFinite }
                 evaluations.append(Evaluation(step: step, epoch: record["epoch"] as? Int ?? 0, auc: auc, loss: loss))
             default:

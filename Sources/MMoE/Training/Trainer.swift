@@ -57,6 +57,9 @@ public struct TrainerSettings: Sendable {
     /// report of either kind, so a run whose `lossPrintInterval` is long still shows it is alive;
     /// 0 = never.
     public var progressSeconds: Double = 0
+    /// Per-task loss weights and condition tasks; rows whose label is NaN are left out of that
+    /// task (see `TaskLossSettings`).
+    public var taskLoss = TaskLossSettings()
 
     public init() {}
 }
@@ -91,6 +94,13 @@ public struct EvalReport: Sendable {
     public let pooledAUC: Double, pooledAccuracy: Double
     /// Forward passes, and the metric computation after them.
     public let evalSeconds: Double, metricsSeconds: Double
+    /// Per task, the rows its metrics counted (its labelled rows, and for a conditioned task only
+    /// those whose condition holds); empty = `samples` for every task.
+    public var taskSamples: [Int] = []
+    /// Per task, a regression task's mean absolute error (NaN for a binary task).
+    public var meanAbsoluteError: [Double] = []
+    /// Which rows were scored: the test set, or the validation set that picks the model.
+    public var split: EvalSplit = .test
 }
 
 /// What the training loop reports as it runs; the command turns these into log lines, records and saves.
@@ -107,6 +117,9 @@ public enum TrainingEvent: Sendable {
     case timeline(step: Int, Timeline)
     /// `progressSeconds` have passed without a report (the step just finished is given).
     case progress(step: Int)
+    /// With a validation set: training ended (early or not) and the best evaluation's weights
+    /// were put back, to be scored on the test set.
+    case modelSelected(ModelSelectionReport)
 }
 
 /// The outcome of a training run: steps, epochs, time, samples and the final evaluation.
@@ -125,6 +138,8 @@ public struct TrainingSummary: Sendable {
     public var skippedSteps = 0
     /// The loss scale at the end; nil when the loss is not scaled.
     public var lossScale: Float? = nil
+    /// The last step taken (before `settings.trainBatches` when early stopping ended the run).
+    public var lastStep: Int? = nil
     /// Training rows per second.
     public var samplesPerSecond: Double { Double(trainSamples) / trainSeconds }
     /// DeepRec's throughput unit: updates per second.
@@ -155,7 +170,7 @@ public final class Trainer {
     /// The training seconds and samples of the steps `run` has taken so far (for checkpoints).
     public private(set) var trainedSeconds = 0.0, trainedSamples = 0
     var dropoutRNG: SeededRNG
-    private let test: EvalData
+    let test: EvalData
     /// Dense weights that L2 applies to: their ranges in the flat parameter buffer.
     private let l2Ranges: [Range<Int>]
     /// The model itself, then a gradient view of it (`MMoEModel(sharingValuesOf:)`) per further shard.
@@ -168,6 +183,11 @@ public final class Trainer {
     /// Where the embedding rows live when not in the model's table (`--ev`, `--multihash`, a
     /// file-backed store): each step pulls its rows from here and writes them back.
     public let embeddingStore: EmbeddingStore?
+    /// Rows each task was trained on so far (counted once per step they took part in).
+    public internal(set) var trainedTaskRows: [Int]
+    /// Validation set, early stopping and the best weights so far (`selectModel(on:...)`); nil:
+    /// evaluations are on the test set, as always.
+    var selection: ModelSelection?
 
     /// A batch is cut into shards only when each gets at least this many rows.
     static let minShardRows = 32
@@ -194,6 +214,7 @@ public final class Trainer {
         self.test = test
         self.source = source
         self.taskNames = taskNames
+        trainedTaskRows = Array(repeating: 0, count: taskNames.count)
         optimizer = makeOptimizer(settings.optimizer, for: model, learningRate: settings.learningRate)
         var offset = 0, ranges: [Range<Int>] = []
         for p in model.parameters.parameters {
@@ -244,8 +265,11 @@ public final class Trainer {
                                   updateRows: () throws -> Void) rethrows -> [Tensor] {
         let total = batches.reduce(0) { $0 + $1.size }
         let scale = lossScaler?.scale ?? 1
+        // nil: every label counts, all weights 1 (the usual path); else each task's per-row weight.
+        let coefficients = taskCoefficients(batches)
         let logits = batches.map {
-            accumulateGradients($0, weight: Float($0.size) / Float(total) * scale, timeline: timeline, table: table)
+            accumulateGradients($0, weight: coefficients == nil ? Float($0.size) / Float(total) * scale : scale, timeline: timeline,
+                                table: table, coefficients: coefficients)
         }
         afterBackward?(model)
         defer {
@@ -295,13 +319,17 @@ public final class Trainer {
     /// the shard gradients are then added into the model's in shard order.
     /// `table`: a store's working table, in place of the model's own (each further shard then
     /// accumulates into a gradient view of it).
-    func accumulateGradients(_ batch: Batch, weight: Float = 1, timeline: Timeline? = nil, table: EmbeddingTable? = nil) -> Tensor {
+    ///
+    /// `coefficients`: instead of the model's loss, `maskedLoss` with these per-row task weights
+    /// (already divided by the step's counted rows), each shard seeded with `weight` alone.
+    func accumulateGradients(_ batch: Batch, weight: Float = 1, timeline: Timeline? = nil, table: EmbeddingTable? = nil,
+                             coefficients: [Float]? = nil) -> Tensor {
         let b = batch.size
         let shards = b >= shardModels.count * Self.minShardRows ? shardModels.count : 1
         guard shards > 1 else {
             let tape = Tape(options: settings.tapeOptions, timeline: timeline)
             let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG, embedding: table)
-            tape.backward(model.loss(logits: logits, labels: batch.labels), seed: weight)
+            tape.backward(coefficients.map { maskedLoss(logits, batch.labels, $0) } ?? model.loss(logits: logits, labels: batch.labels), seed: weight)
             return logits.value
         }
         let seeds = (0..<shards).map { _ in dropoutRNG.next() }
@@ -313,7 +341,11 @@ public final class Trainer {
             var rng = SeededRNG(seed: seeds[s])
             let tape = Tape(options: settings.tapeOptions, timeline: timeline)
             let out = replica.logits(part, tape: tape, training: true, rng: &rng, embedding: tables?[s])
-            tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(b))
+            if let coefficients {
+                tape.backward(maskedLoss(out, part.labels, coefficients), seed: weight)
+            } else {
+                tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(b))
+            }
             logits.slice(1, ranges[s]).assign(out.value)
         }
         Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards, tables: tables) }
@@ -398,11 +430,7 @@ public final class Trainer {
             }
             if step % settings.lossPrintInterval == 0 {
                 let latency = sinceReport / Double(step - lastReportStep)
-                // Each task's mean loss over all the step's rows.
-                var losses = [Double](repeating: 0, count: model.config.numTasks)
-                for (l, batch) in zip(logits, batches) {
-                    for (t, loss) in Self.taskLosses(l, batch.labels, types: model.config.resolvedTaskTypes).enumerated() { losses[t] += loss * Double(batch.size) / Double(rows) }
-                }
+                let losses = stepTaskLosses(logits, batches)
                 try observe(.step(StepReport(step: step, taskLosses: losses, latencyMs: latency * 1000,
                                              samplesPerSecond: Double(rowsSinceReport) / sinceReport, learningRate: optimizer.learningRate,
                                              lossScale: lossScaler?.scale)))
@@ -427,25 +455,29 @@ public final class Trainer {
             lastEval = nil
             if epochEnded {
                 epoch += 1
-                if settings.evaluate && settings.evaluateEachEpoch {
-                    let report = try evaluate(test, epoch: epoch, step: step)
+                if settings.evaluate && (settings.evaluateEachEpoch || selection != nil) {
+                    let report = try evaluate(selection?.valid ?? test, epoch: epoch, step: step, split: selection == nil ? .test : .valid)
                     lastEval = report
                     try observe(.evaluation(report))
                     lastShown = DispatchTime.now().uptimeNanoseconds
+                    if selection?.record(report, model: model) == .stop { break }
                 }
                 if epoch <= decays { optimizer.learningRate *= settings.lrFactor }
             }
             step += 1
         }
+        let lastStep = min(step, settings.trainBatches)
         var final = lastEval
-        if settings.evaluate && final == nil {
+        if settings.evaluate && selection != nil {
+            final = try selectedModelEvaluation(lastValid: lastEval, epoch: epoch, step: lastStep, observe)
+        } else if settings.evaluate && final == nil {
             final = try evaluate(test, epoch: epoch, step: settings.trainBatches)
             try observe(.evaluation(final!))
         }
-        let steps = max(0, settings.trainBatches - firstStep + 1)
+        let steps = max(0, lastStep - firstStep + 1)
         return TrainingSummary(steps: steps, epochs: Double(samples) / Double(source.rowsPerEpoch),
                                trainSeconds: trainSeconds, trainSamples: samples, finalEvaluation: final,
-                               skippedSteps: lossScaler?.skippedSteps ?? 0, lossScale: lossScaler?.scale)
+                               skippedSteps: lossScaler?.skippedSteps ?? 0, lossScale: lossScaler?.scale, lastStep: lastStep)
     }
 
     /// Reads and drops `count` batches: a resumed run's data picks up where the saved run stopped.
@@ -477,7 +509,7 @@ public final class Trainer {
 
     /// Per-task metrics on `data`, read chunk by chunk; plus the metrics of all tasks' scores and
     /// labels pooled into one list (DeepRec's single AUC over both labels).
-    public func evaluate(_ data: EvalData, epoch: Int, step: Int) throws -> EvalReport {
+    public func evaluate(_ data: EvalData, epoch: Int, step: Int, split: EvalSplit = .test) throws -> EvalReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let tasks = model.config.numTasks
         var logits = [[Float]](repeating: [], count: tasks), taskLabels = [[Float]](repeating: [], count: tasks)
@@ -491,29 +523,21 @@ public final class Trainer {
             count += chunk.count
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
-        var auc: [Double] = [], logLoss: [Double] = [], accuracy: [Double] = [], loss: [Double] = []
         let types = model.config.resolvedTaskTypes
-        for t in 0..<logits.count {
-            let labels = taskLabels[t]
-            if types[t] == .regression {
-                auc.append(.nan)
-                logLoss.append(.nan)
-                accuracy.append(.nan)
-                loss.append(labels.isEmpty ? .nan : Metrics.meanSquaredError(predictions: logits[t], labels: labels))
-                continue
-            }
-            auc.append(Metrics.auc(scores: logits[t], labels: labels))
-            logLoss.append(Metrics.logLoss(logits: logits[t], labels: labels))
-            accuracy.append(Metrics.accuracy(logits: logits[t], labels: labels))
-            loss.append(logLoss[t])
-        }
+        // Each task's scores and labels on the rows that count for it (all rows when none is left out).
+        let counted = (0..<tasks).map { settings.taskLoss.countedRows($0, scores: logits[$0], labels: taskLabels) }
+        let m = TaskMetrics(counted, types: types)
         let binary = (0..<tasks).filter { types[$0] == .binary }
-        let pooledScores = binary.flatMap { logits[$0] }, pooledLabels = binary.flatMap { taskLabels[$0] }
+        let pooledScores = binary.flatMap { counted[$0].scores }, pooledLabels = binary.flatMap { counted[$0].labels }
         let pooledAUC = Metrics.auc(scores: pooledScores, labels: pooledLabels)
         let pooledAccuracy = pooledScores.isEmpty ? .nan : Metrics.accuracy(logits: pooledScores, labels: pooledLabels)
         let t2 = DispatchTime.now().uptimeNanoseconds
-        return EvalReport(epoch: epoch, step: step, auc: auc, logLoss: logLoss, accuracy: accuracy, loss: loss, taskTypes: types, samples: count,
-                          pooledAUC: pooledAUC, pooledAccuracy: pooledAccuracy,
-                          evalSeconds: Double(t1 - t0) / 1e9, metricsSeconds: Double(t2 - t1) / 1e9)
+        var report = EvalReport(epoch: epoch, step: step, auc: m.auc, logLoss: m.logLoss, accuracy: m.accuracy, loss: m.loss, taskTypes: types,
+                                samples: count, pooledAUC: pooledAUC, pooledAccuracy: pooledAccuracy,
+                                evalSeconds: Double(t1 - t0) / 1e9, metricsSeconds: Double(t2 - t1) / 1e9)
+        report.taskSamples = counted.map(\.labels.count)
+        report.meanAbsoluteError = m.meanAbsoluteError
+        report.split = split
+        return report
     }
 }
