@@ -146,6 +146,12 @@ final class TrainOptionsTests: XCTestCase {
         ("expert_relu_on_last", "True", { $0.expertReluOnLast }),
         ("gate_report", "true", { $0.gateReport }),
         ("tensorboard", "false", { !$0.tensorboard }),
+        ("task_weights", "1, 0.5", { $0.taskWeights == [1, 0.5] }),
+        ("task_conditions", "-, ctr", { $0.taskConditions == ["-", "ctr"] }),
+        ("valid_fraction", "0.1", { $0.validFraction == 0.1 }),
+        ("valid_files", "v.csv", { $0.validFiles == ["v.csv"] }),
+        ("early_stopping_patience", "3", { $0.earlyStoppingPatience == 3 }),
+        ("early_stopping_metric", "loss", { $0.earlyStoppingMetric == .loss }),
         ("help", "true", { $0.help }),
     ]
 
@@ -410,6 +416,8 @@ final class TrainOptionsTests: XCTestCase {
             "synthetic_alpha_beta_std": "1.0", "synthetic_noise": "0.1",
             "ev_filter_freq": "3", "ev_cbf_max_elements": "1048576", "ev_cbf_false_positive": "0.01", "ev_steps_to_live": "4000",
             "ev_l2_weight_threshold": "1.0", "ev_eviction_interval": "100",
+            "task_weights": "[]", "task_conditions": "[]", "valid_fraction": "none", "valid_files": "none",
+            "early_stopping_patience": "0", "early_stopping_metric": "auc_mean",
         ]
         XCTAssertEqual(Set(defaults.keys), Set(everyFlag.map(\.name)))
         let lines = TrainOptions.helpText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
