@@ -71,7 +71,7 @@ public struct PaperRun: Sendable, Equatable {
             guard let record = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
                 throw ReportError("\(place): not a JSON object")
             }
-            guard record["type"] as? String == "eval" else { continue }
+            guard record["type"] as? String == "eval", record["split"] as? String != "valid" else { continue }
             curve.append(Evaluation(step: try integer(record, "step", in: place), loss: try losses(record, tasks: tasks, in: place)))
         }
         return PaperRun(directory: directory, model: model, correlation: correlation, seed: seed, parameters: parameters,
