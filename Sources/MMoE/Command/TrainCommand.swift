@@ -441,6 +441,9 @@ public struct TrainCommand {
         if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
             try saveCheckpoint(settings.trainBatches, "checkpoint")
         }
+        if o.hasValidation && selected == nil {
+            print("Model selection: no validation evaluation had a defined \(o.earlyStoppingMetric), so the last weights were kept and scored on the test set")
+        }
         if o.modelSaveDir != nil { try save("final_checkpoint", step: summary.lastStep ?? settings.trainBatches) }
         // The persistent store holds the end of training (unless a save above already committed it).
         let endStart = DispatchTime.now().uptimeNanoseconds
