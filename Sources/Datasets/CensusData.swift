@@ -12,4 +12,6 @@ public struct CensusData: Sendable {
     /// True when `encoder` encodes raw Census lines (a model trained on it can predict from them);
     /// false for OneFlow's Parquet folder, whose encoder maps Spark's ids, not text.
     public var encoderReadsRawLines = true
+    /// The validation rows asked for (`validPaths`), encoded as the test split; nil when none.
+    public var valid: TabularData? = nil
 }

@@ -66,9 +66,11 @@ public enum CensusIncome {
     /// training split is an error). `tasks` picks the labels, and with them the sparse fields
     /// (`tableSizes` has one entry per field of `tasks.sparseNames`). `keepKeys`: the rows also carry
     /// each value's raw key (`TabularData.keys`), which dynamic embedding tables (`--ev`) look rows up by.
+    /// `validPaths`: validation files in the same format (raw files, or Parquet files or folders of
+    /// them), encoded as the test split is, into `CensusData.valid`.
     public static func load(directory: String, tableSizes: [Int]? = nil, maxTrainRows: Int? = nil,
                             maxTestRows: Int? = nil, tasks: CensusTaskGroup = .incomeMarital,
-                            keepKeys: Bool = false) throws(DatasetError) -> CensusData {
+                            keepKeys: Bool = false, validPaths: [String] = []) throws(DatasetError) -> CensusData {
         let capacities = tableSizes ?? tasks.defaultTableSizes
         try checkTableSizes(capacities, group: tasks)
         if files(in: directory) == nil && CensusParquet.looksLikeFolder(directory) {
@@ -76,7 +78,7 @@ public enum CensusIncome {
                 throw DatasetError(file: directory, "OneFlow's Census Parquet has the income and marital labels only; --census_tasks \(tasks.rawValue) needs the raw files")
             }
             return try CensusParquet.load(directory: directory, tableSizes: tableSizes, maxTrainRows: maxTrainRows,
-                                          maxTestRows: maxTestRows, keepKeys: keepKeys)
+                                          maxTestRows: maxTestRows, keepKeys: keepKeys, validPaths: validPaths)
         }
         guard let paths = files(in: directory) else {
             var isDirectory: ObjCBool = false
@@ -90,7 +92,11 @@ public enum CensusIncome {
         }
         let fitted = try CensusEncoder.fit(path: paths.train, capacities: capacities, maxRows: maxTrainRows, group: tasks, keepKeys: keepKeys)
         let test = try fitted.encoder.encode(path: testPath, maxRows: maxTestRows, keepKeys: keepKeys)
-        return CensusData(train: fitted.data, test: test, encoder: fitted.encoder, warnings: fitted.warnings)
+        var data = CensusData(train: fitted.data, test: test, encoder: fitted.encoder, warnings: fitted.warnings)
+        var valid: [TabularData] = []
+        for path in validPaths { valid.append(try fitted.encoder.encode(path: path, keepKeys: keepKeys)) }
+        data.valid = TabularData.concatenating(valid)
+        return data
     }
 
     /// `--table_size_array` must give one positive capacity per sparse field of `group`, and the

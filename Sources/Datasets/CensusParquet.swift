@@ -40,8 +40,10 @@ public enum CensusParquet {
     /// Reads both splits; `tableSizes` (default `CensusIncome.defaultTableSizes`) are the sparse
     /// fields' capacities; `maxTrainRows`/`maxTestRows` keep only the first rows of each split.
     /// `keepKeys`: the rows carry the raw ids as `TabularData.keys`.
+    /// `validPaths`: Parquet files (or folders of `part-*.parquet` files) read as the test split, into
+    /// `CensusData.valid`.
     public static func load(directory: String, tableSizes: [Int]? = nil, maxTrainRows: Int? = nil,
-                            maxTestRows: Int? = nil, keepKeys: Bool = false) throws(DatasetError) -> CensusData {
+                            maxTestRows: Int? = nil, keepKeys: Bool = false, validPaths: [String] = []) throws(DatasetError) -> CensusData {
         let group = CensusTaskGroup.incomeMarital
         let capacities = tableSizes ?? group.defaultTableSizes
         try CensusIncome.checkTableSizes(capacities, group: group)
@@ -58,6 +60,7 @@ public enum CensusParquet {
             throw DatasetError(file: paths.train[0], "no rows to train on" + (maxTrainRows.map { " (the row limit is \($0))" } ?? ""))
         }
         var test = try read(paths.test, maxRows: maxTestRows, vocabulary: &vocabulary, grow: false)
+        var valid = validPaths.isEmpty ? nil : try read(try parts(of: validPaths), maxRows: nil, vocabulary: &vocabulary, grow: false)
 
         // Local rows -> fused-table rows, now that every field's size is known.
         let values = vocabulary.ids.map { $0.map { String($0) } }
@@ -79,12 +82,27 @@ public enum CensusParquet {
         }
         place(&train)
         place(&test)
+        if valid != nil { place(&valid!) }
         var warnings: [String] = []
         for (f, ids) in vocabulary.ids.enumerated() where ids.count > capacities[f] {
             warnings.append("table_size_array: field \(group.sparseNames[f]) has \(ids.count) distinct ids, more than its capacity \(capacities[f]); the table grows to \(ids.count)")
         }
         return CensusData(train: train.tabular(keepKeys: keepKeys), test: test.tabular(keepKeys: keepKeys),
-                          encoder: encoder, warnings: warnings, encoderReadsRawLines: false)
+                          encoder: encoder, warnings: warnings, encoderReadsRawLines: false, valid: valid?.tabular(keepKeys: keepKeys))
+    }
+
+    /// `paths` with each folder replaced by its sorted `part-*.parquet` files.
+    static func parts(of paths: [String]) throws(DatasetError) -> [String] {
+        var files: [String] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DatasetError(file: path, "no such file") }
+            guard isDirectory.boolValue else { files.append(path); continue }
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasPrefix("part-") && $0.hasSuffix(".parquet") }.sorted()
+            guard !names.isEmpty else { throw DatasetError(file: path, "no part-*.parquet files") }
+            files += names.map { (path as NSString).appendingPathComponent($0) }
+        }
+        return files
     }
 
     /// Per sparse field: id -> local row, in first-seen order.

@@ -97,6 +97,18 @@ extension TrainCommandTests {
         XCTAssertTrue(r.out.contains { $0.hasPrefix("Model selection: ") && $0.contains("best auc:income ") })
     }
 
+    /// --valid_files for OneFlow's Census Parquet layout: a folder of part files, read as the test split is.
+    func testCensusParquetValidFiles() throws {
+        let data = CensusParquetTrainingTests.dataDirectory
+        guard let files = CensusParquet.files(in: data) else { throw XCTSkip("no Census Parquet at \(data)") }
+        let out = try temporaryDirectory() + "/out"
+        let r = try run(["--data_dir", data, "--valid_files", data + "/test", "--num_train_samples", "1000", "--num_test_samples", "200",
+                         "--batch_size", "500", "--train_batches", "2", "--embedding_vec_size", "2", "--expert_dnn", "8", "--output_dir", out])
+        let rows = try files.test.reduce(0) { $0 + (try ParquetFile(path: $1)).rowCount }
+        XCTAssertTrue(r.out.contains { $0.contains("1000 train / \(rows) valid / 200 test rows") }, "\(r.out.filter { $0.hasPrefix("Model") })")
+        XCTAssertEqual(r.out.filter { $0.hasPrefix("Rank[0], Valid, ") && $0.contains("Eval_samples \(rows), ") }.count, 1)
+    }
+
     /// Without a validation set nothing is selected, and the log and summary are as they were.
     func testNoValidationSetNoSelection() throws {
         let out = try temporaryDirectory() + "/out"

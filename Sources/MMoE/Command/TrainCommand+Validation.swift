@@ -67,17 +67,14 @@ extension TrainCommand {
         }, rows)
     }
 
-    /// `--valid_files` in raw Census format, encoded as the test split is (by the encoder fitted
-    /// on the training split).
-    func censusValidFiles(_ census: CensusData, _ o: TrainOptions) throws -> TabularData? {
+    /// `--valid_files` in the Census training split's format (raw files, or OneFlow's Parquet
+    /// files or folders), read by the Census loader as the test split is.
+    func censusValidFiles(_ census: CensusData, _ o: TrainOptions) throws(UsageError) -> TabularData? {
         guard !o.validFiles.isEmpty else { return nil }
-        guard census.encoderReadsRawLines else {
-            throw UsageError("--valid_files: OneFlow's Census Parquet layout has no validation reader yet; use --valid_fraction F to hold out training rows")
+        guard let valid = census.valid, valid.count > 0 else {
+            throw UsageError("--valid_files \(o.validFiles.joined(separator: ",")): no rows to validate on")
         }
-        let parts = try o.validFiles.map { path in try census.encoder.encode(path: path, keepKeys: o.usesDynamicRows) }
-        let rows = parts.reduce(0) { $0 + $1.count }
-        guard rows > 0 else { throw UsageError("--valid_files \(o.validFiles.joined(separator: ",")): no rows to validate on") }
-        return TabularData.concatenating(parts)
+        return valid
     }
 
     /// Refuses what the data kind cannot do; called before the data is read.

@@ -96,7 +96,7 @@ public struct TrainCommand {
         case .census:
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
                                                maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples, tasks: o.censusTasks,
-                                               keepKeys: o.usesDynamicRows)
+                                               keepKeys: o.usesDynamicRows, validPaths: o.validFiles)
             for w in census.warnings { printError("warning: \(w)") }
             var loaded = try inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows, fieldNames: census.encoder.schema.fieldNames,
                                       valid: try censusValidFiles(census, o))
