@@ -10,7 +10,8 @@ import Foundation
 /// over the training split, `--table_size_array` their capacities (a field with more distinct ids
 /// grows, with a warning), ids never seen in training going to the field's unknown row; the rows
 /// also carry each id as their raw key (`TabularData.keys`) for a keyed embedding store. A null id
-/// is a value of its own. Both splits are read whole into memory, file by file in name order.
+/// is a value of its own. `load` reads both splits whole into memory, file by file in name order;
+/// `openStream` (CensusParquet+Stream.swift) opens them for reading row group by row group.
 public enum CensusParquet {
     public static let labelColumns = ["label_income", "label_marital"]
 
@@ -45,13 +46,7 @@ public enum CensusParquet {
         let group = CensusTaskGroup.incomeMarital
         let capacities = tableSizes ?? group.defaultTableSizes
         try CensusIncome.checkTableSizes(capacities, group: group)
-        guard let paths = files(in: directory) else {
-            let train = (directory as NSString).appendingPathComponent("train")
-            throw DatasetError(file: train, "no part-*.parquet files (OneFlow's layout: train/ and test/ folders of part-*.parquet)")
-        }
-        guard !paths.test.isEmpty else {
-            throw DatasetError(file: (directory as NSString).appendingPathComponent("test"), "no part-*.parquet files")
-        }
+        let paths = try splitFiles(directory)
         var vocabulary = IDVocabulary(fieldCount: group.sparseNames.count)
         var train = try read(paths.train, maxRows: maxTrainRows, vocabulary: &vocabulary, grow: true)
         guard train.count > 0 else {
@@ -59,7 +54,17 @@ public enum CensusParquet {
         }
         var test = try read(paths.test, maxRows: maxTestRows, vocabulary: &vocabulary, grow: false)
 
-        // Local rows -> fused-table rows, now that every field's size is known.
+        let (encoder, warnings) = try makeEncoder(vocabulary, capacities: capacities, directory: directory)
+        place(&train, schema: encoder.schema)
+        place(&test, schema: encoder.schema)
+        return CensusData(train: train.tabular(keepKeys: keepKeys), test: test.tabular(keepKeys: keepKeys),
+                          encoder: encoder, warnings: warnings, encoderReadsRawLines: false)
+    }
+
+    /// The encoder of the fused table once every field's distinct training ids are known, with a
+    /// warning for each field that grows past its capacity.
+    static func makeEncoder(_ vocabulary: IDVocabulary, capacities: [Int], directory: String) throws(DatasetError) -> (CensusEncoder, [String]) {
+        let group = CensusTaskGroup.incomeMarital
         let values = vocabulary.ids.map { $0.map { String($0) } }
         let encoder: CensusEncoder
         do {
@@ -69,26 +74,25 @@ public enum CensusParquet {
         } catch {
             throw DatasetError(file: directory, error.message)
         }
-        let schema = encoder.schema
-        func place(_ rows: inout PartialRows) {
-            let f = schema.fieldOffsets.count
-            for i in 0 ..< rows.ids.count {
-                let field = i % f
-                rows.ids[i] = rows.ids[i] < 0 ? Int32(schema.unknownRow(field: field)) : rows.ids[i] + Int32(schema.fieldOffsets[field])
-            }
-        }
-        place(&train)
-        place(&test)
         var warnings: [String] = []
         for (f, ids) in vocabulary.ids.enumerated() where ids.count > capacities[f] {
             warnings.append("table_size_array: field \(group.sparseNames[f]) has \(ids.count) distinct ids, more than its capacity \(capacities[f]); the table grows to \(ids.count)")
         }
-        return CensusData(train: train.tabular(keepKeys: keepKeys), test: test.tabular(keepKeys: keepKeys),
-                          encoder: encoder, warnings: warnings, encoderReadsRawLines: false)
+        return (encoder, warnings)
+    }
+
+    /// Local rows -> fused-table rows, once every field's size is known (-1, an id unseen in
+    /// training, goes to the field's unknown row).
+    static func place(_ rows: inout PartialRows, schema: FeatureSchema) {
+        let f = schema.fieldOffsets.count
+        for i in 0 ..< rows.ids.count {
+            let field = i % f
+            rows.ids[i] = rows.ids[i] < 0 ? Int32(schema.unknownRow(field: field)) : rows.ids[i] + Int32(schema.fieldOffsets[field])
+        }
     }
 
     /// Per sparse field: id -> local row, in first-seen order.
-    struct IDVocabulary {
+    struct IDVocabulary: Sendable {
         var rows: [[Int64: Int32]]
         var ids: [[Int64]]
         init(fieldCount: Int) {
@@ -115,15 +119,11 @@ public enum CensusParquet {
     }
 
     static func read(_ paths: [String], maxRows: Int?, vocabulary: inout IDVocabulary, grow: Bool) throws(DatasetError) -> PartialRows {
-        let denseNames = CensusIncome.denseNames
-        let sparseNames = CensusTaskGroup.incomeMarital.sparseNames
         var rows = PartialRows()
         let limit = max(maxRows ?? .max, 0)
         for path in paths where rows.count < limit {
             let file = try ParquetFile(path: path)
-            for name in denseNames + sparseNames + labelColumns where file.physicalTypeName(column: name) == nil {
-                throw DatasetError(file: path, field: name, "no such column; OneFlow's Census Parquet has \(denseNames.count) dense, \(sparseNames.count) sparse and the 2 label columns")
-            }
+            try checkColumns(file)
             for g in 0 ..< file.rowGroupCount where rows.count < limit {
                 let n = min(file.rowCount(rowGroup: g), limit - rows.count)
                 try readRowGroup(file, g, rows: n, into: &rows, vocabulary: &vocabulary, grow: grow)
@@ -132,7 +132,25 @@ public enum CensusParquet {
         return rows
     }
 
-    /// Appends the first `n` rows of row group `g`.
+    /// Every column OneFlow's Census Parquet has, of a type for its role (checked from the footer).
+    static func checkColumns(_ file: ParquetFile) throws(DatasetError) {
+        let denseNames = CensusIncome.denseNames
+        let sparseNames = CensusTaskGroup.incomeMarital.sparseNames
+        for name in denseNames + sparseNames + labelColumns where file.physicalTypeName(column: name) == nil {
+            throw DatasetError(file: file.path, field: name, "no such column; OneFlow's Census Parquet has \(denseNames.count) dense, \(sparseNames.count) sparse and the 2 label columns")
+        }
+        for name in denseNames where !["FLOAT", "DOUBLE"].contains(file.physicalTypeName(column: name)) {
+            throw DatasetError(file: file.path, field: name, "a dense input must be FLOAT or DOUBLE, not \(file.physicalTypeName(column: name) ?? "?")")
+        }
+        for name in sparseNames where !["INT64", "INT32"].contains(file.physicalTypeName(column: name)) {
+            throw DatasetError(file: file.path, field: name, "a sparse id must be INT64 or INT32, not \(file.physicalTypeName(column: name) ?? "?")")
+        }
+        for name in labelColumns where !["FLOAT", "DOUBLE", "INT32", "INT64"].contains(file.physicalTypeName(column: name)) {
+            throw DatasetError(file: file.path, field: name, "a label must be numeric, not \(file.physicalTypeName(column: name) ?? "?")")
+        }
+    }
+
+    /// Appends the first `n` rows of row group `g` (its columns checked by `checkColumns`).
     static func readRowGroup(_ file: ParquetFile, _ g: Int, rows n: Int, into rows: inout PartialRows,
                              vocabulary: inout IDVocabulary, grow: Bool) throws(DatasetError) {
         let denseNames = CensusIncome.denseNames
@@ -144,16 +162,10 @@ public enum CensusParquet {
         rows.keys += [UInt64](repeating: 0, count: n * fw)
         rows.labels += [Float](repeating: 0, count: n * 2)
         for (d, name) in denseNames.enumerated() {
-            guard ["FLOAT", "DOUBLE"].contains(file.physicalTypeName(column: name)) else {
-                throw DatasetError(file: file.path, field: name, "a dense input must be FLOAT or DOUBLE, not \(file.physicalTypeName(column: name) ?? "?")")
-            }
             let column = try file.floats(column: name, rowGroup: g)
             for i in 0 ..< n { rows.dense[(start + i) * dw + d] = column.values[i] }
         }
         for (f, name) in sparseNames.enumerated() {
-            guard ["INT64", "INT32"].contains(file.physicalTypeName(column: name)) else {
-                throw DatasetError(file: file.path, field: name, "a sparse id must be INT64 or INT32, not \(file.physicalTypeName(column: name) ?? "?")")
-            }
             let column = try file.integers(column: name, rowGroup: g)
             for i in 0 ..< n {
                 let id = column.nulls?[i] == true ? nullID(field: f) : column.values[i]
@@ -170,9 +182,6 @@ public enum CensusParquet {
             }
         }
         for (t, name) in labelColumns.enumerated() {
-            guard ["FLOAT", "DOUBLE", "INT32", "INT64"].contains(file.physicalTypeName(column: name)) else {
-                throw DatasetError(file: file.path, field: name, "a label must be numeric, not \(file.physicalTypeName(column: name) ?? "?")")
-            }
             let column = try file.floats(column: name, rowGroup: g)
             for i in 0 ..< n {
                 if column.nulls?[i] == true {

@@ -86,6 +86,7 @@ public struct TrainCommand {
                                                           testRows: o.numTestSamples ?? 20_000, settings: s, binaryTasks: binary)
             return inMemory(train, test, fieldRows: [])
         case .census:
+            if let streamed = try streamedCensusParquet(kind, o) { return streamed }
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
                                                maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples, tasks: o.censusTasks,
                                                keepKeys: o.usesDynamicRows)
@@ -122,7 +123,7 @@ public struct TrainCommand {
             let test = EvalData { body in
                 try Taobao.read(path: testPath, chunkRows: evalRows, maxRows: testLimit, options: reader) { try body($0); return true }
             }
-            return LoadedData(kind: kind, source: FileBatchSource(file, batchSize: o.batchSize, seed: o.seed, loaderThreads: loaders),
+            return LoadedData(kind: kind, source: FileBatchSource(file, batchSize: o.batchSize, window: try shuffleWindow(o), seed: o.seed, loaderThreads: loaders),
                               test: test, trainRows: rows, testRows: testRows, denseWidth: 0,
                               fieldRows: Taobao.schema.fieldRows, taskNames: Taobao.taskNames, fieldNames: Taobao.schema.fieldNames)
         }
@@ -533,7 +534,7 @@ public struct TrainCommand {
             ("shared_experts", "\(o.sharedExperts)"), ("ple_levels", "\(o.pleLevels)"), ("synthetic_dim", "\(o.syntheticDim)"),
             ("synthetic_scale", "\(o.syntheticScale)"), ("synthetic_sin_terms", "\(o.syntheticSinTerms)"),
             ("synthetic_alpha_beta_std", "\(o.syntheticAlphaBetaStd)"), ("synthetic_noise", "\(o.syntheticNoise)"),
-            ("census_tasks", o.censusTasks.rawValue),
+            ("census_tasks", o.censusTasks.rawValue), ("parquet_stream", o.parquetStream.rawValue), ("shuffle_window", "\(o.shuffleWindow)"),
             ("gate_report", "\(o.gateReport)"), ("expert_relu_on_last", "\(o.expertReluOnLast)"),
             ("ev", "\(o.ev)"), ("ev_filter", o.evFilter.rawValue), ("ev_elimination", o.evElimination.rawValue),
             ("adaptive_emb", "\(o.adaptiveEmb)"), ("multihash", "\(o.multihash)"), ("tensorboard", "\(o.tensorboard)"),
