@@ -17,12 +17,13 @@ extension TrainCommand {
     /// of the machine's memory (where the in-memory path is the faster one).
     func streamedCensusParquet(_ kind: DatasetKind, _ o: TrainOptions) throws -> LoadedData? {
         let isFolder = kind == .census && o.dataDir.map { CensusIncome.files(in: $0) == nil && CensusParquet.looksLikeFolder($0) } ?? false
-        guard isFolder, o.censusTasks == .incomeMarital else {
+        guard isFolder else {
             if o.parquetStream == .on {
                 throw UsageError("--parquet_stream on streams OneFlow's Census Parquet folder (train/ and test/ of part-*.parquet); \(o.dataDir.map { "\(o.dataDirFlag) \($0) is not one" } ?? "there is no --data_dir")")
             }
             return nil
         }
+        guard o.censusTasks == .incomeMarital else { return nil }  // CensusIncome.load refuses it, saying why
         let dir = o.dataDir!
         switch o.parquetStream {
         case .off: return nil
@@ -37,20 +38,14 @@ extension TrainCommand {
         let stream = try CensusParquet.openStream(directory: dir, tableSizes: o.tableSizeArray, maxTrainRows: o.numTrainSamples,
                                                   maxTestRows: o.numTestSamples, keepKeys: o.usesDynamicRows)
         for w in stream.warnings { printError("warning: \(w)") }
-        let groups = stream.train
-        let file = SlicedFile(rows: stream.trainRows, pieces: groups.count, order: SlicedFile.seededOrder(count: groups.count, seed: o.seed)) { index, body in
-            _ = try body(stream.read(groups[index]))
-        }
         let loaders = o.workqueue ? max(2, Parallel.threads) : 1
-        let test = EvalData { body in
-            for ref in stream.test { try body(stream.read(ref)) }
-        }
-        let files = Set(groups.map(\.path)).count
-        print("Streaming \(dir): \(groups.count) row groups of \(files) training file\(files == 1 ? "" : "s") in a seeded order each epoch, "
+        let files = Set(stream.train.map(\.path)).count
+        print("Streaming \(dir): \(stream.train.count) row groups of \(files) training file\(files == 1 ? "" : "s") in a seeded order each epoch, "
               + "rows shuffled within windows of \(window); the test split read row group by row group at each evaluation")
         let schema = stream.encoder.schema
-        return LoadedData(kind: kind, source: FileBatchSource(file, batchSize: o.batchSize, window: window, seed: o.seed, loaderThreads: loaders),
-                          test: test, trainRows: stream.trainRows, testRows: stream.testRows, denseWidth: CensusIncome.denseNames.count,
+        return LoadedData(kind: kind, source: FileBatchSource(SlicedFile(stream, seed: o.seed), batchSize: o.batchSize, window: window,
+                                                                  seed: o.seed, loaderThreads: loaders),
+                          test: .testSplit(of: stream), trainRows: stream.trainRows, testRows: stream.testRows, denseWidth: CensusIncome.denseNames.count,
                           fieldRows: schema.fieldRows, taskNames: CensusIncome.taskNames, censusEncoder: nil, fieldNames: schema.fieldNames)
     }
 

@@ -69,6 +69,7 @@ public struct TrainCommand {
                        trainRows: train.count, testRows: test.count, denseWidth: train.denseWidth, fieldRows: fieldRows,
                        taskNames: train.taskNames, fieldNames: fieldNames)
         }
+        if let streamed = try streamedCensusParquet(kind, o) { return streamed }
         switch kind {
         case .synthetic:
             var s = SyntheticTasks.Settings()
@@ -86,7 +87,6 @@ public struct TrainCommand {
                                                           testRows: o.numTestSamples ?? 20_000, settings: s, binaryTasks: binary)
             return inMemory(train, test, fieldRows: [])
         case .census:
-            if let streamed = try streamedCensusParquet(kind, o) { return streamed }
             let census = try CensusIncome.load(directory: o.dataDir!, tableSizes: o.tableSizeArray,
                                                maxTrainRows: o.numTrainSamples, maxTestRows: o.numTestSamples, tasks: o.censusTasks,
                                                keepKeys: o.usesDynamicRows)
