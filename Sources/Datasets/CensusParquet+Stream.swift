@@ -46,11 +46,11 @@ public struct CensusParquetStream: Sendable {
             throw DatasetError(file: ref.path, "row group \(ref.rowGroup): the file changed since it was opened (it no longer has \(ref.rows) rows there)")
         }
         try CensusParquet.checkColumns(file)
-        var rows = CensusParquet.PartialRows()
+        var rows = CensusParquet.PartialRows(keepKeys: keepKeys)
         var lookup = vocabulary  // read only (grow: false), so never copied
         try CensusParquet.readRowGroup(file, ref.rowGroup, rows: ref.rows, into: &rows, vocabulary: &lookup, grow: false)
         CensusParquet.place(&rows, schema: encoder.schema)
-        return rows.tabular(keepKeys: keepKeys)
+        return rows.tabular()
     }
 }
 

@@ -48,16 +48,16 @@ public enum CensusParquet {
         try CensusIncome.checkTableSizes(capacities, group: group)
         let paths = try splitFiles(directory)
         var vocabulary = IDVocabulary(fieldCount: group.sparseNames.count)
-        var train = try read(paths.train, maxRows: maxTrainRows, vocabulary: &vocabulary, grow: true)
+        var train = try read(paths.train, maxRows: maxTrainRows, vocabulary: &vocabulary, grow: true, keepKeys: keepKeys)
         guard train.count > 0 else {
             throw DatasetError(file: paths.train[0], "no rows to train on" + (maxTrainRows.map { " (the row limit is \($0))" } ?? ""))
         }
-        var test = try read(paths.test, maxRows: maxTestRows, vocabulary: &vocabulary, grow: false)
+        var test = try read(paths.test, maxRows: maxTestRows, vocabulary: &vocabulary, grow: false, keepKeys: keepKeys)
 
         let (encoder, warnings) = try makeEncoder(vocabulary, capacities: capacities, directory: directory)
         place(&train, schema: encoder.schema)
         place(&test, schema: encoder.schema)
-        return CensusData(train: train.tabular(keepKeys: keepKeys), test: test.tabular(keepKeys: keepKeys),
+        return CensusData(train: train.tabular(), test: test.tabular(),
                           encoder: encoder, warnings: warnings, encoderReadsRawLines: false)
     }
 
@@ -105,29 +105,35 @@ public enum CensusParquet {
     static func nullID(field: Int) -> Int64 { Int64.min + Int64(field) }
 
     struct PartialRows {
+        /// Whether the raw ids are kept as `keys` (otherwise `keys` stays empty).
+        let keepKeys: Bool
         var count = 0
         var dense: [Float] = []
         var ids: [Int32] = []  // local rows; -1 for an id unseen in training
         var keys: [UInt64] = []
         var labels: [Float] = []
 
-        func tabular(keepKeys: Bool) -> TabularData {
+        func tabular() -> TabularData {
             TabularData(count: count, denseWidth: CensusIncome.denseNames.count, dense: dense,
                         fieldCount: CensusTaskGroup.incomeMarital.sparseNames.count, ids: ids,
                         taskNames: CensusIncome.taskNames, labels: labels, keys: keepKeys ? keys : nil)
         }
     }
 
-    static func read(_ paths: [String], maxRows: Int?, vocabulary: inout IDVocabulary, grow: Bool) throws(DatasetError) -> PartialRows {
-        var rows = PartialRows()
-        let limit = max(maxRows ?? .max, 0)
-        for path in paths where rows.count < limit {
-            let file = try ParquetFile(path: path)
-            try checkColumns(file)
-            for g in 0 ..< file.rowGroupCount where rows.count < limit {
-                let n = min(file.rowCount(rowGroup: g), limit - rows.count)
-                try readRowGroup(file, g, rows: n, into: &rows, vocabulary: &vocabulary, grow: grow)
-            }
+    static func read(_ paths: [String], maxRows: Int?, vocabulary: inout IDVocabulary, grow: Bool, keepKeys: Bool) throws(DatasetError) -> PartialRows {
+        var rows = PartialRows(keepKeys: keepKeys)
+        // The row groups first (footers only), so the arrays are allocated once at their size.
+        let groups = try rowGroups(paths, maxRows: maxRows)
+        let total = groups.reduce(0) { $0 + $1.rows }
+        let fields = CensusTaskGroup.incomeMarital.sparseNames.count
+        rows.dense.reserveCapacity(total * CensusIncome.denseNames.count)
+        rows.ids.reserveCapacity(total * fields)
+        rows.labels.reserveCapacity(total * labelColumns.count)
+        if keepKeys { rows.keys.reserveCapacity(total * fields) }
+        var file: ParquetFile?
+        for ref in groups {
+            if file?.path != ref.path { file = try ParquetFile(path: ref.path) }
+            try readRowGroup(file!, ref.rowGroup, rows: ref.rows, into: &rows, vocabulary: &vocabulary, grow: grow)
         }
         return rows
     }
@@ -159,7 +165,7 @@ public enum CensusParquet {
         let dw = denseNames.count, fw = sparseNames.count
         rows.dense += [Float](repeating: 0, count: n * dw)
         rows.ids += [Int32](repeating: 0, count: n * fw)
-        rows.keys += [UInt64](repeating: 0, count: n * fw)
+        if rows.keepKeys { rows.keys += [UInt64](repeating: 0, count: n * fw) }
         rows.labels += [Float](repeating: 0, count: n * 2)
         for (d, name) in denseNames.enumerated() {
             let column = try file.floats(column: name, rowGroup: g)
@@ -178,7 +184,7 @@ public enum CensusParquet {
                     vocabulary.ids[f].append(id)
                 }
                 rows.ids[(start + i) * fw + f] = local
-                rows.keys[(start + i) * fw + f] = UInt64(bitPattern: id)
+                if rows.keepKeys { rows.keys[(start + i) * fw + f] = UInt64(bitPattern: id) }
             }
         }
         for (t, name) in labelColumns.enumerated() {
