@@ -101,6 +101,25 @@ final class ParquetStreamingTests: XCTestCase {
         }
     }
 
+    func testResumedStreamedRunEqualsTheStraightRun() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("pqsr-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        // 30 steps of 32 over 360 rows: the resume at step 14 is inside the second epoch's order.
+        func train(_ steps: Int, _ ck: String, _ out: String) throws -> TrainingSummary {
+            var args = arguments(Self.folder, out: tmp + "/" + out) + ["--parquet_stream", "on", "--checkpoint", tmp + "/" + ck, "--save_steps", "14", "--no_eval"]
+            args[args.firstIndex(of: "--train_batches")! + 1] = "\(steps)"
+            return try run(args).0
+        }
+        _ = try train(30, "straight", "a")
+        _ = try train(14, "ck", "b")
+        _ = try train(30, "ck", "c")
+        for file in [ModelCheckpoint.fileName, OptimizerCheckpoint.fileName] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: "\(tmp)/ck/model.ckpt-30/\(file)"))
+            let b = try Data(contentsOf: URL(fileURLWithPath: "\(tmp)/straight/model.ckpt-30/\(file)"))
+            XCTAssertTrue(a == b, "\(file) differs between the resumed and the straight run")
+        }
+    }
+
     func testCorruptRowGroupMidTrainingEndsTheRunWithItsNameAndKeepsTheCheckpoints() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("pqsc-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: tmp) }

@@ -146,6 +146,8 @@ final class TrainOptionsTests: XCTestCase {
         ("expert_relu_on_last", "True", { $0.expertReluOnLast }),
         ("gate_report", "true", { $0.gateReport }),
         ("tensorboard", "false", { !$0.tensorboard }),
+        ("parquet_stream", "on", { $0.parquetStream == .on }),
+        ("shuffle_window", "4096", { $0.shuffleWindow == 4096 }),
         ("help", "true", { $0.help }),
     ]
 
@@ -410,6 +412,7 @@ final class TrainOptionsTests: XCTestCase {
             "synthetic_alpha_beta_std": "1.0", "synthetic_noise": "0.1",
             "ev_filter_freq": "3", "ev_cbf_max_elements": "1048576", "ev_cbf_false_positive": "0.01", "ev_steps_to_live": "4000",
             "ev_l2_weight_threshold": "1.0", "ev_eviction_interval": "100",
+            "parquet_stream": "auto", "shuffle_window": "131072",
         ]
         XCTAssertEqual(Set(defaults.keys), Set(everyFlag.map(\.name)))
         let lines = TrainOptions.helpText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
