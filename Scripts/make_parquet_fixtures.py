@@ -4,6 +4,7 @@ real tools (pyarrow, Python's zlib/gzip), so the Swift readers are tested agains
 bytes. CI needs no Python: the outputs are committed; rerun this to regenerate them.
 
     python3 Scripts/make_parquet_fixtures.py            # pip install pyarrow if it is missing
+    python3 Scripts/make_parquet_fixtures.py --stream-only   # only stream/, the streaming tests' folder
 
 Every table file holds the same 50 rows (see `table()`), in 3 row groups (20, 20, 10 rows), with
 a different page version / encoding / codec each; `expected.json` has the rows as JSON for the
@@ -13,6 +14,7 @@ import gzip
 import json
 import os
 import shutil
+import sys
 import zlib
 
 import pyarrow as pa
@@ -138,7 +140,32 @@ def main():
         first = pq.read_table(os.path.join(ROOT, "oneflow", "train", sorted(os.listdir(os.path.join(ROOT, "oneflow", "train")))[-1]))
         with open(os.path.join(ROOT, "oneflow_expected.json"), "w") as out:
             json.dump(first.to_pydict(), out)
+    write_stream_folder()
+
+
+def write_stream_folder():
+    """A OneFlow-layout folder for the streaming tests, `stream/`: 3 training files of 3 row groups
+    of 40 rows each (360 rows) and a test file of 60 rows, snappy, drawn with a seeded generator
+    from the rows of `oneflow/` (so it needs no shared data)."""
+    import numpy as np
+    rng = np.random.default_rng(14)
+    source = os.path.join(ROOT, "oneflow")
+    for split, files_in_split, rows in (("train", 3, 120), ("test", 1, 60)):
+        names = sorted(n for n in os.listdir(os.path.join(source, split)) if n.startswith("part-") and n.endswith(".parquet"))
+        table = pa.concat_tables([pq.read_table(os.path.join(source, split, n)) for n in names])
+        target = os.path.join(ROOT, "stream", split)
+        if os.path.isdir(target):
+            shutil.rmtree(target)
+        os.makedirs(target)
+        for k in range(files_in_split):
+            part = table.take(pa.array(rng.integers(0, table.num_rows, size=rows)))
+            pq.write_table(part, os.path.join(target, "part-%05d-stream-c000.snappy.parquet" % k), compression="snappy",
+                           use_dictionary=True, data_page_version="1.0", row_group_size=40)
+        open(os.path.join(target, "_SUCCESS"), "w").close()
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--stream-only"]:
+        write_stream_folder()
+    else:
+        main()

@@ -10,7 +10,8 @@ import Foundation
 /// over the training split, `--table_size_array` their capacities (a field with more distinct ids
 /// grows, with a warning), ids never seen in training going to the field's unknown row; the rows
 /// also carry each id as their raw key (`TabularData.keys`) for a keyed embedding store. A null id
-/// is a value of its own. Both splits are read whole into memory, file by file in name order.
+/// is a value of its own. `load` reads both splits whole into memory, file by file in name order;
+/// `openStream` (CensusParquet+Stream.swift) opens them for reading row group by row group.
 public enum CensusParquet {
     public static let labelColumns = ["label_income", "label_marital"]
 
@@ -47,22 +48,27 @@ public enum CensusParquet {
         let group = CensusTaskGroup.incomeMarital
         let capacities = tableSizes ?? group.defaultTableSizes
         try CensusIncome.checkTableSizes(capacities, group: group)
-        guard let paths = files(in: directory) else {
-            let train = (directory as NSString).appendingPathComponent("train")
-            throw DatasetError(file: train, "no part-*.parquet files (OneFlow's layout: train/ and test/ folders of part-*.parquet)")
-        }
-        guard !paths.test.isEmpty else {
-            throw DatasetError(file: (directory as NSString).appendingPathComponent("test"), "no part-*.parquet files")
-        }
+        let paths = try splitFiles(directory)
         var vocabulary = IDVocabulary(fieldCount: group.sparseNames.count)
-        var train = try read(paths.train, maxRows: maxTrainRows, vocabulary: &vocabulary, grow: true)
+        var train = try read(paths.train, maxRows: maxTrainRows, vocabulary: &vocabulary, grow: true, keepKeys: keepKeys)
         guard train.count > 0 else {
             throw DatasetError(file: paths.train[0], "no rows to train on" + (maxTrainRows.map { " (the row limit is \($0))" } ?? ""))
         }
-        var test = try read(paths.test, maxRows: maxTestRows, vocabulary: &vocabulary, grow: false)
-        var valid = validPaths.isEmpty ? nil : try read(try parts(of: validPaths), maxRows: nil, vocabulary: &vocabulary, grow: false)
+        var test = try read(paths.test, maxRows: maxTestRows, vocabulary: &vocabulary, grow: false, keepKeys: keepKeys)
+        var valid = validPaths.isEmpty ? nil : try read(try parts(of: validPaths), maxRows: nil, vocabulary: &vocabulary, grow: false, keepKeys: keepKeys)
 
-        // Local rows -> fused-table rows, now that every field's size is known.
+        let (encoder, warnings) = try makeEncoder(vocabulary, capacities: capacities, directory: directory)
+        place(&train, schema: encoder.schema)
+        place(&test, schema: encoder.schema)
+        if valid != nil { place(&valid!, schema: encoder.schema) }
+        return CensusData(train: train.tabular(), test: test.tabular(),
+                          encoder: encoder, warnings: warnings, encoderReadsRawLines: false, valid: valid?.tabular())
+    }
+
+    /// The encoder of the fused table once every field's distinct training ids are known, with a
+    /// warning for each field that grows past its capacity.
+    static func makeEncoder(_ vocabulary: IDVocabulary, capacities: [Int], directory: String) throws(DatasetError) -> (CensusEncoder, [String]) {
+        let group = CensusTaskGroup.incomeMarital
         let values = vocabulary.ids.map { $0.map { String($0) } }
         let encoder: CensusEncoder
         do {
@@ -72,23 +78,21 @@ public enum CensusParquet {
         } catch {
             throw DatasetError(file: directory, error.message)
         }
-        let schema = encoder.schema
-        func place(_ rows: inout PartialRows) {
-            let f = schema.fieldOffsets.count
-            for i in 0 ..< rows.ids.count {
-                let field = i % f
-                rows.ids[i] = rows.ids[i] < 0 ? Int32(schema.unknownRow(field: field)) : rows.ids[i] + Int32(schema.fieldOffsets[field])
-            }
-        }
-        place(&train)
-        place(&test)
-        if valid != nil { place(&valid!) }
         var warnings: [String] = []
         for (f, ids) in vocabulary.ids.enumerated() where ids.count > capacities[f] {
             warnings.append("table_size_array: field \(group.sparseNames[f]) has \(ids.count) distinct ids, more than its capacity \(capacities[f]); the table grows to \(ids.count)")
         }
-        return CensusData(train: train.tabular(keepKeys: keepKeys), test: test.tabular(keepKeys: keepKeys),
-                          encoder: encoder, warnings: warnings, encoderReadsRawLines: false, valid: valid?.tabular(keepKeys: keepKeys))
+        return (encoder, warnings)
+    }
+
+    /// Local rows -> fused-table rows, once every field's size is known (-1, an id unseen in
+    /// training, goes to the field's unknown row).
+    static func place(_ rows: inout PartialRows, schema: FeatureSchema) {
+        let f = schema.fieldOffsets.count
+        for i in 0 ..< rows.ids.count {
+            let field = i % f
+            rows.ids[i] = rows.ids[i] < 0 ? Int32(schema.unknownRow(field: field)) : rows.ids[i] + Int32(schema.fieldOffsets[field])
+        }
     }
 
     /// `paths` with each folder replaced by its sorted `part-*.parquet` files.
@@ -106,7 +110,7 @@ public enum CensusParquet {
     }
 
     /// Per sparse field: id -> local row, in first-seen order.
-    struct IDVocabulary {
+    struct IDVocabulary: Sendable {
         var rows: [[Int64: Int32]]
         var ids: [[Int64]]
         init(fieldCount: Int) {
@@ -119,38 +123,58 @@ public enum CensusParquet {
     static func nullID(field: Int) -> Int64 { Int64.min + Int64(field) }
 
     struct PartialRows {
+        /// Whether the raw ids are kept as `keys` (otherwise `keys` stays empty).
+        let keepKeys: Bool
         var count = 0
         var dense: [Float] = []
         var ids: [Int32] = []  // local rows; -1 for an id unseen in training
         var keys: [UInt64] = []
         var labels: [Float] = []
 
-        func tabular(keepKeys: Bool) -> TabularData {
+        func tabular() -> TabularData {
             TabularData(count: count, denseWidth: CensusIncome.denseNames.count, dense: dense,
                         fieldCount: CensusTaskGroup.incomeMarital.sparseNames.count, ids: ids,
                         taskNames: CensusIncome.taskNames, labels: labels, keys: keepKeys ? keys : nil)
         }
     }
 
-    static func read(_ paths: [String], maxRows: Int?, vocabulary: inout IDVocabulary, grow: Bool) throws(DatasetError) -> PartialRows {
-        let denseNames = CensusIncome.denseNames
-        let sparseNames = CensusTaskGroup.incomeMarital.sparseNames
-        var rows = PartialRows()
-        let limit = max(maxRows ?? .max, 0)
-        for path in paths where rows.count < limit {
-            let file = try ParquetFile(path: path)
-            for name in denseNames + sparseNames + labelColumns where file.physicalTypeName(column: name) == nil {
-                throw DatasetError(file: path, field: name, "no such column; OneFlow's Census Parquet has \(denseNames.count) dense, \(sparseNames.count) sparse and the 2 label columns")
-            }
-            for g in 0 ..< file.rowGroupCount where rows.count < limit {
-                let n = min(file.rowCount(rowGroup: g), limit - rows.count)
-                try readRowGroup(file, g, rows: n, into: &rows, vocabulary: &vocabulary, grow: grow)
-            }
+    static func read(_ paths: [String], maxRows: Int?, vocabulary: inout IDVocabulary, grow: Bool, keepKeys: Bool) throws(DatasetError) -> PartialRows {
+        var rows = PartialRows(keepKeys: keepKeys)
+        // The row groups first (footers only), so the arrays are allocated once at their size.
+        let groups = try rowGroups(paths, maxRows: maxRows)
+        let total = groups.reduce(0) { $0 + $1.rows }
+        let fields = CensusTaskGroup.incomeMarital.sparseNames.count
+        rows.dense.reserveCapacity(total * CensusIncome.denseNames.count)
+        rows.ids.reserveCapacity(total * fields)
+        rows.labels.reserveCapacity(total * labelColumns.count)
+        if keepKeys { rows.keys.reserveCapacity(total * fields) }
+        var file: ParquetFile?
+        for ref in groups {
+            if file?.path != ref.path { file = try ParquetFile(path: ref.path) }
+            try readRowGroup(file!, ref.rowGroup, rows: ref.rows, into: &rows, vocabulary: &vocabulary, grow: grow)
         }
         return rows
     }
 
-    /// Appends the first `n` rows of row group `g`.
+    /// Every column OneFlow's Census Parquet has, of a type for its role (checked from the footer).
+    static func checkColumns(_ file: ParquetFile) throws(DatasetError) {
+        let denseNames = CensusIncome.denseNames
+        let sparseNames = CensusTaskGroup.incomeMarital.sparseNames
+        for name in denseNames + sparseNames + labelColumns where file.physicalTypeName(column: name) == nil {
+            throw DatasetError(file: file.path, field: name, "no such column; OneFlow's Census Parquet has \(denseNames.count) dense, \(sparseNames.count) sparse and the 2 label columns")
+        }
+        for name in denseNames where !["FLOAT", "DOUBLE"].contains(file.physicalTypeName(column: name)) {
+            throw DatasetError(file: file.path, field: name, "a dense input must be FLOAT or DOUBLE, not \(file.physicalTypeName(column: name) ?? "?")")
+        }
+        for name in sparseNames where !["INT64", "INT32"].contains(file.physicalTypeName(column: name)) {
+            throw DatasetError(file: file.path, field: name, "a sparse id must be INT64 or INT32, not \(file.physicalTypeName(column: name) ?? "?")")
+        }
+        for name in labelColumns where !["FLOAT", "DOUBLE", "INT32", "INT64"].contains(file.physicalTypeName(column: name)) {
+            throw DatasetError(file: file.path, field: name, "a label must be numeric, not \(file.physicalTypeName(column: name) ?? "?")")
+        }
+    }
+
+    /// Appends the first `n` rows of row group `g` (its columns checked by `checkColumns`).
     static func readRowGroup(_ file: ParquetFile, _ g: Int, rows n: Int, into rows: inout PartialRows,
                              vocabulary: inout IDVocabulary, grow: Bool) throws(DatasetError) {
         let denseNames = CensusIncome.denseNames
@@ -159,19 +183,13 @@ public enum CensusParquet {
         let dw = denseNames.count, fw = sparseNames.count
         rows.dense += [Float](repeating: 0, count: n * dw)
         rows.ids += [Int32](repeating: 0, count: n * fw)
-        rows.keys += [UInt64](repeating: 0, count: n * fw)
+        if rows.keepKeys { rows.keys += [UInt64](repeating: 0, count: n * fw) }
         rows.labels += [Float](repeating: 0, count: n * 2)
         for (d, name) in denseNames.enumerated() {
-            guard ["FLOAT", "DOUBLE"].contains(file.physicalTypeName(column: name)) else {
-                throw DatasetError(file: file.path, field: name, "a dense input must be FLOAT or DOUBLE, not \(file.physicalTypeName(column: name) ?? "?")")
-            }
             let column = try file.floats(column: name, rowGroup: g)
             for i in 0 ..< n { rows.dense[(start + i) * dw + d] = column.values[i] }
         }
         for (f, name) in sparseNames.enumerated() {
-            guard ["INT64", "INT32"].contains(file.physicalTypeName(column: name)) else {
-                throw DatasetError(file: file.path, field: name, "a sparse id must be INT64 or INT32, not \(file.physicalTypeName(column: name) ?? "?")")
-            }
             let column = try file.integers(column: name, rowGroup: g)
             for i in 0 ..< n {
                 let id = column.nulls?[i] == true ? nullID(field: f) : column.values[i]
@@ -184,13 +202,10 @@ public enum CensusParquet {
                     vocabulary.ids[f].append(id)
                 }
                 rows.ids[(start + i) * fw + f] = local
-                rows.keys[(start + i) * fw + f] = UInt64(bitPattern: id)
+                if rows.keepKeys { rows.keys[(start + i) * fw + f] = UInt64(bitPattern: id) }
             }
         }
         for (t, name) in labelColumns.enumerated() {
-            guard ["FLOAT", "DOUBLE", "INT32", "INT64"].contains(file.physicalTypeName(column: name)) else {
-                throw DatasetError(file: file.path, field: name, "a label must be numeric, not \(file.physicalTypeName(column: name) ?? "?")")
-            }
             let column = try file.floats(column: name, rowGroup: g)
             for i in 0 ..< n {
                 if column.nulls?[i] == true {

@@ -10,6 +10,7 @@ import Datasets
 /// inflate against the `gzip -dc` process on that file, in MB/s of output.
 func benchParquet(arguments: [String]) -> Int32 {
     var rounds = 5, directory = "../shared/data/census-parquet", file: String?, pyarrow = false, gz: String?
+    var streamDirectory: String?, streamRows = 500_000, trainSteps = 500
     var i = 0
     func value() -> String? { i += 1; return i < arguments.count ? arguments[i] : nil }
     while i < arguments.count {
@@ -27,6 +28,15 @@ func benchParquet(arguments: [String]) -> Int32 {
             guard let v = value() else { fail("parquet: --gz needs a path") }
             gz = v
         case "--pyarrow": pyarrow = true
+        case "--stream":
+            guard let v = value() else { fail("parquet: --stream needs a directory") }
+            streamDirectory = v
+        case "--stream_rows":
+            guard let v = value(), let n = Int(v), n > 0 else { fail("parquet: --stream_rows needs a positive integer") }
+            streamRows = n
+        case "--train_steps":
+            guard let v = value(), let n = Int(v), n > 0 else { fail("parquet: --train_steps needs a positive integer") }
+            trainSteps = n
         default: fail("parquet: unknown option \(arguments[i])")
         }
         i += 1
@@ -77,6 +87,10 @@ func benchParquet(arguments: [String]) -> Int32 {
         print(line)
     }
     do {
+        if let streamDirectory {
+            try benchParquetStream(directory: streamDirectory, rows: streamRows, steps: trainSteps, rounds: rounds)
+            return 0
+        }
         print("Parquet data path, 1 thread, best and median of \(rounds) rounds after a warm-up (a shared machine makes these noisy)")
         if let paths = CensusParquet.files(in: directory) {
             let all = paths.train + paths.test

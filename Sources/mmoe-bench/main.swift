@@ -58,6 +58,11 @@ subcommands:
       (Scripts/parquet_bench.py write-large writes one), and of the whole Census Parquet load.
       --pyarrow   also time pyarrow.parquet.read_table, single-threaded, on the same files
       --gz FILE   our inflate against the gzip -dc process on FILE, MB/s of output
+  parquet --stream DIR [--stream_rows N] [--train_steps N] [--rounds N]
+      the streamed Parquet data path (one thread: decode, ids, shuffle window, batches of 256) in
+      rows/s over N rows (default 500000), against mmoe-train's samples/s with OneFlow's flags and
+      --parquet_stream on over --train_steps (default 500), in interleaved rounds; DIR in OneFlow's
+      layout (Scripts/parquet_bench.py write-folder writes a large one).
 """
 
 func fail(_ message: String) -> Never {

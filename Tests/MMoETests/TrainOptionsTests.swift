@@ -152,6 +152,8 @@ final class TrainOptionsTests: XCTestCase {
         ("valid_files", "v.csv", { $0.validFiles == ["v.csv"] }),
         ("early_stopping_patience", "3", { $0.earlyStoppingPatience == 3 }),
         ("early_stopping_metric", "loss", { $0.earlyStoppingMetric == .loss }),
+        ("parquet_stream", "on", { $0.parquetStream == .on }),
+        ("shuffle_window", "4096", { $0.shuffleWindow == 4096 }),
         ("help", "true", { $0.help }),
     ]
 
@@ -418,6 +420,7 @@ final class TrainOptionsTests: XCTestCase {
             "ev_l2_weight_threshold": "1.0", "ev_eviction_interval": "100",
             "task_weights": "[]", "task_conditions": "[]", "valid_fraction": "none", "valid_files": "none",
             "early_stopping_patience": "0", "early_stopping_metric": "auc_mean",
+            "parquet_stream": "auto", "shuffle_window": "131072",
         ]
         XCTAssertEqual(Set(defaults.keys), Set(everyFlag.map(\.name)))
         let lines = TrainOptions.helpText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -14,7 +14,7 @@ struct ColumnChunkData {
     var int64s: [Int64] = []
     var floats: [Float] = []
     var doubles: [Double] = []
-    var byteArrays = ByteArrays()
+    var byteArrays = ParquetByteArrays()
 
     mutating func append(_ page: ParquetValues) {
         switch page {
@@ -53,7 +53,7 @@ struct ColumnChunkData {
         case .double: values = .double(doubles)
         default: values = .byteArray(byteArrays)
         }
-        (booleans, int32s, int64s, floats, doubles, byteArrays) = ([], [], [], [], [], ByteArrays())
+        (booleans, int32s, int64s, floats, doubles, byteArrays) = ([], [], [], [], [], ParquetByteArrays())
     }
     /// One per level slot, or empty when the column's maximum definition level is 0.
     var definitionLevels: [UInt8] = []

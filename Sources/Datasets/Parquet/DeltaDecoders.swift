@@ -46,9 +46,9 @@ enum DeltaDecoders {
     }
 
     /// DELTA_LENGTH_BYTE_ARRAY: `count` byte strings.
-    static func lengthByteArray(_ cursor: inout ByteCursor, count: Int) throws(ParquetFormatError) -> ByteArrays {
+    static func lengthByteArray(_ cursor: inout ByteCursor, count: Int) throws(ParquetFormatError) -> ParquetByteArrays {
         let lengths = try binaryPacked(&cursor, expected: count)
-        var out = ByteArrays()
+        var out = ParquetByteArrays()
         for n in lengths {
             guard n >= 0, n <= Int64(cursor.remaining) else { throw cursor.failure("a byte array of length \(n) with \(cursor.remaining) bytes left") }
             out.append(try cursor.take(Int(n)))
@@ -57,10 +57,10 @@ enum DeltaDecoders {
     }
 
     /// DELTA_BYTE_ARRAY: `count` byte strings from prefixes of their predecessors and suffixes.
-    static func byteArray(_ cursor: inout ByteCursor, count: Int) throws(ParquetFormatError) -> ByteArrays {
+    static func byteArray(_ cursor: inout ByteCursor, count: Int) throws(ParquetFormatError) -> ParquetByteArrays {
         let prefixes = try binaryPacked(&cursor, expected: count)
         let suffixes = try lengthByteArray(&cursor, count: count)
-        var out = ByteArrays()
+        var out = ParquetByteArrays()
         var previous = ArraySlice<UInt8>()
         for i in 0 ..< count {
             let p = prefixes[i]

@@ -53,7 +53,7 @@ extension ParquetFile {
     /// Whether column `name` is a list (repeated).
     public func isList(column name: String) -> Bool { column(named: name)?.isList ?? false }
 
-    private func expand<T>(_ column: ParquetColumn, _ data: ColumnChunkData, _ compact: [T], fill: T) throws(DatasetError) -> (values: [T], nulls: [Bool]?) {
+    func expand<T>(_ column: ParquetColumn, _ data: ColumnChunkData, _ compact: [T], fill: T) throws(DatasetError) -> (values: [T], nulls: [Bool]?) {
         guard !column.isList else { throw DatasetError(file: path, field: column.name, "the column is a list; one value per row was expected") }
         guard column.maxDefinitionLevel > 0, compact.count < data.levelCount else { return (compact, nil) }
         var values = [T]()
@@ -105,7 +105,7 @@ extension ParquetFile {
         return try expand(column, data, compact, fill: nil).values
     }
 
-    private func listOffsets(_ column: ParquetColumn, _ data: ColumnChunkData, rows: Int) throws(DatasetError) -> [Int] {
+    func listOffsets(_ column: ParquetColumn, _ data: ColumnChunkData, rows: Int) throws(DatasetError) -> [Int] {
         guard column.isList else { throw DatasetError(file: path, field: column.name, "the column is not a list") }
         var offsets = [0]
         offsets.reserveCapacity(rows + 1)

@@ -101,9 +101,27 @@ public final class ParquetFile {
     /// The column named `name` (a top-level field), or nil.
     func column(named name: String) -> ParquetColumn? { columns.first { $0.name == name } }
 
+    /// Where column `name`'s chunk of row group `g` lies in the file (its dictionary and data
+    /// pages), after checking that the reader can read it.
+    public func byteRange(column name: String, rowGroup g: Int) throws(DatasetError) -> Range<Int> {
+        try chunk(column: name, rowGroup: g).range
+    }
+
     /// Decodes column `name` of row group `g`.
     func read(column name: String, rowGroup g: Int) throws(DatasetError) -> (ParquetColumn, ColumnChunkData) {
+        let (column, meta, range) = try chunk(column: name, rowGroup: g)
+        let bytes = try Self.read(source, range, name: path)
+        do {
+            return (column, try ColumnChunkReader.read(bytes, column: column, meta: meta, rows: rowCount(rowGroup: g)))
+        } catch {
+            throw DatasetError(file: path, field: name, "row group \(g): \(error.message)")
+        }
+    }
+
+    /// Column `name`'s chunk of row group `g`: its metadata and byte range, checked.
+    private func chunk(column name: String, rowGroup g: Int) throws(DatasetError) -> (ParquetColumn, ColumnMetaData, range: Range<Int>) {
         guard let column = column(named: name) else { throw DatasetError(file: path, field: name, "no such column") }
+        guard g >= 0 && g < rowGroupCount else { throw DatasetError(file: path, field: name, "no row group \(g) (the file has \(rowGroupCount))") }
         guard columns.filter({ $0.name == name }).count == 1 else {
             throw DatasetError(file: path, field: name, "a column with several leaves (a struct) is not supported")
         }
@@ -122,11 +140,6 @@ public final class ParquetFile {
         guard start >= 4, meta.totalCompressedSize >= 0, meta.totalCompressedSize <= footerStart - start else {
             throw fail("the column chunk's bytes (offset \(start), \(meta.totalCompressedSize) bytes) lie outside the file's data")
         }
-        let bytes = try Self.read(source, Int(start) ..< Int(start + meta.totalCompressedSize), name: path)
-        do {
-            return (column, try ColumnChunkReader.read(bytes, column: column, meta: meta, rows: rowCount(rowGroup: g)))
-        } catch {
-            throw fail(error.message)
-        }
+        return (column, meta, Int(start) ..< Int(start + meta.totalCompressedSize))
     }
 }

@@ -7,7 +7,7 @@ enum ParquetValues {
     case int64([Int64])
     case float([Float])
     case double([Double])
-    case byteArray(ByteArrays)
+    case byteArray(ParquetByteArrays)
 
     /// An empty column of `type` (BOOLEAN, INT32, INT64, FLOAT, DOUBLE or BYTE_ARRAY).
     init(empty type: ParquetPhysicalType) {
@@ -17,7 +17,7 @@ enum ParquetValues {
         case .int64: self = .int64([])
         case .float: self = .float([])
         case .double: self = .double([])
-        default: self = .byteArray(ByteArrays())
+        default: self = .byteArray(ParquetByteArrays())
         }
     }
 
@@ -33,21 +33,27 @@ enum ParquetValues {
     }
 }
 
-/// Variable-length byte strings, stored back to back: value `i` is `bytes[offsets[i] ..< offsets[i + 1]]`.
-struct ByteArrays {
-    private(set) var offsets: [Int] = [0]
-    private(set) var bytes: [UInt8] = []
+/// Variable-length byte strings (a BYTE_ARRAY column's values), stored back to back: value `i` is
+/// `bytes[offsets[i] ..< offsets[i + 1]]`.
+public struct ParquetByteArrays: Sendable, Equatable {
+    public private(set) var offsets: [Int] = [0]
+    public private(set) var bytes: [UInt8] = []
 
-    var count: Int { offsets.count - 1 }
+    public init() {}
 
-    subscript(i: Int) -> ArraySlice<UInt8> { bytes[offsets[i] ..< offsets[i + 1]] }
+    public var count: Int { offsets.count - 1 }
+
+    public subscript(i: Int) -> ArraySlice<UInt8> { bytes[offsets[i] ..< offsets[i + 1]] }
+
+    /// Value `i` read as UTF-8 (invalid bytes replaced).
+    public func string(_ i: Int) -> String { String(decoding: self[i], as: UTF8.self) }
 
     mutating func append<C: Collection>(_ value: C) where C.Element == UInt8 {
         bytes.append(contentsOf: value)
         offsets.append(bytes.count)
     }
 
-    mutating func append(contentsOf other: ByteArrays) {
+    mutating func append(contentsOf other: ParquetByteArrays) {
         let base = bytes.count
         bytes += other.bytes
         offsets += other.offsets.dropFirst().map { $0 + base }

@@ -29,7 +29,7 @@ enum PlainDecoder {
             let b = try fixed(8)
             return .double((0 ..< count).map { i in Double(bitPattern: load64(b, b.startIndex + 8 * i)) })
         case .byteArray:
-            var out = ByteArrays()
+            var out = ParquetByteArrays()
             for _ in 0 ..< count {
                 let n = Int(try cursor.littleEndian(4))
                 out.append(try cursor.take(n))

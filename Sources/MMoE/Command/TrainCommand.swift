@@ -77,6 +77,7 @@ public struct TrainCommand {
             if let v = heldOut ?? valid { (loaded.valid, loaded.validRows) = (.memory(v), v.count) }
             return loaded
         }
+        if let streamed = try streamedCensusParquet(kind, o) { return streamed }
         switch kind {
         case .synthetic:
             var s = SyntheticTasks.Settings()
@@ -133,7 +134,7 @@ public struct TrainCommand {
             let test = EvalData { body in
                 try Taobao.read(path: testPath, chunkRows: evalRows, maxRows: testLimit, options: reader) { try body($0); return true }
             }
-            return LoadedData(kind: kind, source: FileBatchSource(trainFile, batchSize: o.batchSize, seed: o.seed, loaderThreads: loaders),
+            return LoadedData(kind: kind, source: FileBatchSource(trainFile, batchSize: o.batchSize, window: try shuffleWindow(o), seed: o.seed, loaderThreads: loaders),
                               test: test, trainRows: trainFile.rows, testRows: testRows, denseWidth: 0,
                               fieldRows: Taobao.schema.fieldRows, taskNames: Taobao.taskNames, fieldNames: Taobao.schema.fieldNames,
                               valid: heldOut ?? validFiles.valid, validRows: heldOut != nil ? heldOutRows : validFiles.rows)
@@ -562,7 +563,7 @@ public struct TrainCommand {
             ("shared_experts", "\(o.sharedExperts)"), ("ple_levels", "\(o.pleLevels)"), ("synthetic_dim", "\(o.syntheticDim)"),
             ("synthetic_scale", "\(o.syntheticScale)"), ("synthetic_sin_terms", "\(o.syntheticSinTerms)"),
             ("synthetic_alpha_beta_std", "\(o.syntheticAlphaBetaStd)"), ("synthetic_noise", "\(o.syntheticNoise)"),
-            ("census_tasks", o.censusTasks.rawValue),
+            ("census_tasks", o.censusTasks.rawValue), ("parquet_stream", o.parquetStream.rawValue), ("shuffle_window", "\(o.shuffleWindow)"),
             ("gate_report", "\(o.gateReport)"), ("expert_relu_on_last", "\(o.expertReluOnLast)"),
             ("ev", "\(o.ev)"), ("ev_filter", o.evFilter.rawValue), ("ev_elimination", o.evElimination.rawValue),
             ("adaptive_emb", "\(o.adaptiveEmb)"), ("multihash", "\(o.multihash)"), ("tensorboard", "\(o.tensorboard)"),

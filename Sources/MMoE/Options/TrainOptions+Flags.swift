@@ -138,6 +138,10 @@ extension TrainOptions {
                     .boolean("tensorboard", \.tensorboard,
                              "write TensorBoard event files (losses, test metrics, gate weights, the flags) into output_dir; view with tensorboard --logdir output_dir"),
                 ] + taskFlags + [
+                    .value("parquet_stream", \.parquetStream, .choice,
+                           "OneFlow's Census Parquet folder: on = decode row groups as training consumes them (bounded memory), off = read it whole into memory, auto = stream when its rows would take over a quarter of the machine's memory"),
+                    .value("shuffle_window", \.shuffleWindow, .integer("N", .positive),
+                           "rows shuffled together in a streamed training input (Taobao's file, a streamed Parquet folder); at least batch_size"),
                     .boolean("help", \.help, short: "h", "print this help"),
                 ]),
             ],

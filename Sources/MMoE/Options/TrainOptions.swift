@@ -142,6 +142,11 @@ public struct TrainOptions: Sendable, Equatable {
     public var validFiles: [String] = []
     public var earlyStoppingPatience = 0
     public var earlyStoppingMetric: EarlyStoppingMetric = .aucMean
+    /// OneFlow's Census Parquet folder: stream its row groups (`on`), read it whole into memory
+    /// (`off`), or stream only when it would not fit comfortably (`auto`; see TrainCommand+ParquetStream).
+    public var parquetStream: ParquetStreaming = .auto
+    /// Rows in the shuffle window of a streamed training input (Taobao's file, a streamed Parquet folder).
+    public var shuffleWindow = 1 << 17
     public var help = false
 
     /// The flags the user wrote (names without dashes), so later code can tell "given" from
@@ -180,6 +185,11 @@ public enum LossScalePolicy: String, Sendable, CaseIterable {
 }
 
 /// The data a run trains on.
+/// `--parquet_stream`: how a Parquet training folder is read.
+public enum ParquetStreaming: String, Sendable, CaseIterable {
+    case auto, on, off
+}
+
 public enum DatasetKind: String, Sendable, CaseIterable {
     case census, taobao, synthetic
 }

@@ -2,32 +2,66 @@ import Foundation
 import Tensor
 import Datasets
 
-/// A training file read as byte slices, each parsed on its own: what `FileBatchSource` streams.
+/// A training input read in pieces, each parsed on its own: what `FileBatchSource` streams. A
+/// text file's pieces are byte slices cut at line starts (`FileSlice`); a Parquet folder's are its
+/// row groups. Pieces are read in file order, or, with `order`, in the order it gives for each
+/// epoch (a seeded permutation, so a run stays reproducible).
 public struct SlicedFile: Sendable {
-    /// Data rows in the file.
+    /// Data rows in all the pieces.
     public let rows: Int
-    /// Byte ranges cut at line starts, with their first line numbers, covering the file in order.
-    public let slices: [FileSlice]
-    /// Parses the lines starting in one slice, handing over chunks in file order.
-    public let read: @Sendable (_ slice: FileSlice, _ body: (TabularData) throws -> Bool) throws -> Void
+    /// How many pieces there are.
+    public let pieceCount: Int
+    /// Parses piece `index` (0 ..< `pieceCount`), handing over chunks in order; `body` returns
+    /// false to stop early.
+    public let readPiece: @Sendable (_ index: Int, _ body: (TabularData) throws -> Bool) throws -> Void
+    /// The pieces of epoch `epoch` (0-based), in the order they are read: a permutation of
+    /// 0 ..< `pieceCount`; nil: file order every epoch.
+    public let order: (@Sendable (_ epoch: Int) -> [Int])?
 
+    /// A text file read as `slices`, byte ranges cut at line starts with their first line numbers,
+    /// covering the file in order.
     public init(rows: Int, slices: [FileSlice],
                 read: @escaping @Sendable (_ slice: FileSlice, _ body: (TabularData) throws -> Bool) throws -> Void) {
+        self.init(rows: rows, pieces: slices.count, order: nil) { index, body in try read(slices[index], body) }
+    }
+
+    /// Any input in `pieces` pieces that `read` parses by index, in `order` each epoch.
+    public init(rows: Int, pieces: Int, order: (@Sendable (_ epoch: Int) -> [Int])?,
+                read: @escaping @Sendable (_ index: Int, _ body: (TabularData) throws -> Bool) throws -> Void) {
         self.rows = rows
-        self.slices = slices
-        self.read = read
+        pieceCount = pieces
+        self.order = order
+        readPiece = read
+    }
+
+    /// The piece read `position`-th (0-based) in epoch `epoch`.
+    func piece(epoch: Int, position: Int) -> Int { order.map { $0(epoch)[position] } ?? position }
+
+    /// A seeded permutation of 0 ..< `count` for each epoch, drawn from the run's `batchOrder`
+    /// stream and the epoch number, so any epoch's order can be computed on its own (by a loader
+    /// thread running ahead, or on resume).
+    public static func seededOrder(count: Int, seed: UInt64) -> @Sendable (Int) -> [Int] {
+        let base = SeededRNG.streamSeed(seed, .batchOrder)
+        return { epoch in
+            var rng = SeededRNG(seed: base ^ (UInt64(epoch) &+ 1) &* 0xD1B5_4A32_D192_ED03)
+            var order = Array(0 ..< count)
+            order.shuffle(using: &rng)
+            return order
+        }
     }
 }
 
-/// Batches streamed from a file larger than memory may be: each epoch reads the file slice by
-/// slice, shuffles its rows within windows of `window` rows (as TensorFlow's
+/// Batches streamed from an input larger than memory may be: each epoch reads the input piece by
+/// piece (`SlicedFile`: a text file's slices in file order, a Parquet folder's row groups in a
+/// seeded order), shuffles its rows within windows of `window` rows (as TensorFlow's
 /// `dataset.shuffle(buffer_size)` bounds its shuffle), and cuts batches of `batchSize`; rows left
 /// over at the end of a window open the next one, and the epoch ends with a smaller batch.
-/// Memory holds one window and the slices parsed ahead, never the file.
+/// Memory holds one window, the rest of the last piece read and the pieces parsed ahead, never the
+/// whole input (`peakBufferedRows` and `peakPiecesAhead` say how much it held).
 ///
-/// With `loaderThreads` > 1 (DeepRec's `--workqueue`) slices are handed out to that many loader
-/// threads, at most `loaderThreads + 1` slices ahead of the reader; slices are still consumed in
-/// file order, so the batches are the same for any number of loader threads.
+/// With `loaderThreads` > 1 (DeepRec's `--workqueue`) pieces are handed out to that many loader
+/// threads, at most `loaderThreads + 1` pieces ahead of the reader; pieces are still consumed in
+/// order, so the batches are the same for any number of loader threads.
 public final class FileBatchSource: BatchSource {
     public let file: SlicedFile
     public let batchSize: Int
@@ -38,7 +72,11 @@ public final class FileBatchSource: BatchSource {
     private var current: TabularData?
     private var order: [Int] = []
     private var position = 0
-    private var nextSlice = 0
+    private var nextPiece = 0
+    /// The most rows held at once in the window and the rest of the last piece read.
+    public private(set) var peakBufferedRows = 0
+    /// The most pieces parsed (or being parsed) ahead of the reader at once.
+    public var peakPiecesAhead: Int { loaders.peakAhead }
 
     public init(_ file: SlicedFile, batchSize: Int, window: Int = 1 << 17, seed: UInt64, loaderThreads: Int = 1) {
         precondition(batchSize > 0 && window >= batchSize && file.rows > 0, "FileBatchSource: needs rows, a positive batch size and window >= batch size")
@@ -57,33 +95,34 @@ public final class FileBatchSource: BatchSource {
         let batch = Batch(current!, rows: order[position..<end])
         position = end
         if position == order.count && !hasMoreInEpoch {
-            // Epoch done: the next call starts the file again.
+            // Epoch done: the next call starts the input again.
             current = nil
             order = []
             position = 0
-            nextSlice = 0
+            nextPiece = 0
         }
         return batch
     }
 
-    /// Rows parsed but not yet in a window (the rest of the last slice read).
+    /// Rows parsed but not yet in a window (the rest of the last piece read).
     private var pending: [TabularData] = []
 
-    private var hasMoreInEpoch: Bool { nextSlice < file.slices.count || !pending.isEmpty }
+    private var hasMoreInEpoch: Bool { nextPiece < file.pieceCount || !pending.isEmpty }
 
-    /// Starts a new window: the rows not yet batched, then the next rows of the file up to
+    /// Starts a new window: the rows not yet batched, then the next rows of the input up to
     /// `window` in all (or to the end of the epoch), shuffled. Windows hold exactly `window` rows
-    /// whatever the slicing, so the batches do not depend on how the file was cut.
+    /// whatever the slicing, so the batches do not depend on how the input was cut.
     private func refill() throws {
         var parts: [TabularData] = []
         let leftover = order.count - position
         if leftover > 0, let current { parts.append(current.gathering(order[position...])) }
+        current = nil
         var need = window - leftover
         while need > 0 {
             if pending.isEmpty {
-                guard nextSlice < file.slices.count else { break }
+                guard nextPiece < file.pieceCount else { break }
                 pending = try loaders.next()
-                nextSlice += 1
+                nextPiece += 1
                 continue
             }
             let chunk = pending.removeFirst()
@@ -97,7 +136,7 @@ public final class FileBatchSource: BatchSource {
             }
         }
         guard let joined = TabularData.concatenating(parts), joined.count > 0 else {
-            throw TrainingError(description: "the training file has no rows left to read (it changed while training?)")
+            throw TrainingError(description: "the training input has no rows left to read (it changed while training?)")
         }
         // The leftover rows were shuffled already; they go first, the new rows are shuffled.
         var newRows = Array(leftover..<joined.count)
@@ -105,32 +144,51 @@ public final class FileBatchSource: BatchSource {
         current = joined
         order = Array(0..<leftover) + newRows
         position = 0
+        peakBufferedRows = max(peakBufferedRows, joined.count + pending.reduce(0) { $0 + $1.count })
     }
 }
 
-/// Parses slices ahead of the reader on loader threads, keeping at most `threads + 1` parsed
-/// slices in memory; with one thread, a slice is parsed when it is taken. Slices are taken in
-/// file order, epoch after epoch.
+/// Parses pieces ahead of the reader on loader threads, keeping at most `threads + 1` parsed
+/// pieces in memory; with one thread, a piece is parsed when it is taken. Pieces are taken in
+/// their epoch's order (`SlicedFile.piece`), epoch after epoch.
 final class SliceLoader: @unchecked Sendable {
     let file: SlicedFile
     let threads: Int
     private let condition = NSCondition()
-    /// Parsed slices by sequence number (slice = sequence mod slice count).
+    /// Parsed pieces by sequence number (epoch = sequence / pieces, position = sequence mod pieces).
     private var results: [Int: Result<[TabularData], Error>] = [:]
     /// The next sequence number a loader will start, and the next the reader will take.
     private var scheduled = 0, taken = 0
     private var running = 0
+    /// The most pieces parsed or being parsed ahead of the reader at once.
+    private var peak = 0
+    var peakAhead: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return peak
+    }
+    /// The last epoch's piece order (computed once per epoch).
+    private var orderCache: (epoch: Int, order: [Int])?
 
     init(_ file: SlicedFile, threads: Int) {
         self.file = file
         self.threads = max(1, threads)
     }
 
-    /// The chunks of the next slice.
+    /// The piece of sequence number `sequence` (with the lock held when threaded).
+    private func piece(_ sequence: Int) -> Int {
+        let epoch = sequence / file.pieceCount, position = sequence % file.pieceCount
+        guard let order = file.order else { return position }
+        if orderCache?.epoch != epoch { orderCache = (epoch, order(epoch)) }
+        return orderCache!.order[position]
+    }
+
+    /// The chunks of the next piece.
     func next() throws -> [TabularData] {
         guard threads > 1 else {
             defer { taken += 1 }
-            return try Self.parse(file, taken % file.slices.count)
+            peak = max(peak, 1)
+            return try Self.parse(file, piece(taken))
         }
         condition.lock()
         defer { condition.unlock() }
@@ -142,14 +200,16 @@ final class SliceLoader: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Called with the lock held: starts loaders for the slices after `taken`, up to the bound.
+    /// Called with the lock held: starts loaders for the pieces after `taken`, up to the bound.
     private func launch() {
         while running < threads && scheduled <= taken + threads {
+            let index = piece(scheduled)
             let sequence = scheduled
             scheduled += 1
             running += 1
+            peak = max(peak, results.count + running)
             DispatchQueue.global().async { [self] in
-                let result = Result { try Self.parse(file, sequence % file.slices.count) }
+                let result = Result { try Self.parse(file, index) }
                 condition.lock()
                 results[sequence] = result
                 running -= 1
@@ -162,7 +222,7 @@ final class SliceLoader: @unchecked Sendable {
 
     static func parse(_ file: SlicedFile, _ index: Int) throws -> [TabularData] {
         var chunks: [TabularData] = []
-        try file.read(file.slices[index]) { chunks.append($0); return true }
+        try file.readPiece(index) { chunks.append($0); return true }
         return chunks
     }
 }
