@@ -36,8 +36,8 @@ extension TrainCommand {
             return true
         }
         try Self.checkSplit(kept: kept, heldOut: heldOut, fraction: fraction)
-        let trainFile = SlicedFile(rows: kept, slices: file.slices) { slice, body in
-            try file.read(slice) { chunk in
+        let trainFile = SlicedFile(rows: kept, pieces: file.pieceCount, order: file.order) { index, body in
+            try file.readPiece(index) { chunk in
                 let rows = (0..<chunk.count).filter { !split.holdsOut(chunk, row: $0) }
                 return rows.isEmpty ? true : try body(rows.count == chunk.count ? chunk : chunk.gathering(rows))
             }
