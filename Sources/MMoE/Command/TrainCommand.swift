@@ -38,6 +38,8 @@ public struct TrainCommand {
         var censusEncoder: CensusEncoder? = nil
         /// The sparse fields' names, in `fieldRows` order (empty: no sparse fields).
         var fieldNames: [String] = []
+        /// The training rows when they are held in memory (for `--train_eval_rows`).
+        var trainTable: TabularData? = nil
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.
@@ -67,7 +69,7 @@ public struct TrainCommand {
         func inMemory(_ train: TabularData, _ test: TabularData, fieldRows: [Int], fieldNames: [String] = []) -> LoadedData {
             LoadedData(kind: kind, source: MemoryBatchSource(train, batchSize: o.batchSize, seed: o.seed), test: .memory(test),
                        trainRows: train.count, testRows: test.count, denseWidth: train.denseWidth, fieldRows: fieldRows,
-                       taskNames: train.taskNames, fieldNames: fieldNames)
+                       taskNames: train.taskNames, fieldNames: fieldNames, trainTable: train)
         }
         switch kind {
         case .synthetic:
@@ -160,6 +162,8 @@ public struct TrainCommand {
         let model: MMoEModel
         let storeSettings = o.embeddingStoreSettings(seed: o.seed)
         do { model = try MMoEModel(config, seed: o.seed, embeddingTable: storeSettings == nil) } catch { throw UsageError(error.description) }
+        model.applyGateInit(o.gateInit)
+        try checkTrainEval(data, o)
         model.fuseEmbeddingLookups = o.embFusion
         if o.gateReport && !model.hasGates {
             throw UsageError("--gate_report: --model \(o.model.rawValue) has no MMoE-style gate layer to report on (softmax gates over one shared set of experts: mmoe's, one per task, or omoe's one)")
@@ -429,6 +433,7 @@ public struct TrainCommand {
         }
         let rss = ProcessMemory.peakResidentMB()
         var summaryRecord = RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks, peakRSSMB: rss)
+        if let trainEval = try finalTrainEvaluation(trainer, data, o) { summaryRecord["train_eval"] = trainEval }
         if let store {
             summaryRecord["embedding_store"] = store.statistics.record.merging(["kind": store.kind.rawValue]) { a, _ in a }
             if o.noEval { print(store.statistics.line) }
