@@ -18,7 +18,7 @@
 #                         correlation, the one with the lowest validation loss (the training loss of
 #                         the last quarter's batches, each scored before the model trained on it,
 #                         so only with fresh rows) (default: fresh "0.0001 0.001 0.01", the paper's
-#                         grid; reuse "0.001"; --quick "0.001 0.01")
+#                         grid; reuse "0.001"; --quick: fresh "0.001 0.01", reuse "0.001")
 #   --quick               tiny data, few steps, two seeds, two correlations (with --regime)
 #   --out DIR             where to write (default result/paper, with --quick result/paper_quick)
 #   --seeds N             seeds 1..N per model and correlation (default fresh 12, reuse 3; --quick 2)
@@ -84,7 +84,8 @@ case $regime in
     *) echo "reproduce_paper.sh: --regime takes fresh or reuse, got $regime" >&2; exit 2 ;;
 esac
 if $quick; then
-    : "${out:=result/paper_quick}" "${seeds:=2}" "${correlations:=1.0 0.5}" "${lrs:=0.001 0.01}"
+    [[ $regime == reuse ]] || default_lrs="0.001 0.01"
+    : "${out:=result/paper_quick}" "${seeds:=2}" "${correlations:=1.0 0.5}" "${lrs:=$default_lrs}"
     d=10 experts=4 expert_units=4 tower_units=4 test_rows=128 batch=64 steps=24 train_rows=1536
     [[ $regime == reuse ]] && steps=48 train_rows=512
 else

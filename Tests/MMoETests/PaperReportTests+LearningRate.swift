@@ -75,8 +75,10 @@ final class PaperReportLearningRateTests: XCTestCase {
                            + "and choosing among them needs a loss on rows not trained on; this run passed over its rows 20.00 times "
                            + "(give rows >= steps x batch, or one learning rate)")
         }
-        // One learning rate needs no choice: reused rows are fine.
+        // One learning rate needs no choice: reused rows are fine, and no validation loss is shown.
         try FileManager.default.removeItem(atPath: root + "/mmoe_p1.0_s1_lr0.001")
-        XCTAssertEqual(try PaperReport.load(runsDirectory: root).runs.count, 1)
+        let single = try PaperReport.load(runsDirectory: root)
+        XCTAssertEqual(single.runs.count, 1)
+        XCTAssertTrue(single.markdownTable().contains("Every model was trained at one Adam learning rate per correlation: 0.01 (nothing to choose)."))
     }
 }

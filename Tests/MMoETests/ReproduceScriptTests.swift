@@ -150,7 +150,7 @@ final class ReproduceScriptTests: XCTestCase {
         }
 
         // Reused rows cannot choose among learning rates: refused before any run.
-        let reuse = try run(URL(fileURLWithPath: "/bin/bash"), [script.path, "--quick", "--regime", "reuse", "--out", out.path + "-reuse"],
+        let reuse = try run(URL(fileURLWithPath: "/bin/bash"), [script.path, "--quick", "--regime", "reuse", "--lrs", "0.001 0.01", "--out", out.path + "-reuse"],
                             environment: ["MMOE_TRAIN": train.path, "MMOE_REPORT": report.path])
         XCTAssertEqual(reuse.status, 2, reuse.err)
         XCTAssertTrue(reuse.err.contains("needs fresh rows"), reuse.err)

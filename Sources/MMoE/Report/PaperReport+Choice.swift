@@ -59,6 +59,12 @@ extension PaperReport {
     func learningRateSection() -> [String] {
         let groups = Self.byLearningRate(allRuns)
         guard !groups.isEmpty else { return [] }
+        if groups.values.allSatisfy({ $0.count == 1 }) {
+            // One rate per cell: nothing was chosen, and the late training loss need not be on unseen rows.
+            let rates = Set(groups.values.flatMap(\.keys)).sorted().map(Self.rateLabel)
+            return ["## Learning rate", "", "Every model was trained at one Adam learning rate per correlation: "
+                    + rates.joined(separator: ", ") + " (nothing to choose).", ""]
+        }
         let ps = correlations
         var out = ["## Learning rate", "",
                    "The tables above use, per model and correlation, the runs at one Adam learning rate: with several, the one whose seeds "
