@@ -69,14 +69,17 @@ final class PaperReportTests: XCTestCase {
         XCTAssertEqual(curve[0].y, 2.155, accuracy: 1e-12)
 
         let csv = report.csv().split(separator: "\n")
-        XCTAssertEqual(csv.first, "model,correlation,seed,task,final_test_loss,parameters,run")
+        XCTAssertEqual(csv.first, "model,correlation,seed,task,final_test_loss,parameters,run,learning_rate,final_train_loss,validation_loss,chosen")
         XCTAssertEqual(csv.count, 1 + 8 * 2)
-        XCTAssertEqual(csv[1], "shared_bottom,1.0,1,task1,\(Self.loss("shared_bottom", 1, 1, 0)),1234,shared_bottom_p1.0_s1")
+        XCTAssertEqual(csv[1], "shared_bottom,1.0,1,task1,\(Self.loss("shared_bottom", 1, 1, 0)),1234,shared_bottom_p1.0_s1,,,,yes")
 
         let table = report.markdownTable()
         XCTAssertTrue(table.contains("| model | parameters | p = 1.0 | p = 0.5 |"), table)
         XCTAssertTrue(table.contains("## Task task2"), table)
         XCTAssertTrue(table.contains("| mmoe | 1234 | 1.16 ± 0.071 (2) | 1.66 ± 0.071 (2) |"), table)
+        // Each seed's shared_bottom loss is MMoE's + 1.
+        XCTAssertTrue(table.contains("| shared_bottom − mmoe | +1.0000 ± 0.0000 (2 of 2) | +1.0000 ± 0.0000 (2 of 2) |"), table)
+        XCTAssertFalse(table.contains("## Learning rate"), "no run records its learning rate")
     }
 
     func testWritesEveryFileAndTheChartsParse() throws {

@@ -86,14 +86,18 @@ final class ReproduceScriptTests: XCTestCase {
         XCTAssertEqual(r.status, 0, "stdout:\n\(r.out)\nstderr:\n\(r.err)")
         XCTAssertLessThan(r.seconds, 120)
 
-        let correlations = ["1.0", "0.5"], models = ["shared_bottom", "omoe", "mmoe"]
+        let correlations = ["1.0", "0.5"], models = ["shared_bottom", "omoe", "mmoe"], seeds = [1, 2], rates = ["0.001", "0.01"]
         var expected = ["command.txt", "runs.csv", "table.md", "final_loss_vs_correlation.svg"]
         expected += correlations.map { "loss_curves_p\($0).svg" }
         expected += correlations.flatMap { ["gates/mmoe_p\($0).json", "gates/mmoe_p\($0).svg"] }
         for model in models {
             for p in correlations {
-                let run = "runs/\(model)_p\(p)_s1/"
-                expected += ["run.json", "summary.json", "metrics.jsonl", "train.log"].map { run + $0 }
+                for seed in seeds {
+                    for lr in rates {
+                        let run = "runs/\(model)_p\(p)_s\(seed)_lr\(lr)/"
+                        expected += ["run.json", "summary.json", "metrics.jsonl", "train.log"].map { run + $0 }
+                    }
+                }
             }
         }
         for name in expected {
@@ -120,17 +124,37 @@ final class ReproduceScriptTests: XCTestCase {
             }
         }
         let csv = try String(contentsOf: out.appendingPathComponent("runs.csv"), encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(csv.first, "model,correlation,seed,task,final_test_loss,parameters,run")
-        XCTAssertEqual(csv.count, 1 + models.count * correlations.count * 2)
+        XCTAssertEqual(csv.first, "model,correlation,seed,task,final_test_loss,parameters,run,learning_rate,final_train_loss,validation_loss,chosen")
+        XCTAssertEqual(csv.count, 1 + models.count * correlations.count * seeds.count * rates.count * 2)
+        var chosen: [String: Set<String>] = [:]
         for row in csv.dropFirst() {
-            let cells = row.split(separator: ",", omittingEmptySubsequences: false)
-            let loss = try XCTUnwrap(Double(cells[4]), String(row))
-            XCTAssertTrue(loss.isFinite && loss >= 0, String(row))
+            let cells = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            XCTAssertEqual(cells.count, 11, String(row))
+            for i in [4, 8, 9] {
+                let loss = try XCTUnwrap(Double(cells[i]), "column \(i): \(row)")
+                XCTAssertTrue(loss.isFinite && loss >= 0, String(row))
+            }
             XCTAssertNotNil(Int(cells[5]), "parameter count read from the training log: \(row)")
+            XCTAssertTrue(rates.contains(cells[7]), String(row))
+            if cells[10] == "yes" { chosen["\(cells[0]) \(cells[1])", default: []].insert(cells[7]) }
         }
+        // One rate per model and correlation, the same for all its seeds.
+        XCTAssertEqual(chosen.count, models.count * correlations.count, "\(chosen)")
+        XCTAssertTrue(chosen.values.allSatisfy { $0.count == 1 }, "\(chosen)")
         let table = try String(contentsOf: out.appendingPathComponent("table.md"), encoding: .utf8)
         XCTAssertFalse(table.lowercased().contains("nan") || table.contains("inf"), table)
         for model in models { XCTAssertTrue(table.contains("| \(model) |"), table) }
+        for section in ["## Learning rate", "## Final training loss beside the test loss", "## Paired differences to MMoE, seed by seed",
+                        "| omoe − mmoe |", "| shared_bottom − mmoe |"] {
+            XCTAssertTrue(table.contains(section), section)
+        }
+
+        // Reused rows cannot choose among learning rates: refused before any run.
+        let reuse = try run(URL(fileURLWithPath: "/bin/bash"), [script.path, "--quick", "--regime", "reuse", "--lrs", "0.001 0.01", "--out", out.path + "-reuse"],
+                            environment: ["MMOE_TRAIN": train.path, "MMOE_REPORT": report.path])
+        XCTAssertEqual(reuse.status, 2, reuse.err)
+        XCTAssertTrue(reuse.err.contains("needs fresh rows"), reuse.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path + "-reuse"))
     }
 
     func testReportBinaryExitCodes() throws {

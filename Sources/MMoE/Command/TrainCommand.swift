@@ -43,6 +43,8 @@ public struct TrainCommand {
         var validRows = 0
         /// Per-task weights and conditions the data brings (e.g. a schema); flags override them.
         var taskLoss: TaskLossSettings? = nil
+        /// The training rows when they are held in memory (for `--train_eval_rows`).
+        var trainTable: TabularData? = nil
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.
@@ -73,7 +75,7 @@ public struct TrainCommand {
             let (train, heldOut) = try holdOut(all, o)
             var loaded = LoadedData(kind: kind, source: MemoryBatchSource(train, batchSize: o.batchSize, seed: o.seed), test: .memory(test),
                                     trainRows: train.count, testRows: test.count, denseWidth: train.denseWidth, fieldRows: fieldRows,
-                                    taskNames: train.taskNames, fieldNames: fieldNames)
+                                    taskNames: train.taskNames, fieldNames: fieldNames, trainTable: train)
             if let v = heldOut ?? valid { (loaded.valid, loaded.validRows) = (.memory(v), v.count) }
             return loaded
         }
@@ -174,6 +176,8 @@ public struct TrainCommand {
         let model: MMoEModel
         let storeSettings = o.embeddingStoreSettings(seed: o.seed)
         do { model = try MMoEModel(config, seed: o.seed, embeddingTable: storeSettings == nil) } catch { throw UsageError(error.description) }
+        model.applyGateInit(o.gateInit)
+        try checkTrainEval(data, o)
         model.fuseEmbeddingLookups = o.embFusion
         if o.gateReport && !model.hasGates {
             throw UsageError("--gate_report: --model \(o.model.rawValue) has no MMoE-style gate layer to report on (softmax gates over one shared set of experts: mmoe's, one per task, or omoe's one)")
@@ -455,6 +459,7 @@ public struct TrainCommand {
         var summaryRecord = RunLog.summaryRecord(summary, dataset: kind.rawValue, model: o.model.rawValue, tasks: tasks, peakRSSMB: rss)
         summaryRecord["task_rows"] = RunLog.taskRowsRecord(tasks: tasks, trained: trainer.trainedTaskRows, evaluation: summary.finalEvaluation)
         if let selected { summaryRecord["model_selection"] = Self.selectionRecord(selected) }
+        if let trainEval = try finalTrainEvaluation(trainer, data, o) { summaryRecord["train_eval"] = trainEval }
         if let store {
             summaryRecord["embedding_store"] = store.statistics.record.merging(["kind": store.kind.rawValue]) { a, _ in a }
             if o.noEval { print(store.statistics.line) }

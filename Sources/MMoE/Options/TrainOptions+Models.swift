@@ -24,6 +24,9 @@ extension TrainOptions {
         if !model.hasGates && given("gate_dnn") {
             throw OptionsError("--gate_dnn sizes the gates of mmoe, omoe and ple; \(m) has none")
         }
+        if !model.hasExpertBank && given("gate_init") {
+            throw OptionsError("--gate_init sets the start of the gates of mmoe and omoe; \(m) has none")
+        }
         if model == .simpleMultitask && given("expert_dnn") {
             throw OptionsError("--expert_dnn sizes experts; \(m) has none (its towers are sized by --tower_dnn)")
         }

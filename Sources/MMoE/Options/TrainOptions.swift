@@ -131,6 +131,11 @@ public struct TrainOptions: Sendable, Equatable {
     /// ReLU after the last layer of each expert (and of a bottom MLP) too, as in the MMoE paper's
     /// and DeepRec's experts; OneFlow's reference leaves that layer linear.
     public var expertReluOnLast = false
+    /// How the gates' output layer starts: Xavier like the other weights, or zero (uniform gates).
+    public var gateInit: GateInit = .xavier
+    /// After training, evaluate the final model on the first N training rows and write their loss
+    /// to summary.json (`train_eval`), next to the test loss; 0 = off.
+    public var trainEvalRows = 0
     /// Write TensorBoard event files into `outputDir` (`--tensorboard False` turns them off).
     public var tensorboard = true
     /// Tasks and validation (see TrainOptions+Tasks.swift): per-task loss weights (empty = all

@@ -3,7 +3,13 @@ import Foundation
 /// The correlation study's summary, built from its run directories: the per-run CSV, the
 /// mean ± std table, and the charts (`mmoe-report paper`).
 public struct PaperReport: Sendable {
+    /// The runs the tables and charts summarise: at each model and correlation, those at the
+    /// chosen learning rate (all of them when the runs have one learning rate there).
     public let runs: [PaperRun]
+    /// Every run read, whatever its learning rate.
+    public let allRuns: [PaperRun]
+    /// The learning rate chosen per model and correlation (`choiceKey`), where the runs have one.
+    public let chosenLearningRates: [String: Double]
     /// Run directories that were left out, with the reason (a run that has not finished has no
     /// run.json yet).
     public let skipped: [String]
@@ -14,8 +20,16 @@ public struct PaperReport: Sendable {
 
     public init(runs: [PaperRun], skipped: [String] = []) {
         func rank(_ m: String) -> Int { Self.modelOrder.firstIndex(of: m) ?? Self.modelOrder.count }
-        self.runs = runs.sorted {
-            (rank($0.model), $0.model, -$0.correlation, $0.seed) < (rank($1.model), $1.model, -$1.correlation, $1.seed)
+        let sorted = runs.sorted {
+            (rank($0.model), $0.model, -$0.correlation, $0.seed, $0.learningRate ?? 0)
+                < (rank($1.model), $1.model, -$1.correlation, $1.seed, $1.learningRate ?? 0)
+        }
+        allRuns = sorted
+        chosenLearningRates = Self.chooseLearningRates(sorted)
+        let chosen = chosenLearningRates
+        self.runs = sorted.filter { run in
+            guard let lr = run.learningRate, let pick = chosen[Self.choiceKey(run.model, run.correlation)] else { return true }
+            return lr == pick
         }
         self.skipped = skipped
     }
@@ -45,10 +59,11 @@ public struct PaperReport: Sendable {
             guard run.tasks == first.tasks else {
                 throw ReportError("\(run.directory)/summary.json: tasks \(run.tasks) differ from \(first.directory)'s \(first.tasks)")
             }
-            let key = "\(run.model) p=\(run.correlation) seed=\(run.seed)"
+            let key = "\(run.model) p=\(run.correlation) seed=\(run.seed)" + (run.learningRate.map { " learning_rate=\($0)" } ?? "")
             if let other = seen[key] { throw ReportError("\(run.directory)/run.json: \(key) is also the run in \(other)") }
             seen[key] = run.directory
         }
+        try checkLearningRateChoice(runs)
         return PaperReport(runs: runs, skipped: skipped)
     }
 
@@ -103,16 +118,21 @@ public struct PaperReport: Sendable {
 
     // MARK: outputs
 
-    /// `model,correlation,seed,task,final_test_loss,parameters,run`: one row per run and task.
+    /// `model,correlation,seed,task,final_test_loss,parameters,run,learning_rate,final_train_loss,
+    /// validation_loss,chosen`: one row per run (of every learning rate) and task; `chosen` is yes
+    /// for the runs the tables summarise. Empty cells: not recorded.
     public func csv() -> String {
         func cell(_ s: String) -> String {
             s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
-        var lines = ["model,correlation,seed,task,final_test_loss,parameters,run"]
-        for run in runs {
+        var lines = ["model,correlation,seed,task,final_test_loss,parameters,run,learning_rate,final_train_loss,validation_loss,chosen"]
+        let chosen = Set(runs.map(\.directory))
+        for run in allRuns {
             for (t, task) in run.tasks.enumerated() {
                 lines.append([run.model, Self.correlationLabel(run.correlation), "\(run.seed)", task, "\(run.finalLoss[t])",
-                              run.parameters.map(String.init) ?? "", (run.directory as NSString).lastPathComponent].map(cell).joined(separator: ","))
+                              run.parameters.map(String.init) ?? "", (run.directory as NSString).lastPathComponent,
+                              run.learningRate.map { "\($0)" } ?? "", run.finalTrainLoss.map { "\($0[t])" } ?? "",
+                              run.validationLoss.map { "\($0)" } ?? "", chosen.contains(run.directory) ? "yes" : "no"].map(cell).joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -144,6 +164,7 @@ public struct PaperReport: Sendable {
             }
             out.append("")
         }
+        out += learningRateSection() + trainLossSection() + pairedSection()
         return out.joined(separator: "\n")
     }
 

@@ -26,6 +26,9 @@ public struct PaperRun: Sendable, Equatable {
     public var correlation: Double
     /// The run's `--seed`.
     public var seed: Int
+    /// The run's Adam learning rate, when `run.json` gives it (runs from before the learning-rate
+    /// grid have none).
+    public var learningRate: Double? = nil
     /// The model's parameter count, when `run.json` gives it.
     public var parameters: Int?
     /// The task names, in label order.
@@ -34,6 +37,19 @@ public struct PaperRun: Sendable, Equatable {
     public var finalLoss: [Double]
     /// Every evaluation of the run, in file order.
     public var curve: [Evaluation]
+    /// The final model's loss per task on the first training rows (summary.json's `train_eval`,
+    /// written with `--train_eval_rows`); nil when the run has none.
+    public var finalTrainLoss: [Double]? = nil
+    /// Passes over the training rows (summary.json's `epochs`); at most 1 means no row was seen twice.
+    public var epochs: Double? = nil
+    /// The mean over tasks of the training losses metrics.jsonl records after three quarters of the
+    /// steps: each batch's loss is taken before the update it feeds, so while no row is seen twice
+    /// (`epochs` <= 1) it is a loss on rows the model has not trained on (progressive validation).
+    /// nil when no training loss was recorded there.
+    public var validationLoss: Double? = nil
+
+    /// The mean over tasks of the final training loss.
+    public var meanFinalTrainLoss: Double? { finalTrainLoss.map { $0.reduce(0, +) / Double(max(1, $0.count)) } }
 
     /// The mean over tasks of the final test loss: the one number a run is compared by.
     public var meanFinalLoss: Double { finalLoss.reduce(0, +) / Double(max(1, finalLoss.count)) }
@@ -51,6 +67,8 @@ public struct PaperRun: Sendable, Equatable {
         }
         let seed = try integer(run, "seed", in: runPath)
         let parameters: Int? = run["parameters"] == nil || run["parameters"] is NSNull ? nil : try integer(run, "parameters", in: runPath)
+        let learningRate: Double? = run["learning_rate"] == nil ? nil : try number(run, "learning_rate", in: runPath)
+        if let learningRate, !(learningRate > 0) { throw ReportError("\(runPath): field \"learning_rate\" is \(learningRate), not positive") }
 
         let summary = try object(summaryPath)
         let tasks = try field(summary, "tasks", in: summaryPath, as: [String].self)
@@ -59,6 +77,10 @@ public struct PaperRun: Sendable, Equatable {
             throw ReportError("\(summaryPath): field \"eval\" is missing or null (was the run trained with --no_eval?)")
         }
         let finalLoss = try losses(eval, tasks: tasks, in: summaryPath + ": eval")
+        let trainEval = summary["train_eval"] as? [String: Any]
+        let finalTrainLoss = try trainEval.map { e throws(ReportError) in try losses(e, tasks: tasks, in: summaryPath + ": train_eval") }
+        let epochs: Double? = summary["epochs"] == nil ? nil : try number(summary, "epochs", in: summaryPath)
+        let steps: Int? = summary["steps"] == nil ? nil : try integer(summary, "steps", in: summaryPath)
 
         guard FileManager.default.fileExists(atPath: metricsPath) else { throw ReportError("\(metricsPath): no such file") }
         let text: String
@@ -66,16 +88,26 @@ public struct PaperRun: Sendable, Equatable {
             throw ReportError("\(metricsPath): cannot read (\(error.localizedDescription))")
         }
         var curve: [Evaluation] = []
+        var lateTrainLosses: [Double] = []
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
             let place = "\(metricsPath):\(i + 1)"
             guard let record = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
                 throw ReportError("\(place): not a JSON object")
             }
+            if record["type"] as? String == "train", let steps {
+                let step = try integer(record, "step", in: place)
+                if 4 * step > 3 * steps {
+                    let l = try losses(record, tasks: tasks, in: place)
+                    lateTrainLosses.append(l.reduce(0, +) / Double(l.count))
+                }
+            }
             guard record["type"] as? String == "eval", record["split"] as? String != "valid" else { continue }
             curve.append(Evaluation(step: try integer(record, "step", in: place), loss: try losses(record, tasks: tasks, in: place)))
         }
-        return PaperRun(directory: directory, model: model, correlation: correlation, seed: seed, parameters: parameters,
-                        tasks: tasks, finalLoss: finalLoss, curve: curve)
+        return PaperRun(directory: directory, model: model, correlation: correlation, seed: seed, learningRate: learningRate,
+                        parameters: parameters, tasks: tasks, finalLoss: finalLoss, curve: curve, finalTrainLoss: finalTrainLoss,
+                        epochs: epochs,
+                        validationLoss: lateTrainLosses.isEmpty ? nil : lateTrainLosses.reduce(0, +) / Double(lateTrainLosses.count))
     }
 
     // MARK: JSON fields, each failure naming the file and the field
