@@ -159,7 +159,7 @@ public final class Trainer {
     /// Dense weights that L2 applies to: their ranges in the flat parameter buffer.
     private let l2Ranges: [Range<Int>]
     /// The model itself, then a gradient view of it (`MMoEModel(sharingValuesOf:)`) per further shard.
-    private let shardModels: [MMoEModel]
+    let shardModels: [MMoEModel]
     /// Scales the loss and unscales the gradients when `settings.lossScalePolicy` is set.
     public let lossScaler: LossScaler?
     /// Called with the model after each step's backward pass, before the gradients are unscaled:
@@ -168,6 +168,9 @@ public final class Trainer {
     /// Where the embedding rows live when not in the model's table (`--ev`, `--multihash`, a
     /// file-backed store): each step pulls its rows from here and writes them back.
     public let embeddingStore: EmbeddingStore?
+    /// The other processes of a distributed run (see `Trainer+Distributed.swift`): each computes
+    /// its shards of every batch and of every evaluation chunk; nil or one rank: all here.
+    public var communicator: (any Communicator)?
 
     /// A batch is cut into shards only when each gets at least this many rows.
     static let minShardRows = 32
@@ -304,6 +307,9 @@ public final class Trainer {
             tape.backward(model.loss(logits: logits, labels: batch.labels), seed: weight)
             return logits.value
         }
+        if let communicator, communicator.size > 1 {
+            return accumulateDistributed(batch, shards: shards, weight: weight, timeline: timeline, table: table, communicator)
+        }
         let seeds = (0..<shards).map { _ in dropoutRNG.next() }
         let ranges = (0..<shards).map { s in (s * b / shards)..<((s + 1) * b / shards) }
         let logits = Tensor(uninitializedShape: [model.config.numTasks, b])
@@ -322,7 +328,7 @@ public final class Trainer {
 
     /// Adds the gradients of shards 1..<shards into the model's, in shard order (and those of the
     /// shards' working tables into the first, when a store's table is in use).
-    private func sumShardGradients(_ shards: Int, tables: [EmbeddingTable]? = nil) {
+    func sumShardGradients(_ shards: Int, tables: [EmbeddingTable]? = nil) {
         for (s, replica) in shardModels[1..<shards].enumerated() {
             Kernels.addInPlace(model.parameters.grads, replica.parameters.grads)
             replica.parameters.zeroGrad()
@@ -483,7 +489,7 @@ public final class Trainer {
         var logits = [[Float]](repeating: [], count: tasks), taskLabels = [[Float]](repeating: [], count: tasks)
         var count = 0
         try data.chunks { chunk in
-            let part = try predict(chunk)
+            let part = try predictShared(chunk)
             for t in 0..<tasks {
                 logits[t] += part[t]
                 taskLabels[t] += (0..<chunk.count).map { chunk.labels[$0 * chunk.taskCount + t] }
