@@ -91,9 +91,12 @@ final class DistributedTests: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: mpi.mpirun)
         p.arguments = Self.mpirunFlags(ranks: 2) + [mpi.binary] + flags
-        let out = Pipe()
-        p.standardOutput = out
+        p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        p.environment = env
         try p.run()
         // Wait for a saved checkpoint, then kill rank 1 (the child of mpirun whose environment says so).
         let deadline = Date().addingTimeInterval(60)
@@ -115,8 +118,9 @@ final class DistributedTests: XCTestCase {
         }
         p.waitUntilExit()
         XCTAssertNotEqual(p.terminationStatus, 0)
-        _ = out.fileHandleForReading.readDataToEndOfFile()
-        let resumed = try train(mpi, ranks: 2, Self.synthetic + ["--train_batches", "40", "--checkpoint", dir + "/ckpt", "--no_eval"], in: dir)
+        let saved = try FileManager.default.contentsOfDirectory(atPath: dir + "/ckpt").compactMap { Int($0.replacingOccurrences(of: "model.ckpt-", with: "")) }
+        let last = try XCTUnwrap(saved.max())
+        let resumed = try train(mpi, ranks: 2, Self.synthetic + ["--train_batches", "\(last + 2)", "--checkpoint", dir + "/ckpt", "--no_eval"], in: dir)
         XCTAssertEqual(resumed.status, 0, resumed.err)
         XCTAssertTrue(resumed.out.contains("Resuming from"), resumed.out)
     }
@@ -213,18 +217,17 @@ final class DistributedTests: XCTestCase {
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         p.environment = env
-        let out = Pipe(), err = Pipe()
+        // stderr goes to a file, so that neither pipe fills while the other is read.
+        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("mmoe-distributed-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errFile) }
+        let out = Pipe()
         p.standardOutput = out
-        p.standardError = err
+        p.standardError = try FileHandle(forWritingTo: errFile)
         try p.run()
-        // Read stderr on another thread so that neither pipe fills while the other is read.
-        var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
         p.waitUntilExit()
+        let errData = (try? Data(contentsOf: errFile)) ?? Data()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 }
