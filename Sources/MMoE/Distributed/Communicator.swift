@@ -23,6 +23,9 @@ public protocol Communicator: AnyObject {
     var bytesSent: Int { get }
     /// Every rank's `values`, indexed by rank (the counts may differ between ranks).
     func allGather(_ values: [Float]) -> [[Float]]
+    /// Every rank's `values`, when every rank knows how many each sends (`counts`, by rank): one
+    /// exchange fewer than `allGather(_:)`.
+    func allGather(_ values: [Float], counts: [Int]) -> [[Float]]
     /// Sends `parts[q]` to rank q (`parts.count == size`); returns what each rank sent to this one.
     func allToAll(_ parts: [[Float]]) -> [[Float]]
     /// Waits until every rank has called it.

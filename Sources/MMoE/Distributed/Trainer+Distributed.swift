@@ -7,14 +7,14 @@ extension Trainer {
     /// `shards` row shards as in one process (same rows, same dropout seeds); rank r computes the
     /// contiguous block `communicator.rows(of: shards)` of them, and the shard gradients are summed
     /// in shard order, as `sumShardGradients` sums them, so the update has the same bits as one
-    /// process's and every rank applies it:
+    /// process's and every rank applies it. One all-to-all and one all-gather per step:
     ///
     /// - dense gradients, a reduce-scatter in shard order then an all-gather: rank q receives
-    ///   block q of the parameter vector of every shard (all-to-all), sums those in shard order, and
-    ///   the summed blocks are all-gathered (each rank sends about 2·P·(N-1)/N floats, as a ring
-    ///   all-reduce does, with a fixed order instead of MPI's);
+    ///   block q of the parameter vector of every shard (in the all-to-all), sums those in shard
+    ///   order, and the summed blocks are all-gathered (each rank sends about 2·P·(N-1)/N floats
+    ///   when it holds one shard, as a ring all-reduce does, with a fixed order instead of MPI's);
     /// - the embedding gradient rows (sparse: the rows each shard touched) and each shard's
-    ///   logits are all-gathered and added in shard order.
+    ///   logits go to every rank in the same all-to-all, and are added in shard order.
     func accumulateDistributed(_ batch: Batch, shards: Int, weight: Float, timeline: Timeline?, table: EmbeddingTable?,
                                _ communicator: any Communicator) -> Tensor {
         let b = batch.size, tasks = model.config.numTasks
@@ -32,64 +32,67 @@ extension Trainer {
             tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(b))
             logits.slice(1, ranges[s]).assign(out.value)
         }
-        Self.span(timeline, "allreduce_dense_gradients") { sumDenseGradients(owned, communicator) }
-        Self.span(timeline, "allgather_sparse_gradients") {
-            gatherSparseGradients(owned, ranges: ranges, logits: logits, tables: tables, communicator)
+        Self.span(timeline, "exchange_shard_gradients") {
+            exchangeShardGradients(owned, ranges: ranges, logits: logits, tables: tables, communicator)
         }
         return logits
     }
 
-    /// Sums the dense gradients of every shard in shard order into the model's, on every rank.
-    private func sumDenseGradients(_ owned: [Int], _ c: any Communicator) {
-        let grads = model.parameters.grads, p = grads.count
-        let local = owned.map { shardModels[$0].parameters.grads.scalars }
-        for s in owned where s > 0 { shardModels[s].parameters.zeroGrad() }
-        let blocks = (0..<c.size).map { c.rows(of: p, rank: $0) }
-        let received = c.allToAll(blocks.map { block in local.flatMap { $0[block] } })
-        // This rank's block of the sum: shard 0's values, then each further shard added in order
-        // (the same float additions as `Kernels.addInPlace` in `sumShardGradients`).
-        let mine = blocks[c.rank].count
-        var sum: [Float] = []
-        for part in received {
-            for k in stride(from: 0, to: part.count, by: max(1, mine)) {
-                if sum.isEmpty { sum = Array(part[k..<(k + mine)]); continue }
-                for j in 0..<mine { sum[j] += part[k + j] }
-            }
-        }
-        if sum.isEmpty { sum = [Float](repeating: 0, count: mine) }
-        let full = c.allGather(sum).flatMap { $0 }
-        grads.assign(Tensor(shape: grads.shape, scalars: full))
-    }
-
-    /// All-gathers each owned shard's embedding gradient rows and logits, then adds the rows into
-    /// the first table in shard order and writes every shard's logits.
-    private func gatherSparseGradients(_ owned: [Int], ranges: [Range<Int>], logits: Tensor, tables: [EmbeddingTable]?,
-                                       _ c: any Communicator) {
+    /// Sums every shard's gradients in shard order into the model's (and the first table's), on
+    /// every rank, and fills in the logits of the shards other ranks computed.
+    private func exchangeShardGradients(_ owned: [Int], ranges: [Range<Int>], logits: Tensor, tables: [EmbeddingTable]?,
+                                        _ c: any Communicator) {
         let shards = ranges.count, tasks = logits.shape[0]
+        let grads = model.parameters.grads, p = grads.count
         func table(_ s: Int) -> EmbeddingTable? { tables?[s] ?? shardModels[s].embedding }
+        let local = owned.map { shardModels[$0].parameters.grads.scalars }
         // Per owned shard: [row count, rows (as bit patterns)..., values..., logits (T x rows_s)].
-        var payload: [Float] = []
+        var sparse: [Float] = []
         for s in owned {
             let rows = table(s)?.touchedRows ?? []
-            payload.append(Float(rows.count))
-            payload += rows.map { Float(bitPattern: UInt32(bitPattern: $0)) }
-            payload += table(s)?.gradValues ?? []
-            payload += logits.slice(1, ranges[s]).contiguous().scalars
+            sparse.append(Float(rows.count))
+            sparse += rows.map { Float(bitPattern: UInt32(bitPattern: $0)) }
+            sparse += table(s)?.gradValues ?? []
+            sparse += logits.slice(1, ranges[s]).contiguous().scalars
         }
-        let all = c.allGather(payload)
+        for s in owned where s > 0 {
+            shardModels[s].parameters.zeroGrad()
+        }
+        let blocks = (0..<c.size).map { c.rows(of: p, rank: $0) }
+        let received = c.allToAll(blocks.indices.map { q in local.flatMap { $0[blocks[q]] } + (q == c.rank ? [] : sparse) })
+
+        // Dense: this rank's block of the sum, shard 0's values then each further shard added in
+        // order (the same float additions as `Kernels.addInPlace` in `sumShardGradients`).
+        let mine = blocks[c.rank].count
+        var sum = [Float](repeating: 0, count: mine)
+        var first = true
+        for q in 0..<c.size {
+            for k in 0..<c.rows(of: shards, rank: q).count {
+                let part = received[q][(k * mine)..<((k + 1) * mine)]
+                if first { sum = Array(part); first = false; continue }
+                var j = 0
+                for v in part { sum[j] += v; j += 1 }
+            }
+        }
+        let full = c.allGather(sum, counts: blocks.map(\.count)).flatMap { $0 }
+        grads.assign(Tensor(shape: grads.shape, scalars: full))
+
+        // Sparse rows and logits, in shard order.
         let target = table(0)
         let dim = target?.dim ?? 0
         for q in 0..<c.size {
-            var k = 0
-            for s in c.rows(of: shards, rank: q) {
-                let count = Int(all[q][k]); k += 1
-                let rows = all[q][k..<(k + count)].map { Int32(bitPattern: $0.bitPattern) }; k += count
-                let values = all[q][k..<(k + count * dim)]; k += count * dim
+            let mineShards = c.rows(of: shards, rank: q)
+            let payload = q == c.rank ? sparse[...] : received[q][(mineShards.count * mine)...]
+            var k = payload.startIndex
+            for s in mineShards {
+                let count = Int(payload[k]); k += 1
+                let rows = payload[k..<(k + count)].map { Int32(bitPattern: $0.bitPattern) }; k += count
+                let values = payload[k..<(k + count * dim)]; k += count * dim
                 // Shard 0's rows are already in the first table on the rank that computed them.
                 if let target, !(s == 0 && q == c.rank) { target.addGradient(rows: rows, values: values) }
                 if s > 0 && q == c.rank { table(s)?.zeroGrad() }
                 let n = ranges[s].count * tasks
-                if q != c.rank { logits.slice(1, ranges[s]).assign(Tensor(shape: [tasks, ranges[s].count], scalars: Array(all[q][k..<(k + n)]))) }
+                if q != c.rank { logits.slice(1, ranges[s]).assign(Tensor(shape: [tasks, ranges[s].count], scalars: Array(payload[k..<(k + n)]))) }
                 k += n
             }
         }
