@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 import Foundation
 
@@ -39,10 +39,17 @@ let package = Package(
         .library(name: "MMoE", targets: ["MMoE"]),
         .library(name: "Datasets", targets: ["Datasets"]),
     ],
+    // `swift build --traits MPI`: multi-process training on Open MPI (see Distributed.md). The
+    // default build has no dependency on it.
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training across processes on MPI (needs Open MPI: pkg-config ompi-c)"),
+    ],
     targets: [
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .target(name: "Tensor", swiftSettings: numericFlags),
         .target(name: "Datasets", dependencies: ["Tensor"], swiftSettings: numericFlags),
-        .target(name: "MMoE", dependencies: ["Tensor", "Datasets"], swiftSettings: numericFlags),
+        .target(name: "MMoE", dependencies: ["Tensor", "Datasets", .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+                swiftSettings: numericFlags),
         .executableTarget(name: "mmoe-train", dependencies: ["MMoE", "Datasets", "Tensor"], swiftSettings: numericFlags),
         .executableTarget(name: "mmoe-bench", dependencies: ["MMoE", "Datasets", "Tensor"], swiftSettings: numericFlags),
         .executableTarget(name: "mmoe-predict", dependencies: ["MMoE", "Datasets"], swiftSettings: numericFlags),

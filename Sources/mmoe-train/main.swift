@@ -3,10 +3,20 @@ import MMoE
 import Datasets
 
 // mmoe-train: parse the flags, run, and turn errors into a message and an exit code
-// (2 for anything the user can fix: flags, files, data; 1 for anything else).
+// (2 for anything the user can fix: flags, files, data; 1 for anything else). Under `mpirun`
+// (an MPI build), each rank runs this; rank 0 prints, and an error on any rank ends the job.
 
-func fail(_ message: String, code: Int32) -> Never {
-    try? FileHandle.standardError.write(contentsOf: Data("mmoe-train: \(message)\n".utf8))
+if let refusal = LaunchEnvironment.refusal() {
+    try? FileHandle.standardError.write(contentsOf: Data("mmoe-train: \(refusal)\n".utf8))
+    exit(2)
+}
+let communicator = DistributedRun.join()
+let rank = communicator?.rank ?? 0
+
+@MainActor func fail(_ message: String, code: Int32) -> Never {
+    let who = rank == 0 ? "mmoe-train" : "mmoe-train (rank \(rank))"
+    try? FileHandle.standardError.write(contentsOf: Data("\(who): \(message)\n".utf8))
+    if let communicator, communicator.size > 1 { communicator.abort(code: code) }
     exit(code)
 }
 
@@ -17,11 +27,19 @@ do {
     fail("\(error)\nRun mmoe-train --help for the list of flags.", code: 2)
 }
 if options.help {
-    print(TrainOptions.helpText)
+    if rank == 0 { print(TrainOptions.helpText) }
+    DistributedRun.finish(communicator)
     exit(0)
 }
 do {
-    try TrainCommand(options: options).run()
+    var command = TrainCommand(options: options)
+    command.communicator = communicator
+    if rank != 0 {
+        command.print = { _ in }
+        command.printError = { _ in }
+    }
+    try command.run()
+    DistributedRun.finish(communicator)
 } catch let error as UsageError {
     fail(error.description, code: 2)
 } catch let error as DatasetError {

@@ -71,6 +71,26 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(other.gradient(ofRow: 3), [30, 40], "the source keeps its gradient")
     }
 
+    /// A gradient given as rows and values (what another process sends) adds as a table's does.
+    func testAddingGradientRowsMatchesAddingATable() {
+        let table = EmbeddingTable(name: "t", value: TestSupport.random([5, 2], seed: 2))
+        let other = EmbeddingTable(sharingValueOf: table), received = EmbeddingTable(sharingValueOf: table)
+        for t in [table, received] {
+            let tape = Tape()
+            let out = tape.embeddingBag(t, ids: [3, 1], offsets: [0, 1, 2])
+            tape.backward((out * tape.constant(Tensor(shape: [2, 2], scalars: [1, 2, 3, 4]))).sum())
+        }
+        let tape = Tape()
+        let out = tape.embeddingBag(other, ids: [0, 3], offsets: [0, 1, 2])
+        tape.backward((out * tape.constant(Tensor(shape: [2, 2], scalars: [0.1, 0.2, 0.3, 0.4]))).sum())
+        table.addGradient(of: other)
+        received.addGradient(rows: other.touchedRows, values: other.gradValues[...])
+        XCTAssertEqual(received.touchedRows, table.touchedRows)
+        XCTAssertEqual(received.gradValues.map(\.bitPattern), table.gradValues.map(\.bitPattern))
+        XCTAssertEqual(received.gradient(ofRow: 3), [Float(1) + Float(0.3), Float(2) + Float(0.4)])
+        XCTAssertEqual(received.gradient(ofRow: 0), [0.1, 0.2])
+    }
+
     func testParameterGradientsAccumulateAcrossBackwardCalls() {
         let store = ParameterStore([("w", [3, 2]), ("b", [2])])
         store["w"]!.value.assign(TestSupport.random([3, 2], seed: 1))

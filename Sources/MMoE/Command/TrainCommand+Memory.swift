@@ -28,7 +28,7 @@ extension TrainCommand {
     /// `--inter` (shards of a step, each with its own activations), capped at the batch's rows:
     /// a shard needs at least one row.
     func batchShards(_ o: TrainOptions) -> Int {
-        let asked = o.inter > 0 ? o.inter : 2
+        let asked = o.inter > 0 ? o.inter : max(2, worldSize)
         if asked > o.batchSize && o.inter > 0 {
             printError("note: --inter \(o.inter) is more than the \(o.batchSize) rows of a batch; using \(o.batchSize) shards")
         }

@@ -17,6 +17,8 @@ public struct TrainCommand {
     public var print: (String) -> Void
     /// Where notices and warnings go (stderr in the CLI).
     public var printError: (String) -> Void
+    /// The job's other ranks when this process is one of several (`DistributedRun.join()`).
+    public var communicator: (any Communicator)?
 
     public init(options: TrainOptions, print: @escaping (String) -> Void = { Swift.print($0) },
                 printError: @escaping (String) -> Void = { try? FileHandle.standardError.write(contentsOf: Data(($0 + "\n").utf8)) }) {
@@ -153,7 +155,8 @@ public struct TrainCommand {
         }
         let kind = try resolveDataset()
         do { try options.checkDataFlags(for: kind) } catch { throw UsageError(error.message) }
-        let o = options.resolved(for: kind)
+        let o = try forRank(options.resolved(for: kind))
+        defer { if !isRoot { try? FileManager.default.removeItem(atPath: o.outputDir) } }
         if o.tableSizeArray != nil && kind == .taobao {
             throw UsageError("--table_size_array applies to Census-income; Taobao fields use DeepRec's hash bucket sizes")
         }
@@ -196,7 +199,7 @@ public struct TrainCommand {
             (storage, persistent) = try openRowStorage(o, settings: storeSettings, width: width, fieldRows: config.fieldRows, dataset: kind)
         }
         // The checkpoint directory is locked before it is read: another run's saves in progress are not resumed.
-        let checkpointLock = try o.checkpoint.map { try Self.lockDirectory($0, flag: "--checkpoint") }
+        let checkpointLock = try o.checkpoint.flatMap { isRoot ? $0 : nil }.map { try Self.lockDirectory($0, flag: "--checkpoint") }
         defer { checkpointLock?.release() }
         var resume: (path: String, step: Int, metadata: [String: String], rows: EmbeddingPersistence.SavedRows)?
         var rowStart = RowStart.created
@@ -255,6 +258,7 @@ public struct TrainCommand {
         let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings,
                               embeddingStore: store)
         if let valid = data.valid { trainer.selectModel(on: valid, metric: o.earlyStoppingMetric, patience: o.earlyStoppingPatience) }
+        trainer.communicator = communicator
 
         var firstStep = 1
         if let dir = o.modelLoadDir {
@@ -298,7 +302,7 @@ public struct TrainCommand {
                 }
             } catch let error as UsageError { throw error } catch { throw UsageError("\(error)") }
         }
-        if let resume, let checkpoints {
+        if let resume, let checkpoints, isRoot {
             // Checkpoints after the one resumed name store commits that never happened.
             for stale in checkpoints.removeCheckpoints(after: resume.step) {
                 printError("note: removed \(stale): a checkpoint after the one resumed from (incomplete, or naming a store commit that never happened)")
@@ -307,7 +311,7 @@ public struct TrainCommand {
 
         let outputDir = URL(fileURLWithPath: o.outputDir)
         if let resume, resume.step == settings.trainBatches,
-           FileManager.default.fileExists(atPath: outputDir.appendingPathComponent("summary.json").path) {
+           rootDecides(FileManager.default.fileExists(atPath: outputDir.appendingPathComponent("summary.json").path)) {
             print("mmoe-train: the run is already complete: the newest checkpoint in \(resume.path) is at step \(resume.step) of "
                   + "\(settings.trainBatches), and \(o.outputDir)/summary.json reports it; nothing to do (give more steps to train on)")
             return TrainingSummary(steps: 0, epochs: 0, trainSeconds: 0, trainSamples: 0, finalEvaluation: nil)
@@ -353,7 +357,7 @@ public struct TrainCommand {
         /// A checkpoint at `step`: the dense files, and the store's rows as a snapshot or a commit of
         /// the persistent store (only the rows changed since its last commit).
         func saveCheckpoint(_ step: Int, _ what: String) throws {
-            guard let checkpoints else { return }
+            guard let checkpoints, isRoot else { return }
             try checkFinite("the \(what) of step \(step)")
             let start = DispatchTime.now().uptimeNanoseconds
             var written: Int?
@@ -464,6 +468,7 @@ public struct TrainCommand {
             summaryRecord["embedding_store"] = store.statistics.record.merging(["kind": store.kind.rawValue]) { a, _ in a }
             if o.noEval { print(store.statistics.line) }
         }
+        summaryRecord["distributed"] = distributedRecord(summary)
         let summaryData = Data(RunLog.json(summaryRecord).utf8)
         do { try summaryData.write(to: outputDir.appendingPathComponent("summary.json"), options: .atomic) } catch {
             throw TrainingError(description: "\(outputDir.appendingPathComponent("summary.json").path): write failed: \(error.localizedDescription)")
@@ -490,6 +495,7 @@ public struct TrainCommand {
               + "peak RSS \(rss.map { "\(Int($0.rounded())) MB" } ?? "n/a"); results in \(o.outputDir)"
         if let line = Self.taskRowsLine(settings.taskLoss, tasks: tasks, trainedRows: trainer.trainedTaskRows,
                                         trainSamples: summary.trainSamples, evaluation: summary.finalEvaluation) { print(line) }
+        if let line = distributedLine(summary) { print(line) }
         for line in nextSteps(o, kind: kind) { print(line) }
         print(finalLine)
         try board?.finish(summary: finalLine, step: settings.trainBatches)

@@ -174,7 +174,7 @@ public final class Trainer {
     /// Dense weights that L2 applies to: their ranges in the flat parameter buffer.
     private let l2Ranges: [Range<Int>]
     /// The model itself, then a gradient view of it (`MMoEModel(sharingValuesOf:)`) per further shard.
-    private let shardModels: [MMoEModel]
+    let shardModels: [MMoEModel]
     /// Scales the loss and unscales the gradients when `settings.lossScalePolicy` is set.
     public let lossScaler: LossScaler?
     /// Called with the model after each step's backward pass, before the gradients are unscaled:
@@ -188,6 +188,9 @@ public final class Trainer {
     /// Validation set, early stopping and the best weights so far (`selectModel(on:...)`); nil:
     /// evaluations are on the test set, as always.
     var selection: ModelSelection?
+    /// The other processes of a distributed run (see `Trainer+Distributed.swift`): each computes
+    /// its shards of every batch and of every evaluation chunk; nil or one rank: all here.
+    public var communicator: (any Communicator)?
 
     /// A batch is cut into shards only when each gets at least this many rows.
     static let minShardRows = 32
@@ -332,6 +335,10 @@ public final class Trainer {
             tape.backward(coefficients.map { maskedLoss(logits, batch.labels, $0) } ?? model.loss(logits: logits, labels: batch.labels), seed: weight)
             return logits.value
         }
+        if let communicator, communicator.size > 1 {
+            return accumulateDistributed(batch, shards: shards, weight: weight, timeline: timeline, table: table,
+                                         coefficients: coefficients, communicator)
+        }
         let seeds = (0..<shards).map { _ in dropoutRNG.next() }
         let ranges = (0..<shards).map { s in (s * b / shards)..<((s + 1) * b / shards) }
         let logits = Tensor(uninitializedShape: [model.config.numTasks, b])
@@ -354,7 +361,7 @@ public final class Trainer {
 
     /// Adds the gradients of shards 1..<shards into the model's, in shard order (and those of the
     /// shards' working tables into the first, when a store's table is in use).
-    private func sumShardGradients(_ shards: Int, tables: [EmbeddingTable]? = nil) {
+    func sumShardGradients(_ shards: Int, tables: [EmbeddingTable]? = nil) {
         for (s, replica) in shardModels[1..<shards].enumerated() {
             Kernels.addInPlace(model.parameters.grads, replica.parameters.grads)
             replica.parameters.zeroGrad()
@@ -515,7 +522,7 @@ public final class Trainer {
         var logits = [[Float]](repeating: [], count: tasks), taskLabels = [[Float]](repeating: [], count: tasks)
         var count = 0
         try data.chunks { chunk in
-            let part = try predict(chunk)
+            let part = try predictShared(chunk)
             for t in 0..<tasks {
                 logits[t] += part[t]
                 taskLabels[t] += (0..<chunk.count).map { chunk.labels[$0 * chunk.taskCount + t] }

@@ -72,6 +72,22 @@ public final class EmbeddingTable {
         }
     }
 
+    /// Adds a gradient given as rows and their values (`values[i * D ..< (i + 1) * D]` for
+    /// `rows[i]`), as `addGradient(of:)` adds a table's: what another process computed for its
+    /// shard of a batch (distributed training).
+    public func addGradient(rows: [Int32], values other: ArraySlice<Float>) {
+        let d = dim
+        precondition(other.count == rows.count * d, "EmbeddingTable \(name): \(other.count) gradient values for \(rows.count) rows of \(d)")
+        var slot = self.slot, touched = touchedRows, values = gradValues
+        self.slot = []; touchedRows = []; gradValues = []
+        defer { self.slot = slot; touchedRows = touched; gradValues = values }
+        let base = other.startIndex
+        for (k, row) in rows.enumerated() {
+            let s = Self.gradientSlot(of: Int(row), d, &slot, &touched, &values)
+            for j in 0..<d { values[s * d + j] += other[base + k * d + j] }
+        }
+    }
+
     /// The position of `row`'s gradient in the compact buffer, appending a zeroed one (and the
     /// row to `touched`) on its first touch. Works on the bookkeeping arrays moved into locals.
     @inline(__always)

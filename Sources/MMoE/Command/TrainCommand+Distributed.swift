@@ -1,0 +1,61 @@
+import Foundation
+
+/// `mmoe-train` as one rank of a distributed job (see `Communicator`): rank 0 prints, writes the
+/// outputs and saves the checkpoints; the other ranks train the same model and write nothing
+/// (their `--output_dir` becomes a scratch directory removed at the end).
+extension TrainCommand {
+    /// This process's rank (0 when alone).
+    var rank: Int { communicator?.rank ?? 0 }
+    /// Whether this process prints and writes: rank 0.
+    var isRoot: Bool { rank == 0 }
+    /// The number of ranks (1 when alone).
+    var worldSize: Int { communicator?.size ?? 1 }
+
+    /// The options this rank runs with: refuses what is not distributed yet, and moves a
+    /// non-zero rank's outputs to a scratch directory.
+    func forRank(_ o: TrainOptions) throws(UsageError) -> TrainOptions {
+        guard let c = communicator, c.size > 1 else { return o }
+        let launch = "across \(c.size) ranks (mpirun -np \(c.size))"
+        if o.microBatch > 1 {
+            throw UsageError("--micro_batch \(o.microBatch) is not supported \(launch) yet; drop it, or raise --batch_size (it is the global batch)")
+        }
+        var o = o
+        if let dir = o.embeddingStoreDirectory {
+            // Each rank keeps its replica of the table in its own store, OneFlow's layout.
+            guard o.checkpoint == nil, let path = o.persistentPath, dir == path else {
+                throw UsageError("\(o.embeddingStoreFlag) with --checkpoint is not supported \(launch) yet (the checkpoints would name "
+                                 + "store commits of rank 0 only); use --model_save_dir, or an in-memory store")
+            }
+            o.persistentPath = (path as NSString).appendingPathComponent("\(c.rank)-\(c.size)")
+        }
+        guard c.rank != 0 else { return o }
+        o.outputDir = FileManager.default.temporaryDirectory.appendingPathComponent("mmoe-train-rank\(c.rank)-\(getpid())").path
+        o.modelSaveDir = nil
+        o.tensorboard = false
+        o.gateReport = false
+        o.saveInitialModel = false
+        return o
+    }
+
+    /// Rank 0's `value`, on every rank (a decision that reads rank 0's files).
+    func rootDecides(_ value: Bool) -> Bool {
+        guard let c = communicator, c.size > 1 else { return value }
+        return c.allGather([value ? 1 : 0] as [Float])[0][0] != 0
+    }
+
+    /// summary.json's account of the ranks: their number, each one's throughput, and what this
+    /// one sent per step.
+    func distributedRecord(_ summary: TrainingSummary) -> [String: Any] {
+        guard let c = communicator, c.size > 1 else { return ["world_size": 1] }
+        return ["world_size": c.size, "per_rank_samples_per_sec": summary.trainSeconds > 0 ? summary.samplesPerSecond / Double(c.size) : 0,
+                "rank0_bytes_sent_per_step": summary.steps > 0 ? c.bytesSent / summary.steps : 0]
+    }
+
+    /// The line rank 0 prints about the ranks.
+    func distributedLine(_ summary: TrainingSummary) -> String? {
+        guard let c = communicator, c.size > 1 else { return nil }
+        let perStep = summary.steps > 0 ? c.bytesSent / summary.steps : 0
+        return "Distributed: \(c.size) ranks, each computing its shards of every batch; rank 0 sent \(perStep) bytes per step "
+            + "(gradient exchange and evaluation)"
+    }
+}
