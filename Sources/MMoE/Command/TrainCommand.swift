@@ -38,10 +38,15 @@ public struct TrainCommand {
         var censusEncoder: CensusEncoder? = nil
         /// The sparse fields' names, in `fieldRows` order (empty: no sparse fields).
         var fieldNames: [String] = []
+        /// `--schema` data: the schema fitted on the training files (tasks' weights and conditions
+        /// in `schema.tasks`), and the `--valid_files` rows (see TrainCommand+Schema.swift).
+        var schema: DataSchema? = nil
+        var validation: EvalData? = nil
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.
     func resolveDataset() throws(UsageError) -> DatasetKind {
+        if let kind = try resolveSchemaDataset() { return kind }
         let flag = options.dataDirFlag
         guard let dir = options.dataDir else {
             if let kind = options.dataset, kind != .synthetic {
@@ -93,6 +98,8 @@ public struct TrainCommand {
             var loaded = inMemory(census.train, census.test, fieldRows: census.encoder.schema.fieldRows, fieldNames: census.encoder.schema.fieldNames)
             loaded.censusEncoder = census.encoderReadsRawLines ? census.encoder : nil
             return loaded
+        case .schema:
+            return try loadSchemaData(o)
         case .taobao:
             guard let files = try Taobao.files(in: o.dataDir!) else {
                 throw UsageError("\(o.dataDirFlag) \(o.dataDir!): Taobao data needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
@@ -132,13 +139,14 @@ public struct TrainCommand {
     @discardableResult
     public func run() throws -> TrainingSummary {
         do { try options.checkCombinations() } catch { throw UsageError(error.message) }
+        if options.inferSchema { return try printInferredSchema() }
         for note in options.notYetNotices + options.ignoredNotices { printError(note) }
         if options.tableSizeArray != nil && options.dataDir == nil {
             throw UsageError("--table_size_array applies to Census-income sparse fields; the built-in synthetic data has none")
         }
         let kind = try resolveDataset()
         do { try options.checkDataFlags(for: kind) } catch { throw UsageError(error.message) }
-        let o = options.resolved(for: kind)
+        let o = try schemaResolved(options.resolved(for: kind), kind)
         if o.tableSizeArray != nil && kind == .taobao {
             throw UsageError("--table_size_array applies to Census-income; Taobao fields use DeepRec's hash bucket sizes")
         }
@@ -485,6 +493,7 @@ public struct TrainCommand {
         switch data.kind {
         case .census: encoding = data.censusEncoder.map { .census($0) } ?? .none
         case .taobao: encoding = .taobao(TaobaoOptions(clampPrice: o.clampPrice), bucketSizes: Taobao.bucketSizes)
+        case .schema: encoding = data.schema.map { .schema($0) } ?? .none
         case .synthetic: encoding = .none
         }
         var manifest = CheckpointManifest(config: config, dataset: data.kind, taskNames: data.taskNames, encoding: encoding)

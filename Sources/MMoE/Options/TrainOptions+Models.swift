@@ -41,8 +41,8 @@ extension TrainOptions {
         for flag in Self.syntheticFlags where explicitFlags.contains(flag) {
             throw OptionsError("--\(flag) shapes the built-in synthetic data; it does not apply to the \(kind.rawValue) data")
         }
-        if let t = taskTypes.firstIndex(of: .regression) {
-            throw OptionsError("--task_types: task \(t + 1) is regression, but the \(kind.rawValue) labels are binary (0/1); regression tasks need the synthetic data")
+        if kind != .schema, let t = taskTypes.firstIndex(of: .regression) {
+            throw OptionsError("--task_types: task \(t + 1) is regression, but the \(kind.rawValue) labels are binary (0/1); regression tasks need the synthetic data or your own data (--schema)")
         }
     }
 }

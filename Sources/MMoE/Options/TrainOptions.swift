@@ -133,6 +133,14 @@ public struct TrainOptions: Sendable, Equatable {
     public var expertReluOnLast = false
     /// Write TensorBoard event files into `outputDir` (`--tensorboard False` turns them off).
     public var tensorboard = true
+    /// Your own data (see YourOwnData): the schema JSON, and the files it describes as
+    /// comma-separated paths or globs (nil: `train.*`/`test.*`/`valid.*` in `dataDir`).
+    public var schema: String? = nil
+    public var trainFiles: String? = nil
+    public var testFiles: String? = nil
+    public var validFiles: String? = nil
+    /// Print a schema guessed from `trainFiles` and exit.
+    public var inferSchema = false
     public var help = false
 
     /// The flags the user wrote (names without dashes), so later code can tell "given" from
@@ -172,7 +180,8 @@ public enum LossScalePolicy: String, Sendable, CaseIterable {
 
 /// The data a run trains on.
 public enum DatasetKind: String, Sendable, CaseIterable {
-    case census, taobao, synthetic
+    /// `schema`: the user's own delimited files, read through `--schema`.
+    case census, taobao, synthetic, schema
 }
 
 /// A command line the user must fix. `message` is one line that names the flag and the bad value;
