@@ -16,6 +16,9 @@ public struct SchemaScan: Sendable {
         public let slices: [FileSlice]
     }
 
+    /// Records per block of the scan: slices are cut between blocks.
+    static let blockRecords = 1024
+
     /// The schema with its transforms fitted on these files.
     public let schema: DataSchema
     public let files: [File]
@@ -49,7 +52,7 @@ public struct SchemaScan: Sendable {
             var cuts: [FileSlice] = [], lastCut = 0
             var rows = 0
             let chunkReader = try ChunkReader(path: path)
-            try reader.scan(chunkReader, firstNumber: 1, layout: layout, skipHeader: true, chunkRows: 8192,
+            try reader.scan(chunkReader, firstNumber: 1, layout: layout, skipHeader: true, chunkRows: Self.blockRecords,
                             maxRows: maxRows.map { max(0, $0 - total) }, onBlock: { block in
                 if cuts.isEmpty {
                     cuts.append(FileSlice(bytes: 0 ..< 0, firstLine: 1))

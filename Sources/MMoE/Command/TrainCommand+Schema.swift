@@ -7,8 +7,8 @@ import Datasets
 /// Training data up to `schemaMemoryBytes` is kept in memory (shuffled whole, as Census is);
 /// larger data streams from its files in slices (`FileBatchSource`), in bounded memory.
 extension TrainCommand {
-    /// Training files up to this size (a `.gz` counted 5 times) are held in memory.
-    static let schemaMemoryBytes = 256 << 20
+    /// Training files up to this size (a `.gz` counted 5 times) are held in memory by default.
+    public static let schemaMemoryLimit = 256 << 20
 
     /// `.schema` when `--schema` is given (checking the flags that go with it); nil otherwise, after
     /// refusing the file flags that need it.
@@ -96,12 +96,12 @@ extension TrainCommand {
         let files = try schemaFiles(o)
         let keepKeys = o.usesDynamicRows
         let bytes = files.train.reduce(0) { total, path in total + Self.schemaFileBytes(path) }
-        let inMemory = bytes <= Self.schemaMemoryBytes || o.numTrainSamples != nil
+        let inMemory = bytes <= schemaMemoryBytes || o.numTrainSamples != nil
         let scan = try SchemaScan(schema: schema, paths: files.train, keepRows: inMemory, keepKeys: keepKeys, maxRows: o.numTrainSamples)
         guard scan.rows > 0 else { throw UsageError("\(files.train.joined(separator: ", ")): no rows to train on") }
         let fitted = scan.schema
         let reader = SchemaReader(schema: fitted, keepKeys: keepKeys)
-        let test = o.noEval ? (data: EvalData { _ in }, rows: 0) : try Self.schemaEvalData(files.test, reader, maxRows: o.numTestSamples)
+        let test = o.noEval ? (data: EvalData { _ in }, rows: 0) : try Self.schemaEvalData(files.test, reader, maxRows: o.numTestSamples, memoryBytes: schemaMemoryBytes)
         let validation = try loadValidation(files.valid, schema: fitted, keepKeys: keepKeys)
         let source: BatchSource
         if let data = scan.data {
@@ -137,13 +137,13 @@ extension TrainCommand {
     /// stops the run before training.
     func loadValidation(_ files: [String], schema: DataSchema, keepKeys: Bool) throws -> (data: EvalData, rows: Int)? {
         guard !files.isEmpty else { return nil }
-        return try Self.schemaEvalData(files, SchemaReader(schema: schema, keepKeys: keepKeys), maxRows: nil)
+        return try Self.schemaEvalData(files, SchemaReader(schema: schema, keepKeys: keepKeys), maxRows: nil, memoryBytes: schemaMemoryBytes)
     }
 
     /// Rows to evaluate on: read once now (checking every record), held in memory when small,
     /// otherwise read again in chunks at each evaluation.
-    static func schemaEvalData(_ files: [String], _ reader: SchemaReader, maxRows: Int?) throws -> (data: EvalData, rows: Int) {
-        let small = files.reduce(0) { $0 + schemaFileBytes($1) } <= schemaMemoryBytes
+    static func schemaEvalData(_ files: [String], _ reader: SchemaReader, maxRows: Int?, memoryBytes: Int) throws -> (data: EvalData, rows: Int) {
+        let small = files.reduce(0) { $0 + schemaFileBytes($1) } <= memoryBytes
         var parts: [TabularData] = [], rows = 0
         func each(_ body: (TabularData) throws -> Void) throws {
             var left = maxRows ?? .max

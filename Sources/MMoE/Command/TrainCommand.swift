@@ -17,6 +17,8 @@ public struct TrainCommand {
     public var print: (String) -> Void
     /// Where notices and warnings go (stderr in the CLI).
     public var printError: (String) -> Void
+    /// `--schema` training files up to this many bytes train from memory; larger ones stream.
+    public var schemaMemoryBytes = TrainCommand.schemaMemoryLimit
 
     public init(options: TrainOptions, print: @escaping (String) -> Void = { Swift.print($0) },
                 printError: @escaping (String) -> Void = { try? FileHandle.standardError.write(contentsOf: Data(($0 + "\n").utf8)) }) {

@@ -30,7 +30,7 @@ extension TrainOptions {
         if model.hasBottom && given("expert_dnn") && given("bottom_dnn") {
             throw OptionsError("--expert_dnn only gives the default of --bottom_dnn for \(m); give one of them")
         }
-        if !taskTypes.isEmpty && taskTypes.count != numTasks {
+        if !taskTypes.isEmpty && taskTypes.count != numTasks && schema == nil {
             throw OptionsError("--task_types has \(taskTypes.count) entries for \(numTasks) tasks (--num_tasks); give one per task")
         }
     }
