@@ -58,6 +58,12 @@ subcommands:
       (Scripts/parquet_bench.py write-large writes one), and of the whole Census Parquet load.
       --pyarrow   also time pyarrow.parquet.read_table, single-threaded, on the same files
       --gz FILE   our inflate against the gzip -dc process on FILE, MB/s of output
+  csv [--rows N] [--file FILE] [--threads 1,2] [--rounds N] [--pandas] [--builtin] [--shared DIR]
+      rows/s of the --schema data path (split, parse, scale, hash) on a generated Census-shaped
+      40-column CSV (or FILE), per thread count.
+      --pandas    also time pandas.read_csv on the same file (python3 Scripts/csv_bench.py)
+      --builtin   also the Census and Taobao readers against the schema reader on the same raw
+                  files (DIR/census, DIR/taobao; default ../shared/data), one thread
 """
 
 func fail(_ message: String) -> Never {
@@ -82,6 +88,8 @@ case "embedding":
     exit(benchEmbedding(arguments: Array(arguments.dropFirst())))
 case "parquet":
     exit(benchParquet(arguments: Array(arguments.dropFirst())))
+case "csv":
+    exit(benchCSV(arguments: Array(arguments.dropFirst())))
 case "-h", "--help", "help":
     print(usage)
 default:

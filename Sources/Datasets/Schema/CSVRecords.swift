@@ -19,42 +19,49 @@ extension ChunkReader {
         var inQuote = false   // the scan stands inside a quoted field
         var number = firstNumber  // the line the unfinished record starts on
         var breaksInside = 0  // line breaks inside quotes in the unfinished record
+        var consumed = 0      // input bytes before buffer[0]
         var block = LineBlock(numbers: [])
-        var stopped = false
-        var consumed = 0  // input bytes before buffer[0]
-        func add(_ range: Range<Int>) throws(DatasetError) -> Bool {
-            if block.lines.isEmpty { block.offset = consumed + range.lowerBound }
-            let start = block.bytes.count
-            block.bytes.append(contentsOf: buffer[range])
-            block.lines.append(start ..< block.bytes.count)
-            block.numbers!.append(number)
-            number += breaksInside + 1
-            breaksInside = 0
-            guard block.lines.count == count else { return true }
-            let full = block
-            block = LineBlock(numbers: [])
-            block.bytes.reserveCapacity(full.bytes.count)
-            return try body(full)
-        }
-        reading: while let chunk = try read() {
+        // Records found in the current chunk: (range in `buffer`, line breaks inside quotes). The
+        // scan below touches only locals, so the compiler keeps them in registers.
+        var ends: [(Range<Int>, Int)] = []
+        while let chunk = try read() {
             buffer.append(contentsOf: chunk)
             var start = 0
-            var i = scanned
+            ends.removeAll(keepingCapacity: true)
             let n = buffer.count
+            var i = scanned
+            var quoted = inQuote, inside = breaksInside
             while i < n {
                 let b = buffer[i]
                 if b == quote {
-                    inQuote.toggle()
+                    quoted.toggle()
                 } else if b == 0x0A {
-                    if inQuote {
-                        breaksInside += 1
+                    if quoted {
+                        inside += 1
                     } else {
                         let end = i > start && buffer[i - 1] == 0x0D ? i - 1 : i
-                        guard try add(start ..< end) else { stopped = true; break reading }
+                        ends.append((start ..< end, inside))
+                        inside = 0
                         start = i + 1
                     }
                 }
                 i += 1
+            }
+            inQuote = quoted
+            breaksInside = inside
+            for (range, breaks) in ends {
+                if block.lines.isEmpty { block.offset = consumed + range.lowerBound }
+                let at = block.bytes.count
+                block.bytes.append(contentsOf: buffer[range])
+                block.lines.append(at ..< block.bytes.count)
+                block.numbers!.append(number)
+                number += breaks + 1
+                if block.lines.count == count {
+                    let full = block
+                    block = LineBlock(numbers: [])
+                    block.bytes.reserveCapacity(full.bytes.count)
+                    guard try body(full) else { return }
+                }
             }
             buffer.removeSubrange(0 ..< start)
             consumed += start
@@ -65,13 +72,16 @@ extension ChunkReader {
                     : "record longer than \(Self.maxRecordBytes >> 20) MiB; not a text data file?")
             }
         }
-        if stopped { return }
         if inQuote {
             throw DatasetError(file: path, line: number, "unterminated quote: a quoted field of the record starting on this line never closes")
         }
         if !buffer.isEmpty {
             let end = buffer.last == 0x0D ? buffer.count - 1 : buffer.count
-            guard try add(0 ..< end) else { return }
+            if block.lines.isEmpty { block.offset = consumed }
+            let at = block.bytes.count
+            block.bytes.append(contentsOf: buffer[0 ..< end])
+            block.lines.append(at ..< block.bytes.count)
+            block.numbers!.append(number)
         }
         if !block.lines.isEmpty { _ = try body(block) }
     }

@@ -66,7 +66,9 @@ struct SchemaEncoding: LineEncoding {
     }
 
     mutating func encode(_ bytes: [UInt8], _ record: Range<Int>, number: Int, path: String) throws(DatasetError) -> Bool {
-        if record.isEmpty || bytes[record].allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return false }
+        if record.isEmpty { return false }
+        let lead = bytes[record.lowerBound]
+        if lead == 0x20 || lead == 0x09 || lead == 0x0D, bytes[record].allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return false }
         let source: [UInt8]
         do { source = try fields.split(bytes, record) } catch {
             throw DatasetError(file: path, line: number, field: plan.layout.describe(error.column - 1), error.message)
