@@ -134,6 +134,11 @@ final class TrainOptionsTests: XCTestCase {
         ("census_tasks", "education,marital", { $0.censusTasks == .educationMarital }),
         ("clamp_price", "True", { $0.clampPrice }),
         ("dataset", "taobao", { $0.dataset == .taobao }),
+        ("schema", "s.json", { $0.schema == "s.json" }),
+        ("train_files", "a.csv,b/*.csv", { $0.trainFiles == "a.csv,b/*.csv" }),
+        ("test_files", "t.csv", { $0.testFiles == "t.csv" }),
+        ("valid_files", "v.csv", { $0.validFiles == "v.csv" }),
+        ("infer_schema", "true", { $0.inferSchema }),
         ("output_dir", "runs/a", { $0.outputDir == "runs/a" }),
         ("seed", "18446744073709551615", { $0.seed == UInt64.max }),
         ("threads", "2", { $0.threads == 2 }),
@@ -328,7 +333,7 @@ final class TrainOptionsTests: XCTestCase {
     func testBadEnum() {
         assertError(["--store_type", "ssd"], "--store_type: \"ssd\" is not one of device_mem, cached_host_mem, cached_ssd")
         assertError(["--loss_scale_policy=Dynamic"], "--loss_scale_policy: \"Dynamic\" is not one of static, dynamic")
-        assertError(["--dataset", "criteo"], "--dataset: \"criteo\" is not one of census, taobao, synthetic")
+        assertError(["--dataset", "criteo"], "--dataset: \"criteo\" is not one of census, taobao, synthetic, schema")
     }
 
     func testBadLists() {
