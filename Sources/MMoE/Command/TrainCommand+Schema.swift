@@ -129,7 +129,7 @@ extension TrainCommand {
               + fitted.tasks.map { "\($0.name) (\($0.type.rawValue)\($0.weight != 1 ? ", weight \($0.weight)" : "")\($0.condition.map { ", on \($0) = 1" } ?? ""))" }.joined(separator: ", "))
         return LoadedData(kind: .schema, source: source, test: test.data, trainRows: scan.rows, testRows: test.rows, denseWidth: dense,
                           fieldRows: fitted.featureSchema.fieldRows, taskNames: fitted.taskNames, fieldNames: fitted.featureSchema.fieldNames,
-                          schema: fitted, validation: validation?.data)
+                          schema: fitted, validation: validation?.data, validationRows: validation?.rows ?? 0)
     }
 
     /// The `--valid_files` rows (or `valid.*` in the data directory) read with the fitted schema,

@@ -44,6 +44,7 @@ public struct TrainCommand {
         /// in `schema.tasks`), and the `--valid_files` rows (see TrainCommand+Schema.swift).
         var schema: DataSchema? = nil
         var validation: EvalData? = nil
+        var validationRows = 0
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.

@@ -107,7 +107,7 @@ extension TrainOptions {
                     .value("model", \.model, .choice,
                            "mmoe; omoe (one gate for all tasks); shared_bottom (one shared MLP, bottom_dnn); single_task (an MLP per task, no sharing); simple_multitask (shared embeddings, one MLP tower per task); ple (Progressive Layered Extraction: ple_levels, task_experts, shared_experts)"),
                     .value("task_types", \.taskTypes, .choices(allowEmpty: true),
-                           "one per task, binary or regression (MSE loss; synthetic or --schema data); empty = all binary (with --schema: the schema's types)"),
+                           "one per task, binary or regression (MSE loss; synthetic data, or your own through a schema); empty = all binary, or a schema's own types"),
                     .optional("bottom_dnn", \.bottomDNN, .positiveIntegers(allowEmpty: false), none: "expert_dnn",
                               "shared_bottom / single_task: hidden units of the bottom MLP"),
                     .value("task_experts", \.taskExperts, .integer("N", .positive), "ple: experts of each task at each level"),
