@@ -119,6 +119,29 @@ final class SchemaTrainingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(scan.files.map(\.slices.count).reduce(0, +), 4)
     }
 
+    func testValidationFilesLoadWithTheFittedSchema() throws {
+        try Self.schemaJSON.write(toFile: path("schema.json"), atomically: true, encoding: .utf8)
+        try Self.rows(500, seed: 1).write(toFile: path("train.csv"), atomically: true, encoding: .utf8)
+        try Self.rows(100, seed: 2).write(toFile: path("test.csv"), atomically: true, encoding: .utf8)
+        try Self.rows(70, seed: 5).write(toFile: path("valid.csv"), atomically: true, encoding: .utf8)
+        let options = try TrainOptions.parse(["--schema", path("schema.json"), "--data_dir", directory.path])
+        let data = try TrainCommand(options: options, print: { _ in }).loadSchemaData(options.resolved(for: .schema))
+        XCTAssertEqual(data.validationRows, 70)
+        var rows = 0
+        try data.validation?.chunks { chunk in
+            rows += chunk.count
+            XCTAssertEqual(chunk.taskNames, ["ctr", "cvr", "hours"])
+        }
+        XCTAssertEqual(rows, 70)
+        XCTAssertEqual(data.schema?.tasks.map(\.weight), [1, 0.5, 1])
+        XCTAssertEqual(data.schema?.tasks.map(\.condition), [nil, "ctr", nil])
+        // --valid_files names them explicitly; a bad one is an error naming the flag.
+        let missing = try TrainOptions.parse(["--schema", path("schema.json"), "--data_dir", directory.path, "--valid_files", path("nope.csv")])
+        XCTAssertThrowsError(try TrainCommand(options: missing, print: { _ in }).loadSchemaData(missing)) {
+            XCTAssertTrue("\($0)".contains("--valid_files: no such file"), "\($0)")
+        }
+    }
+
     func testBadInputStopsBeforeAnythingIsWritten() throws {
         try Self.schemaJSON.write(toFile: path("schema.json"), atomically: true, encoding: .utf8)
         try Self.rows(100, seed: 2).write(toFile: path("test.csv"), atomically: true, encoding: .utf8)
