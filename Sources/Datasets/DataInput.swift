@@ -54,3 +54,12 @@ extension DataInput {
         return total
     }
 }
+
+extension DataInput {
+    /// Hands `body` the input's bytes chunk by chunk (a `.gz` file inflated): for benchmarks that
+    /// copy a file.
+    public func forEachChunkForBench(_ body: ([UInt8]) -> Void) throws(DatasetError) {
+        let reader = try open()
+        while let chunk = try reader.read() { body(chunk) }
+    }
+}

@@ -7,6 +7,14 @@ struct LineBlock {
     var bytes: [UInt8] = []
     var lines: [Range<Int>] = []
     var firstNumber = 1
+    /// The number of each line, when they are not consecutive (a CSV record that spans lines);
+    /// nil: `firstNumber + i`.
+    var numbers: [Int]? = nil
+    /// Byte offset of the first line in the input, when the reader tracks it (CSV records).
+    var offset = 0
+
+    /// The number of line `i` of the block.
+    func number(_ i: Int) -> Int { numbers?[i] ?? firstNumber + i }
 }
 
 /// A reader's per-line work: split a line, check it, encode it into rows collecting for one
@@ -57,7 +65,7 @@ func encodeInParallel<E: LineEncoding>(_ block: LineBlock, path: String, minLine
         var encoding = encodings[p]
         do throws(DatasetError) {
             for i in (p * n / parts) ..< ((p + 1) * n / parts) {
-                _ = try encoding.encode(block.bytes, block.lines[i], number: block.firstNumber + i, path: path)
+                _ = try encoding.encode(block.bytes, block.lines[i], number: block.number(i), path: path)
             }
             shares[p].data = encoding.take()
         } catch {

@@ -63,6 +63,12 @@ subcommands:
       rows/s over N rows (default 500000), against mmoe-train's samples/s with OneFlow's flags and
       --parquet_stream on over --train_steps (default 500), in interleaved rounds; DIR in OneFlow's
       layout (Scripts/parquet_bench.py write-folder writes a large one).
+  csv [--rows N] [--file FILE] [--threads 1,2] [--rounds N] [--pandas] [--builtin] [--shared DIR]
+      rows/s of the --schema data path (split, parse, scale, hash) on a generated Census-shaped
+      40-column CSV (or FILE), per thread count.
+      --pandas    also time pandas.read_csv on the same file (python3 Scripts/csv_bench.py)
+      --builtin   also the Census and Taobao readers against the schema reader on the same raw
+                  files (DIR/census, DIR/taobao; default ../shared/data), one thread
 """
 
 func fail(_ message: String) -> Never {
@@ -87,6 +93,8 @@ case "embedding":
     exit(benchEmbedding(arguments: Array(arguments.dropFirst())))
 case "parquet":
     exit(benchParquet(arguments: Array(arguments.dropFirst())))
+case "csv":
+    exit(benchCSV(arguments: Array(arguments.dropFirst())))
 case "-h", "--help", "help":
     print(usage)
 default:

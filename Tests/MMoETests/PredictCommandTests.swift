@@ -110,7 +110,7 @@ final class PredictCommandTests: XCTestCase {
             .contains("--dataset taobao: the checkpoint in \(checkpoint) was trained on census data"))
         XCTAssertTrue(refusal(["--model_load_dir", checkpoint, "--input", data + "/missing.csv"]).contains("--input \(data)/missing.csv: no such file"))
         XCTAssertTrue(refusal(["--model_load_dir", checkpoint, "--input", input, "--output", "/nonexistent/dir/p.csv"]).contains("no such directory"))
-        XCTAssertTrue(PredictFixture.error { _ = try PredictOptions.parse(["--dataset", "synthetic"]) }.contains("--dataset: \"synthetic\" is not census or taobao"))
+        XCTAssertTrue(PredictFixture.error { _ = try PredictOptions.parse(["--dataset", "synthetic"]) }.contains("--dataset: \"synthetic\" is not census, taobao or schema"))
 
         // A checkpoint saved without a manifest, as before mmoe-predict existed.
         let (model, _) = try CheckpointManifest.loadModel(from: checkpoint)

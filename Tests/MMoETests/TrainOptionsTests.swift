@@ -134,6 +134,10 @@ final class TrainOptionsTests: XCTestCase {
         ("census_tasks", "education,marital", { $0.censusTasks == .educationMarital }),
         ("clamp_price", "True", { $0.clampPrice }),
         ("dataset", "taobao", { $0.dataset == .taobao }),
+        ("schema", "s.json", { $0.schema == "s.json" }),
+        ("train_files", "a.csv,b/*.csv", { $0.trainFiles == "a.csv,b/*.csv" }),
+        ("test_files", "t.csv", { $0.testFiles == "t.csv" }),
+        ("infer_schema", "true", { $0.inferSchema }),
         ("output_dir", "runs/a", { $0.outputDir == "runs/a" }),
         ("seed", "18446744073709551615", { $0.seed == UInt64.max }),
         ("threads", "2", { $0.threads == 2 }),
@@ -338,7 +342,7 @@ final class TrainOptionsTests: XCTestCase {
     func testBadEnum() {
         assertError(["--store_type", "ssd"], "--store_type: \"ssd\" is not one of device_mem, cached_host_mem, cached_ssd")
         assertError(["--loss_scale_policy=Dynamic"], "--loss_scale_policy: \"Dynamic\" is not one of static, dynamic")
-        assertError(["--dataset", "criteo"], "--dataset: \"criteo\" is not one of census, taobao, synthetic")
+        assertError(["--dataset", "criteo"], "--dataset: \"criteo\" is not one of census, taobao, synthetic, schema")
     }
 
     func testBadLists() {
@@ -407,7 +411,8 @@ final class TrainOptionsTests: XCTestCase {
             "train_batches": "16000", "loss_print_interval": "100", "table_size_array": "Census: the reference launch script's 29 sizes",
             "persistent_path": "none", "store_type": "cached_host_mem", "cache_memory_budget_mb": "1024",
             "amp": "false", "loss_scale_policy": "static", "dataset": "detect", "output_dir": "./result",
-            "census_tasks": "income,marital",
+            "census_tasks": "income,marital", "schema": "none", "train_files": "train.* in data_dir", "test_files": "test.* in data_dir",
+            "infer_schema": "false",
             "seed": "2019; Taobao: 2021", "threads": "0", "correlation": "0.5", "gate_report": "false", "gate_init": "xavier", "train_eval_rows": "0", "tensorboard": "true", "expert_relu_on_last": "false; Taobao: true", "help": "false",
             "data_location": "none", "steps": "as --train_batches; Taobao: 0", "no_eval": "false", "checkpoint": "none",
             "save_steps": "none", "keep_checkpoint_max": "1", "timeline": "off", "l2_regularization": "0.0; Taobao: 1e-06",

@@ -28,6 +28,8 @@ public struct CheckpointManifest: Equatable, Sendable {
         case census(CensusEncoder)
         /// The reader options, and the hash bucket sizes the model's table was laid out for.
         case taobao(TaobaoOptions, bucketSizes: [Int])
+        /// Your own data: the schema, with its transforms fitted on the training files.
+        case schema(DataSchema)
         /// The built-in synthetic data: generated, never read from a file.
         case none
     }
@@ -74,6 +76,8 @@ public struct CheckpointManifest: Equatable, Sendable {
                                                                          group: e.group.rawValue))
         case .taobao(let options, let buckets):
             entries[Self.prefix + "taobao_encoding"] = json(TaobaoEncoding(clampPrice: options.clampPrice, bucketSizes: buckets))
+        case .schema(let schema):
+            entries[Self.prefix + "schema"] = schema.json
         case .none:
             break
         }
@@ -143,6 +147,17 @@ public struct CheckpointManifest: Equatable, Sendable {
                 throw fail("the model's table rows \(config.fieldRows) do not match the Taobao bucket sizes \(Taobao.bucketSizes)")
             }
             encoding = .taobao(TaobaoOptions(clampPrice: e.clampPrice), bucketSizes: e.bucketSizes)
+        case .schema:
+            let schema: DataSchema
+            do { schema = try DataSchema(json: Data(try entry("schema").utf8), file: "\(file) (manifest entry \(Self.prefix)schema)") } catch let error as DatasetError {
+                throw fail(error.description)
+            } catch { throw fail("\(error)") }
+            guard schema.isFitted, schema.featureSchema.fieldRows == config.fieldRows, schema.denseFeatures.count == config.denseWidth,
+                  schema.taskNames == taskNames else {
+                throw fail("the saved schema (\(schema.denseFeatures.count) dense, table rows \(schema.featureSchema.fieldRows), tasks \(schema.taskNames)) "
+                           + "does not match the model (\(config.denseWidth) dense, \(config.fieldRows), tasks \(taskNames))")
+            }
+            encoding = .schema(schema)
         case .synthetic:
             encoding = .none
         }
@@ -182,6 +197,9 @@ public struct CheckpointManifest: Equatable, Sendable {
         case .taobao(var options, _):
             options.keepKeys = keepKeys
             try Taobao.read(input, chunkRows: chunkRows, options: options, body)
+        case .schema(let schema):
+            // Label columns are optional here: a file to score has none.
+            try SchemaReader(schema: schema, keepKeys: keepKeys, labelsRequired: false).read(input, chunkRows: chunkRows, body)
         case .none: throw ModelCheckpoint.LoadError(description: "the checkpoint was trained on the built-in synthetic data, which has no file format to read")
         }
     }

@@ -106,7 +106,7 @@ public struct PredictCommand {
             let keys = store.map { $0.kind == .dynamic || $0.kind == .adaptive } ?? false
             try manifest.read(input, chunkRows: o.batchSize, keepKeys: keys) { chunk in
                 let part = try store.map { try predictor.logits(chunk, store: $0) } ?? predictor.logits(chunk)
-                pending.append(Self.csvLines(part))
+                pending.append(Self.csvLines(part, regression: manifest.config.resolvedTaskTypes.map { $0 == .regression }))
                 do { try servingInputs?.append(chunk) } catch { throw UsageError("--emit_inputs: \(error)") }
                 try sink.write(pending)
                 pending = Data()
@@ -129,8 +129,11 @@ public struct PredictCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var auc: [Double]?, logLoss: [Double]?
         if o.eval {
-            auc = (0..<tasks.count).map { Metrics.auc(scores: logits[$0], labels: labels[$0]) }
-            logLoss = rows == 0 ? tasks.map { _ in .nan } : (0..<tasks.count).map { Metrics.logLoss(logits: logits[$0], labels: labels[$0]) }
+            // A missing label (an empty cell of a --schema file: NaN) is left out of its task's metrics.
+            let labelled = (0..<tasks.count).map { t in labels[t].indices.filter { !labels[t][$0].isNaN } }
+            let scores = (0..<tasks.count).map { t in labelled[t].map { logits[t][$0] } }, known = (0..<tasks.count).map { t in labelled[t].map { labels[t][$0] } }
+            auc = (0..<tasks.count).map { Metrics.auc(scores: scores[$0], labels: known[$0]) }
+            logLoss = (0..<tasks.count).map { known[$0].isEmpty ? .nan : Metrics.logLoss(logits: scores[$0], labels: known[$0]) }
         }
         let summary = PredictionSummary(rows: rows, taskNames: tasks, seconds: seconds, loadSeconds: loadSeconds, auc: auc, logLoss: logLoss)
         printError(Self.summaryLine(summary, input: input.name, output: outputPath ?? "stdout"))
@@ -150,7 +153,8 @@ public struct PredictCommand {
 
     /// One CSV line per row of `logits` (`[T][n]`): each task's probability, formatted in parallel
     /// row ranges and joined in row order.
-    static func csvLines(_ logits: [[Float]]) -> Data {
+    /// A regression task's column is its predicted value instead.
+    static func csvLines(_ logits: [[Float]], regression: [Bool] = []) -> Data {
         let n = logits.first?.count ?? 0
         let parts = max(1, min(Parallel.threads, n / 512))
         let texts = (0..<parts).map { _ in TextBuffer() }
@@ -161,7 +165,7 @@ public struct PredictCommand {
             for r in rows {
                 for t in logits.indices {
                     if t > 0 { text += "," }
-                    text += Predictor.probability(logits[t][r]).description
+                    text += (t < regression.count && regression[t] ? logits[t][r] : Predictor.probability(logits[t][r])).description
                 }
                 text += "\n"
             }

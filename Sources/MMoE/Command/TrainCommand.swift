@@ -19,6 +19,8 @@ public struct TrainCommand {
     public var printError: (String) -> Void
     /// The job's other ranks when this process is one of several (`DistributedRun.join()`).
     public var communicator: (any Communicator)?
+    /// `--schema` training files up to this many bytes train from memory; larger ones stream.
+    public var schemaMemoryBytes = TrainCommand.schemaMemoryLimit
 
     public init(options: TrainOptions, print: @escaping (String) -> Void = { Swift.print($0) },
                 printError: @escaping (String) -> Void = { try? FileHandle.standardError.write(contentsOf: Data(($0 + "\n").utf8)) }) {
@@ -47,10 +49,14 @@ public struct TrainCommand {
         var taskLoss: TaskLossSettings? = nil
         /// The training rows when they are held in memory (for `--train_eval_rows`).
         var trainTable: TabularData? = nil
+        /// `--schema` data: the schema fitted on the training files (tasks' weights and conditions
+        /// in `schema.tasks`, passed on as `taskLoss`; see TrainCommand+Schema.swift).
+        var schema: DataSchema? = nil
     }
 
     /// Which data `--dataset` / `--data_dir` name, with the reason when neither works.
     func resolveDataset() throws(UsageError) -> DatasetKind {
+        if let kind = try resolveSchemaDataset() { return kind }
         let flag = options.dataDirFlag
         guard let dir = options.dataDir else {
             if let kind = options.dataset, kind != .synthetic {
@@ -107,6 +113,8 @@ public struct TrainCommand {
                                       valid: try censusValidFiles(census, o))
             loaded.censusEncoder = census.encoderReadsRawLines ? census.encoder : nil
             return loaded
+        case .schema:
+            return try loadSchemaData(o)
         case .taobao:
             guard let files = try Taobao.files(in: o.dataDir!) else {
                 throw UsageError("\(o.dataDirFlag) \(o.dataDir!): Taobao data needs both \(Taobao.trainFileName) and \(Taobao.testFileName)")
@@ -149,6 +157,7 @@ public struct TrainCommand {
     @discardableResult
     public func run() throws -> TrainingSummary {
         do { try options.checkCombinations() } catch { throw UsageError(error.message) }
+        if options.inferSchema { return try printInferredSchema() }
         for note in options.notYetNotices + options.ignoredNotices { printError(note) }
         if options.tableSizeArray != nil && options.dataDir == nil {
             throw UsageError("--table_size_array applies to Census-income sparse fields; the built-in synthetic data has none")
@@ -526,6 +535,7 @@ public struct TrainCommand {
         switch data.kind {
         case .census: encoding = data.censusEncoder.map { .census($0) } ?? .none
         case .taobao: encoding = .taobao(TaobaoOptions(clampPrice: o.clampPrice), bucketSizes: Taobao.bucketSizes)
+        case .schema: encoding = data.schema.map { .schema($0) } ?? .none
         case .synthetic: encoding = .none
         }
         var manifest = CheckpointManifest(config: config, dataset: data.kind, taskNames: data.taskNames, encoding: encoding)

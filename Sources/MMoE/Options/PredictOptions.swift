@@ -26,9 +26,9 @@ public struct PredictOptions: Sendable, Equatable {
 extension PredictOptions {
     static var parser: ArgumentParser<PredictOptions> {
         // Census or Taobao: the built-in synthetic data has no file format to read.
-        let dataset = ValueParser<DatasetKind>(placeholder: "census|taobao", expected: "census or taobao",
+        let dataset = ValueParser<DatasetKind>(placeholder: "census|taobao|schema", expected: "census, taobao or schema",
                                                read: { (text: String) throws(InvalidValue) in
-            guard let kind = DatasetKind(rawValue: text), kind != .synthetic else { throw InvalidValue("\"\(text)\" is not census or taobao") }
+            guard let kind = DatasetKind(rawValue: text), kind != .synthetic else { throw InvalidValue("\"\(text)\" is not census, taobao or schema") }
             return kind
         }, show: { $0.rawValue })
         return ArgumentParser(
@@ -38,7 +38,7 @@ extension PredictOptions {
                     .optional("model_load_dir", \.modelLoadDir, .path(), none: "none; required",
                               "the checkpoint directory mmoe-train saved (model.safetensors with its manifest)"),
                     .optional("input", \.input, .path("FILE"), none: "none; required",
-                              "raw rows in the training data's format (Census-income, .gz too, or Taobao CSV); - reads standard input (plain text)"),
+                              "raw rows in the training data's format (Census-income, .gz too, Taobao CSV, or the --schema files the model was trained on; label columns optional); - reads standard input (plain text)"),
                     .optional("output", \.output, .path("FILE"), none: "standard output",
                               "where the CSV of probabilities goes (written to a temporary file and renamed when complete); - is standard output"),
                     .optional("dataset", \.dataset, dataset, none: "the checkpoint's",

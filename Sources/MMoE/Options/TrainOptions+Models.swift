@@ -33,7 +33,7 @@ extension TrainOptions {
         if model.hasBottom && given("expert_dnn") && given("bottom_dnn") {
             throw OptionsError("--expert_dnn only gives the default of --bottom_dnn for \(m); give one of them")
         }
-        if !taskTypes.isEmpty && taskTypes.count != numTasks {
+        if !taskTypes.isEmpty && taskTypes.count != numTasks && schema == nil {
             throw OptionsError("--task_types has \(taskTypes.count) entries for \(numTasks) tasks (--num_tasks); give one per task")
         }
     }
@@ -44,8 +44,8 @@ extension TrainOptions {
         for flag in Self.syntheticFlags where explicitFlags.contains(flag) {
             throw OptionsError("--\(flag) shapes the built-in synthetic data; it does not apply to the \(kind.rawValue) data")
         }
-        if let t = taskTypes.firstIndex(of: .regression) {
-            throw OptionsError("--task_types: task \(t + 1) is regression, but the \(kind.rawValue) labels are binary (0/1); regression tasks need the synthetic data")
+        if kind != .schema, let t = taskTypes.firstIndex(of: .regression) {
+            throw OptionsError("--task_types: task \(t + 1) is regression, but the \(kind.rawValue) labels are binary (0/1); regression tasks need the synthetic data or your own data (--schema)")
         }
     }
 }

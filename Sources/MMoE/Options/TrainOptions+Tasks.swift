@@ -12,7 +12,7 @@ extension TrainOptions {
             .optional("valid_fraction", \.validFraction, .real("F", Requirement("in (0, 1)") { $0 > 0 && $0 < 1 }), none: "none",
                       "hold out this fraction of the training rows as a validation set (chosen by a seeded hash of each row's features); evaluations run on it and the best one's weights are kept"),
             .value("valid_files", \.validFiles, .paths,
-                   "validation files in the training data's format (comma-separated); evaluations run on them and the best one's weights are kept; empty = none"),
+                   "validation files in the training data's format (comma-separated; with --schema also globs); evaluations run on them and the best one's weights are kept; empty = none"),
             .value("early_stopping_patience", \.earlyStoppingPatience, .integer("N", .nonNegative),
                    "with a validation set: stop after N evaluations in a row without improvement; 0 = train to the end (the best evaluation's weights are still kept)"),
             .value("early_stopping_metric", \.earlyStoppingMetric, .earlyStoppingMetric,

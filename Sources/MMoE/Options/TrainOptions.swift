@@ -152,6 +152,14 @@ public struct TrainOptions: Sendable, Equatable {
     public var parquetStream: ParquetStreaming = .auto
     /// Rows in the shuffle window of a streamed training input (Taobao's file, a streamed Parquet folder).
     public var shuffleWindow = 1 << 17
+    /// Your own data (see YourOwnData): the schema JSON, and the files it describes as
+    /// comma-separated paths or globs (nil: `train.*`/`test.*` in `dataDir`; validation files
+    /// come from `validFiles`, the same flag as for the built-in data).
+    public var schema: String? = nil
+    public var trainFiles: String? = nil
+    public var testFiles: String? = nil
+    /// Print a schema guessed from `trainFiles` and exit.
+    public var inferSchema = false
     public var help = false
 
     /// The flags the user wrote (names without dashes), so later code can tell "given" from
@@ -196,7 +204,8 @@ public enum ParquetStreaming: String, Sendable, CaseIterable {
 }
 
 public enum DatasetKind: String, Sendable, CaseIterable {
-    case census, taobao, synthetic
+    /// `schema`: the user's own delimited files, read through `--schema`.
+    case census, taobao, synthetic, schema
 }
 
 /// A command line the user must fix. `message` is one line that names the flag and the bad value;

@@ -1,0 +1,147 @@
+/// A user's own delimited text file described as features and tasks: which columns are dense
+/// numbers, hashed categories or tag lists, and which are labels. `mmoe-train --schema FILE` reads
+/// it from JSON (`DataSchema(json:file:)`); the trained model keeps it, with the dense transforms
+/// fitted on the training file, so `mmoe-predict` encodes new rows the same way.
+///
+/// Columns are found by header name (`column`, default the feature's `name`) or, with
+/// `header: false`, by 0-based `index`. Sparse and tag values are hashed with `FieldHash` (field =
+/// the index among the sparse and tag features, in schema order) into `buckets` rows of their
+/// field; the fused table lays those fields out back to back in that order.
+public struct DataSchema: Sendable, Equatable {
+    /// The field separator: one ASCII character (`,` `\t` `;` `|` ...).
+    public var delimiter: UInt8 = UInt8(ascii: ",")
+    /// Whether the first record of every file names the columns.
+    public var header = true
+    /// The quote character of RFC 4180 quoting (`"`).
+    public var quote: UInt8 = UInt8(ascii: "\"")
+    public var features: [SchemaFeature]
+    public var tasks: [SchemaTask]
+
+    public init(delimiter: UInt8 = UInt8(ascii: ","), header: Bool = true, features: [SchemaFeature], tasks: [SchemaTask]) {
+        self.delimiter = delimiter
+        self.header = header
+        self.features = features
+        self.tasks = tasks
+    }
+
+    /// The dense features, in input order.
+    public var denseFeatures: [SchemaFeature] { features.filter { $0.kind == .dense } }
+    /// The sparse and tag features: the embedding fields, in table order.
+    public var fieldFeatures: [SchemaFeature] { features.filter { $0.kind != .dense } }
+    /// The task names, in label order.
+    public var taskNames: [String] { tasks.map(\.name) }
+    /// Whether any field is a bag of several ids (a `tags` feature).
+    public var hasBags: Bool { features.contains { $0.kind == .tags } }
+
+    /// The fused-table layout: each sparse or tag field owns `buckets` rows.
+    public var featureSchema: FeatureSchema {
+        FeatureSchema(denseNames: denseFeatures.map(\.name), fieldNames: fieldFeatures.map(\.name),
+                      fieldRows: fieldFeatures.map(\.buckets))
+    }
+
+    /// Whether every dense transform that needs statistics has them (see `SchemaFitter`).
+    public var isFitted: Bool { denseFeatures.allSatisfy { $0.transform.needsStatistics == false || $0.statistics != nil } }
+}
+
+/// One input of the model, read from one column.
+public struct SchemaFeature: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// A number, optionally transformed.
+        case dense
+        /// Any string, hashed into `buckets` rows.
+        case sparse
+        /// `separator`-joined values, each hashed; their rows are combined into one vector.
+        case tags
+    }
+
+    /// What a dense feature's value goes through before it reaches the model.
+    public enum Transform: String, Sendable, CaseIterable {
+        case none, log1p, standardize, minmax
+        var needsStatistics: Bool { self == .standardize || self == .minmax }
+    }
+
+    /// How a tags feature's rows become one vector (`mean` as TensorFlow's default combiner).
+    public enum Combiner: String, Sendable, CaseIterable {
+        case mean, sum
+    }
+
+    /// The statistics a `standardize` or `minmax` transform was fitted with: the value becomes
+    /// `(x - shift) / scale` (standardize: the mean and the standard deviation; minmax: the
+    /// minimum and the range).
+    public struct Statistics: Sendable, Equatable {
+        public var shift: Double, scale: Double
+        public init(shift: Double, scale: Double) { self.shift = shift; self.scale = scale }
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// The header name of the column; nil = `name`. Ignored when `index` is given.
+    public var column: String?
+    /// The 0-based column, for files without a header (or to pick a column by place).
+    public var index: Int?
+    public var transform: Transform = .none
+    /// The raw value of an empty dense cell (transformed like any other value).
+    public var defaultValue: Double = 0
+    /// Rows of a sparse or tags field's embedding table.
+    public var buckets: Int = 0
+    /// The separator between a tags feature's values.
+    public var separator: UInt8 = UInt8(ascii: "|")
+    public var combiner: Combiner = .mean
+    /// Fitted on the training file (nil until then, or for transforms without statistics).
+    public var statistics: Statistics?
+
+    public init(name: String, kind: Kind, column: String? = nil, index: Int? = nil, transform: Transform = .none,
+                defaultValue: Double = 0, buckets: Int = 0, separator: UInt8 = UInt8(ascii: "|"), combiner: Combiner = .mean,
+                statistics: Statistics? = nil) {
+        self.name = name
+        self.kind = kind
+        self.column = column
+        self.index = index
+        self.transform = transform
+        self.defaultValue = defaultValue
+        self.buckets = buckets
+        self.separator = separator
+        self.combiner = combiner
+        self.statistics = statistics
+    }
+
+    /// The header name the feature reads.
+    public var columnName: String { column ?? name }
+}
+
+/// One label column the model learns to predict.
+public struct SchemaTask: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Labels 0/1 (`true`/`false`, or the strings in `positive` count as 1).
+        case binary
+        /// Labels are numbers (MSE loss).
+        case regression
+    }
+
+    public var name: String
+    /// The header name of the label column; nil = `name`.
+    public var column: String?
+    /// The 0-based column, for files without a header.
+    public var index: Int?
+    public var type: Kind = .binary
+    /// Multiplies the task's loss.
+    public var weight: Double = 1
+    /// The name of a binary task: this task's loss and metrics count only rows whose label there is 1.
+    public var condition: String?
+    /// Binary tasks: the strings that count as 1 (every other non-empty string is 0); nil = `0`/`1`/`true`/`false`.
+    public var positive: [String]?
+
+    public init(name: String, column: String? = nil, index: Int? = nil, type: Kind = .binary, weight: Double = 1,
+                condition: String? = nil, positive: [String]? = nil) {
+        self.name = name
+        self.column = column
+        self.index = index
+        self.type = type
+        self.weight = weight
+        self.condition = condition
+        self.positive = positive
+    }
+
+    /// The header name of the label column.
+    public var columnName: String { column ?? name }
+}

@@ -1,0 +1,217 @@
+import Foundation
+
+/// The per-record work of the schema reader: split a record into fields, check their count, parse
+/// the dense and label columns, hash the sparse and tag values, and collect the rows for one
+/// `TabularData`. Each thread encoding part of a block has its own.
+struct SchemaEncoding: LineEncoding {
+    /// What every record of a file needs, precomputed from the schema and the file's layout.
+    struct Plan: Sendable {
+        let layout: SchemaLayout
+        let denseColumns: [Int]
+        let denseDefaults: [Double]
+        let denseTransforms: [SchemaFeature.Transform]
+        /// (shift, scale) of each dense feature; (0, 1) when it has no statistics.
+        let denseShift: [Double], denseScale: [Double]
+        let fieldColumns: [Int]
+        let fieldIsTags: [Bool]
+        let fieldSeparators: [UInt8]
+        let fieldBuckets: [UInt64]
+        let fieldOffsets: [Int32]
+        let taskColumns: [Int?]
+        let taskIsBinary: [Bool]
+        /// The UTF-8 bytes of each binary task's positive strings (nil: 0/1/true/false).
+        let taskPositive: [[[UInt8]]?]
+        let taskNames: [String]
+        let hasBags: Bool
+        let keepKeys: Bool
+        let delimiter: UInt8, quote: UInt8
+
+        init(schema: DataSchema, layout: SchemaLayout, keepKeys: Bool) {
+            self.layout = layout
+            let dense = schema.features.indices.filter { schema.features[$0].kind == .dense }
+            let fields = schema.features.indices.filter { schema.features[$0].kind != .dense }
+            denseColumns = dense.map { layout.featureColumns[$0] }
+            denseDefaults = dense.map { schema.features[$0].defaultValue }
+            denseTransforms = dense.map { schema.features[$0].transform }
+            denseShift = dense.map { schema.features[$0].statistics?.shift ?? 0 }
+            denseScale = dense.map { schema.features[$0].statistics?.scale ?? 1 }
+            fieldColumns = fields.map { layout.featureColumns[$0] }
+            fieldIsTags = fields.map { schema.features[$0].kind == .tags }
+            fieldSeparators = fields.map { schema.features[$0].separator }
+            fieldBuckets = fields.map { UInt64(schema.features[$0].buckets) }
+            fieldOffsets = schema.featureSchema.fieldOffsets.map { Int32($0) }
+            taskColumns = layout.taskColumns
+            taskIsBinary = schema.tasks.map { $0.type == .binary }
+            taskPositive = schema.tasks.map { $0.positive?.map { Array($0.utf8) } }
+            taskNames = schema.taskNames
+            hasBags = schema.hasBags
+            self.keepKeys = keepKeys
+            delimiter = schema.delimiter
+            quote = schema.quote
+        }
+    }
+
+    let plan: Plan
+    var fields: CSVFields
+    private(set) var count = 0
+    private var dense: [Float] = []
+    private var ids: [Int32] = []
+    private var bagOffsets: [Int32] = [0]
+    private var keys: [UInt64] = []
+    private var labels: [Float] = []
+
+    init(plan: Plan) {
+        self.plan = plan
+        fields = CSVFields(delimiter: plan.delimiter, quote: plan.quote)
+    }
+
+    mutating func encode(_ bytes: [UInt8], _ record: Range<Int>, number: Int, path: String) throws(DatasetError) -> Bool {
+        if record.isEmpty { return false }
+        let lead = bytes[record.lowerBound]
+        if lead == 0x20 || lead == 0x09 || lead == 0x0D, bytes[record].allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return false }
+        let source: [UInt8]
+        do { source = try fields.split(bytes, record) } catch {
+            throw DatasetError(file: path, line: number, field: plan.layout.describe(error.column - 1), error.message)
+        }
+        let layout = plan.layout
+        guard fields.count == layout.columnCount else {
+            throw DatasetError(file: path, line: number, "found \(fields.count) field\(fields.count == 1 ? "" : "s"), expected \(layout.columnCount) "
+                               + "(as the \(plan.layout.columnNames.first?.hasPrefix("column ") == false ? "header" : "first record") has) separated by \(Self.show(plan.delimiter))")
+        }
+        guard ids.count + source.count + plan.fieldColumns.count <= Int(Int32.max) else {
+            throw DatasetError(file: path, line: number, "too many ids for one TabularData (2^31); read the file in smaller chunks")
+        }
+        let ranges = fields.ranges
+        // Labels first, dense next: a row is appended only once every value has parsed.
+        let labelStart = labels.count, denseStart = dense.count
+        do throws(DatasetError) {
+            for t in plan.taskColumns.indices {
+                guard let c = plan.taskColumns[t] else { labels.append(.nan); continue }
+                let r = Self.trimmed(source, ranges[c])
+                if r.isEmpty { labels.append(.nan); continue }
+                if plan.taskIsBinary[t] {
+                    if let positive = plan.taskPositive[t] {
+                        labels.append(positive.contains { $0.elementsEqual(source[r]) } ? 1 : 0)
+                    } else if let value = Self.binary(source, r) {
+                        labels.append(value)
+                    } else {
+                        throw DatasetError(file: path, line: number, field: layout.describe(c),
+                                           "label \(Self.quoted(source, r)) of binary task \"\(plan.taskNames[t])\" is not 0, 1, true or false "
+                                           + "(list the values that count as 1 in the task's \"positive\", or leave the cell empty for a missing label)")
+                    }
+                } else {
+                    guard let value = DecimalParser.parse(source, r), let f = Optional(Float(value)), f.isFinite else {
+                        throw DatasetError(file: path, line: number, field: layout.describe(c),
+                                           "label \(Self.quoted(source, r)) of regression task \"\(plan.taskNames[t])\" is not a number")
+                    }
+                    labels.append(f)
+                }
+            }
+            for d in plan.denseColumns.indices {
+                let c = plan.denseColumns[d]
+                let r = Self.trimmed(source, ranges[c])
+                var x: Double
+                if r.isEmpty {
+                    x = plan.denseDefaults[d]
+                } else {
+                    guard let value = DecimalParser.parse(source, r) else {
+                        throw DatasetError(file: path, line: number, field: layout.describe(c), "\(Self.quoted(source, r)) is not a number (a dense feature)")
+                    }
+                    x = value
+                }
+                switch plan.denseTransforms[d] {
+                case .none: break
+                case .log1p:
+                    guard x > -1 else {
+                        throw DatasetError(file: path, line: number, field: layout.describe(c), "\(x) is not above -1, so log1p is undefined")
+                    }
+                    x = Foundation.log1p(x)
+                case .standardize, .minmax:
+                    x = (x - plan.denseShift[d]) / plan.denseScale[d]
+                }
+                let value = Float(x)
+                guard value.isFinite else {
+                    throw DatasetError(file: path, line: number, field: layout.describe(c), "\(Self.quoted(source, r)) is too large for a Float")
+                }
+                dense.append(value)
+            }
+        } catch {
+            labels.removeSubrange(labelStart...)
+            dense.removeSubrange(denseStart...)
+            throw error
+        }
+        for f in plan.fieldColumns.indices {
+            let r = ranges[plan.fieldColumns[f]]
+            if plan.fieldIsTags[f] {
+                let separator = plan.fieldSeparators[f]
+                var tokenStart = r.lowerBound
+                for i in r.lowerBound ... r.upperBound where i == r.upperBound || source[i] == separator {
+                    let token = Self.trimmed(source, tokenStart ..< i)
+                    if !token.isEmpty { appendHashed(f, source, token) }
+                    tokenStart = i + 1
+                }
+            } else {
+                appendHashed(f, source, Self.trimmed(source, r))
+            }
+            if plan.hasBags { bagOffsets.append(Int32(ids.count)) }
+        }
+        count += 1
+        return true
+    }
+
+    /// The fused-table row of the value `bytes[r]` of field `f`, and its key when kept.
+    @inline(__always) private mutating func appendHashed(_ f: Int, _ bytes: [UInt8], _ r: Range<Int>) {
+        let key = FieldHash.key(field: f, bytes, r)
+        ids.append(plan.fieldOffsets[f] + Int32(truncatingIfNeeded: key % plan.fieldBuckets[f]))
+        if plan.keepKeys { keys.append(key) }
+    }
+
+    mutating func take() -> TabularData {
+        let data = TabularData(count: count, denseWidth: plan.denseColumns.count, dense: dense, fieldCount: plan.fieldColumns.count,
+                               ids: ids, taskNames: plan.taskNames, labels: labels, bagOffsets: plan.hasBags ? bagOffsets : nil,
+                               keys: plan.keepKeys ? keys : nil)
+        count = 0
+        dense = []
+        ids = []
+        bagOffsets = [0]
+        keys = []
+        labels = []
+        return data
+    }
+
+    /// `r` without leading and trailing spaces (so `a, b` reads as in a spreadsheet).
+    @inline(__always) static func trimmed(_ bytes: [UInt8], _ r: Range<Int>) -> Range<Int> {
+        var lo = r.lowerBound, hi = r.upperBound
+        while lo < hi && bytes[lo] == 0x20 { lo += 1 }
+        while hi > lo && bytes[hi - 1] == 0x20 { hi -= 1 }
+        return lo ..< hi
+    }
+
+    /// 0 or 1 from `0`, `1`, `0.0`, `1.0`, `true`, `false` (any case); nil otherwise.
+    static func binary(_ bytes: [UInt8], _ r: Range<Int>) -> Float? {
+        if let x = DecimalParser.parse(bytes, r), x == 0 || x == 1 { return Float(x) }
+        switch String(decoding: bytes[r], as: UTF8.self).lowercased() {
+        case "true": return 1
+        case "false": return 0
+        default: return nil
+        }
+    }
+
+    /// The value as a message shows it: quoted, cut at 40 characters.
+    static func quoted(_ bytes: [UInt8], _ r: Range<Int>) -> String {
+        let text = String(decoding: bytes[r], as: UTF8.self)
+        return "\"" + (text.count > 40 ? text.prefix(40) + "..." : text) + "\""
+    }
+
+    static func show(_ byte: UInt8) -> String {
+        byte == 0x09 ? "tabs" : "\"\(Character(UnicodeScalar(byte)))\""
+    }
+}
+
+extension SchemaEncoding {
+    /// No rows, in this encoding's layout.
+    func emptyData() -> TabularData {
+        var copy = self
+        return copy.take()
+    }
+}

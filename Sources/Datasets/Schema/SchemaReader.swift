@@ -1,0 +1,109 @@
+import Foundation
+
+/// Reads delimited text files through a `DataSchema` into `TabularData`: the records of a chunk
+/// are encoded on all threads (`Parallel.threads`) with the same result as one thread, in chunks
+/// of bounded size, so a file of any size streams. Errors are `DatasetError`s naming the file, the
+/// line, the column and the value.
+public struct SchemaReader: Sendable {
+    /// The schema; its `standardize`/`minmax` transforms must be fitted (`SchemaScan`), except in
+    /// the scan's own raw read.
+    public let schema: DataSchema
+    /// Also keep each id's raw 64-bit key (`TabularData.keys`), for dynamic embedding tables.
+    public var keepKeys = false
+    /// Whether every task's label column must be in the file (training), or may be absent
+    /// (prediction: its labels are then missing, NaN).
+    public var labelsRequired = true
+
+    public init(schema: DataSchema, keepKeys: Bool = false, labelsRequired: Bool = true) {
+        self.schema = schema
+        self.keepKeys = keepKeys
+        self.labelsRequired = labelsRequired
+    }
+
+    /// Streams `input` from its start (its header first, when the schema has one), handing `body`
+    /// chunks of at most `chunkRows` rows in input order (never an empty one); `body` returns false
+    /// to stop early, and an error it throws is rethrown unchanged. `maxRows`: stop after this many
+    /// records.
+    public func read(_ input: DataInput, chunkRows: Int = 8192, maxRows: Int? = nil, _ body: (TabularData) throws -> Bool) throws {
+        let reader = try input.open()
+        try scanCarryingErrors(body) { deliver throws(DatasetError) in
+            try scan(reader, firstNumber: 1, layout: nil, chunkRows: chunkRows, maxRows: maxRows, onBlock: nil, deliver)
+        }
+    }
+
+    /// Reads one slice of a plain file (from `SchemaScan`), whose columns are `layout`; a slice at
+    /// the start of the file skips the header. A `.gz` file is read whole (its slice is the file).
+    public func read(path: String, slice: FileSlice, layout: SchemaLayout, chunkRows: Int = 8192,
+                     _ body: (TabularData) throws -> Bool) throws {
+        let reader = path.hasSuffix(".gz") ? try ChunkReader(path: path) : try ChunkReader(path: path, byteRange: slice.bytes)
+        try scanCarryingErrors(body) { deliver throws(DatasetError) in
+            try scan(reader, firstNumber: slice.firstLine, layout: layout, skipHeader: slice.bytes.lowerBound == 0 || path.hasSuffix(".gz"),
+                     chunkRows: chunkRows, maxRows: nil, onBlock: nil, deliver)
+        }
+    }
+
+    /// The layout of the file at `path`, from its first record.
+    public func layout(of path: String) throws(DatasetError) -> SchemaLayout {
+        let reader = try ChunkReader(path: path)
+        var found: SchemaLayout?
+        try reader.forEachRecordBlock(quote: schema.quote, count: 64) { block throws(DatasetError) in
+            for i in block.lines.indices where !isBlank(block.bytes, block.lines[i]) {
+                found = try makeLayout(block.bytes, block.lines[i], number: block.number(i), path: path)
+                return false
+            }
+            return true
+        }
+        guard let found else { throw DatasetError(file: path, "the file is empty: no \(schema.header ? "header" : "record")") }
+        return found
+    }
+
+    /// Reads records from `reader`, numbered from `firstNumber`. `layout` nil: the first non-blank
+    /// record gives it (and is skipped when it is the header); given, a header is skipped only with
+    /// `skipHeader`. `onBlock` sees each block of records before it is encoded.
+    func scan(_ reader: ChunkReader, firstNumber: Int, layout known: SchemaLayout?, skipHeader: Bool = false, chunkRows: Int, maxRows: Int?,
+              onBlock: ((LineBlock) -> Void)?, _ deliver: (TabularData) -> Bool) throws(DatasetError) {
+        precondition(chunkRows > 0, "SchemaReader.read: chunkRows must be positive, got \(chunkRows)")
+        let path = reader.path
+        var plan = known.map { SchemaEncoding.Plan(schema: schema, layout: $0, keepKeys: keepKeys) }
+        var headerPending = known == nil ? schema.header : skipHeader && schema.header
+        var left = max(0, maxRows ?? .max)
+        guard left > 0 else { reader.close(); return }
+        try reader.forEachRecordBlock(quote: schema.quote, count: chunkRows, firstNumber: firstNumber) { full throws(DatasetError) in
+            var block = full
+            if plan == nil || headerPending, let first = block.lines.indices.first(where: { !isBlank(block.bytes, block.lines[$0]) }) {
+                if plan == nil {
+                    let layout = try makeLayout(block.bytes, block.lines[first], number: block.number(first), path: path)
+                    plan = SchemaEncoding.Plan(schema: schema, layout: layout, keepKeys: keepKeys)
+                }
+                if headerPending {
+                    block.lines.removeSubrange(0 ... first)
+                    block.numbers!.removeSubrange(0 ... first)
+                    headerPending = false
+                }
+            }
+            if block.lines.count > left {
+                block.lines.removeSubrange(left...)
+                block.numbers!.removeSubrange(left...)
+            }
+            left -= block.lines.count
+            guard let plan, !block.lines.isEmpty else { return left > 0 }
+            onBlock?(block)
+            if let rows = try encodeInParallel(block, path: path, { SchemaEncoding(plan: plan) }), !deliver(rows) { return false }
+            return left > 0
+        }
+    }
+
+    private func isBlank(_ bytes: [UInt8], _ r: Range<Int>) -> Bool {
+        bytes[r].allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+    }
+
+    private func makeLayout(_ bytes: [UInt8], _ record: Range<Int>, number: Int, path: String) throws(DatasetError) -> SchemaLayout {
+        var fields = CSVFields(delimiter: schema.delimiter, quote: schema.quote)
+        let source: [UInt8]
+        do { source = try fields.split(bytes, record) } catch {
+            throw DatasetError(file: path, line: number, field: "column \(error.column)", error.message)
+        }
+        let names = fields.ranges.map { String(decoding: source[$0], as: UTF8.self) }
+        return try SchemaLayout(schema: schema, first: names, file: path, line: number, labelsRequired: labelsRequired)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// The pass over the training files before training: every record is parsed and checked (so a bad
+/// line stops the run before anything is written), the `standardize` and `minmax` transforms are
+/// fitted, the rows are counted, and each file is cut into slices at record starts for
+/// `FileBatchSource` to stream. With `keepRows`, the encoded rows are kept too (small data trains
+/// from memory without a second read).
+public struct SchemaScan: Sendable {
+    /// One training file as scanned.
+    public struct File: Sendable {
+        public let path: String
+        public let layout: SchemaLayout
+        public let rows: Int
+        /// Byte ranges starting at record starts, covering the file (the first includes the header);
+        /// a `.gz` file is one slice.
+        public let slices: [FileSlice]
+    }
+
+    /// Records per block of the scan: slices are cut between blocks.
+    static let blockRecords = 1024
+
+    /// The schema with its transforms fitted on these files.
+    public let schema: DataSchema
+    public let files: [File]
+    /// Rows over all files.
+    public let rows: Int
+    /// The rows, encoded with the fitted schema, when asked to keep them.
+    public let data: TabularData?
+
+    /// Scans `paths` in order. `sliceBytes`: about how many bytes each slice holds. `maxRows`: stop
+    /// after this many rows in all.
+    public init(schema: DataSchema, paths: [String], keepRows: Bool, keepKeys: Bool = false, sliceBytes: Int = 8 << 20,
+                maxRows: Int? = nil) throws(DatasetError) {
+        precondition(!paths.isEmpty, "SchemaScan: no files")
+        // The raw read: statistics-fitted transforms pass values through until fitted.
+        var raw = schema
+        let fitted = raw.features.indices.filter { raw.features[$0].transform.needsStatistics }
+        for i in fitted {
+            raw.features[i].statistics = nil
+        }
+        let reader = SchemaReader(schema: raw, keepKeys: keepKeys)
+        let denseIndex = raw.features.indices.filter { raw.features[$0].kind == .dense }
+        let fittedColumns = fitted.map { denseIndex.firstIndex(of: $0)! }
+        var sum = [Double](repeating: 0, count: fitted.count), sumSquares = sum
+        var low = [Double](repeating: .infinity, count: fitted.count), high = [Double](repeating: -.infinity, count: fitted.count)
+        var kept: [TabularData] = []
+        var files: [File] = []
+        var total = 0
+        let width = denseIndex.count
+        for path in paths {
+            let layout = try reader.layout(of: path)
+            var cuts: [FileSlice] = [], lastCut = 0
+            var rows = 0
+            let chunkReader = try ChunkReader(path: path)
+            try reader.scan(chunkReader, firstNumber: 1, layout: layout, skipHeader: true, chunkRows: Self.blockRecords,
+                            maxRows: maxRows.map { max(0, $0 - total) }, onBlock: { block in
+                if cuts.isEmpty {
+                    cuts.append(FileSlice(bytes: 0 ..< 0, firstLine: 1))
+                } else if block.offset - lastCut >= sliceBytes {
+                    cuts.append(FileSlice(bytes: block.offset ..< block.offset, firstLine: block.number(0)))
+                    lastCut = block.offset
+                }
+            }) { chunk in
+                rows += chunk.count
+                for (k, column) in fittedColumns.enumerated() {
+                    var s = 0.0, s2 = 0.0, lo = low[k], hi = high[k]
+                    for r in 0 ..< chunk.count {
+                        let x = Double(chunk.dense[r * width + column])
+                        s += x
+                        s2 += x * x
+                        lo = min(lo, x)
+                        hi = max(hi, x)
+                    }
+                    sum[k] += s
+                    sumSquares[k] += s2
+                    low[k] = lo
+                    high[k] = hi
+                }
+                if keepRows { kept.append(chunk) }
+                return true
+            }
+            let size = try ChunkReader.fileSize(path: path)
+            var slices: [FileSlice] = []
+            if path.hasSuffix(".gz") || cuts.isEmpty {
+                slices = [FileSlice(bytes: 0 ..< size, firstLine: 1)]
+            } else {
+                for (i, cut) in cuts.enumerated() {
+                    let end = i + 1 < cuts.count ? cuts[i + 1].bytes.lowerBound : size
+                    slices.append(FileSlice(bytes: cut.bytes.lowerBound ..< end, firstLine: cut.firstLine))
+                }
+            }
+            files.append(File(path: path, layout: layout, rows: rows, slices: slices))
+            total += rows
+            if let maxRows, total >= maxRows { break }
+        }
+        var schema = schema
+        for (k, i) in fitted.enumerated() {
+            let n = Double(max(total, 1))
+            switch schema.features[i].transform {
+            case .standardize:
+                let mean = sum[k] / n
+                let variance = max(0, sumSquares[k] / n - mean * mean)
+                let std = variance.squareRoot()
+                schema.features[i].statistics = .init(shift: mean, scale: std > 1e-12 ? std : 1)
+            case .minmax:
+                let lo = total > 0 ? low[k] : 0, hi = total > 0 ? high[k] : 1
+                schema.features[i].statistics = .init(shift: lo, scale: hi > lo ? hi - lo : 1)
+            case .none, .log1p:
+                break
+            }
+        }
+        self.schema = schema
+        self.files = files
+        rows = total
+        if keepRows {
+            var all = TabularData.concatenating(kept) ?? SchemaEncoding(plan: .init(schema: schema, layout: files[0].layout, keepKeys: keepKeys)).emptyData()
+            for (k, i) in fitted.enumerated() {
+                let s = schema.features[i].statistics!
+                let column = fittedColumns[k]
+                for r in 0 ..< all.count {
+                    all.dense[r * width + column] = Float((Double(all.dense[r * width + column]) - s.shift) / s.scale)
+                }
+            }
+            data = all
+        } else {
+            data = nil
+        }
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Tensor
+import Datasets
+
+/// `mmoe-bench csv`: rows/s of the schema reader's data path (split, parse, scale, hash) on a
+/// Census-shaped 40-column CSV (11 dense, 27 sparse, 2 labels), per thread count, against pandas
+/// `read_csv` on the same file (`--pandas`, which parses without hashing or scaling); and, with
+/// `--builtin`, the specialised Census and Taobao readers against the schema reader on the same
+/// raw files (`../shared/data`), to decide whether they could become built-in schemas.
+func benchCSV(arguments: [String]) -> Int32 {
+    var rounds = 3, rows = 200_000, threads = [1, 2], pandas = false, builtin = false, file: String?, shared = "../shared/data"
+    var i = 0
+    func value() -> String? { i += 1; return i < arguments.count ? arguments[i] : nil }
+    while i < arguments.count {
+        switch arguments[i] {
+        case "--rounds":
+            guard let v = value(), let n = Int(v), n > 0 else { fail("csv: --rounds needs a positive integer") }
+            rounds = n
+        case "--rows":
+            guard let v = value(), let n = Int(v), n > 0 else { fail("csv: --rows needs a positive integer") }
+            rows = n
+        case "--threads":
+            guard let v = value() else { fail("csv: --threads needs a list") }
+            threads = v.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+            guard !threads.isEmpty else { fail("csv: --threads needs positive integers") }
+        case "--file":
+            guard let v = value() else { fail("csv: --file needs a path") }
+            file = v
+        case "--shared":
+            guard let v = value() else { fail("csv: --shared needs a directory") }
+            shared = v
+        case "--pandas": pandas = true
+        case "--builtin": builtin = true
+        default: fail("csv: unknown option \(arguments[i])")
+        }
+        i += 1
+    }
+    let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("mmoe-bench-csv-\(ProcessInfo.processInfo.processIdentifier)")
+    try? FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: temporary) }
+    do {
+        let path = file ?? temporary.appendingPathComponent("census_shaped.csv").path
+        if file == nil { try writeCensusShaped(rows: rows, to: path) }
+        let schema = censusShapedSchema()
+        let fitted = try SchemaScan(schema: schema, paths: [path], keepRows: false).schema
+        let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        print("Schema'd CSV data path on \(path): 40 columns (11 dense minmax, 27 sparse hashed, 2 labels), \(bytes / 1_000_000) MB; "
+              + "best of \(rounds) rounds (a shared machine makes these noisy)")
+        var rates: [Int: Double] = [:]
+        for t in threads {
+            Parallel.threads = t
+            var n = 0
+            let best = try bestSeconds(rounds) {
+                n = 0
+                try SchemaReader(schema: fitted).read(.file(path)) { n += $0.count; return true }
+            }
+            rates[t] = Double(n) / best
+            print(String(format: "  %d thread%@: %.0f rows/s (%.0f rows/s per thread), %.0f MB/s", t, t == 1 ? "" : "s", rates[t]!, rates[t]! / Double(t),
+                         Double(bytes) / best / 1e6))
+        }
+        if pandas {
+            if let result = runPandas(path, rounds: rounds) {
+                let rate = Double(result.rows) / result.seconds
+                let ours = rates[1] ?? rates.values.max()!
+                print(String(format: "  pandas %@ read_csv (C parser, 1 thread, no hashing or scaling): %.0f rows/s; ours on 1 thread: %.2fx", result.version, rate, ours / rate))
+            }
+        }
+        if builtin { try compareBuiltins(shared: shared, directory: temporary.path, rounds: rounds) }
+    } catch {
+        try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench csv: \(error)\n".utf8))
+        return 1
+    }
+    return 0
+}
+
+/// The fastest of `rounds` timed runs of `body`, after one untimed warm-up.
+private func bestSeconds(_ rounds: Int, _ body: () throws -> Void) rethrows -> Double {
+    try body()
+    var best = Double.infinity
+    for _ in 0 ..< rounds {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+}
+
+private let censusShapedDense = (0 ..< 11).map { "d\($0)" }
+private let censusShapedSparse = (0 ..< 27).map { "s\($0)" }
+
+private func censusShapedSchema() -> DataSchema {
+    DataSchema(features: censusShapedDense.map { SchemaFeature(name: $0, kind: .dense, transform: .minmax) }
+                   + censusShapedSparse.map { SchemaFeature(name: $0, kind: .sparse, buckets: 1024) },
+               tasks: [SchemaTask(name: "income"), SchemaTask(name: "marital")])
+}
+
+/// Rows shaped like Census-income's: small integers and a few reals, categorical text of Census
+/// lengths ("Not in universe", "Private", ...), two 0/1 labels; columns interleaved.
+private func writeCensusShaped(rows: Int, to path: String) throws {
+    var rng = SeededRNG(seed: 7)
+    let words = ["Not in universe", "Private", "Married-civilian spouse present", "Never married", "White", "Male", "Female",
+                 "Nonfiler", "Householder", "Native- Born in the United States", "Children", "High school graduate", "?", "Yes", "No"]
+    let header = (censusShapedDense + censusShapedSparse).enumerated().sorted { $0.offset % 7 < $1.offset % 7 }.map(\.element) + ["income", "marital"]
+    guard let handle = FileHandle(forWritingAtPath: path) ?? {
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        return FileHandle(forWritingAtPath: path)
+    }() else { throw DatasetError(file: path, "cannot write the benchmark file") }
+    defer { try? handle.close() }
+    var text = header.joined(separator: ",") + "\n"
+    for _ in 0 ..< rows {
+        var fields: [String] = []
+        for name in header.dropLast(2) {
+            if name.hasPrefix("d") {
+                fields.append(rng.nextUniform() < 0.7 ? "\(Int(rng.nextUniform() * 90))" : String(format: "%.2f", rng.nextUniform() * 5000))
+            } else {
+                fields.append(words[Int(rng.nextUniform() * Float(words.count)) % words.count] + (name == "s3" ? "\(Int(rng.nextUniform() * 50))" : ""))
+            }
+        }
+        fields += [rng.nextUniform() < 0.06 ? "1" : "0", rng.nextUniform() < 0.4 ? "1" : "0"]
+        text += fields.joined(separator: ",") + "\n"
+        if text.utf8.count > 1 << 20 {
+            try handle.write(contentsOf: Data(text.utf8))
+            text = ""
+        }
+    }
+    try handle.write(contentsOf: Data(text.utf8))
+}
+
+private func runPandas(_ path: String, rounds: Int) -> (rows: Int, seconds: Double, version: String)? {
+    let candidates = ["Scripts/csv_bench.py"] + [1, 2, 3, 4].map { up in
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0 ..< up { dir = dir.deletingLastPathComponent() }
+        return dir.appendingPathComponent("Scripts/csv_bench.py").path
+    }
+    guard let script = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+        try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench csv --pandas: Scripts/csv_bench.py not found (run from the package root)\n".utf8))
+        return nil
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", script, path, String(rounds)]
+    let output = Pipe()
+    process.standardOutput = output
+    do { try process.run() } catch { return nil }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0,
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+          let rows = object["rows"] as? Int, let seconds = object["best_seconds"] as? Double else {
+        try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench csv --pandas: python3 with pandas is needed (pip install pandas)\n".utf8))
+        return nil
+    }
+    return (rows, seconds, object["pandas"] as? String ?? "?")
+}
+
+/// The specialised readers against the schema reader on the same raw files: Census-income lines
+/// (42 columns, vocabularies) and Taobao lines (20 columns, hashed, two tag lists), each file
+/// repeated to about 200,000 rows so a round lasts long enough to time.
+private func compareBuiltins(shared: String, directory: String, rounds: Int) throws {
+    Parallel.threads = 1
+    func repeated(_ source: String, times: Int, name: String) throws -> String {
+        var text = Data()
+        let reader = DataInput.file(source)
+        var lines = Data()
+        try reader.forEachChunkForBench { lines.append(contentsOf: $0) }
+        for _ in 0 ..< times { text.append(lines) }
+        let path = (directory as NSString).appendingPathComponent(name)
+        try text.write(to: URL(fileURLWithPath: path))
+        return path
+    }
+    print("Specialised readers against the schema reader, same raw files, 1 thread:")
+    if let files = CensusIncome.files(in: (shared as NSString).appendingPathComponent("census")) {
+        let census = try CensusIncome.load(directory: (shared as NSString).appendingPathComponent("census"))
+        let path = try repeated(files.train, times: 15, name: "census.data")
+        let names = CensusIncome.columnNames
+        var schema = DataSchema(header: false, features:
+            CensusIncome.denseNames.map { SchemaFeature(name: $0, kind: .dense, index: names.firstIndex(of: $0)!, transform: .minmax) }
+            + CensusIncome.sparseNames.map { SchemaFeature(name: $0, kind: .sparse, index: names.firstIndex(of: $0)!, buckets: 1024) },
+            tasks: [SchemaTask(name: "income", index: names.firstIndex(of: "income_50k")!, positive: ["50000+."]),
+                    SchemaTask(name: "marital", index: names.firstIndex(of: "marital_stat")!, positive: ["Never married"])])
+        schema = try SchemaScan(schema: schema, paths: [path], keepRows: false).schema
+        var n = 0, m = 0
+        let builtin = try bestSeconds(rounds) { n = 0; try census.encoder.encode(.file(path)) { n += $0.count; return true } }
+        let generic = try bestSeconds(rounds) { m = 0; try SchemaReader(schema: schema).read(.file(path)) { m += $0.count; return true } }
+        print(String(format: "  Census-income (%d rows): built-in %.0f rows/s, as a schema %.0f rows/s: the built-in reader is %.2fx the schema reader",
+                     n, Double(n) / builtin, Double(m) / generic, generic / builtin))
+    }
+    let taobaoTrain = ((shared as NSString).appendingPathComponent("taobao") as NSString).appendingPathComponent(Taobao.trainFileName)
+    if FileManager.default.fileExists(atPath: taobaoTrain) {
+        let path = try repeated(taobaoTrain, times: 20, name: "taobao.csv")
+        let names = Taobao.columnNames
+        let schema = DataSchema(header: false, features: zip(Taobao.fieldNames, Taobao.bucketSizes).map { name, buckets in
+            SchemaFeature(name: name, kind: Taobao.bagFieldNames.contains(name) ? .tags : .sparse, index: names.firstIndex(of: name)!, buckets: buckets)
+        }, tasks: [SchemaTask(name: "ctr", index: 0), SchemaTask(name: "cvr", index: 1)])
+        var n = 0, m = 0
+        let builtin = try bestSeconds(rounds) { n = 0; try Taobao.read(.file(path)) { n += $0.count; return true } }
+        let generic = try bestSeconds(rounds) { m = 0; try SchemaReader(schema: schema).read(.file(path)) { m += $0.count; return true } }
+        print(String(format: "  Taobao (%d rows): built-in %.0f rows/s, as a schema %.0f rows/s: the built-in reader is %.2fx the schema reader",
+                     n, Double(n) / builtin, Double(m) / generic, generic / builtin))
+    }
+}
