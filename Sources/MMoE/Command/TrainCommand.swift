@@ -164,7 +164,7 @@ public struct TrainCommand {
         }
         let kind = try resolveDataset()
         do { try options.checkDataFlags(for: kind) } catch { throw UsageError(error.message) }
-        let o = try forRank(options.resolved(for: kind))
+        let o = try schemaResolved(forRank(options.resolved(for: kind)), kind)
         defer { if !isRoot { try? FileManager.default.removeItem(atPath: o.outputDir) } }
         if o.tableSizeArray != nil && kind == .taobao {
             throw UsageError("--table_size_array applies to Census-income; Taobao fields use DeepRec's hash bucket sizes")
