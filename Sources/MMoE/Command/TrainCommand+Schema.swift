@@ -15,7 +15,7 @@ extension TrainCommand {
     func resolveSchemaDataset() throws(UsageError) -> DatasetKind? {
         let o = options
         guard o.schema != nil else {
-            for flag in ["train_files", "test_files", "valid_files"] where o.explicitFlags.contains(flag) {
+            for flag in ["train_files", "test_files"] where o.explicitFlags.contains(flag) {
                 throw UsageError("--\(flag) names files of your own data, which needs --schema FILE "
                                  + "(mmoe-train --infer_schema --train_files FILE prints one to start from)")
             }
