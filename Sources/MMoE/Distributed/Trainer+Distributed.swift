@@ -24,17 +24,8 @@ extension Trainer {
         let logits = Tensor(uninitializedShape: [tasks, b])
         let tables = table.map { t in [t] + (1..<shards).map { _ in EmbeddingTable(sharingValueOf: t) } }
         Parallel.forEach(owned.count) { i in
-            let s = owned[i]
-            let part = batch.rows(ranges[s]), replica = shardModels[s]
-            var rng = SeededRNG(seed: seeds[s])
-            let tape = Tape(options: settings.tapeOptions, timeline: timeline)
-            let out = replica.logits(part, tape: tape, training: true, rng: &rng, embedding: tables?[s])
-            if let coefficients {
-                tape.backward(maskedLoss(out, part.labels, coefficients), seed: weight)
-            } else {
-                tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(b))
-            }
-            logits.slice(1, ranges[s]).assign(out.value)
+            runShard(owned[i], of: batch, ranges: ranges, seed: seeds[owned[i]], tables: tables, weight: weight, timeline: timeline,
+                     coefficients: coefficients, into: logits)
         }
         Self.span(timeline, "exchange_shard_gradients") {
             exchangeShardGradients(owned, ranges: ranges, logits: logits, tables: tables, communicator)

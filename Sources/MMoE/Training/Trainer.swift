@@ -344,19 +344,30 @@ public final class Trainer {
         let logits = Tensor(uninitializedShape: [model.config.numTasks, b])
         let tables = table.map { t in [t] + (1..<shards).map { _ in EmbeddingTable(sharingValueOf: t) } }
         Parallel.forEach(shards) { s in
-            let part = batch.rows(ranges[s]), replica = shardModels[s]
-            var rng = SeededRNG(seed: seeds[s])
-            let tape = Tape(options: settings.tapeOptions, timeline: timeline)
-            let out = replica.logits(part, tape: tape, training: true, rng: &rng, embedding: tables?[s])
-            if let coefficients {
-                tape.backward(maskedLoss(out, part.labels, coefficients), seed: weight)
-            } else {
-                tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(b))
-            }
-            logits.slice(1, ranges[s]).assign(out.value)
+            runShard(s, of: batch, ranges: ranges, seed: seeds[s], tables: tables, weight: weight, timeline: timeline,
+                     coefficients: coefficients, into: logits)
         }
         Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards, tables: tables) }
         return logits
+    }
+
+    /// Forward and backward of shard `s` of `batch` (rows `ranges[s]`) on `shardModels[s]`, with
+    /// its own dropout stream `seed` and tape, writing its logits into `logits` `[T, B]`: one
+    /// definition of a shard's work for the local step and the distributed one, so both compute
+    /// the same bits. The loss is seeded with rows_s / B of `weight` (or, with `coefficients`,
+    /// the masked loss already divided by the step's counted rows, with `weight` alone).
+    func runShard(_ s: Int, of batch: Batch, ranges: [Range<Int>], seed: UInt64, tables: [EmbeddingTable]?, weight: Float,
+                  timeline: Timeline?, coefficients: [Float]?, into logits: Tensor) {
+        let part = batch.rows(ranges[s]), replica = shardModels[s]
+        var rng = SeededRNG(seed: seed)
+        let tape = Tape(options: settings.tapeOptions, timeline: timeline)
+        let out = replica.logits(part, tape: tape, training: true, rng: &rng, embedding: tables?[s])
+        if let coefficients {
+            tape.backward(maskedLoss(out, part.labels, coefficients), seed: weight)
+        } else {
+            tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(batch.size))
+        }
+        logits.slice(1, ranges[s]).assign(out.value)
     }
 
     /// Adds the gradients of shards 1..<shards into the model's, in shard order (and those of the
