@@ -168,12 +168,12 @@ extension DataSchema {
     /// The schema as JSON: what `--infer_schema` prints and the model's manifest keeps (fitted
     /// statistics included), one feature or task per line. `DataSchema(json:)` reads it back.
     public var json: String {
-        var lines = ["{", "  \"delimiter\": \(Self.quoted(String(UnicodeScalar(delimiter)))), \"header\": \(header)"
-                     + (quote == UInt8(ascii: "\"") ? "" : ", \"quote\": \(Self.quoted(String(UnicodeScalar(quote))))") + ",",
+        var lines = ["{", "  \"delimiter\": \(JSONText.quoted(String(UnicodeScalar(delimiter)))), \"header\": \(header)"
+                     + (quote == UInt8(ascii: "\"") ? "" : ", \"quote\": \(JSONText.quoted(String(UnicodeScalar(quote))))") + ",",
                      "  \"features\": ["]
         for (i, f) in features.enumerated() {
-            var parts = ["\"name\": \(Self.quoted(f.name))", "\"kind\": \"\(f.kind.rawValue)\""]
-            if let c = f.column { parts.append("\"column\": \(Self.quoted(c))") }
+            var parts = ["\"name\": \(JSONText.quoted(f.name))", "\"kind\": \"\(f.kind.rawValue)\""]
+            if let c = f.column { parts.append("\"column\": \(JSONText.quoted(c))") }
             if let x = f.index { parts.append("\"index\": \(x)") }
             switch f.kind {
             case .dense:
@@ -186,41 +186,24 @@ extension DataSchema {
             case .sparse:
                 parts.append("\"buckets\": \(f.buckets)")
             case .tags:
-                parts += ["\"separator\": \(Self.quoted(String(UnicodeScalar(f.separator))))", "\"buckets\": \(f.buckets)",
+                parts += ["\"separator\": \(JSONText.quoted(String(UnicodeScalar(f.separator))))", "\"buckets\": \(f.buckets)",
                           "\"combiner\": \"\(f.combiner.rawValue)\""]
             }
             lines.append("    {" + parts.joined(separator: ", ") + "}" + (i + 1 < features.count ? "," : ""))
         }
         lines += ["  ],", "  \"tasks\": ["]
         for (i, t) in tasks.enumerated() {
-            var parts = ["\"name\": \(Self.quoted(t.name))"]
-            if let c = t.column { parts.append("\"column\": \(Self.quoted(c))") }
+            var parts = ["\"name\": \(JSONText.quoted(t.name))"]
+            if let c = t.column { parts.append("\"column\": \(JSONText.quoted(c))") }
             if let x = t.index { parts.append("\"index\": \(x)") }
             parts.append("\"type\": \"\(t.type.rawValue)\"")
             if t.weight != 1 { parts.append("\"weight\": \(Self.number(t.weight))") }
-            if let c = t.condition { parts.append("\"condition\": \(Self.quoted(c))") }
-            if let p = t.positive { parts.append("\"positive\": [" + p.map(Self.quoted).joined(separator: ", ") + "]") }
+            if let c = t.condition { parts.append("\"condition\": \(JSONText.quoted(c))") }
+            if let p = t.positive { parts.append("\"positive\": [" + p.map(JSONText.quoted).joined(separator: ", ") + "]") }
             lines.append("    {" + parts.joined(separator: ", ") + "}" + (i + 1 < tasks.count ? "," : ""))
         }
         lines += ["  ]", "}"]
         return lines.joined(separator: "\n")
-    }
-
-    /// `text` as a JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// A finite Double as the shortest JSON number that reads back as the same value.
@@ -267,7 +250,7 @@ private struct JSONFields {
     func character(_ key: String) throws(DatasetError) -> UInt8? {
         guard let text = try string(key) else { return nil }
         guard text.unicodeScalars.count == 1, let scalar = text.unicodeScalars.first, scalar.isASCII else {
-            throw fail(key, "\(DataSchema.quoted(text)) is not a single ASCII character")
+            throw fail(key, "\(JSONText.quoted(text)) is not a single ASCII character")
         }
         return UInt8(scalar.value)
     }

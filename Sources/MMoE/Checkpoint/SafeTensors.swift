@@ -1,4 +1,5 @@
 import Foundation
+import Datasets
 import Tensor
 
 /// The safetensors file layout (the format PyTorch, JAX, NumPy and Hugging Face tools read):
@@ -104,12 +105,12 @@ public enum SafeTensors {
         precondition(Set(entries.map(\.name)).count == entries.count, "SafeTensors.encode: duplicate tensor names")
         precondition(!entries.contains { $0.name == "__metadata__" }, "SafeTensors.encode: __metadata__ is not a tensor name")
         var header = String(decoding: checksumPrefix, as: UTF8.self) + "00000000\""
-        for key in metadata.keys.sorted() { header += ",\(jsonString(key)):\(jsonString(metadata[key]!))" }
+        for key in metadata.keys.sorted() { header += ",\(JSONText.quoted(key)):\(JSONText.quoted(metadata[key]!))" }
         header += "}"
         var offset = 0
         for e in entries {
             let shape = e.shape.map(String.init).joined(separator: ",")
-            header += ",\(jsonString(e.name)):{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + e.byteCount)]}"
+            header += ",\(JSONText.quoted(e.name)):{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + e.byteCount)]}"
             offset += e.byteCount
         }
         header += "}"
@@ -142,20 +143,6 @@ public enum SafeTensors {
     static func hex8(_ v: UInt32) -> String {
         let digits = String(v, radix: 16)
         return String(repeating: "0", count: 8 - digits.count) + digits
-    }
-
-    /// `s` as a JSON string literal.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where u.value < 0x20: out += "\\u00" + (u.value < 0x10 ? "0" : "") + String(u.value, radix: 16)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 
     // MARK: - Reading

@@ -65,24 +65,18 @@ extension PaperReport {
             return ["## Learning rate", "", "Every model was trained at one Adam learning rate per correlation: "
                     + rates.joined(separator: ", ") + " (nothing to choose).", ""]
         }
-        let ps = correlations
         var out = ["## Learning rate", "",
                    "The tables above use, per model and correlation, the runs at one Adam learning rate: with several, the one whose seeds "
                    + "have the lowest mean validation loss (the mean over tasks of the training loss of the batches after three quarters "
                    + "of the steps, each scored before the model trained on it, so on rows it had not seen; never the test loss). "
-                   + "Each cell: the chosen rate, then every rate's mean validation loss.", "",
-                   "| model | " + ps.map { "p = \(Self.correlationLabel($0))" }.joined(separator: " | ") + " |",
-                   "|---|" + String(repeating: "---|", count: ps.count)]
-        for model in models {
-            let cells = ps.map { p -> String in
-                let key = Self.choiceKey(model, p)
-                guard let rates = groups[key], let pick = chosenLearningRates[key] else { return "–" }
-                let each = rates.keys.sorted().map { lr in
-                    "\(Self.rateLabel(lr)): " + (Self.meanValidation(rates[lr]!).map { String(format: "%.4g", $0) } ?? "?")
-                }
-                return "**\(Self.rateLabel(pick))** (" + each.joined(separator: ", ") + ")"
+                   + "Each cell: the chosen rate, then every rate's mean validation loss.", ""]
+        out += correlationTable("model", rows: models, cellAlign: "---", label: { $0 }) { model, p in
+            let key = Self.choiceKey(model, p)
+            guard let rates = groups[key], let pick = chosenLearningRates[key] else { return "–" }
+            let each = rates.keys.sorted().map { lr in
+                "\(Self.rateLabel(lr)): " + (Self.meanValidation(rates[lr]!).map { String(format: "%.4g", $0) } ?? "?")
             }
-            out.append("| \(model) | " + cells.joined(separator: " | ") + " |")
+            return "**\(Self.rateLabel(pick))** (" + each.joined(separator: ", ") + ")"
         }
         out.append("")
         return out
@@ -92,22 +86,16 @@ extension PaperReport {
     /// overfitting shows; empty when no run recorded a training loss.
     func trainLossSection() -> [String] {
         guard runs.contains(where: { $0.finalTrainLoss != nil }) else { return [] }
-        let ps = correlations
         var out = ["## Final training loss beside the test loss", "",
                    "Each cell: the final model's loss on the first training rows (`--train_eval_rows`) / its final test loss, "
                    + "each the mean over tasks and seeds. A training loss far below the test loss means the model fitted its "
-                   + "rows rather than the tasks.", "",
-                   "| model | " + ps.map { "p = \(Self.correlationLabel($0))" }.joined(separator: " | ") + " |",
-                   "|---|" + String(repeating: "---:|", count: ps.count)]
-        for model in models {
-            let cells = ps.map { p -> String in
-                let chosen = runs(model, p)
-                let train = chosen.compactMap(\.meanFinalTrainLoss)
-                guard !chosen.isEmpty, !train.isEmpty else { return "–" }
-                let test = chosen.map(\.meanFinalLoss)
-                return String(format: "%.4g / %.4g", train.reduce(0, +) / Double(train.count), test.reduce(0, +) / Double(test.count))
-            }
-            out.append("| \(model) | " + cells.joined(separator: " | ") + " |")
+                   + "rows rather than the tasks.", ""]
+        out += correlationTable("model", rows: models, label: { $0 }) { model, p in
+            let chosen = runs(model, p)
+            let train = chosen.compactMap(\.meanFinalTrainLoss)
+            guard !chosen.isEmpty, !train.isEmpty else { return "–" }
+            let test = chosen.map(\.meanFinalLoss)
+            return String(format: "%.4g / %.4g", train.reduce(0, +) / Double(train.count), test.reduce(0, +) / Double(test.count))
         }
         out.append("")
         return out

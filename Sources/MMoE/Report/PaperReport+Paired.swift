@@ -16,31 +16,25 @@ extension PaperReport {
     func pairedSection() -> [String] {
         let others = models.filter { $0 != "mmoe" }
         guard models.contains("mmoe"), !others.isEmpty else { return [] }
-        let ps = correlations
-        let header = ps.map { "p = \(Self.correlationLabel($0))" }.joined(separator: " | ")
         var out = ["## Paired differences to MMoE, seed by seed", "",
                    "The data depend only on the seed and p, so the runs of one seed are paired: each difference is that model's final "
                    + "test loss minus MMoE's (means over tasks, each at its chosen learning rate); positive means MMoE did better. "
-                   + "Each cell: mean ± sample standard deviation of the differences, then in how many seeds MMoE did better.", "",
-                   "| difference | " + header + " |", "|---|" + String(repeating: "---:|", count: ps.count)]
-        for model in others {
-            let cells = ps.map { p -> String in
-                let d = pairedDifferences(model, p).map(\.difference)
-                guard !d.isEmpty else { return "–" }
-                let s = Spread(d)
-                return String(format: "%+.4f ± %.4f (%d of %d)", s.mean, s.std, d.filter { $0 > 0 }.count, d.count)
-            }
-            out.append("| \(model) − mmoe | " + cells.joined(separator: " | ") + " |")
+                   + "Each cell: mean ± sample standard deviation of the differences, then in how many seeds MMoE did better.", ""]
+        out += correlationTable("difference", rows: others, label: { "\($0) − mmoe" }) { model, p in
+            let d = pairedDifferences(model, p).map(\.difference)
+            guard !d.isEmpty else { return "–" }
+            let s = Spread(d)
+            return String(format: "%+.4f ± %.4f (%d of %d)", s.mean, s.std, d.filter { $0 > 0 }.count, d.count)
         }
         out.append("")
         for model in others {
-            let table = ps.map { pairedDifferences(model, $0) }
+            let table = correlations.map { pairedDifferences(model, $0) }
             let seeds = Set(table.joined().map(\.seed)).sorted()
             guard !seeds.isEmpty else { continue }
-            out += ["### \(model) − mmoe per seed", "", "| seed | " + header + " |", "|---:|" + String(repeating: "---:|", count: ps.count)]
-            for seed in seeds {
-                let cells = table.map { column in column.first { $0.seed == seed }.map { String(format: "%+.4f", $0.difference) } ?? "–" }
-                out.append("| \(seed) | " + cells.joined(separator: " | ") + " |")
+            out += ["### \(model) − mmoe per seed", ""]
+            out += correlationTable("seed", rows: seeds, firstAlign: "---:", label: { "\($0)" }) { seed, p in
+                let column = table[correlations.firstIndex(of: p)!]
+                return column.first { $0.seed == seed }.map { String(format: "%+.4f", $0.difference) } ?? "–"
             }
             out.append("")
         }
