@@ -7,6 +7,7 @@ empty cell, a list as its elements joined by "|"), so both files give the same r
 Python: the outputs are committed; rerun this to regenerate them.
 
     python3 Scripts/make_schema_parquet_fixtures.py     # pip install pyarrow if it is missing
+    python3 Scripts/make_schema_parquet_fixtures.py --large 500000 /tmp/big   # for mmoe-bench schema-parquet
 
 Files: train.parquet (64 rows, row groups of 16, dictionary pages, snappy) and train.csv;
 test.parquet (24 rows, one row group, plain data pages v2, gzip) and test.csv; schema.json, a
@@ -17,6 +18,7 @@ import csv
 import os
 import random
 import shutil
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -131,5 +133,19 @@ def main():
         f.write(SCHEMA)
 
 
+def large(count, directory):
+    """A large pair for `mmoe-bench schema-parquet`: `count` rows as train.parquet (row groups of
+    65,536 rows, dictionary pages, snappy) and train.csv, with schema.json."""
+    os.makedirs(directory, exist_ok=True)
+    data = rows(count, random.Random(15))
+    pq.write_table(table(data), os.path.join(directory, "train.parquet"), row_group_size=65536, compression="snappy")
+    write_csv(os.path.join(directory, "train.csv"), data)
+    with open(os.path.join(directory, "schema.json"), "w") as f:
+        f.write(SCHEMA)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--large"]:
+        large(int(sys.argv[2]), sys.argv[3])
+    else:
+        main()

@@ -113,16 +113,22 @@ extension TrainCommand {
         let validation = try loadValidation(files.valid, schema: fitted, keepKeys: keepKeys)
         let source: BatchSource
         var heldOut: TabularData? = nil, trainTable: TabularData? = nil, trainRows = scan.rows
+        var streamedOut: (data: EvalData, rows: Int)? = nil
         if let data = scan.data {
             let split = try holdOut(data, o)
             (heldOut, trainTable, trainRows) = (split.valid, split.train, split.train.count)
             source = MemoryBatchSource(split.train, batchSize: o.batchSize, seed: o.seed)
         } else {
+            var stream = scan.stream!
             if let f = o.validFraction {
-                throw UsageError("--valid_fraction \(f) holds out rows of in-memory data, but these training files stream "
-                                 + "(over \(schemaMemoryBytes >> 20) MB); give --valid_files instead")
+                // The rows the in-memory split would hold out, skipped as the pieces stream.
+                let split = try stream.holdingOut(ValidationSplit(fraction: Double(f), seed: o.seed))
+                try Self.checkSplit(kept: split.kept, heldOut: split.heldOut, fraction: f)
+                stream = split.train
+                streamedOut = (split.valid, split.heldOut)
+                trainRows = split.kept
             }
-            source = FileBatchSource(scan.stream!, batchSize: o.batchSize, window: scan.window, seed: o.seed,
+            source = FileBatchSource(stream, batchSize: o.batchSize, window: scan.window, seed: o.seed,
                                      loaderThreads: o.workqueue ? max(2, Parallel.threads) : 1)
         }
         let dense = fitted.denseFeatures.count, fields = fitted.fieldFeatures.count
@@ -135,7 +141,8 @@ extension TrainCommand {
                                         conditions: fitted.tasks.map { task in task.condition.flatMap { names.firstIndex(of: $0) } })
         return LoadedData(kind: .schema, source: source, test: test.data, trainRows: trainRows, testRows: test.rows, denseWidth: dense,
                           fieldRows: fitted.featureSchema.fieldRows, taskNames: names, fieldNames: fitted.featureSchema.fieldNames,
-                          valid: heldOut.map { .memory($0) } ?? validation?.data, validRows: heldOut?.count ?? validation?.rows ?? 0,
+                          valid: heldOut.map { .memory($0) } ?? streamedOut?.data ?? validation?.data,
+                          validRows: heldOut?.count ?? streamedOut?.rows ?? validation?.rows ?? 0,
                           taskLoss: taskLoss, trainTable: trainTable, schema: fitted)
     }
 
