@@ -119,4 +119,30 @@ final class SchemaParquetTrainingTests: XCTestCase {
                                       "--test_files", Self.fixture("test.parquet"), "--batch_size", "16", "--train_batches", "4", "--output_dir", path("out")])
         XCTAssertEqual(summary.finalEvaluation?.samples, 24)
     }
+
+    /// OneFlow's Census Parquet folder as a user's Parquet: the schema `--infer_schema` proposes
+    /// from one part file (11 FLOAT columns dense, the 29 INT64 id columns sparse, the two
+    /// `label_*` columns binary tasks), trained with OneFlow's flags for 5 epochs from `--data_dir`
+    /// (train/ and test/ folders of part files), reaches the AUCs for the folder.
+    func testOneFlowCensusFolderTrainsWithAnInferredSchema() throws {
+        let folder = CensusParquetTrainingTests.dataDirectory
+        guard let parts = CensusParquet.files(in: folder) else { throw XCTSkip("no Census Parquet at \(folder)") }
+        let (_, out) = try train(["--infer_schema", "--train_files", parts.train[0]])
+        let json = try XCTUnwrap(out.first { $0.hasPrefix("{") })
+        let schema = try DataSchema(json: Data(json.utf8), file: "printed")
+        XCTAssertEqual(schema.denseFeatures.count, 11)
+        XCTAssertEqual(schema.fieldFeatures.count, 29)
+        XCTAssertEqual(schema.taskNames, ["label_income", "label_marital"])
+        try json.write(toFile: path("schema.json"), atomically: true, encoding: .utf8)
+        let stepsPerEpoch = (13_334 + 255) / 256
+        let (summary, lines) = try train(["--schema", path("schema.json"), "--data_dir", folder, "--batch_size", "256",
+                                          "--train_batches", "\(5 * stepsPerEpoch)", "--learning_rate", "0.001", "--embedding_vec_size", "4",
+                                          "--expert_dnn", "256, 128", "--output_dir", path("out")])
+        XCTAssertTrue(lines.contains { $0.contains("13334 training rows in \(parts.train.count) Parquet files (in memory), 6666 test rows") },
+                      lines.joined(separator: "\n"))
+        let auc = try XCTUnwrap(summary.finalEvaluation).auc
+        print("Census Parquet with an inferred schema, 5 epochs: AUC income \(auc[0]), marital \(auc[1])")
+        XCTAssertGreaterThan(auc[0], 0.93)
+        XCTAssertGreaterThan(auc[1], 0.985)
+    }
 }

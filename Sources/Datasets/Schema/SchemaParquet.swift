@@ -150,13 +150,12 @@ public struct SchemaParquetReader: Sendable {
     /// before any row is read, so a missing or unfit column stops the read first.
     public func read(paths: [String], chunkRows: Int = 8192, maxRows: Int? = nil, _ body: (TabularData) throws -> Bool) throws {
         precondition(chunkRows > 0, "SchemaParquetReader.read: chunkRows must be positive, got \(chunkRows)")
-        var bound: [(ParquetFile, Binding)] = []
-        for path in paths {
-            let file = try ParquetFile(path: path)
-            bound.append((file, try bind(file)))
-        }
+        // Bound first, each file closed again (a folder may hold more files than may be open at once).
+        var bindings: [Binding] = []
+        for path in paths { bindings.append(try bind(try ParquetFile(path: path))) }
         var left = max(0, maxRows ?? .max)
-        for (file, binding) in bound {
+        for (path, binding) in zip(paths, bindings) where left > 0 {
+            let file = try ParquetFile(path: path)
             for g in 0 ..< file.rowGroupCount where left > 0 {
                 let count = min(file.rowCount(rowGroup: g), left)
                 guard count > 0 else { continue }

@@ -23,14 +23,13 @@ public struct SchemaParquetScan: Sendable {
         precondition(!paths.isEmpty, "SchemaParquetScan: no files")
         var statistics = SchemaStatistics(schema: schema)
         let reader = SchemaParquetReader(schema: statistics.raw, keepKeys: keepKeys)
-        var bound: [(ParquetFile, SchemaParquetReader.Binding)] = []
-        for path in paths {
-            let file = try ParquetFile(path: path)
-            bound.append((file, try reader.bind(file)))
-        }
+        // Every file bound first (and closed again: a folder may hold more files than may be open at once).
+        var bindings: [SchemaParquetReader.Binding] = []
+        for path in paths { bindings.append(try reader.bind(try ParquetFile(path: path))) }
         var refs: [ParquetRowGroupRef] = [], kept: [TabularData] = []
         var left = max(0, maxRows ?? .max)
-        for (file, binding) in bound where left > 0 {
+        for (path, binding) in zip(paths, bindings) where left > 0 {
+            let file = try ParquetFile(path: path)
             statistics.startFile(header: schema.header)
             for g in 0 ..< file.rowGroupCount where left > 0 {
                 let count = min(file.rowCount(rowGroup: g), left)
