@@ -28,6 +28,8 @@ public struct CensusParquetStream: Sendable {
     public let train: [ParquetRowGroupRef]
     /// The test split's, likewise.
     public let test: [ParquetRowGroupRef]
+    /// The validation files' (`validPaths`), likewise; empty without.
+    public var valid: [ParquetRowGroupRef] = []
     public let encoder: CensusEncoder
     /// As `CensusData.warnings` (fields growing past their capacity).
     public let warnings: [String]
@@ -37,6 +39,7 @@ public struct CensusParquetStream: Sendable {
 
     public var trainRows: Int { train.reduce(0) { $0 + $1.rows } }
     public var testRows: Int { test.reduce(0) { $0 + $1.rows } }
+    public var validRows: Int { valid.reduce(0) { $0 + $1.rows } }
 
     /// The rows of `ref`, encoded as `CensusParquet.load` encodes them. Errors name the file, the
     /// column and the row group (and the row, for a bad label).
@@ -56,8 +59,10 @@ public struct CensusParquetStream: Sendable {
 
 extension CensusParquet {
     /// Opens `directory` for streaming (see `CensusParquetStream`); the arguments are `load`'s.
+    /// `validPaths`: Parquet files (or folders of `part-*.parquet` files) read as the test split is,
+    /// row group by row group (their footers and columns are checked here).
     public static func openStream(directory: String, tableSizes: [Int]? = nil, maxTrainRows: Int? = nil,
-                                  maxTestRows: Int? = nil, keepKeys: Bool = false) throws(DatasetError) -> CensusParquetStream {
+                                  maxTestRows: Int? = nil, keepKeys: Bool = false, validPaths: [String] = []) throws(DatasetError) -> CensusParquetStream {
         let group = CensusTaskGroup.incomeMarital
         let capacities = tableSizes ?? group.defaultTableSizes
         try CensusIncome.checkTableSizes(capacities, group: group)
@@ -67,6 +72,7 @@ extension CensusParquet {
             throw DatasetError(file: paths.train[0], "no rows to train on" + (maxTrainRows.map { " (the row limit is \($0))" } ?? ""))
         }
         let test = try rowGroups(paths.test, maxRows: maxTestRows)
+        let valid = validPaths.isEmpty ? [] : try rowGroups(try parts(of: validPaths), maxRows: nil)
         var vocabulary = IDVocabulary(fieldCount: group.sparseNames.count)
         var file: ParquetFile?
         for ref in train {
@@ -74,7 +80,7 @@ extension CensusParquet {
             try addIDs(file!, ref, to: &vocabulary)
         }
         let (encoder, warnings) = try makeEncoder(vocabulary, capacities: capacities, directory: directory)
-        return CensusParquetStream(train: train, test: test, encoder: encoder, warnings: warnings, keepKeys: keepKeys,
+        return CensusParquetStream(train: train, test: test, valid: valid, encoder: encoder, warnings: warnings, keepKeys: keepKeys,
                                    vocabulary: vocabulary)
     }
 

@@ -69,6 +69,9 @@ subcommands:
       --pandas    also time pandas.read_csv on the same file (python3 Scripts/csv_bench.py)
       --builtin   also the Census and Taobao readers against the schema reader on the same raw
                   files (DIR/census, DIR/taobao; default ../shared/data), one thread
+  schema-parquet --parquet FILE --schema FILE [--csv FILE] [--rounds N]
+      rows/s of --schema on a Parquet file against the schema'd CSV reader on its CSV twin, one
+      thread each (Scripts/make_schema_parquet_fixtures.py --large N DIR writes such a pair)
 """
 
 func fail(_ message: String) -> Never {
@@ -95,6 +98,8 @@ case "parquet":
     exit(benchParquet(arguments: Array(arguments.dropFirst())))
 case "csv":
     exit(benchCSV(arguments: Array(arguments.dropFirst())))
+case "schema-parquet":
+    exit(benchSchemaParquet(arguments: Array(arguments.dropFirst())))
 case "-h", "--help", "help":
     print(usage)
 default:

@@ -25,29 +25,8 @@ public struct ParquetField: Sendable, Equatable {
 /// `values[offsets[r] ..< offsets[r + 1]]`; a null list is empty and marked in `nulls`, and null
 /// elements inside a list are dropped.
 public struct ParquetColumnValues: Sendable {
-    public enum Values: Sendable {
-        case boolean([Bool])
-        case int32([Int32])
-        case int64([Int64])
-        case float([Float])
-        case double([Double])
-        case byteArray(ParquetByteArrays)
-
-        /// How many values (rows of a flat column, elements of a list column).
-        public var count: Int {
-            switch self {
-            case .boolean(let v): v.count
-            case .int32(let v): v.count
-            case .int64(let v): v.count
-            case .float(let v): v.count
-            case .double(let v): v.count
-            case .byteArray(let v): v.count
-            }
-        }
-    }
-
     public let name: String
-    public let values: Values
+    public let values: ParquetValues
     /// Per row, true where the row (for a list: the list) is null; nil when no row is.
     public let nulls: [Bool]?
     /// A list column's row offsets into `values`; nil for a flat column.
@@ -118,9 +97,9 @@ extension ParquetFile {
                 }
                 if mask.contains(true) { nulls = mask }
             }
-            return ParquetColumnValues(name: name, values: Self.values(data.values), nulls: nulls, offsets: offsets)
+            return ParquetColumnValues(name: name, values: data.values, nulls: nulls, offsets: offsets)
         }
-        var values: ParquetColumnValues.Values, nulls: [Bool]?
+        var values: ParquetValues, nulls: [Bool]?
         switch data.values {
         case .boolean(let v):
             let e = try expand(column, data, v, fill: false)
@@ -149,16 +128,5 @@ extension ParquetFile {
             nulls = mask
         }
         return ParquetColumnValues(name: name, values: values, nulls: nulls, offsets: nil)
-    }
-
-    private static func values(_ v: ParquetValues) -> ParquetColumnValues.Values {
-        switch v {
-        case .boolean(let v): .boolean(v)
-        case .int32(let v): .int32(v)
-        case .int64(let v): .int64(v)
-        case .float(let v): .float(v)
-        case .double(let v): .double(v)
-        case .byteArray(let v): .byteArray(v)
-        }
     }
 }

@@ -1,7 +1,8 @@
-/// The decoded non-null values of one column (a dictionary, a page, or a whole column chunk), in
-/// the column's physical type. Byte arrays are kept as one byte buffer with offsets, so a column
-/// of strings is two allocations, not one per value.
-enum ParquetValues {
+/// Decoded values of one column in the column's physical type: inside the reader, the non-null
+/// values of a dictionary, a page or a column chunk; in a `ParquetColumnValues`, one value per row
+/// of a flat column (nulls filled in) or a list column's elements. Byte arrays are kept as one byte
+/// buffer with offsets, so a column of strings is two allocations, not one per value.
+public enum ParquetValues: Sendable {
     case boolean([Bool])
     case int32([Int32])
     case int64([Int64])
@@ -21,7 +22,8 @@ enum ParquetValues {
         }
     }
 
-    var count: Int {
+    /// How many values (rows of a flat column, elements of a list column).
+    public var count: Int {
         switch self {
         case .boolean(let v): v.count
         case .int32(let v): v.count

@@ -1,11 +1,12 @@
 import Foundation
 
 /// Where a schema'd run's files are: `train.*`/`test.*`/`valid.*` (`.csv`, `.tsv`, `.txt`, each
-/// optionally `.gz`) or `train/`, `test/`, `valid/` folders of such files in a data directory, or
+/// optionally `.gz`, or `.parquet`) or `train/`, `test/`, `valid/` folders of such files in a data
+/// directory (a Spark folder's `_SUCCESS` and `.crc` files are ignored), or
 /// explicit comma-separated lists of paths and globs (`--train_files`).
 public enum SchemaFiles {
     /// The extensions a data file may have.
-    public static let extensions = [".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz"]
+    public static let extensions = [".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".parquet"]
 
     /// The files of split `name` (`train`, `test`, `valid`) in `directory`: `name` plus one of
     /// `extensions`, or the data files in a folder `name/`, sorted by name; empty when neither is there.

@@ -13,8 +13,9 @@ public enum SchemaInference {
 
     /// The schema of the file at `path`, from its first `sampleRows` records. The delimiter is the
     /// one of `,` tab `;` `|` the first line holds most of (tab for `.tsv`); the first record is taken
-    /// as a header when none of its fields is a number.
+    /// as a header when none of its fields is a number. A Parquet file: `inferParquet`.
     public static func infer(path: String, sampleRows: Int = 2000) throws(DatasetError) -> DataSchema {
+        if SchemaFiles.isParquet(path) { return try inferParquet(path: path, sampleRows: sampleRows) }
         let reader = try ChunkReader(path: path)
         var records: [[String]] = []
         var delimiter = UInt8(ascii: ",")

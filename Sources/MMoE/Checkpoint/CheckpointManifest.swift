@@ -199,7 +199,11 @@ public struct CheckpointManifest: Equatable, Sendable {
             try Taobao.read(input, chunkRows: chunkRows, options: options, body)
         case .schema(let schema):
             // Label columns are optional here: a file to score has none.
-            try SchemaReader(schema: schema, keepKeys: keepKeys, labelsRequired: false).read(input, chunkRows: chunkRows, body)
+            if case .file(let path) = input, SchemaFiles.isParquet(path) {
+                try SchemaParquetReader(schema: schema, keepKeys: keepKeys, labelsRequired: false).read(paths: [path], chunkRows: chunkRows, body)
+            } else {
+                try SchemaReader(schema: schema, keepKeys: keepKeys, labelsRequired: false).read(input, chunkRows: chunkRows, body)
+            }
         case .none: throw ModelCheckpoint.LoadError(description: "the checkpoint was trained on the built-in synthetic data, which has no file format to read")
         }
     }

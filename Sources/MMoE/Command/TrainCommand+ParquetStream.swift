@@ -34,23 +34,37 @@ extension TrainCommand {
             let bytes = (train + test) * CensusParquet.bytesPerRow(keepKeys: o.usesDynamicRows)
             guard bytes > MemoryEstimate.machineBytes / Self.parquetInMemoryShare else { return nil }
         }
-        if o.validFraction != nil || !o.validFiles.isEmpty {
-            let flag = o.validFraction != nil ? "--valid_fraction" : "--valid_files"
-            throw UsageError("\(flag) does not work yet on a streamed Parquet folder; read it into memory with --parquet_stream off")
-        }
         let window = try shuffleWindow(o)
         let stream = try CensusParquet.openStream(directory: dir, tableSizes: o.tableSizeArray, maxTrainRows: o.numTrainSamples,
-                                                  maxTestRows: o.numTestSamples, keepKeys: o.usesDynamicRows)
+                                                  maxTestRows: o.numTestSamples, keepKeys: o.usesDynamicRows, validPaths: o.validFiles)
         for w in stream.warnings { printError("warning: \(w)") }
         let loaders = o.workqueue ? max(2, Parallel.threads) : 1
         let files = Set(stream.train.map(\.path)).count
         print("Streaming \(dir): \(stream.train.count) row groups of \(files) training file\(files == 1 ? "" : "s") in a seeded order each epoch, "
               + "rows shuffled within windows of \(window); the test split read row group by row group at each evaluation")
         let schema = stream.encoder.schema
-        return LoadedData(kind: kind, source: FileBatchSource(SlicedFile(stream, seed: o.seed), batchSize: o.batchSize, window: window,
-                                                                  seed: o.seed, loaderThreads: loaders),
-                          test: .testSplit(of: stream), trainRows: stream.trainRows, testRows: stream.testRows, denseWidth: CensusIncome.denseNames.count,
-                          fieldRows: schema.fieldRows, taskNames: CensusIncome.taskNames, censusEncoder: nil, fieldNames: schema.fieldNames)
+        // The validation set: --valid_files read row group by row group as the test split is, or
+        // --valid_fraction's rows skipped as the training row groups stream.
+        var train = SlicedFile(stream, seed: o.seed), trainRows = stream.trainRows
+        var valid: (data: EvalData, rows: Int)? = nil
+        if !o.validFiles.isEmpty {
+            guard stream.validRows > 0 else { throw UsageError("--valid_files \(o.validFiles.joined(separator: ",")): no rows to validate on") }
+            valid = (.rowGroups(stream.valid, of: stream), stream.validRows)
+        } else if let f = o.validFraction {
+            let split = try train.holdingOut(ValidationSplit(fraction: Double(f), seed: o.seed))
+            try Self.checkSplit(kept: split.kept, heldOut: split.heldOut, fraction: f)
+            train = split.train
+            trainRows = split.kept
+            valid = (split.valid, split.heldOut)
+        }
+        var loaded = LoadedData(kind: kind, source: FileBatchSource(train, batchSize: o.batchSize, window: window, seed: o.seed, loaderThreads: loaders),
+                                test: .testSplit(of: stream), trainRows: trainRows, testRows: stream.testRows, denseWidth: CensusIncome.denseNames.count,
+                                fieldRows: schema.fieldRows, taskNames: CensusIncome.taskNames, censusEncoder: nil, fieldNames: schema.fieldNames)
+        if let valid {
+            loaded.valid = valid.data
+            loaded.validRows = valid.rows
+        }
+        return loaded
     }
 
     /// `--shuffle_window`, which a streamed source needs to hold at least one batch.

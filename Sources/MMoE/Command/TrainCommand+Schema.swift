@@ -80,7 +80,7 @@ extension TrainCommand {
         }
         let train = try files(o.trainFiles, "train_files", "train")
         guard !train.isEmpty else {
-            throw UsageError("\(o.dataDirFlag) \(o.dataDir ?? ""): no training data (train.csv, .tsv or .txt, optionally .gz, or a train/ folder of them); or pass --train_files")
+            throw UsageError("\(o.dataDirFlag) \(o.dataDir ?? ""): no training data (train.csv, .tsv or .txt, optionally .gz, or train.parquet, or a train/ folder of them); or pass --train_files")
         }
         let test = try files(o.testFiles, "test_files", "test")
         guard !test.isEmpty || o.noEval else {
@@ -93,14 +93,19 @@ extension TrainCommand {
     }
 
     /// Fits the schema on the training files and opens the data: in memory when small (or when
-    /// `--num_train_samples` limits it), else streamed in slices.
+    /// `--num_train_samples` limits it), else streamed in slices (text) or row groups (Parquet).
     func loadSchemaData(_ o: TrainOptions) throws -> LoadedData {
         let schema = try loadSchema(o)
         let files = try schemaFiles(o)
         let keepKeys = o.usesDynamicRows
+        let parquet: Bool
+        do { parquet = try SchemaFiles.areParquet(files.train, flag: o.trainFiles != nil ? "--train_files" : o.dataDirFlag) } catch {
+            throw UsageError(error.description)
+        }
         let bytes = files.train.reduce(0) { total, path in total + Self.schemaFileBytes(path) }
         let inMemory = bytes <= schemaMemoryBytes || o.numTrainSamples != nil
-        let scan = try SchemaScan(schema: schema, paths: files.train, keepRows: inMemory, keepKeys: keepKeys, maxRows: o.numTrainSamples)
+        let scan = parquet ? try schemaParquetTraining(schema, files.train, inMemory: inMemory, keepKeys: keepKeys, o)
+            : try schemaTextTraining(schema, files.train, inMemory: inMemory, keepKeys: keepKeys, o)
         guard scan.rows > 0 else { throw UsageError("\(files.train.joined(separator: ", ")): no rows to train on") }
         let fitted = scan.schema
         let reader = SchemaReader(schema: fitted, keepKeys: keepKeys)
@@ -108,33 +113,27 @@ extension TrainCommand {
         let validation = try loadValidation(files.valid, schema: fitted, keepKeys: keepKeys)
         let source: BatchSource
         var heldOut: TabularData? = nil, trainTable: TabularData? = nil, trainRows = scan.rows
+        var streamedOut: (data: EvalData, rows: Int)? = nil
         if let data = scan.data {
             let split = try holdOut(data, o)
             (heldOut, trainTable, trainRows) = (split.valid, split.train, split.train.count)
             source = MemoryBatchSource(split.train, batchSize: o.batchSize, seed: o.seed)
         } else {
+            var stream = scan.stream!
             if let f = o.validFraction {
-                throw UsageError("--valid_fraction \(f) holds out rows of in-memory data, but these training files stream "
-                                 + "(over \(schemaMemoryBytes >> 20) MB); give --valid_files instead")
+                // The rows the in-memory split would hold out, skipped as the pieces stream.
+                let split = try stream.holdingOut(ValidationSplit(fraction: Double(f), seed: o.seed))
+                try Self.checkSplit(kept: split.kept, heldOut: split.heldOut, fraction: f)
+                stream = split.train
+                streamedOut = (split.valid, split.heldOut)
+                trainRows = split.kept
             }
-            // One run of byte offsets over all files: slice i of file f starts at bases[f] plus its offset.
-            var bases: [Int] = [], slices: [FileSlice] = [], base = 0
-            for file in scan.files {
-                bases.append(base)
-                slices += file.slices.map { FileSlice(bytes: base + $0.bytes.lowerBound ..< base + $0.bytes.upperBound, firstLine: $0.firstLine) }
-                base += (file.slices.last?.bytes.upperBound ?? 0) + 1
-            }
-            let scanned = scan.files, starts = bases
-            let sliced = SlicedFile(rows: scan.rows, slices: slices) { slice, body in
-                let f = starts.lastIndex { $0 <= slice.bytes.lowerBound }!
-                let local = FileSlice(bytes: slice.bytes.lowerBound - starts[f] ..< slice.bytes.upperBound - starts[f], firstLine: slice.firstLine)
-                try reader.read(path: scanned[f].path, slice: local, layout: scanned[f].layout, body)
-            }
-            source = FileBatchSource(sliced, batchSize: o.batchSize, seed: o.seed, loaderThreads: o.workqueue ? max(2, Parallel.threads) : 1)
+            source = FileBatchSource(stream, batchSize: o.batchSize, window: scan.window, seed: o.seed,
+                                     loaderThreads: o.workqueue ? max(2, Parallel.threads) : 1)
         }
         let dense = fitted.denseFeatures.count, fields = fitted.fieldFeatures.count
-        print("Data (--schema \(o.schema!)): \(scan.rows) training rows in \(files.train.count) file\(files.train.count == 1 ? "" : "s") "
-              + (inMemory ? "(in memory)" : "(streamed in \(scan.files.reduce(0) { $0 + $1.slices.count }) slices)")
+        print("Data (--schema \(o.schema!)): \(scan.rows) training rows in \(files.train.count) \(parquet ? "Parquet " : "")file\(files.train.count == 1 ? "" : "s") "
+              + (inMemory ? "(in memory)" : "(streamed in \(scan.pieces))")
               + ", \(test.rows) test rows; \(dense) dense, \(fields) embedding field\(fields == 1 ? "" : "s") (\(fitted.featureSchema.totalRows) rows); tasks "
               + fitted.tasks.map { "\($0.name) (\($0.type.rawValue)\($0.weight != 1 ? ", weight \($0.weight)" : "")\($0.condition.map { ", on \($0) = 1" } ?? ""))" }.joined(separator: ", "))
         let names = fitted.taskNames
@@ -142,11 +141,46 @@ extension TrainCommand {
                                         conditions: fitted.tasks.map { task in task.condition.flatMap { names.firstIndex(of: $0) } })
         return LoadedData(kind: .schema, source: source, test: test.data, trainRows: trainRows, testRows: test.rows, denseWidth: dense,
                           fieldRows: fitted.featureSchema.fieldRows, taskNames: names, fieldNames: fitted.featureSchema.fieldNames,
-                          valid: heldOut.map { .memory($0) } ?? validation?.data, validRows: heldOut?.count ?? validation?.rows ?? 0,
+                          valid: heldOut.map { .memory($0) } ?? streamedOut?.data ?? validation?.data,
+                          validRows: heldOut?.count ?? streamedOut?.rows ?? validation?.rows ?? 0,
                           taskLoss: taskLoss, trainTable: trainTable, schema: fitted)
     }
 
-    /// The `--valid_files` rows (or `valid.*` in the data directory) read with the fitted schema,
+    /// The training files scanned: the fitted schema, the rows, and either the rows themselves
+    /// (`data`, in memory) or the pieces to stream (`stream`, with its shuffle window).
+    struct SchemaTraining {
+        let schema: DataSchema
+        let rows: Int
+        let data: TabularData?
+        let stream: SlicedFile?
+        var window = 1 << 17
+        /// What the pieces are, for the log: "12 slices", "4 row groups".
+        let pieces: String
+    }
+
+    /// Text training files: `SchemaScan`, and when streamed, the files' slices in file order.
+    func schemaTextTraining(_ schema: DataSchema, _ paths: [String], inMemory: Bool, keepKeys: Bool, _ o: TrainOptions) throws -> SchemaTraining {
+        let scan = try SchemaScan(schema: schema, paths: paths, keepRows: inMemory, keepKeys: keepKeys, maxRows: o.numTrainSamples)
+        let pieces = "\(scan.files.reduce(0) { $0 + $1.slices.count }) slices"
+        guard scan.data == nil else { return SchemaTraining(schema: scan.schema, rows: scan.rows, data: scan.data, stream: nil, pieces: pieces) }
+        let reader = SchemaReader(schema: scan.schema, keepKeys: keepKeys)
+        // One run of byte offsets over all files: slice i of file f starts at bases[f] plus its offset.
+        var bases: [Int] = [], slices: [FileSlice] = [], base = 0
+        for file in scan.files {
+            bases.append(base)
+            slices += file.slices.map { FileSlice(bytes: base + $0.bytes.lowerBound ..< base + $0.bytes.upperBound, firstLine: $0.firstLine) }
+            base += (file.slices.last?.bytes.upperBound ?? 0) + 1
+        }
+        let scanned = scan.files, starts = bases
+        let sliced = SlicedFile(rows: scan.rows, slices: slices) { slice, body in
+            let f = starts.lastIndex { $0 <= slice.bytes.lowerBound }!
+            let local = FileSlice(bytes: slice.bytes.lowerBound - starts[f] ..< slice.bytes.upperBound - starts[f], firstLine: slice.firstLine)
+            try reader.read(path: scanned[f].path, slice: local, layout: scanned[f].layout, body)
+        }
+        return SchemaTraining(schema: scan.schema, rows: scan.rows, data: nil, stream: sliced, pieces: pieces)
+    }
+
+    /// The `--valid_files` rows (or `valid.*` in the data directory; text or Parquet) read with the fitted schema,
     /// for early stopping; nil when there are none. Every record is read once here, so a bad line
     /// stops the run before training.
     func loadValidation(_ files: [String], schema: DataSchema, keepKeys: Bool) throws -> (data: EvalData, rows: Int)? {
@@ -162,10 +196,15 @@ extension TrainCommand {
         func each(_ body: (TabularData) throws -> Void) throws {
             var left = maxRows ?? .max
             for path in files where left > 0 {
-                try reader.read(.file(path), chunkRows: 4096, maxRows: left) { chunk in
+                let each = { (chunk: TabularData) throws -> Bool in
                     left -= chunk.count
                     try body(chunk)
                     return left > 0
+                }
+                if SchemaFiles.isParquet(path) {
+                    try SchemaParquetReader(schema: reader.schema, keepKeys: reader.keepKeys).read(paths: [path], chunkRows: 4096, maxRows: left, each)
+                } else {
+                    try reader.read(.file(path), chunkRows: 4096, maxRows: left, each)
                 }
             }
         }
@@ -177,10 +216,10 @@ extension TrainCommand {
         return (EvalData { body in try each(body) }, rows)
     }
 
-    /// The size of a file as read: a `.gz` file counted as 5 times its size.
+    /// The size of a file as read: a `.gz` or Parquet file counted as 5 times its size.
     static func schemaFileBytes(_ path: String) -> Int {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return path.hasSuffix(".gz") ? 5 * size : size
+        return path.hasSuffix(".gz") || SchemaFiles.isParquet(path) ? 5 * size : size
     }
 
     /// `--infer_schema`: prints the schema guessed from the first `--train_files` file.
@@ -192,7 +231,7 @@ extension TrainCommand {
         do { path = try SchemaFiles.expand(list, flag: "--train_files")[0] } catch { throw UsageError(error.description) }
         let schema = try SchemaInference.infer(path: path)
         print(schema.json)
-        printError("note: a starting point guessed from the header and first rows of \(path): check each feature's kind, transform and buckets, "
+        printError("note: a starting point guessed from the \(SchemaFiles.isParquet(path) ? "column types" : "header") and first rows of \(path): check each feature's kind, transform and buckets, "
                    + "and the tasks, then train with --schema FILE")
         return TrainingSummary(steps: 0, epochs: 0, trainSeconds: 0, trainSamples: 0, finalEvaluation: nil)
     }

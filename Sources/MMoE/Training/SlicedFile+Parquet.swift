@@ -14,8 +14,13 @@ extension SlicedFile {
 extension EvalData {
     /// The test split of a streamed Parquet folder, row group by row group in file order.
     public static func testSplit(of stream: CensusParquetStream) -> EvalData {
+        rowGroups(stream.test, of: stream)
+    }
+
+    /// Row groups `refs` of a streamed Parquet folder's files (its test or validation files), in order.
+    public static func rowGroups(_ refs: [ParquetRowGroupRef], of stream: CensusParquetStream) -> EvalData {
         EvalData { body in
-            for ref in stream.test { try body(stream.read(ref)) }
+            for ref in refs { try body(stream.read(ref)) }
         }
     }
 }
