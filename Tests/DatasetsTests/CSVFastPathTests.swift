@@ -45,7 +45,8 @@ final class CSVFastPathTests: XCTestCase {
 
     /// Records with every value shape: plain and signed decimals, long and exponent numbers (the
     /// checked path's), empty cells, spaces to trim, empty and spaced tags, labels 0/1/true/empty,
-    /// some records quoted, CRLF line ends, and fields of every length from 0 to 40 bytes.
+    /// some records quoted, CRLF line ends, fields of every length from 0 to 40 bytes, and a column of
+    /// many distinct values.
     func generated(rows: Int) -> String {
         var seed: UInt64 = 12345
         func next(_ n: Int) -> Int {
@@ -55,7 +56,7 @@ final class CSVFastPathTests: XCTestCase {
         let numbers = ["0", "7", "-3", "+2.5", "12.75", "", " 4 ", "1234567.125", "0.000001", "1e3", "12345678901234567", "-0", "5."]
         let positive = numbers.filter { !$0.hasPrefix("-") }  // for log1p
         // Values that differ only past their first 8, 16 or 31 bytes, of 32 and 33 bytes (the memo
-        // of recent values keeps those of at most 32).
+        // of values keeps those of at most 32).
         let words = ["", "x", "ab", "Private", "Not in universe", " spaced ", "eight888", "nine99999", "sixteen-bytes-16", "sixteen-bytes-17",
                      "a b c", "eight888x", String(repeating: "q", count: 32), String(repeating: "q", count: 31) + "r", String(repeating: "q", count: 33)]
         let tags = ["", "p", "p|q", "p||q", " p | q ", "|", "long-tag-value|other|x"]
@@ -66,6 +67,7 @@ final class CSVFastPathTests: XCTestCase {
                           positive[next(positive.count)], words[next(words.count)], numbers[next(numbers.count)].trimmingCharacters(in: .whitespaces),
                           numbers[next(numbers.count)], ["yes", "no", ""][next(3)], String(repeating: "w", count: next(41))]
             if fields[6].isEmpty || fields[6] == "5." { fields[6] = "1" }
+            if i % 3 == 0 { fields[0] = "id\(next(1000))" }  // more distinct values than the memo holds
             if i % 9 == 4 { fields[0] = "\"quoted, \"\"\(fields[0])\"\"\"" }
             if i % 13 == 6 { fields[5] = "\"two\nlines\"" }
             text += fields.joined(separator: ",") + (i % 2 == 0 ? "\r\n" : "\n")

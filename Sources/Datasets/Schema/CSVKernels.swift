@@ -229,9 +229,12 @@ enum CSVKernels {
         var length = -1
     }
 
-    /// A memo of a field's recent values and their keys: categorical columns repeat a few values
-    /// over and over, and comparing 32 bytes costs less than hashing them byte by byte (FNV-1a is
-    /// one multiply per byte, each waiting for the last). Direct-mapped, `slots` entries a field.
+    /// A memo of a field's values and their keys: categorical columns repeat a few values over and
+    /// over, and comparing 32 bytes costs less than hashing them byte by byte (FNV-1a is one
+    /// multiply per byte, each waiting for the last). An open-addressing table of `memoSlots`
+    /// entries a field, probed at most `memoProbes` times; a value that finds
+    /// neither itself nor a free entry is hashed without being remembered, so a column of many
+    /// distinct values costs a few compares more per value.
     struct MemoEntry {
         var value = ShortValue()
         var key: UInt64 = 0
@@ -239,55 +242,60 @@ enum CSVKernels {
 
     static let memoSlots = 64
     static let memoBits = 6
+    static let memoProbes = 4
+    static let memoBytes = 32
 
-    /// The low `count` bytes of `word` (count 0 ... 8).
+    /// The low `count` bytes of `word` (none for count <= 0, all for count >= 8), without a branch
+    /// on `count` (the lengths of a record's values follow no pattern a predictor could learn).
     @inline(__always) static func low(_ word: UInt64, _ count: Int) -> UInt64 {
-        count >= 8 ? word : count <= 0 ? 0 : word & ((1 &<< UInt64(count &* 8)) &- 1)
+        let c = UInt64(truncatingIfNeeded: max(0, min(count, 8)))
+        let mask = UInt64.max &>> ((64 &- 8 &* c) & 63)  // all bytes for c = 0 too: cleared below
+        return c == 0 ? 0 : word & mask
     }
 
-    /// `base[lo ..< hi]` (at most 32 bytes; `n` bytes readable from `base`) as a `ShortValue`.
+    /// `base[lo ..< hi]` (at most `memoBytes` bytes; `n` bytes readable from `base`) as a
+    /// `ShortValue`.
     @inline(__always) static func shortValue(_ base: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int, _ n: Int) -> ShortValue {
         let length = hi &- lo
-        if lo &+ 32 <= n {
+        if lo &+ memoBytes <= n {
             let raw = UnsafeRawPointer(base + lo)
-            return ShortValue(w0: low(UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)), length),
-                              w1: low(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)), length &- 8),
-                              w2: low(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)), length &- 16),
-                              w3: low(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)), length &- 24),
-                              length: length)
+            @inline(__always) func word(_ k: Int) -> UInt64 {
+                low(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 &* k, as: UInt64.self)), length &- 8 &* k)
+            }
+            return ShortValue(w0: word(0), w1: word(1), w2: word(2), w3: word(3), length: length)
         }
         // Near the end of the buffer: byte by byte.
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        for i in 0 ..< length {
-            let b = UInt64(base[lo &+ i]) &<< UInt64((i & 7) &* 8)
-            switch i >> 3 {
-            case 0: words.0 |= b
-            case 1: words.1 |= b
-            case 2: words.2 |= b
-            default: words.3 |= b
-            }
-        }
-        return ShortValue(w0: words.0, w1: words.1, w2: words.2, w3: words.3, length: length)
+        var words = [UInt64](repeating: 0, count: 4)
+        for i in 0 ..< length { words[i >> 3] |= UInt64(base[lo &+ i]) &<< UInt64((i & 7) &* 8) }
+        return ShortValue(w0: words[0], w1: words[1], w2: words[2], w3: words[3], length: length)
     }
 
-    /// The memo slot of a value.
+    /// The first memo entry a value probes.
     @inline(__always) static func slot(_ v: ShortValue) -> Int {
-        let h = (v.w0 ^ (v.w1 &* 0x9e37_79b9_7f4a_7c15) ^ (v.w2 &* 0xc2b2_ae3d_27d4_eb4f) ^ (v.w3 &* 0x1656_67b1_9e37_79f9) ^ UInt64(v.length))
+        let h = (v.w0 ^ (v.w1 &* 0x9e37_79b9_7f4a_7c15) ^ (v.w2 &* 0xc2b2_ae3d_27d4_eb4f) ^ (v.w3 &* 0x1656_67b1_9e37_79f9)
+                 ^ UInt64(truncatingIfNeeded: v.length))
             &* 0xff51_afd7_ed55_8ccd
         return Int(truncatingIfNeeded: h &>> UInt64(64 - memoBits))
     }
 
-    /// The key of field `spec`'s value `base[lo ..< hi]`, from the field's memo when it is there
-    /// (values of at most 32 bytes), else hashed (and remembered).
+    /// The key of field `spec`'s value `base[lo ..< hi]`, from the field's memo when it is there,
+    /// else hashed (and remembered when there is room).
     @inline(__always) static func key(_ spec: FieldSpec, _ base: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int, _ n: Int,
                                       _ memo: UnsafeMutablePointer<MemoEntry>) -> UInt64 {
-        guard hi &- lo <= 32 else { return FieldHash.mix(fnv(spec.seed, base, lo, hi)) }
+        guard hi &- lo <= memoBytes else { return FieldHash.mix(fnv(spec.seed, base, lo, hi)) }
         let value = shortValue(base, lo, hi, n)
-        let entry = memo + slot(value)
-        if entry.pointee.value == value { return entry.pointee.key }
-        let key = FieldHash.mix(fnv(spec.seed, base, lo, hi))
-        entry.pointee = MemoEntry(value: value, key: key)
-        return key
+        var s = slot(value)
+        for _ in 0 ..< memoProbes {
+            let entry = memo + s
+            if entry.pointee.value == value { return entry.pointee.key }
+            if entry.pointee.value.length < 0 {
+                let key = FieldHash.mix(fnv(spec.seed, base, lo, hi))
+                entry.pointee = MemoEntry(value: value, key: key)
+                return key
+            }
+            s = (s &+ 1) & (memoSlots &- 1)
+        }
+        return FieldHash.mix(fnv(spec.seed, base, lo, hi))
     }
 
     /// The ids of one split record's sparse and tag features, in feature order, into `ids` (and
