@@ -238,6 +238,35 @@ enum CSVKernels {
     struct MemoEntry {
         var value = ShortValue()
         var key: UInt64 = 0
+        /// To 64 bytes: one entry, one cache line (`MemoTable` aligns them).
+        private var padding: (UInt64, UInt64) = (0, 0)
+
+        init() {}
+
+        init(value: ShortValue, key: UInt64) {
+            self.value = value
+            self.key = key
+        }
+    }
+
+    /// The memo entries of a record's features, `memoSlots` a feature, each on a cache line of its
+    /// own (an array's elements would straddle two, doubling the lines a record touches). Only the
+    /// kernels touch it; one encoding (one thread) uses it at a time.
+    final class MemoTable {
+        let entries: UnsafeMutablePointer<MemoEntry>
+        let count: Int
+
+        init(features: Int) {
+            precondition(MemoryLayout<MemoEntry>.stride == 64, "CSVKernels.MemoEntry must fill one cache line")
+            count = max(1, features) * memoSlots
+            entries = UnsafeMutableRawPointer.allocate(byteCount: count * 64, alignment: 64).bindMemory(to: MemoEntry.self, capacity: count)
+            entries.initialize(repeating: MemoEntry(), count: count)
+        }
+
+        deinit {
+            entries.deinitialize(count: count)
+            UnsafeMutableRawPointer(entries).deallocate()
+        }
     }
 
     static let memoSlots = 64
@@ -305,9 +334,10 @@ enum CSVKernels {
     /// feature, kept from record to record.
     static func hashFields(_ bytes: UnsafeBufferPointer<UInt8>, start: Int, ends: UnsafeBufferPointer<Int>, specs: UnsafeBufferPointer<FieldSpec>,
                            ids: UnsafeMutableBufferPointer<Int32>, keys: UnsafeMutableBufferPointer<UInt64>?,
-                           fieldEnds: UnsafeMutableBufferPointer<Int32>, memo: UnsafeMutableBufferPointer<MemoEntry>) -> Int {
+                           fieldEnds: UnsafeMutableBufferPointer<Int32>, memo: MemoTable) -> Int {
         assert(memo.count >= specs.count * memoSlots)
-        guard let base = bytes.baseAddress, let memoBase = memo.baseAddress else { return 0 }
+        guard let base = bytes.baseAddress else { return 0 }
+        let memoBase = memo.entries
         let n = bytes.count
         var m = 0
         for f in 0 ..< specs.count {

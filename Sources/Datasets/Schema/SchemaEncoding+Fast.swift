@@ -14,15 +14,17 @@ extension SchemaEncoding {
         var ids: [Int32] = []
         var keys: [UInt64] = []
         var fieldEnds: [Int32]
-        /// Each sparse feature's memo of recent values and keys (`CSVKernels.MemoEntry`).
-        var memo: [CSVKernels.MemoEntry]
+        /// Each sparse feature's memo of values and keys. A copy of the encoding shares it (it is
+        /// a cache: sharing changes no result), so two copies must not encode on two threads at once;
+        /// `encodeInParallel` makes one encoding per share.
+        var memo: CSVKernels.MemoTable
 
         init(plan: Plan) {
             ends = Array(repeating: 0, count: plan.layout.columnCount + 3)
             labels = Array(repeating: .nan, count: plan.taskColumns.count)
             dense = Array(repeating: 0, count: plan.denseColumns.count)
             fieldEnds = Array(repeating: 0, count: plan.fieldColumns.count)
-            memo = Array(repeating: CSVKernels.MemoEntry(), count: plan.fieldColumns.count * CSVKernels.memoSlots)
+            memo = CSVKernels.MemoTable(features: plan.fieldColumns.count)
         }
     }
 
@@ -63,7 +65,7 @@ extension SchemaEncoding {
             scratch.ids = Array(repeating: 0, count: 2 * room)
             if plan.keepKeys { scratch.keys = Array(repeating: 0, count: 2 * room) }
         }
-        let keepKeys = plan.keepKeys
+        let keepKeys = plan.keepKeys, memo = scratch.memo
         return bytes.withUnsafeBufferPointer { b -> Int? in
             scratch.ends.withUnsafeBufferPointer { e -> Int? in
                 let parsed = plan.denseSpecs.withUnsafeBufferPointer { specs in
@@ -75,14 +77,12 @@ extension SchemaEncoding {
                 return plan.fieldSpecs.withUnsafeBufferPointer { specs in
                     scratch.ids.withUnsafeMutableBufferPointer { ids in
                         scratch.fieldEnds.withUnsafeMutableBufferPointer { fieldEnds in
-                            scratch.memo.withUnsafeMutableBufferPointer { memo in
-                                if keepKeys {
-                                    return scratch.keys.withUnsafeMutableBufferPointer { keys in
-                                        CSVKernels.hashFields(b, start: start, ends: e, specs: specs, ids: ids, keys: keys, fieldEnds: fieldEnds, memo: memo)
-                                    }
+                            if keepKeys {
+                                return scratch.keys.withUnsafeMutableBufferPointer { keys in
+                                    CSVKernels.hashFields(b, start: start, ends: e, specs: specs, ids: ids, keys: keys, fieldEnds: fieldEnds, memo: memo)
                                 }
-                                return CSVKernels.hashFields(b, start: start, ends: e, specs: specs, ids: ids, keys: nil, fieldEnds: fieldEnds, memo: memo)
                             }
+                            return CSVKernels.hashFields(b, start: start, ends: e, specs: specs, ids: ids, keys: nil, fieldEnds: fieldEnds, memo: memo)
                         }
                     }
                 }
