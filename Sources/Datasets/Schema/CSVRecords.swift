@@ -21,45 +21,38 @@ extension ChunkReader {
         var breaksInside = 0  // line breaks inside quotes in the unfinished record
         var consumed = 0      // input bytes before buffer[0]
         var block = LineBlock(numbers: [])
-        // Records found in the current chunk: (range in `buffer`, line breaks inside quotes). The
-        // scan below touches only locals, so the compiler keeps them in registers.
+        // Records found in the current chunk: (range in `buffer`, line breaks inside quotes).
         var ends: [(Range<Int>, Int)] = []
         while let chunk = try read() {
             buffer.append(contentsOf: chunk)
-            var start = 0
             ends.removeAll(keepingCapacity: true)
-            let n = buffer.count
-            var i = scanned
-            var quoted = inQuote, inside = breaksInside
-            while i < n {
-                let b = buffer[i]
-                if b == quote {
-                    quoted.toggle()
-                } else if b == 0x0A {
-                    if quoted {
-                        inside += 1
-                    } else {
-                        let end = i > start && buffer[i - 1] == 0x0D ? i - 1 : i
-                        ends.append((start ..< end, inside))
-                        inside = 0
-                        start = i + 1
-                    }
-                }
-                i += 1
+            var start = 0, quoted = inQuote, inside = breaksInside
+            buffer.withUnsafeBufferPointer { bytes in
+                CSVKernels.findRecords(bytes, from: scanned, quote: quote, quoted: &quoted, inside: &inside, start: &start, ends: &ends)
             }
             inQuote = quoted
             breaksInside = inside
-            for (range, breaks) in ends {
-                if block.lines.isEmpty { block.offset = consumed + range.lowerBound }
-                let at = block.bytes.count
-                block.bytes.append(contentsOf: buffer[range])
-                block.lines.append(at ..< block.bytes.count)
-                block.numbers!.append(number)
-                number += breaks + 1
+            // Consecutive records go into the block in one copy (with the line breaks between them,
+            // which no range covers).
+            var k = 0
+            while k < ends.count {
+                let take = min(count - block.lines.count, ends.count - k)
+                let first = ends[k].0.lowerBound, last = ends[k + take - 1].0.upperBound
+                if block.lines.isEmpty { block.offset = consumed + first }
+                let shift = block.bytes.count - first
+                block.bytes.append(contentsOf: buffer[first ..< last])
+                for (range, breaks) in ends[k ..< k + take] {
+                    block.lines.append(range.lowerBound + shift ..< range.upperBound + shift)
+                    block.numbers!.append(number)
+                    number += breaks + 1
+                }
+                k += take
                 if block.lines.count == count {
                     let full = block
                     block = LineBlock(numbers: [])
                     block.bytes.reserveCapacity(full.bytes.count)
+                    block.lines.reserveCapacity(count)
+                    block.numbers!.reserveCapacity(count)
                     guard try body(full) else { return }
                 }
             }

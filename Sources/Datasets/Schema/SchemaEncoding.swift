@@ -25,6 +25,12 @@ struct SchemaEncoding: LineEncoding {
         let hasBags: Bool
         let keepKeys: Bool
         let delimiter: UInt8, quote: UInt8
+        /// The dense and the sparse/tag features as the fast path's kernels take them.
+        let denseSpecs: [CSVKernels.DenseSpec]
+        let fieldSpecs: [CSVKernels.FieldSpec]
+        /// Try the fast path (`encodeFast`) before the checked one; false (tests) encodes every
+        /// record with the checked path.
+        var fastPath = true
 
         init(schema: DataSchema, layout: SchemaLayout, keepKeys: Bool) {
             self.layout = layout
@@ -48,6 +54,23 @@ struct SchemaEncoding: LineEncoding {
             self.keepKeys = keepKeys
             delimiter = schema.delimiter
             quote = schema.quote
+            let denseDefaults = denseDefaults, denseShift = denseShift, denseScale = denseScale
+            denseSpecs = dense.indices.map { d in
+                let transform: UInt8 = switch schema.features[dense[d]].transform {
+                case .none: 0
+                case .log1p: 1
+                case .standardize, .minmax: 2
+                }
+                return CSVKernels.DenseSpec(column: layout.featureColumns[dense[d]], defaultValue: denseDefaults[d], transform: transform,
+                                            shift: denseShift[d], scale: denseScale[d])
+            }
+            fieldSpecs = fields.indices.map { f in
+                let buckets = UInt64(schema.features[fields[f]].buckets)
+                return CSVKernels.FieldSpec(column: layout.featureColumns[fields[f]], seed: FieldHash.seed(field: f), buckets: buckets,
+                                            mask: buckets &- 1, powerOfTwo: buckets > 0 && buckets & (buckets &- 1) == 0,
+                                            offset: Int32(schema.featureSchema.fieldOffsets[f]),
+                                            isTags: schema.features[fields[f]].kind == .tags, separator: schema.features[fields[f]].separator)
+            }
         }
     }
 
@@ -55,20 +78,54 @@ struct SchemaEncoding: LineEncoding {
     var fields: CSVFields
     private(set) var count = 0
     private var dense: [Float] = []
-    private var ids: [Int32] = []
+    private(set) var ids: [Int32] = []
     private var bagOffsets: [Int32] = [0]
     private var keys: [UInt64] = []
     private var labels: [Float] = []
+    /// The fast path's scratch: the current record's field ends, labels, dense values, ids, keys
+    /// and per-feature id counts, appended to the rows only once the whole record has encoded.
+    var scratch: FastScratch
 
-    init(plan: Plan) {
+    init(plan: Plan, reserveRows: Int = 0) {
         self.plan = plan
         fields = CSVFields(delimiter: plan.delimiter, quote: plan.quote)
+        scratch = FastScratch(plan: plan)
+        if reserveRows > 0 {
+            dense.reserveCapacity(reserveRows * plan.denseColumns.count)
+            ids.reserveCapacity(reserveRows * plan.fieldColumns.count)
+            labels.reserveCapacity(reserveRows * plan.taskColumns.count)
+            if plan.keepKeys { keys.reserveCapacity(reserveRows * plan.fieldColumns.count) }
+            if plan.hasBags { bagOffsets.reserveCapacity(reserveRows * plan.fieldColumns.count + 1) }
+        }
     }
 
     mutating func encode(_ bytes: [UInt8], _ record: Range<Int>, number: Int, path: String) throws(DatasetError) -> Bool {
         if record.isEmpty { return false }
         let lead = bytes[record.lowerBound]
         if lead == 0x20 || lead == 0x09 || lead == 0x0D, bytes[record].allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return false }
+        if plan.fastPath, let row = encodeFast(bytes, record) {
+            append(row)
+            return true
+        }
+        return try encodeChecked(bytes, record, number: number, path: path)
+    }
+
+    /// The fast path's row, now known good: appended to the rows.
+    private mutating func append(_ row: Int) {
+        labels.append(contentsOf: scratch.labels)
+        dense.append(contentsOf: scratch.dense)
+        let base = Int32(ids.count)
+        ids.append(contentsOf: scratch.ids[0 ..< row])
+        if plan.keepKeys { keys.append(contentsOf: scratch.keys[0 ..< row]) }
+        if plan.hasBags {
+            for f in scratch.fieldEnds.indices { bagOffsets.append(base + scratch.fieldEnds[f]) }
+        }
+        count += 1
+    }
+
+    /// Encodes a record with every check, and every error message; the reference the fast path
+    /// agrees with.
+    mutating func encodeChecked(_ bytes: [UInt8], _ record: Range<Int>, number: Int, path: String) throws(DatasetError) -> Bool {
         let source: [UInt8]
         do { source = try fields.split(bytes, record) } catch {
             throw DatasetError(file: path, line: number, field: plan.layout.describe(error.column - 1), error.message)

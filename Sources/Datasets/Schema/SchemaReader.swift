@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Reads delimited text files through a `DataSchema` into `TabularData`: the records of a chunk
 /// are encoded on all threads (`Parallel.threads`) with the same result as one thread, in chunks
@@ -13,6 +14,9 @@ public struct SchemaReader: Sendable {
     /// Whether every task's label column must be in the file (training), or may be absent
     /// (prediction: its labels are then missing, NaN).
     public var labelsRequired = true
+    /// Encode records with the fast path where it applies (false: every record with the checked
+    /// path, which tests compare it with).
+    var fastPath = true
 
     public init(schema: DataSchema, keepKeys: Bool = false, labelsRequired: Bool = true) {
         self.schema = schema
@@ -64,7 +68,7 @@ public struct SchemaReader: Sendable {
               onBlock: ((LineBlock) -> Void)?, _ deliver: (TabularData) -> Bool) throws(DatasetError) {
         precondition(chunkRows > 0, "SchemaReader.read: chunkRows must be positive, got \(chunkRows)")
         let path = reader.path
-        var plan = known.map { SchemaEncoding.Plan(schema: schema, layout: $0, keepKeys: keepKeys) }
+        var plan = known.map(makePlan)
         var headerPending = known == nil ? schema.header : skipHeader && schema.header
         var left = max(0, maxRows ?? .max)
         guard left > 0 else { reader.close(); return }
@@ -73,7 +77,7 @@ public struct SchemaReader: Sendable {
             if plan == nil || headerPending, let first = block.lines.indices.first(where: { !isBlank(block.bytes, block.lines[$0]) }) {
                 if plan == nil {
                     let layout = try makeLayout(block.bytes, block.lines[first], number: block.number(first), path: path)
-                    plan = SchemaEncoding.Plan(schema: schema, layout: layout, keepKeys: keepKeys)
+                    plan = makePlan(layout)
                 }
                 if headerPending {
                     block.lines.removeSubrange(0 ... first)
@@ -88,9 +92,15 @@ public struct SchemaReader: Sendable {
             left -= block.lines.count
             guard let plan, !block.lines.isEmpty else { return left > 0 }
             onBlock?(block)
-            if let rows = try encodeInParallel(block, path: path, { SchemaEncoding(plan: plan) }), !deliver(rows) { return false }
+            if let rows = try encodeInParallel(block, path: path, { SchemaEncoding(plan: plan, reserveRows: block.lines.count / max(1, Parallel.threads)) }), !deliver(rows) { return false }
             return left > 0
         }
+    }
+
+    private func makePlan(_ layout: SchemaLayout) -> SchemaEncoding.Plan {
+        var plan = SchemaEncoding.Plan(schema: schema, layout: layout, keepKeys: keepKeys)
+        plan.fastPath = fastPath
+        return plan
     }
 
     private func isBlank(_ bytes: [UInt8], _ r: Range<Int>) -> Bool {

@@ -1,0 +1,387 @@
+import Foundation
+
+/// The byte kernels of the schema reader's fast path: a record without quote bytes split by
+/// 8-byte words, its dense fields parsed, its sparse and tag values hashed. They are the only code
+/// of the reader that touches pointers; each handles the common case only and says so when it
+/// cannot (a quote, a number that is not a plain decimal, a value out of range), and the caller
+/// then encodes the record with the checked path (`SchemaEncoding.encodeChecked`), which gives
+/// the same values and every error message. A record's fields are given by `ends`: field `k`
+/// runs from `start` (k = 0) or `ends[k - 1] + 1` to `ends[k]`.
+enum CSVKernels {
+    /// One dense feature of the plan, for `parseDense`.
+    struct DenseSpec {
+        var column: Int
+        var defaultValue: Double
+        /// 0 none, 1 log1p, 2 `(x - shift) / scale`.
+        var transform: UInt8
+        var shift: Double, scale: Double
+    }
+
+    /// One sparse or tag feature of the plan, for `hashFields`.
+    struct FieldSpec {
+        var column: Int
+        /// FNV-1a's state after the field index (`FieldHash`'s definition), so each value costs only
+        /// its own bytes.
+        var seed: UInt64
+        var buckets: UInt64
+        /// `buckets - 1` when `buckets` is a power of two (then `key % buckets == key & mask`).
+        var mask: UInt64
+        var powerOfTwo: Bool
+        var offset: Int32
+        var isTags: Bool
+        var separator: UInt8
+    }
+
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let lows: UInt64 = 0x7f7f_7f7f_7f7f_7f7f
+    static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// The high bit of each byte of `x` that is zero (exactly those: no carry crosses a byte).
+    @inline(__always) static func zeroBytes(_ x: UInt64) -> UInt64 {
+        ~(((x & lows) &+ lows) | x) & highs
+    }
+
+    /// Splits the record `bytes[start ..< end]` at `delimiter` into `ends`: the number of fields;
+    /// -1 when the record holds a quote byte (the quoted path splits it), -2 when it has more than
+    /// `limit` fields. `ends` needs room for `limit + 2` (two unused slots are written over).
+    static func splitUnquoted(_ bytes: UnsafeBufferPointer<UInt8>, start: Int, end: Int, delimiter: UInt8, quote: UInt8,
+                              ends: UnsafeMutableBufferPointer<Int>, limit: Int) -> Int {
+        assert(start >= 0 && end <= bytes.count && limit + 2 <= ends.count)
+        guard let base = bytes.baseAddress, let out = ends.baseAddress else { return -1 }
+        let raw = UnsafeRawPointer(base)
+        let delimiters = ones &* UInt64(delimiter), quotes = ones &* UInt64(quote)
+        var n = 0, i = start
+        while i + 8 <= end {
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if zeroBytes(word ^ quotes) != 0 { return -1 }
+            var found = zeroBytes(word ^ delimiters)
+            let c = found.nonzeroBitCount
+            guard n + c <= limit else { return -2 }
+            // A word holds 0, 1 or 2 delimiters nearly always: write two without branching on how
+            // many (a slot past the last is overwritten later), loop only for more.
+            out[n] = i &+ (found.trailingZeroBitCount >> 3)
+            found &= found &- 1
+            out[n &+ 1] = i &+ (found.trailingZeroBitCount >> 3)
+            if c > 2 {
+                var k = n &+ 2
+                found &= found &- 1
+                while found != 0 {
+                    out[k] = i &+ (found.trailingZeroBitCount >> 3)
+                    k &+= 1
+                    found &= found &- 1
+                }
+            }
+            n &+= c
+            i &+= 8
+        }
+        while i < end {
+            let b = base[i]
+            if b == quote { return -1 }
+            if b == delimiter {
+                guard n < limit else { return -2 }
+                ends[n] = i
+                n += 1
+            }
+            i += 1
+        }
+        guard n < limit else { return -2 }
+        ends[n] = end
+        return n + 1
+    }
+
+    /// Finds the records of `bytes` from `from` on: each record ending in a line break outside
+    /// quotes is appended to `ends` as its range (from `start`, without the `\n` or `\r\n`) and the
+    /// number of line breaks inside its quotes; `start` moves past it. `quoted` and `inside` carry
+    /// the scan's state across calls. Where no quote lies ahead, records are found by `memchr`.
+    static func findRecords(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, quote: UInt8, quoted: inout Bool, inside: inout Int,
+                            start: inout Int, ends: inout [(Range<Int>, Int)]) {
+        guard let base = bytes.baseAddress else { return }
+        let raw = UnsafeRawPointer(base)
+        let n = bytes.count
+        func find(_ byte: UInt8, from i: Int) -> Int {
+            guard i < n, let p = memchr(raw + i, Int32(byte), n - i) else { return n }
+            return raw.distance(to: UnsafeRawPointer(p))
+        }
+        func breaks(_ lo: Int, _ hi: Int) -> Int {
+            var c = 0
+            for i in lo ..< hi where base[i] == 0x0A { c += 1 }
+            return c
+        }
+        var i = from
+        var nextQuote = -1  // where the next quote is, once looked for (n: none)
+        while i < n {
+            if quoted {
+                let close = find(quote, from: i)
+                inside += breaks(i, close)
+                if close == n { return }
+                quoted = false
+                i = close + 1
+                continue
+            }
+            if nextQuote < i { nextQuote = find(quote, from: i) }
+            let newline = find(0x0A, from: i)
+            if nextQuote < newline {
+                quoted = true
+                i = nextQuote + 1
+                continue
+            }
+            if newline == n { return }
+            let end = newline > start && base[newline - 1] == 0x0D ? newline - 1 : newline
+            ends.append((start ..< end, inside))
+            inside = 0
+            start = newline + 1
+            i = newline + 1
+        }
+    }
+
+    /// Field `k`'s bytes without leading and trailing spaces (as `SchemaEncoding.trimmed`).
+    @inline(__always) static func field(_ base: UnsafePointer<UInt8>, _ start: Int, _ ends: UnsafeBufferPointer<Int>, _ k: Int) -> (Int, Int) {
+        var lo = k == 0 ? start : ends[k - 1] + 1, hi = ends[k]
+        while lo < hi && base[lo] == 0x20 { lo += 1 }
+        while hi > lo && base[hi - 1] == 0x20 { hi -= 1 }
+        return (lo, hi)
+    }
+
+    /// Exact powers of ten as Double, as `DecimalParser`'s.
+    static let exactPowers: [Double] = (0 ... 22).map { (0 ..< $0).reduce(1.0) { r, _ in r * 10 } }
+
+    /// `DecimalParser.parse`'s fast path on `base[lo ..< hi]` (non-empty): the same value for a
+    /// plain decimal of at most 15 digits without exponent; nil for anything else (which the
+    /// checked path then parses or rejects).
+    @inline(__always) static func plainDecimal(_ base: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int, _ powers: UnsafePointer<Double>) -> Double? {
+        var i = lo
+        let negative = base[i] == UInt8(ascii: "-")
+        if negative || base[i] == UInt8(ascii: "+") { i += 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0, fractionDigits = 0
+        var seenPoint = false
+        while i < hi {
+            let d = base[i] &- UInt8(ascii: "0")
+            if d < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                digits += 1
+                if seenPoint { fractionDigits += 1 }
+            } else if base[i] == UInt8(ascii: "."), !seenPoint {
+                seenPoint = true
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        guard digits > 0, digits <= 15 else { return nil }
+        let magnitude = Double(mantissa) / powers[fractionDigits]
+        return negative ? -magnitude : magnitude
+    }
+
+    /// The dense features of one split record, transformed, into `out` (one Float each); false
+    /// when one is not a plain decimal or its result is not a finite Float (the checked path then
+    /// decides).
+    static func parseDense(_ bytes: UnsafeBufferPointer<UInt8>, start: Int, ends: UnsafeBufferPointer<Int>,
+                           specs: UnsafeBufferPointer<DenseSpec>, out: UnsafeMutableBufferPointer<Float>) -> Bool {
+        assert(out.count >= specs.count)
+        guard let base = bytes.baseAddress else { return specs.isEmpty }
+        return exactPowers.withUnsafeBufferPointer { powers in
+            for d in specs.indices {
+                let spec = specs[d]
+                let (lo, hi) = field(base, start, ends, spec.column)
+                var x: Double
+                if lo == hi {
+                    x = spec.defaultValue
+                } else {
+                    guard let value = plainDecimal(base, lo, hi, powers.baseAddress!) else { return false }
+                    x = value
+                }
+                switch spec.transform {
+                case 0: break
+                case 1:
+                    guard x > -1 else { return false }
+                    x = Foundation.log1p(x)
+                default:
+                    x = (x - spec.shift) / spec.scale
+                }
+                let value = Float(x)
+                guard value.isFinite else { return false }
+                out[d] = value
+            }
+            return true
+        }
+    }
+
+    /// FNV-1a over `base[lo ..< hi]` from `h`.
+    @inline(__always) static func fnv(_ h: UInt64, _ base: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int) -> UInt64 {
+        var h = h, i = lo
+        while i < hi {
+            h = (h ^ UInt64(base[i])) &* 0x0000_0100_0000_01b3
+            i += 1
+        }
+        return h
+    }
+
+    /// The fused-table row of a key in field `spec`.
+    @inline(__always) static func row(_ key: UInt64, _ spec: FieldSpec) -> Int32 {
+        spec.offset + Int32(truncatingIfNeeded: spec.powerOfTwo ? key & spec.mask : key % spec.buckets)
+    }
+
+    /// A value of at most 32 bytes as four little-endian words, zero past its end, and its length:
+    /// two values are equal exactly when these are.
+    struct ShortValue: Equatable {
+        var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0
+        var length = -1
+    }
+
+    /// A memo of a field's values and their keys: categorical columns repeat a few values over and
+    /// over, and comparing 32 bytes costs less than hashing them byte by byte (FNV-1a is one
+    /// multiply per byte, each waiting for the last). An open-addressing table of `memoSlots`
+    /// entries a field, probed at most `memoProbes` times; a value that finds
+    /// neither itself nor a free entry is hashed without being remembered, so a column of many
+    /// distinct values costs a few compares more per value.
+    struct MemoEntry {
+        var value = ShortValue()
+        var key: UInt64 = 0
+        /// To 64 bytes: one entry, one cache line (`MemoTable` aligns them).
+        private var padding: (UInt64, UInt64) = (0, 0)
+
+        init() {}
+
+        init(value: ShortValue, key: UInt64) {
+            self.value = value
+            self.key = key
+        }
+    }
+
+    /// The memo entries of a record's features, `memoSlots` a feature, each on a cache line of its
+    /// own (an array's elements would straddle two, doubling the lines a record touches). Only the
+    /// kernels touch it; one encoding (one thread) uses it at a time.
+    final class MemoTable {
+        let entries: UnsafeMutablePointer<MemoEntry>
+        let count: Int
+
+        init(features: Int) {
+            precondition(MemoryLayout<MemoEntry>.stride == 64, "CSVKernels.MemoEntry must fill one cache line")
+            count = max(1, features) * memoSlots
+            entries = UnsafeMutableRawPointer.allocate(byteCount: count * 64, alignment: 64).bindMemory(to: MemoEntry.self, capacity: count)
+            entries.initialize(repeating: MemoEntry(), count: count)
+        }
+
+        deinit {
+            entries.deinitialize(count: count)
+            UnsafeMutableRawPointer(entries).deallocate()
+        }
+    }
+
+    static let memoSlots = 64
+    static let memoBits = 6
+    static let memoProbes = 4
+    static let memoBytes = 32
+
+    /// The low `count` bytes of `word` (none for count <= 0, all for count >= 8), without a branch
+    /// on `count` (the lengths of a record's values follow no pattern a predictor could learn).
+    @inline(__always) static func low(_ word: UInt64, _ count: Int) -> UInt64 {
+        let c = UInt64(truncatingIfNeeded: max(0, min(count, 8)))
+        let mask = UInt64.max &>> ((64 &- 8 &* c) & 63)  // all bytes for c = 0 too: cleared below
+        return c == 0 ? 0 : word & mask
+    }
+
+    /// `base[lo ..< hi]` (at most `memoBytes` bytes; `n` bytes readable from `base`) as a
+    /// `ShortValue`.
+    @inline(__always) static func shortValue(_ base: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int, _ n: Int) -> ShortValue {
+        let length = hi &- lo
+        if lo &+ memoBytes <= n {
+            let raw = UnsafeRawPointer(base + lo)
+            @inline(__always) func word(_ k: Int) -> UInt64 {
+                low(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 &* k, as: UInt64.self)), length &- 8 &* k)
+            }
+            return ShortValue(w0: word(0), w1: word(1), w2: word(2), w3: word(3), length: length)
+        }
+        // Near the end of the buffer: byte by byte.
+        var words = [UInt64](repeating: 0, count: 4)
+        for i in 0 ..< length { words[i >> 3] |= UInt64(base[lo &+ i]) &<< UInt64((i & 7) &* 8) }
+        return ShortValue(w0: words[0], w1: words[1], w2: words[2], w3: words[3], length: length)
+    }
+
+    /// The first memo entry a value probes.
+    @inline(__always) static func slot(_ v: ShortValue) -> Int {
+        let h = (v.w0 ^ (v.w1 &* 0x9e37_79b9_7f4a_7c15) ^ (v.w2 &* 0xc2b2_ae3d_27d4_eb4f) ^ (v.w3 &* 0x1656_67b1_9e37_79f9)
+                 ^ UInt64(truncatingIfNeeded: v.length))
+            &* 0xff51_afd7_ed55_8ccd
+        return Int(truncatingIfNeeded: h &>> UInt64(64 - memoBits))
+    }
+
+    /// The key of field `spec`'s value `base[lo ..< hi]`, from the field's memo when it is there,
+    /// else hashed (and remembered when there is room).
+    @inline(__always) static func key(_ spec: FieldSpec, _ base: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int, _ n: Int,
+                                      _ memo: UnsafeMutablePointer<MemoEntry>) -> UInt64 {
+        guard hi &- lo <= memoBytes else { return FieldHash.mix(fnv(spec.seed, base, lo, hi)) }
+        let value = shortValue(base, lo, hi, n)
+        var s = slot(value)
+        for _ in 0 ..< memoProbes {
+            let entry = memo + s
+            if entry.pointee.value == value { return entry.pointee.key }
+            if entry.pointee.value.length < 0 {
+                let key = FieldHash.mix(fnv(spec.seed, base, lo, hi))
+                entry.pointee = MemoEntry(value: value, key: key)
+                return key
+            }
+            s = (s &+ 1) & (memoSlots &- 1)
+        }
+        return FieldHash.mix(fnv(spec.seed, base, lo, hi))
+    }
+
+    /// The ids of one split record's sparse and tag features, in feature order, into `ids` (and
+    /// their keys into `keys` when given); `fieldEnds[f]` is the number of ids written up to the
+    /// end of feature `f`. Returns the number of ids. `ids` (and `keys`) must have room for one id
+    /// per sparse feature plus one per byte of the record; `memo` holds `memoSlots` entries per
+    /// feature, kept from record to record.
+    static func hashFields(_ bytes: UnsafeBufferPointer<UInt8>, start: Int, ends: UnsafeBufferPointer<Int>, specs: UnsafeBufferPointer<FieldSpec>,
+                           ids: UnsafeMutableBufferPointer<Int32>, keys: UnsafeMutableBufferPointer<UInt64>?,
+                           fieldEnds: UnsafeMutableBufferPointer<Int32>, memo: MemoTable) -> Int {
+        assert(memo.count >= specs.count * memoSlots)
+        guard let base = bytes.baseAddress else { return 0 }
+        let memoBase = memo.entries
+        let n = bytes.count
+        var m = 0
+        for f in 0 ..< specs.count {
+            let a = specs[f]
+            if a.isTags {
+                let lo = a.column == 0 ? start : ends[a.column &- 1] &+ 1, hi = ends[a.column]
+                var tokenStart = lo
+                var i = lo
+                while i <= hi {
+                    if i == hi || base[i] == a.separator {
+                        var tlo = tokenStart, thi = i
+                        while tlo < thi && base[tlo] == 0x20 { tlo &+= 1 }
+                        while thi > tlo && base[thi &- 1] == 0x20 { thi &-= 1 }
+                        if tlo < thi {
+                            let key = FieldHash.mix(fnv(a.seed, base, tlo, thi))
+                            ids[m] = row(key, a)
+                            keys?[m] = key
+                            m &+= 1
+                        }
+                        tokenStart = i &+ 1
+                    }
+                    i &+= 1
+                }
+            } else {
+                let (lo, hi) = field(base, start, ends, a.column)
+                let key = key(a, base, lo, hi, n, memoBase + f &* memoSlots)
+                ids[m] = row(key, a)
+                keys?[m] = key
+                m &+= 1
+            }
+            fieldEnds[f] = Int32(truncatingIfNeeded: m)
+        }
+        return m
+    }
+}
+
+extension FieldHash {
+    /// FNV-1a's state after field `field`'s index bytes: `key(field:_:_:)` continues from it.
+    static func seed(field: Int) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        let index = UInt32(truncatingIfNeeded: field)
+        for shift in stride(from: 0, to: 32, by: 8) {
+            h = (h ^ UInt64((index >> UInt32(shift)) & 0xff)) &* 0x0000_0100_0000_01b3
+        }
+        return h
+    }
+}
