@@ -8,7 +8,7 @@ import MMoE
 /// that the GEMM speed puts on a step, and the peak RSS.
 func benchTrain(arguments: [String]) -> Int32 {
     var threadCounts = [1, 2], steps = 300, dataDir: String?, json = false
-    var modes: [String] = [], rounds = 5, configName = "census"
+    var modes: [String] = [], rounds = 5, configName = "census", batchOption: Int?, variants: [String]?
     var i = 0
     func value() -> String? { i += 1; return i < arguments.count ? arguments[i] : nil }
     while i < arguments.count {
@@ -37,6 +37,14 @@ func benchTrain(arguments: [String]) -> Int32 {
         case "--rounds":
             guard let v = value(), let n = Int(v), n > 0 else { fail("train: --rounds needs a positive integer") }
             rounds = n
+        case "--batch_size":
+            guard let v = value(), let n = Int(v), n > 0 else { fail("train: --batch_size needs a positive integer") }
+            batchOption = n
+        case "--variants":
+            guard let v = value() else { fail("train: --variants needs a list of float, bf16, tf") }
+            let list = v.split(separator: ",").map(String.init)
+            guard !list.isEmpty, list.allSatisfy({ ["float", "bf16", "tf"].contains($0) }) else { fail("train: --variants needs a list of float, bf16, tf") }
+            variants = list
         default: fail("train: unknown option \(arguments[i])")
         }
         i += 1
@@ -44,8 +52,10 @@ func benchTrain(arguments: [String]) -> Int32 {
 
     if configName == "deeprec" {
         if !modes.isEmpty { fail("train: --mode applies to --config census") }
-        return benchTrainDeepRec(dataDir: dataDir, threadCounts: threadCounts, steps: steps, rounds: rounds, json: json)
+        return benchTrainDeepRec(dataDir: dataDir, threadCounts: threadCounts, steps: steps, rounds: rounds, json: json,
+                                 batchSize: batchOption, variants: variants)
     }
+    if variants != nil { fail("train: --variants applies to --config deeprec") }
     let train: TabularData, test: TabularData, fieldRows: [Int], source: String
     if let dataDir {
         do {
@@ -63,7 +73,7 @@ func benchTrain(arguments: [String]) -> Int32 {
         source = "generated, Census-shaped"
     }
     let config = MMoEConfig(denseWidth: train.denseWidth, fieldRows: fieldRows, embeddingDim: 4)
-    let batchSize = 256
+    let batchSize = batchOption ?? 256
     if !json {
         print("mmoe-bench train: embedding 4, experts [256, 128] x 3, 2 tasks, batch \(batchSize); data: \(source) (\(train.count) train, \(test.count) test rows)")
         print("threads  step ms  train samples/s  GEMM-bound samples/s  of bound  eval samples/s")

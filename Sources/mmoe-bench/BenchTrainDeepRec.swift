@@ -8,32 +8,43 @@ import MMoE
 /// at batch 512, in Float, with bfloat16 GEMM inputs (`--bf16`) and as the plain baseline
 /// (`--tf`: per-field lookups, unfused layers), per thread count, interleaved; next to the GEMM
 /// bound. Then the data path alone: parsing, hashing and batching the training file.
-func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds: Int, json: Bool) -> Int32 {
-    let batchSize = 512
-    let train: TabularData, test: TabularData, source: String
-    var trainPath: String?
+/// With Census files in `dataDir`, the same model and optimizer over Census's 29 fields and 11
+/// dense features (input 475) at batch 256: the case furthest from its bound in issue 16.
+func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds: Int, json: Bool,
+                       batchSize requestedBatch: Int? = nil, variants requestedVariants: [String]? = nil) -> Int32 {
+    let train: TabularData, test: TabularData, source: String, config: MMoEConfig
+    var trainPath: String?, census = false
     do {
-        if let dataDir {
+        if let dataDir, CensusIncome.files(in: dataDir) != nil {
+            let data = try CensusIncome.load(directory: dataDir)
+            (train, test) = (data.train, data.test)
+            config = MMoEConfig.deepRec(denseWidth: train.denseWidth, fieldRows: data.encoder.schema.fieldRows)
+            source = "census \(dataDir)"
+            census = true
+        } else if let dataDir {
             guard let files = try Taobao.files(in: dataDir) else {
-                try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: --data_dir \(dataDir): no taobao_train_data there\n".utf8))
+                try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: --data_dir \(dataDir): neither taobao_train_data nor census-income.data there\n".utf8))
                 return 2
             }
             train = try Taobao.load(path: files.train)
             test = try Taobao.load(path: files.test)
             trainPath = files.train
             source = "taobao \(dataDir)"
+            config = MMoEConfig.deepRec(fieldRows: Taobao.schema.fieldRows)
         } else {
             train = taobaoShaped(rows: 20_000, seed: 1)
             test = taobaoShaped(rows: 5_000, seed: 2)
             source = "generated, Taobao-shaped"
+            config = MMoEConfig.deepRec(fieldRows: Taobao.schema.fieldRows)
         }
     } catch {
         try? FileHandle.standardError.write(contentsOf: Data("mmoe-bench: \(error)\n".utf8))
         return 2
     }
-    let config = MMoEConfig.deepRec(fieldRows: Taobao.schema.fieldRows)
+    let batchSize = requestedBatch ?? (census ? 256 : 512)
+    let inputs = census ? "\(config.fieldCount) fields + \(config.denseWidth) dense" : "\(config.fieldCount) fields"
     if !json {
-        print("mmoe-bench train --config deeprec: embedding 16 x 17 fields, experts [256, 192, 128, 64] x 4, towers [256, 192, 128, 64], "
+        print("mmoe-bench train --config deeprec: embedding 16 x \(inputs), experts [256, 192, 128, 64] x 4, towers [256, 192, 128, 64], "
               + "adagrad, batch \(batchSize); data: \(source) (\(train.count) train, \(test.count) test rows)")
         print("variant  threads  step ms  samples/s  global steps/s  GEMM-bound samples/s  of bound  eval samples/s")
     }
@@ -45,7 +56,7 @@ func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds
     var batches: [Batch] = []
     while batches.count < 32 { let b = stream.next(); if b.size == batchSize { batches.append(b) } }
     var runs: [Run] = []
-    for variant in ["float", "bf16", "tf"] {
+    for variant in requestedVariants ?? ["float", "bf16", "tf"] {
         for threads in threadCounts {
             var settings = TrainerSettings()
             settings.batchSize = batchSize
@@ -71,7 +82,7 @@ func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds
         let rate = Double(batchSize) / step, boundRate = Double(batchSize) / bounds[run.threads]!
         bestTrainRate = max(bestTrainRate, rate)
         if json {
-            print("{\"bench\":\"train\",\"config\":\"deeprec\",\"variant\":\"\(run.variant)\",\"threads\":\(run.threads),\"step_ms\":\(step * 1000),"
+            print("{\"bench\":\"train\",\"config\":\"deeprec\",\"data\":\"\(census ? "census" : "taobao")\",\"batch_size\":\(batchSize),\"variant\":\"\(run.variant)\",\"threads\":\(run.threads),\"step_ms\":\(step * 1000),"
                   + "\"train_samples_per_sec\":\(rate),\"global_steps_per_sec\":\(1 / step),\"gemm_bound_samples_per_sec\":\(boundRate),"
                   + "\"eval_samples_per_sec\":\(evalRate)}")
         } else {

@@ -13,13 +13,16 @@ subcommands:
       --json        one JSON object per line instead of a table
       --numpy       also time numpy (python3 Scripts/numpy_gemm.py) in the same run and print the ratio
       --bf16        also time the GEMM with inputs rounded to bfloat16 (Float accumulation)
-  train [--config census|deeprec] [--threads 1,2] [--steps N] [--data_dir DIR] [--mode LIST] [--rounds N] [--json]
+  train [--config census|deeprec] [--threads 1,2] [--steps N] [--data_dir DIR] [--mode LIST] [--rounds N]
+        [--batch_size N] [--variants LIST] [--json]
       MMoE training and evaluation samples/s (embedding 4, experts [256, 128] x 3, batch 256) per
       thread count, against the bound the GEMM speed puts on a step; peak RSS. All settings are
       timed in interleaved rounds, so a noisy neighbour slows them alike.
       --config C      census (default): the OneFlow reference model above; deeprec: DeepRec's MMoE
                       (embedding 16, 4 experts and towers [256, 192, 128, 64], adagrad) at batch 512 on
-                      Taobao data, in Float, bf16 and --tf variants, plus the data path's samples/s
+                      Taobao data, in Float, bf16 and --tf variants, plus the data path's samples/s;
+                      with Census data in --data_dir, DeepRec's model over Census's 29 fields and 11
+                      dense features at batch 256 (the same optimizer settings)
       --threads LIST  thread counts to run (default 1,2)
       --steps N       timed training steps per setting (default 300)
       --data_dir DIR  the Census-income (or, with --config deeprec, Taobao) files (default: generated
@@ -27,6 +30,8 @@ subcommands:
       --mode LIST     gemm (batches run whole, GEMMs split over threads) and/or shard (2 row
                       shards run concurrently: what mmoe-train does); default: the trainer's own
       --rounds N      rounds of timed windows (default 5)
+      --batch_size N  rows per step (default 256; --config deeprec: 512 on Taobao, 256 on Census)
+      --variants LIST with --config deeprec, which of float, bf16, tf to time (default all three)
   tape --data_dir DIR [--steps N] [--rounds N] [--timeline FILE]
       one step's forward + backward at 1 thread with each tape option (default, fuseEpilogues
       false, bfloat16 true), interleaved; per-op times from a Timeline; FILE gets a Chrome trace

@@ -296,7 +296,7 @@ public final class Trainer {
         guard settings.l2 > 0 else { return }
         let values = model.parameters.values, grads = model.parameters.grads
         Self.span(timeline, "l2_regularization") {
-            for r in l2Ranges { Kernels.axpy(settings.l2, values.slice(0, r), into: grads.slice(0, r)) }
+            Kernels.axpy(settings.l2, values, into: grads, ranges: l2Ranges)
         }
     }
 
@@ -370,12 +370,12 @@ public final class Trainer {
         logits.slice(1, ranges[s]).assign(out.value)
     }
 
-    /// Adds the gradients of shards 1..<shards into the model's, in shard order (and those of the
-    /// shards' working tables into the first, when a store's table is in use).
+    /// Adds the gradients of shards 1..<shards into the model's, in shard order, zeroing theirs in
+    /// the same pass over all threads (and those of the shards' working tables into the first,
+    /// when a store's table is in use).
     func sumShardGradients(_ shards: Int, tables: [EmbeddingTable]? = nil) {
         for (s, replica) in shardModels[1..<shards].enumerated() {
-            Kernels.addInPlace(model.parameters.grads, replica.parameters.grads)
-            replica.parameters.zeroGrad()
+            Kernels.addAndZero(model.parameters.grads, replica.parameters.grads)
             if let table = model.embedding, let part = replica.embedding {
                 table.addGradient(of: part)
                 part.zeroGrad()

@@ -36,15 +36,17 @@ public final class EmbeddingTable {
         var slot = self.slot, touched = touchedRows, values = gradValues
         self.slot = []; touchedRows = []; gradValues = []
         defer { self.slot = slot; touchedRows = touched; gradValues = values }
-        for bag in 0..<(offsets.count - 1) {
-            let lo = Int(offsets[bag]), hi = Int(offsets[bag + 1])
-            let scale: Float = mean && hi > lo ? 1 / Float(hi - lo) : 1
-            let g = grad + bag * d
-            for k in lo..<hi {
-                let s = Self.gradientSlot(of: Int(ids[k]), d, &slot, &touched, &values)
-                values.withUnsafeMutableBufferPointer { gv in
-                    let dst = gv.baseAddress! + s * d
-                    for j in 0..<d { dst[j] += scale * g[j] }
+        // First every id's gradient slot (rows first touched in id order, as before), then the
+        // additions over raw pointers, in the same order: bag by bag, id by id.
+        var slots = [Int32](repeating: 0, count: ids.count)
+        for k in 0..<ids.count { slots[k] = Int32(Self.gradientSlot(of: Int(ids[k]), d, &slot, &touched, &values)) }
+        values.withUnsafeMutableBufferPointer { gv in
+            slots.withUnsafeBufferPointer { slots in
+                for bag in 0..<(offsets.count - 1) {
+                    let lo = Int(offsets[bag]), hi = Int(offsets[bag + 1])
+                    let scale: Float = mean && hi > lo ? 1 / Float(hi - lo) : 1
+                    let g = grad + bag * d
+                    for k in lo..<hi { Kernels.addRow(gv.baseAddress! + Int(slots[k]) * d, g, scale: scale, d) }
                 }
             }
         }
@@ -66,9 +68,12 @@ public final class EmbeddingTable {
         self.slot = []; touchedRows = []; gradValues = []
         defer { self.slot = slot; touchedRows = touched; gradValues = values }
         values.reserveCapacity(values.count + other.gradValues.count)
-        for (k, row) in other.touchedRows.enumerated() {
-            let s = Self.gradientSlot(of: Int(row), d, &slot, &touched, &values)
-            for j in 0..<d { values[s * d + j] += other.gradValues[k * d + j] }
+        // Slots first (new rows appended in `other`'s order), then the row additions over raw pointers.
+        let slots = other.touchedRows.map { Int32(Self.gradientSlot(of: Int($0), d, &slot, &touched, &values)) }
+        values.withUnsafeMutableBufferPointer { gv in
+            other.gradValues.withUnsafeBufferPointer { src in
+                for (k, s) in slots.enumerated() { Kernels.addRow(gv.baseAddress! + Int(s) * d, src.baseAddress! + k * d, scale: 1, d) }
+            }
         }
     }
 

@@ -75,6 +75,6 @@ public final class ParameterStore {
     /// The total number of parameter values.
     public var count: Int { values.count }
 
-    /// Sets every gradient to zero (one pass over the flat buffer).
-    public func zeroGrad() { grads.fill(0) }
+    /// Sets every gradient to zero (one pass over the flat buffer, spread over the threads).
+    public func zeroGrad() { Kernels.zero(grads) }
 }

@@ -47,10 +47,11 @@ extension Variable {
 struct LinearBackward: BackwardOp {
     let x: Int, xValue: Tensor, w: Int, wValue: Tensor, b: Int, bShape: [Int], relu: Bool, out: Tensor
     func backward(_ grad: Tensor, _ tape: Tape) {
-        let dz = relu ? Kernels.reluBackward(grad, out) : grad
+        // The ReLU mask and the bias gradient in one pass over the output gradient.
+        let (dz, db) = Kernels.epilogueBackward(grad, out: out, relu: relu, biasShape: b >= 0 ? bShape : nil)
         if x >= 0 { tape.accumulateProduct(dz, wValue.transposed(), into: x, nodeShape: xValue.shape) }
         if w >= 0 { tape.accumulateProduct(xValue.transposed(), dz, into: w, nodeShape: wValue.shape) }
-        if b >= 0 { tape.accumulate(b, Kernels.biasGradient(dz, bShape)) }
+        if let db { tape.accumulate(b, db) }
     }
 }
 
@@ -72,7 +73,44 @@ extension Kernels {
     /// The gradient of a row-broadcast bias of shape `bShape` from the output gradient `dz`
     /// `[B, H]` or `[E, B, H]`: dz summed over the rows (and over E for a shared `[H]` bias).
     static func biasGradient(_ dz: Tensor, _ bShape: [Int]) -> Tensor {
-        let view = bShape.count == 2 ? [bShape[0], 1, bShape[1]] : bShape
-        return Kernels.sumToShape(dz, view).reshaped(bShape)
+        epilogueBackward(dz, out: dz, relu: false, biasShape: bShape).bias!
+    }
+
+    /// The backward of a dense layer's epilogue `act(z + bias)` with output `out` `[B, H]` or
+    /// `[E, B, H]`, in one pass over the output gradient `grad`: dz = grad where out > 0 (with
+    /// `relu`; else grad itself), and, for a bias of shape `biasShape` (`[H]` or `[E, H]`), dz
+    /// summed over the rows. Each bias element is 0 + dz_0 + dz_1 + ... in row-major order of
+    /// the rows, as `sumToShape` adds them.
+    static func epilogueBackward(_ grad: Tensor, out: Tensor, relu: Bool, biasShape: [Int]?) -> (dz: Tensor, bias: Tensor?) {
+        precondition(grad.shape == out.shape, "epilogueBackward: gradient shape \(grad.shape) differs from output shape \(out.shape)")
+        let g = grad.contiguous()
+        let h = g.shape.last ?? 1, rows = h == 0 ? 0 : g.count / h
+        let groups = biasShape?.count == 2 ? biasShape![0] : 1
+        if let biasShape {
+            precondition(biasShape.last == h && (biasShape.count == 1 || (g.rank == 3 && g.shape[0] == groups)),
+                         "epilogueBackward: bias shape \(biasShape) does not fit output \(g.shape)")
+        }
+        guard relu || biasShape != nil else { return (grad, nil) }
+        let dz = relu ? Tensor(uninitializedShape: g.shape) : g
+        let db = biasShape.map { Tensor(shape: $0, repeating: 0) }
+        let y = relu ? out.contiguous() : g
+        let pg = UnsafePointer(g.storage.base + g.offset), py = UnsafePointer(y.storage.base + y.offset)
+        let pz = dz.storage.base + dz.offset, pb = db.map { $0.storage.base + $0.offset }
+        let perGroup = groups == 0 ? 0 : rows / groups
+        for r in 0..<rows {
+            let gi = pg + r * h, zi = pz + r * h
+            var j = 0
+            if relu {
+                let yi = py + r * h
+                while j + 16 <= h { store16(load16(gi + j).replacing(with: 0, where: load16(yi + j) .<= 0), zi + j); j += 16 }
+                while j < h { zi[j] = yi[j] > 0 ? gi[j] : 0; j += 1 }
+            }
+            guard let pb else { continue }
+            let acc = pb + (r / perGroup) * h
+            j = 0
+            while j + 16 <= h { store16(load16(acc + j) + load16(zi + j), acc + j); j += 16 }
+            while j < h { acc[j] += zi[j]; j += 1 }
+        }
+        return (dz, db)
     }
 }

@@ -23,6 +23,10 @@ extension Variable {
 struct SoftmaxBackward: BackwardOp {
     let input: Int, out: Tensor, axis: Int
     func backward(_ grad: Tensor, _ tape: Tape) {
+        if axis == out.rank - 1 && out.isContiguous {
+            tape.accumulate(input, Kernels.softmaxBackwardLastAxis(grad.contiguous(), out))
+            return
+        }
         let gy = Kernels.mul(grad, out)
         let s = Kernels.sum(gy, axes: [axis])
         tape.accumulate(input, Kernels.mul(out, Kernels.sub(grad, s)))
@@ -62,6 +66,31 @@ extension Kernels {
         var inverse = [Int](repeating: 0, count: t.rank)
         for (i, o) in order.enumerated() { inverse[o] = i }
         return out.permuted(inverse).contiguous()
+    }
+
+    /// The softmax backward along the last axis of contiguous `grad` and `out`, one pass per row:
+    /// s = Σ dy·y (16 partial sums, their sum, then the tail, as `sum` adds a row), then
+    /// dx = y · (dy - s); the bits of the mul, sum, sub and mul it replaces.
+    static func softmaxBackwardLastAxis(_ grad: Tensor, _ out: Tensor) -> Tensor {
+        let n = out.shape.last ?? 0
+        let dx = Tensor(uninitializedShape: out.shape)
+        guard n > 0 else { return dx }
+        let pg = UnsafePointer(grad.storage.base + grad.offset), py = UnsafePointer(out.storage.base + out.offset)
+        let pd = dx.storage.base
+        for r in 0..<(out.count / n) {
+            let g = pg + r * n, y = py + r * n, d = pd + r * n
+            var acc = SIMD16<Float>()
+            var i = 0
+            while i + 16 <= n { acc += load16(g + i) * load16(y + i); i += 16 }
+            var s = acc.sum()
+            while i < n { s += g[i] * y[i]; i += 1 }
+            s = 0 + s
+            i = 0
+            let sv = SIMD16<Float>(repeating: s)
+            while i + 16 <= n { store16(load16(y + i) * (load16(g + i) - sv), d + i); i += 16 }
+            while i < n { d[i] = y[i] * (g[i] - s); i += 1 }
+        }
+        return dx
     }
 
     @inline(__always) static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {

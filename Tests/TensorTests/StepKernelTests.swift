@@ -1,0 +1,172 @@
+import XCTest
+@testable import Tensor
+import TestSupport
+
+/// The non-GEMM kernels of a training step (issue 16): the fused gated-mixture backward, the
+/// fused ReLU-mask-and-bias-gradient pass of a dense layer, the softmax backward, and the dense
+/// passes spread over the threads (shard-gradient sum, L2, zeroing). Rows are wider than 16 so
+/// the 16-lane loops and their scalar tails both run.
+final class StepKernelTests: XCTestCase {
+    func check(_ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line, _ build: (Tape, [Variable]) -> Variable) {
+        let bad = TestSupport.gradientMismatches(inputs, build)
+        XCTAssert(bad.isEmpty, "gradient mismatches: \(bad.prefix(5))", file: file, line: line)
+    }
+
+    func r(_ shape: [Int], _ seed: UInt64, lo: Float = -1, hi: Float = 1, away: Float = 0) -> Tensor {
+        TestSupport.random(shape, seed: seed, lo: lo, hi: hi, awayFrom: away)
+    }
+
+    func testGatedMixtureWideRowsGradient() {
+        // H = 37: two 16-lane blocks and a tail of 5, for the forward and both gradients.
+        check([r([2, 3, 3], 1), r([3, 3, 37], 2)]) { _, v in gatedMixture(gates: v[0], experts: v[1]) }
+        check([r([2, 2, 4], 3), r([4, 2, 32], 4)]) { _, v in gatedMixture(gates: v[0].softmax(axis: -1), experts: v[1]) }
+    }
+
+    func testGatedMixtureWideRowsMatchTheSum() {
+        let g = r([2, 3, 4], 5), x = r([4, 3, 37], 6)
+        let out = Kernels.gatedMixture(g, x)
+        for t in 0..<2 {
+            for b in 0..<3 {
+                for j in 0..<37 {
+                    var s: Float = 0
+                    for e in 0..<4 { s += g[t, b, e] * x[e, b, j] }
+                    XCTAssertEqual(out[t, b, j], s, "out[\(t), \(b), \(j)]: the same products in the same order")
+                }
+            }
+        }
+        // Both gradients against the plain loops (the gates' dot products are summed in another
+        // order, so to rounding).
+        let dout = r([2, 3, 37], 7)
+        let (dg, dx) = Kernels.gatedMixtureBackward(dout, g, x, gatesGrad: true, expertsGrad: true)
+        for t in 0..<2 {
+            for b in 0..<3 {
+                for e in 0..<4 {
+                    var s: Float = 0
+                    for j in 0..<37 { s += dout[t, b, j] * x[e, b, j] }
+                    XCTAssertEqual(dg![t, b, e], s, accuracy: 1e-5)
+                }
+            }
+        }
+        for e in 0..<4 {
+            for b in 0..<3 {
+                for j in 0..<37 {
+                    var s: Float = 0
+                    for t in 0..<2 { s += g[t, b, e] * dout[t, b, j] }
+                    XCTAssertEqual(dx![e, b, j], s)
+                }
+            }
+        }
+        let onlyExperts = Kernels.gatedMixtureBackward(dout, g, x, gatesGrad: false, expertsGrad: true)
+        XCTAssertNil(onlyExperts.gates)
+        XCTAssertEqual(onlyExperts.experts!.scalars, dx!.scalars)
+    }
+
+    func testLinearReluWideRowsGradient() {
+        // Pre-activations kept away from the kink: |b| large next to |x·W|. H = 35.
+        let x = r([3, 2], 10, lo: -0.1, hi: 0.1)
+        check([x, r([2, 35], 11, lo: -0.1, hi: 0.1), r([35], 12, away: 0.5)]) { _, v in v[0].linear(v[1], v[2], activation: .relu) }
+        // Experts: W [E, D, H], b [E, H]; and a shared [H] bias over a batched layer.
+        check([x, r([2, 2, 35], 13, lo: -0.1, hi: 0.1), r([2, 35], 14, away: 0.5)]) { _, v in v[0].linear(v[1], v[2], activation: .relu) }
+        check([r([2, 3, 2], 15, lo: -0.1, hi: 0.1), r([2, 2, 35], 16, lo: -0.1, hi: 0.1), r([35], 17, away: 0.5)]) { _, v in
+            v[0].linear(v[1], v[2], activation: .relu)
+        }
+        check([r([2, 3, 2], 18), r([2, 2, 33], 19), r([2, 33], 20)]) { _, v in v[0].linear(v[1], v[2]) }
+    }
+
+    /// The fused pass gives the bits of the separate ReLU mask and broadcast sum it replaces.
+    func testEpilogueBackwardMatchesSeparatePasses() {
+        for (shape, bias) in [([7, 35], [35]), ([3, 6, 35], [3, 35]), ([3, 6, 35], [35]), ([2, 4, 5], [2, 5])] {
+            let grad = r(shape, 21), out = r(shape, 22)
+            let view = bias.count == 2 ? [bias[0], 1, bias[1]] : bias
+            let dz = Kernels.reluBackward(grad, out)
+            let (fusedDz, fusedDb) = Kernels.epilogueBackward(grad, out: out, relu: true, biasShape: bias)
+            XCTAssertEqual(fusedDz.scalars, dz.scalars, "\(shape)")
+            XCTAssertEqual(fusedDb!.scalars, Kernels.sumToShape(dz, view).scalars, "\(shape) bias \(bias)")
+            let (plain, db) = Kernels.epilogueBackward(grad, out: grad, relu: false, biasShape: bias)
+            XCTAssertEqual(plain.scalars, grad.scalars)
+            XCTAssertEqual(db!.scalars, Kernels.sumToShape(grad, view).scalars, "\(shape) bias \(bias), no ReLU")
+        }
+        // A transposed (non-contiguous) gradient is read as its logical values.
+        let g = r([35, 6], 23).transposed(), y = r([6, 35], 24)
+        XCTAssertEqual(Kernels.epilogueBackward(g, out: y, relu: true, biasShape: [35]).dz.scalars, Kernels.reluBackward(g, y).scalars)
+    }
+
+    func testSoftmaxWideRowsGradient() {
+        check([r([3, 37], 30, lo: -3, hi: 3)]) { _, v in v[0].softmax(axis: -1) }
+        check([r([2, 3, 4], 31, lo: -3, hi: 3)]) { _, v in v[0].softmax(axis: -1) }
+    }
+
+    /// The one-pass softmax backward gives the bits of the broadcast ops it replaces.
+    func testSoftmaxBackwardMatchesBroadcastOps() {
+        for shape in [[2, 5, 3], [3, 37], [4, 16]] {
+            let y = Kernels.alongLastAxis(r(shape, 32, lo: -3, hi: 3), axis: shape.count - 1) { x, y, n in Kernels.softmaxRow(x, y, n) }
+            let dy = r(shape, 33)
+            let s = Kernels.sum(Kernels.mul(dy, y), axes: [shape.count - 1])
+            let expected = Kernels.mul(y, Kernels.sub(dy, s))
+            XCTAssertEqual(Kernels.softmaxBackwardLastAxis(dy, y).scalars, expected.scalars, "\(shape)")
+        }
+    }
+
+    /// Embedding bags on rows of 21 (a 16-lane block, a 4-lane block and a tail): forward and the
+    /// sparse gradient give the bits of plain loops in the same order, with sum and mean.
+    func testEmbeddingBagWideRowsMatchPlainLoops() {
+        let d = 21, v = 9
+        let values = r([v, d], 50)
+        let ids: [Int32] = [1, 4, 6, 2, 2, 5, 4, 8]
+        let offsets: [Int32] = [0, 2, 2, 3, 6, 8]
+        let dout = r([5, d], 51)
+        for combiner in [EmbeddingCombiner.sum, .mean] {
+            let table = EmbeddingTable(name: "t", value: values)
+            let tape = Tape()
+            let out = tape.embeddingBag(table, ids: ids, offsets: offsets, combiner: combiner)
+            tape.backward((out * tape.constant(dout)).sum())
+            var expectedGrad = [Int: [Float]]()
+            for bag in 0..<5 {
+                let lo = Int(offsets[bag]), hi = Int(offsets[bag + 1])
+                var row = [Float](repeating: 0, count: d)
+                for k in lo..<hi { for j in 0..<d { row[j] += values[Int(ids[k]), j] } }
+                if combiner == .mean && hi - lo > 1 { for j in 0..<d { row[j] *= 1 / Float(hi - lo) } }
+                XCTAssertEqual(out.value.slice(0, bag..<(bag + 1)).scalars, row, "\(combiner) bag \(bag)")
+                let scale: Float = combiner == .mean && hi > lo ? 1 / Float(hi - lo) : 1
+                for k in lo..<hi {
+                    var g = expectedGrad[Int(ids[k])] ?? [Float](repeating: 0, count: d)
+                    for j in 0..<d { g[j] += scale * dout[bag, j] }
+                    expectedGrad[Int(ids[k])] = g
+                }
+            }
+            XCTAssertEqual(table.touchedRows, [1, 4, 6, 2, 5, 8], "rows in first-touched order")
+            for (row, g) in expectedGrad { XCTAssertEqual(table.gradient(ofRow: row), g, "\(combiner) row \(row)") }
+        }
+    }
+
+    /// The shard-gradient sum, L2 over ranges and zeroing, over 70,000 elements (five 16k chunks:
+    /// spread over the threads), give the same bits as plain loops, on 1 and 2 threads.
+    func testDensePassesAreExactOnAnyThreadCount() {
+        let n = 70_000
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        let a = r([n], 40), b = r([n], 41), w = r([n], 42)
+        let ranges = [0..<10, 100..<40_000, 40_005..<69_999]
+        let bs = b.scalars, ws = w.scalars
+        var expectedSum = a.scalars, expectedL2 = a.scalars
+        for i in 0..<n { expectedSum[i] += bs[i] }
+        for range in ranges { for i in range { expectedL2[i] += 0.25 * ws[i] } }
+        for threads in [1, 2] {
+            Parallel.threads = threads
+            let dst = a.contiguousCopy(), src = b.contiguousCopy()
+            Kernels.addAndZero(dst, src)
+            XCTAssertEqual(dst.scalars, expectedSum, "\(threads) threads")
+            XCTAssertTrue(src.scalars.allSatisfy { $0 == 0 })
+            let y = a.contiguousCopy()
+            Kernels.axpy(0.25, w, into: y, ranges: ranges)
+            XCTAssertEqual(y.scalars, expectedL2, "\(threads) threads")
+            Kernels.zero(y)
+            XCTAssertTrue(y.scalars.allSatisfy { $0 == 0 })
+        }
+    }
+}
+
+private extension Tensor {
+    /// A fresh contiguous tensor with this one's values.
+    func contiguousCopy() -> Tensor { Tensor(shape: shape, scalars: scalars) }
+}
