@@ -161,14 +161,22 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
                         let pa = UnsafePointer(packedA + ir * kc)
                         let cTile = p.c + (ic + ir) * p.ldc + jc + jr
                         if cols == nr {
-                            sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
+                            if rows <= gemmEdgeMR {
+                                sgemmMicroKernelEdge(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
+                            } else {
+                                sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
+                            }
                         } else {
                             // Right-edge tile: run the full kernel on a private tile (the packed
                             // operands are zero-padded) and copy back only the valid part.
                             if ep.beta != 0 {
                                 for r in 0..<rows { for q in 0..<cols { tile[r * nr + q] = cTile[r * p.ldc + q] } }
                             }
-                            sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: tile, ldc: nr, ep: ep)
+                            if rows <= gemmEdgeMR {
+                                sgemmMicroKernelEdge(kc: kc, pa: pa, pb: pb, c: tile, ldc: nr, rows: rows, ep: ep)
+                            } else {
+                                sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: tile, ldc: nr, ep: ep)
+                            }
                             for r in 0..<rows { for q in 0..<cols { cTile[r * p.ldc + q] = tile[r * nr + q] } }
                         }
                         ir += mr
