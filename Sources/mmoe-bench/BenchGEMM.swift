@@ -118,7 +118,8 @@ private final class NumpyTimer {
     }
 
     func measure(m: Int, k: Int, n: Int, variant: String) -> Double? {
-        try? input.fileHandleForWriting.write(contentsOf: Data("\(m) \(k) \(n) \(variant) \(sampleSeconds)\n".utf8))
+        let clock = gemmBenchThreadCPUTime ? " cpu" : ""
+        try? input.fileHandleForWriting.write(contentsOf: Data("\(m) \(k) \(n) \(variant) \(sampleSeconds)\(clock)\n".utf8))
         return readLine().flatMap(Double.init)
     }
 
@@ -147,8 +148,8 @@ func benchGEMM(arguments: [String]) -> Int32 {
         i += 1
     }
     if threads == 0 { threads = Parallel.coreCount }
-    if gemmBenchThreadCPUTime && (threads != 1 || numpy) {
-        fail("gemm: --cpu_time times the calling thread: it needs --threads 1 and no --numpy")
+    if gemmBenchThreadCPUTime && threads != 1 {
+        fail("gemm: --cpu_time times the calling thread: it needs --threads 1")
     }
     let timer = numpy ? NumpyTimer(threads: threads) : nil
 

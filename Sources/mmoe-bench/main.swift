@@ -14,7 +14,7 @@ subcommands:
       --numpy       also time numpy (python3 Scripts/numpy_gemm.py) in the same run and print the ratio
       --bf16        also time the GEMM with inputs rounded to bfloat16 (Float accumulation)
       --cpu_time    time by the thread's CPU time, not the wall clock (a machine shared with other
-                    jobs; needs --threads 1, not with --numpy)
+                    jobs; needs --threads 1; numpy is timed the same way)
   train [--config census|deeprec] [--threads 1,2] [--steps N] [--data_dir DIR] [--mode LIST] [--rounds N] [--json]
       MMoE training and evaluation samples/s (embedding 4, experts [256, 128] x 3, batch 256) per
       thread count, against the bound the GEMM speed puts on a step; peak RSS. All settings are
