@@ -141,19 +141,33 @@ private func smallNDot4(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafePoi
     }
     // Column-major in, row-major out: out[r*4 + j].
     store16(reduce16((c00, c10, c20, c30, c01, c11, c21, c31, c02, c12, c22, c32, c03, c13, c23, c33)), out)
-    if k16 < k {
-        // The k tail, after the reduction as in `smallNDot1`: a fused multiply-add chain per
-        // element, the four columns of a row in one vector (`tail[q*4 + j]` = pb[j*k + k16 + q]).
-        let tail = pb + 4 * k
-        for r in 0..<4 {
-            let ar = a + r * lda
-            var s = UnsafeRawPointer(out + 4 * r).loadUnaligned(as: SIMD4<Float>.self)
-            for q in k16..<k {
-                s.addProduct(SIMD4(repeating: ar[q]), UnsafeRawPointer(tail + 4 * (q - k16)).loadUnaligned(as: SIMD4<Float>.self))
-            }
-            UnsafeMutableRawPointer(out + 4 * r).storeBytes(of: s, as: SIMD4<Float>.self)
-        }
+    if k16 < k { smallNDotTail(k: k, k16: k16, a: a, lda: lda, tail: pb + 4 * k, out: out) }
+}
+
+/// Chains the k tail (steps k16..<k) onto the 4 x 4 tile of sums in `out` (row-major), as in
+/// `smallNDot1`: a fused multiply-add chain per element, the four columns of a row in one vector
+/// (`tail[(q - k16)*4 + j]` = op(B)[q, j]); the four rows' chains interleaved, one B load per step.
+/// NOTE: handing the reduced vector over in registers instead (its four 128-bit quarters) made the
+/// k = 128 case ~25% slower (LLVM then rebuilt the reduction tree's shuffles); the tile goes
+/// through `out` as before.
+@inline(__always)
+private func smallNDotTail(k: Int, k16: Int, a: UnsafePointer<Float>, lda: Int,
+                           tail: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+    let o = UnsafeMutableRawPointer(out)
+    var s0 = o.loadUnaligned(as: SIMD4<Float>.self), s1 = o.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self)
+    var s2 = o.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self), s3 = o.loadUnaligned(fromByteOffset: 48, as: SIMD4<Float>.self)
+    let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda
+    var t = UnsafeRawPointer(tail)
+    for q in k16..<k {
+        let bv = t.loadUnaligned(as: SIMD4<Float>.self)
+        s0.addProduct(SIMD4(repeating: a0[q]), bv)
+        s1.addProduct(SIMD4(repeating: a1[q]), bv)
+        s2.addProduct(SIMD4(repeating: a2[q]), bv)
+        s3.addProduct(SIMD4(repeating: a3[q]), bv)
+        t += 16
     }
+    o.storeBytes(of: s0, as: SIMD4<Float>.self); o.storeBytes(of: s1, toByteOffset: 16, as: SIMD4<Float>.self)
+    o.storeBytes(of: s2, toByteOffset: 32, as: SIMD4<Float>.self); o.storeBytes(of: s3, toByteOffset: 48, as: SIMD4<Float>.self)
 }
 
 /// `smallNDot4` for a column group of at most 3 (e.g. a 3-expert gate): the fourth column's
@@ -181,17 +195,7 @@ private func smallNDot4x3(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafeP
     }
     let z = SIMD16<Float>()
     store16(reduce16((c00, c10, c20, c30, c01, c11, c21, c31, c02, c12, c22, c32, z, z, z, z)), out)
-    if k16 < k {
-        let tail = pb + 4 * k
-        for r in 0..<4 {
-            let ar = a + r * lda
-            var s = UnsafeRawPointer(out + 4 * r).loadUnaligned(as: SIMD4<Float>.self)
-            for q in k16..<k {
-                s.addProduct(SIMD4(repeating: ar[q]), UnsafeRawPointer(tail + 4 * (q - k16)).loadUnaligned(as: SIMD4<Float>.self))
-            }
-            UnsafeMutableRawPointer(out + 4 * r).storeBytes(of: s, as: SIMD4<Float>.self)
-        }
-    }
+    if k16 < k { smallNDotTail(k: k, k16: k16, a: a, lda: lda, tail: pb + 4 * k, out: out) }
 }
 
 /// op(A) = A: 1 row x 4 columns, the same sequence per element as `smallNDot4`.
