@@ -123,6 +123,9 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
     let tile = packedA + aFloats       // an MR x NR tile for partial edge tiles
     let edgeBias = tile + mr * nr      // NR bias values, zero-padded, for partial edge tiles
 
+    // op(B) already packed by a shared scope (a weight during a training step), or nil.
+    let shared = GEMMPackScopes.packedB(p)
+
     // LOOP 5: split n into nc-wide blocks (packed B block in L3).
     var jc = 0
     while jc < p.n {
@@ -132,8 +135,14 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
         while pc < p.k {
             let kc = min(kcBlock, p.k - pc)
             let first = pc == 0, last = pc + kc == p.k
-            packB(transB: p.transB, b: p.bAt(pc, jc), ldb: p.ldb, kc: kc, nc: nc, into: packedB,
-                  roundToBFloat16: p.roundToBFloat16)
+            let blockB: UnsafeMutablePointer<Float>
+            if let shared {
+                blockB = UnsafeMutablePointer(mutating: shared + GEMMPackSharing.blockOffset(k: p.k, n: p.n, jc: jc, pc: pc))
+            } else {
+                packB(transB: p.transB, b: p.bAt(pc, jc), ldb: p.ldb, kc: kc, nc: nc, into: packedB,
+                      roundToBFloat16: p.roundToBFloat16)
+                blockB = packedB
+            }
             // LOOP 3: split m into mc-tall blocks (packed A block in L2).
             var ic = 0
             while ic < p.m {
@@ -153,7 +162,7 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
                             ep.bias = UnsafePointer(edgeBias)
                         }
                     }
-                    let pb = UnsafePointer(packedB + jr * kc)
+                    let pb = UnsafePointer(blockB + jr * kc)
                     // LOOP 1: MR-tall micro-panels of A, one micro-kernel call each.
                     var ir = 0
                     while ir < mc {
@@ -161,14 +170,22 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
                         let pa = UnsafePointer(packedA + ir * kc)
                         let cTile = p.c + (ic + ir) * p.ldc + jc + jr
                         if cols == nr {
-                            sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
+                            if rows <= gemmEdgeMR {
+                                sgemmMicroKernelEdge(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
+                            } else {
+                                sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
+                            }
                         } else {
                             // Right-edge tile: run the full kernel on a private tile (the packed
                             // operands are zero-padded) and copy back only the valid part.
                             if ep.beta != 0 {
                                 for r in 0..<rows { for q in 0..<cols { tile[r * nr + q] = cTile[r * p.ldc + q] } }
                             }
-                            sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: tile, ldc: nr, ep: ep)
+                            if rows <= gemmEdgeMR {
+                                sgemmMicroKernelEdge(kc: kc, pa: pa, pb: pb, c: tile, ldc: nr, rows: rows, ep: ep)
+                            } else {
+                                sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: tile, ldc: nr, ep: ep)
+                            }
                             for r in 0..<rows { for q in 0..<cols { cTile[r * p.ldc + q] = tile[r * nr + q] } }
                         }
                         ir += mr

@@ -24,7 +24,7 @@ import Foundation
 /// Merges one row (32 values) of a finished micro-tile into C: `alpha*acc (+ beta*C) (+ bias)`, ReLU.
 /// The scalar edge paths of the small-n kernels use the same operation order, element by element.
 @inline(__always)
-private func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>,
+func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>,
                       _ ep: GEMMEpilogue, _ b0: SIMD16<Float>, _ b1: SIMD16<Float>) {
     var v0 = x0 * ep.alpha
     var v1 = x1 * ep.alpha

@@ -32,6 +32,51 @@ private func reduce(_ x: SIMD16<Float>) -> Float {
     return h2[0] + h2[1]
 }
 
+/// The horizontal sums of sixteen vectors at once, each in `reduce`'s exact order (lane i + lane
+/// i+8, then + 4, + 2, + 1), so every sum has the same bits as `reduce(x_e)`. Returns
+/// `result[4*L + q] = reduce(x[4*q + L])`: with the inputs in column-major order of a 4 x 4 tile
+/// (`x[4*j + r]` for row r, column j), the result is the tile in row-major order (`r*4 + j`).
+/// NOTE: reducing each vector on its own costs ~8 shuffles and adds per sum, as many as the whole
+/// k-loop for k = 128; this tree pairs the vectors up so that each shuffle and add serves two to
+/// sixteen sums (~45 operations for all sixteen instead of ~130).
+@inline(__always)
+private func reduce16(_ x: (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>,
+                            SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>,
+                            SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>,
+                            SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)) -> SIMD16<Float> {
+    // Halves: y = [h8(a), h8(b)], h8(v)[i] = v[i] + v[i+8].
+    @inline(__always) func halves(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        SIMD16(lowHalf: a.lowHalf, highHalf: b.lowHalf) + SIMD16(lowHalf: a.highHalf, highHalf: b.highHalf)
+    }
+    // Quarters: each 8-lane group g of y becomes h4(g)[i] = g[i] + g[i+4], in 128-bit lanes
+    // [a.g0, a.g1, b.g0, b.g1].
+    @inline(__always) func quarters(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        let lo = SIMD16(a[0], a[1], a[2], a[3], a[8], a[9], a[10], a[11], b[0], b[1], b[2], b[3], b[8], b[9], b[10], b[11])
+        let hi = SIMD16(a[4], a[5], a[6], a[7], a[12], a[13], a[14], a[15], b[4], b[5], b[6], b[7], b[12], b[13], b[14], b[15])
+        return lo + hi
+    }
+    // Pairs, within each 128-bit lane: [a0 + a2, a1 + a3, b0 + b2, b1 + b3].
+    @inline(__always) func pairs(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        let lo = SIMD16(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5], a[8], a[9], b[8], b[9], a[12], a[13], b[12], b[13])
+        let hi = SIMD16(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7], a[10], a[11], b[10], b[11], a[14], a[15], b[14], b[15])
+        return lo + hi
+    }
+    // Singles, within each 128-bit lane: [a0 + a1, a2 + a3, b0 + b1, b2 + b3].
+    @inline(__always) func singles(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        let lo = SIMD16(a[0], a[2], b[0], b[2], a[4], a[6], b[4], b[6], a[8], a[10], b[8], b[10], a[12], a[14], b[12], b[14])
+        let hi = SIMD16(a[1], a[3], b[1], b[3], a[5], a[7], b[5], b[7], a[9], a[11], b[9], b[11], a[13], a[15], b[13], b[15])
+        return lo + hi
+    }
+    let y0 = halves(x.0, x.1), y1 = halves(x.2, x.3), y2 = halves(x.4, x.5), y3 = halves(x.6, x.7)
+    let y4 = halves(x.8, x.9), y5 = halves(x.10, x.11), y6 = halves(x.12, x.13), y7 = halves(x.14, x.15)
+    // z_j, 128-bit lane L: h4 of x[4j + L].
+    let z0 = quarters(y0, y1), z1 = quarters(y2, y3), z2 = quarters(y4, y5), z3 = quarters(y6, y7)
+    // w0, 128-bit lane L: h2 of x[L], then of x[4 + L]; w1: of x[8 + L], x[12 + L].
+    let w0 = pairs(z0, z1), w1 = pairs(z2, z3)
+    // 128-bit lane L: the sums of x[L], x[4 + L], x[8 + L], x[12 + L].
+    return singles(w0, w1)
+}
+
 /// op(A) = A^T: 64 rows x 4 columns. `a` points at op(A)[i0, 0] (stride lda per k step), `pb` is
 /// the packed column group (`pb[p*4 + j]`). Writes raw sums to `out[v*16 + lane + 64*j]`.
 @inline(never)
@@ -94,20 +139,63 @@ private func smallNDot4(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafePoi
         av = load16(a3p + p); c30.addProduct(av, b0); c31.addProduct(av, b1); c32.addProduct(av, b2); c33.addProduct(av, b3);
         p += 16
     }
-    out[0] = reduce(c00); out[1] = reduce(c01); out[2] = reduce(c02); out[3] = reduce(c03)
-    out[4] = reduce(c10); out[5] = reduce(c11); out[6] = reduce(c12); out[7] = reduce(c13)
-    out[8] = reduce(c20); out[9] = reduce(c21); out[10] = reduce(c22); out[11] = reduce(c23)
-    out[12] = reduce(c30); out[13] = reduce(c31); out[14] = reduce(c32); out[15] = reduce(c33)
-    if k16 < k {
-        for r in 0..<4 {
-            let ar = a + r * lda
-            for j in 0..<4 {
-                var s = out[r * 4 + j]
-                for q in k16..<k { s = s.addingProduct(ar[q], pb[j * k + q]) }
-                out[r * 4 + j] = s
-            }
-        }
+    // Column-major in, row-major out: out[r*4 + j].
+    store16(reduce16((c00, c10, c20, c30, c01, c11, c21, c31, c02, c12, c22, c32, c03, c13, c23, c33)), out)
+    if k16 < k { smallNDotTail(k: k, k16: k16, a: a, lda: lda, tail: pb + 4 * k, out: out) }
+}
+
+/// Chains the k tail (steps k16..<k) onto the 4 x 4 tile of sums in `out` (row-major), as in
+/// `smallNDot1`: a fused multiply-add chain per element, the four columns of a row in one vector
+/// (`tail[(q - k16)*4 + j]` = op(B)[q, j]); the four rows' chains interleaved, one B load per step.
+/// NOTE: handing the reduced vector over in registers instead (its four 128-bit quarters) made the
+/// k = 128 case ~25% slower (LLVM then rebuilt the reduction tree's shuffles); the tile goes
+/// through `out` as before.
+@inline(__always)
+private func smallNDotTail(k: Int, k16: Int, a: UnsafePointer<Float>, lda: Int,
+                           tail: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+    let o = UnsafeMutableRawPointer(out)
+    var s0 = o.loadUnaligned(as: SIMD4<Float>.self), s1 = o.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self)
+    var s2 = o.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self), s3 = o.loadUnaligned(fromByteOffset: 48, as: SIMD4<Float>.self)
+    let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda
+    var t = UnsafeRawPointer(tail)
+    for q in k16..<k {
+        let bv = t.loadUnaligned(as: SIMD4<Float>.self)
+        s0.addProduct(SIMD4(repeating: a0[q]), bv)
+        s1.addProduct(SIMD4(repeating: a1[q]), bv)
+        s2.addProduct(SIMD4(repeating: a2[q]), bv)
+        s3.addProduct(SIMD4(repeating: a3[q]), bv)
+        t += 16
     }
+    o.storeBytes(of: s0, as: SIMD4<Float>.self); o.storeBytes(of: s1, toByteOffset: 16, as: SIMD4<Float>.self)
+    o.storeBytes(of: s2, toByteOffset: 32, as: SIMD4<Float>.self); o.storeBytes(of: s3, toByteOffset: 48, as: SIMD4<Float>.self)
+}
+
+/// `smallNDot4` for a column group of at most 3 (e.g. a 3-expert gate): the fourth column's
+/// multiply-adds are skipped (12 accumulators instead of 16); every element it writes has the same
+/// sequence, so the same bits, as in `smallNDot4`. Writes `out[r*4 + j]` for j < 3.
+@inline(never)
+private func smallNDot4x3(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafePointer<Float>,
+                          out: UnsafeMutablePointer<Float>) {
+    var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c02 = SIMD16<Float>()
+    var c10 = SIMD16<Float>(), c11 = SIMD16<Float>(), c12 = SIMD16<Float>()
+    var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c22 = SIMD16<Float>()
+    var c30 = SIMD16<Float>(), c31 = SIMD16<Float>(), c32 = SIMD16<Float>()
+    let a0p = a, a1p = a + lda, a2p = a + 2 * lda, a3p = a + 3 * lda
+    let b0p = pb, b1p = pb + k, b2p = pb + 2 * k
+    let k16 = k & ~15
+    var p = 0
+    while p < k16 {
+        let b0 = load16(b0p + p), b1 = load16(b1p + p), b2 = load16(b2p + p)
+        var av: SIMD16<Float>
+        av = load16(a0p + p); c00.addProduct(av, b0); c01.addProduct(av, b1); c02.addProduct(av, b2)
+        av = load16(a1p + p); c10.addProduct(av, b0); c11.addProduct(av, b1); c12.addProduct(av, b2)
+        av = load16(a2p + p); c20.addProduct(av, b0); c21.addProduct(av, b1); c22.addProduct(av, b2)
+        av = load16(a3p + p); c30.addProduct(av, b0); c31.addProduct(av, b1); c32.addProduct(av, b2)
+        p += 16
+    }
+    let z = SIMD16<Float>()
+    store16(reduce16((c00, c10, c20, c30, c01, c11, c21, c31, c02, c12, c22, c32, z, z, z, z)), out)
+    if k16 < k { smallNDotTail(k: k, k16: k16, a: a, lda: lda, tail: pb + 4 * k, out: out) }
 }
 
 /// op(A) = A: 1 row x 4 columns, the same sequence per element as `smallNDot4`.
@@ -146,7 +234,7 @@ func gemmSmallN(_ p: GEMMProblem, scratch: GEMMScratch) {
     guard p.roundToBFloat16 else { gemmSmallNCore(p, scratch: scratch, PackCopy.self); return }
     let k = p.k
     let chunk = max(gemmSmallNRowUnit, smallNRoundedAFloats / k / gemmSmallNRowUnit * gemmSmallNRowUnit)
-    let reserved = ((4 * k + 15) & ~15) + 16 * 16  // gemmSmallNCore's own part of the scratch
+    let reserved = ((4 * k + 64 + 15) & ~15) + 16 * 16  // gemmSmallNCore's own part of the scratch
     let copy = scratch.buffer(atLeast: reserved + min(chunk, p.m) * k) + reserved
     var i0 = 0
     while i0 < p.m {
@@ -171,7 +259,7 @@ func gemmSmallN(_ p: GEMMProblem, scratch: GEMMScratch) {
 private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMScratch, _: C.Type) {
     let k = p.k
     @inline(__always) func bValue(_ q: Int, _ j: Int) -> Float { C.apply(p.bAt(q, j).pointee) }
-    let pbFloats = (4 * k + 15) & ~15              // keeps `sums` 64-byte aligned
+    let pbFloats = (4 * k + 64 + 15) & ~15         // op(B) and its k tail; keeps `sums` 64-byte aligned
     let buf = scratch.buffer(atLeast: pbFloats + 16 * 16)
     let pb = buf                                   // one column group of op(B)
     let sums = UnsafeMutableRawPointer(buf + pbFloats).bindMemory(to: SIMD16<Float>.self, capacity: 16)
@@ -212,7 +300,8 @@ private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
                 }
             }
         } else {
-            // pb[j*k + p] = op(B)[p, jg + j]
+            // pb[j*k + p] = op(B)[p, jg + j], then the k tail (p >= k16) again, k-major:
+            // pb[4*k + (p - k16)*4 + j].
             for j in 0..<4 {
                 if j < cols {
                     for q in 0..<k { pb[j * k + q] = bValue(q, jg + j) }
@@ -220,10 +309,14 @@ private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
                     for q in 0..<k { pb[j * k + q] = 0 }
                 }
             }
+            let k16 = k & ~15
+            for q in k16..<k { for j in 0..<4 { pb[4 * k + (q - k16) * 4 + j] = pb[j * k + q] } }
             var i = 0
             while i < p.m {
                 let rows = min(4, p.m - i)
-                if rows == 4 {
+                if rows == 4 && cols <= 3 {
+                    smallNDot4x3(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: flat)
+                } else if rows == 4 {
                     smallNDot4(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: flat)
                 } else {
                     for r in 0..<rows { smallNDot1(k: k, a: p.aAt(i + r, 0), pb: pb, out: flat + 4 * r) }

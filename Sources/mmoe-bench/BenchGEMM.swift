@@ -2,9 +2,10 @@ import Foundation
 import Tensor
 
 /// Shapes (M x K x N) the model multiplies: a 256-row batch through expert and tower layers, the
-/// 3-way head, and a large square reference.
+/// 3-way head (k = 128, and the gates' k = 127 of the 127 inputs, whose k tail is not a multiple of
+/// 16), and a large square reference.
 private let gemmBenchShapes: [(m: Int, k: Int, n: Int)] = [
-    (256, 127, 256), (256, 256, 128), (256, 128, 256), (256, 128, 3), (1024, 1024, 1024),
+    (256, 127, 256), (256, 256, 128), (256, 128, 256), (256, 128, 3), (256, 127, 3), (1024, 1024, 1024),
 ]
 private let gemmBenchVariants = ["NN", "NT", "TN"]
 
@@ -13,7 +14,19 @@ private let gemmBenchVariants = ["NN", "NT", "TN"]
 private let sampleSeconds = 0.02
 private let samples = 7
 
-private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+/// Whether `now()` reads the calling thread's CPU time instead of the wall clock (`--cpu_time`).
+nonisolated(unsafe) var gemmBenchThreadCPUTime = false
+
+/// Seconds on the wall clock, or of the calling thread's CPU time with `--cpu_time`: on a machine
+/// shared with other jobs, a thread's CPU time leaves out the time it waited for a core.
+private func now() -> Double {
+    if gemmBenchThreadCPUTime {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+    return Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
+}
 
 /// GFLOP/s of `sgemm` on one shape: warm-up, then the median of `samples` samples of `reps` calls.
 /// `variant` is NN, NT, TN or TT (A, then B; T = transposed). `bf16` rounds the inputs to bfloat16.
@@ -105,7 +118,8 @@ private final class NumpyTimer {
     }
 
     func measure(m: Int, k: Int, n: Int, variant: String) -> Double? {
-        try? input.fileHandleForWriting.write(contentsOf: Data("\(m) \(k) \(n) \(variant) \(sampleSeconds)\n".utf8))
+        let clock = gemmBenchThreadCPUTime ? " cpu" : ""
+        try? input.fileHandleForWriting.write(contentsOf: Data("\(m) \(k) \(n) \(variant) \(sampleSeconds)\(clock)\n".utf8))
         return readLine().flatMap(Double.init)
     }
 
@@ -128,15 +142,20 @@ func benchGEMM(arguments: [String]) -> Int32 {
         case "--json": json = true
         case "--numpy": numpy = true
         case "--bf16": bf16 = true
+        case "--cpu_time": gemmBenchThreadCPUTime = true
         default: fail("gemm: unknown option '\(arguments[i])'")
         }
         i += 1
     }
     if threads == 0 { threads = Parallel.coreCount }
+    if gemmBenchThreadCPUTime && threads != 1 {
+        fail("gemm: --cpu_time times the calling thread: it needs --threads 1")
+    }
     let timer = numpy ? NumpyTimer(threads: threads) : nil
 
     if !json {
         print("sgemm GFLOP/s, threads \(threads), median of \(samples) samples of ~\(Int(sampleSeconds * 1000)) ms"
+              + (gemmBenchThreadCPUTime ? " of thread CPU time" : "")
               + (timer.map { ", numpy \($0.version) with OPENBLAS_NUM_THREADS=\(threads)" } ?? ""))
         var header = "M x K x N".padding(toLength: 18, withPad: " ", startingAt: 0) + "var     ours"
         if bf16 { header += "     bf16  bf16/f32" }

@@ -7,12 +7,14 @@ let usage = """
 usage: mmoe-bench <subcommand> [options]
 
 subcommands:
-  gemm [--threads N] [--json] [--numpy] [--bf16]
+  gemm [--threads N] [--json] [--numpy] [--bf16] [--cpu_time]
       single-precision GEMM GFLOP/s on the model's shapes (NN, NT, TN).
       --threads N   threads to use (default 1; 0 = all cores)
       --json        one JSON object per line instead of a table
       --numpy       also time numpy (python3 Scripts/numpy_gemm.py) in the same run and print the ratio
       --bf16        also time the GEMM with inputs rounded to bfloat16 (Float accumulation)
+      --cpu_time    time by the thread's CPU time, not the wall clock (a machine shared with other
+                    jobs; needs --threads 1; numpy is timed the same way)
   train [--config census|deeprec] [--threads 1,2] [--steps N] [--data_dir DIR] [--mode LIST] [--rounds N]
         [--batch_size N] [--variants LIST] [--json]
       MMoE training and evaluation samples/s (embedding 4, experts [256, 128] x 3, batch 256) per

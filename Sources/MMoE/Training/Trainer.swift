@@ -192,6 +192,9 @@ public final class Trainer {
     /// its shards of every batch and of every evaluation chunk; nil or one rank: all here.
     public var communicator: (any Communicator)?
 
+    /// The weights' packed GEMM panels, shared by a step's shards (see `GEMMPackSharing`).
+    let weightPacks = GEMMPackSharing()
+
     /// A batch is cut into shards only when each gets at least this many rows.
     static let minShardRows = 32
 
@@ -343,9 +346,12 @@ public final class Trainer {
         let ranges = (0..<shards).map { s in (s * b / shards)..<((s + 1) * b / shards) }
         let logits = Tensor(uninitializedShape: [model.config.numTasks, b])
         let tables = table.map { t in [t] + (1..<shards).map { _ in EmbeddingTable(sharingValueOf: t) } }
-        Parallel.forEach(shards) { s in
-            runShard(s, of: batch, ranges: ranges, seed: seeds[s], tables: tables, weight: weight, timeline: timeline,
-                     coefficients: coefficients, into: logits)
+        // The weights are read-only until the update: the shards share their packed GEMM panels.
+        weightPacks.sharing(model.parameters.values) {
+            Parallel.forEach(shards) { s in
+                runShard(s, of: batch, ranges: ranges, seed: seeds[s], tables: tables, weight: weight, timeline: timeline,
+                         coefficients: coefficients, into: logits)
+            }
         }
         Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards, tables: tables) }
         return logits

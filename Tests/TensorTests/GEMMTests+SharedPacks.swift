@@ -1,0 +1,98 @@
+import XCTest
+@testable import Tensor
+
+/// `GEMMPackSharing`: GEMMs whose B lies in the declared buffer share one pack of it; the results
+/// must be the bits of the unshared GEMM, whatever the thread that packed, for every transpose and
+/// across the blocking boundaries (several k-blocks, several nc-blocks, partial panels).
+final class GEMMSharedPackTests: XCTestCase {
+    /// One product `C = op(A) · op(B) (+ bias, ReLU)` with B taken from `weights` at `offset`.
+    struct Product {
+        var transA: Bool, transB: Bool, m: Int, n: Int, k: Int, offset: Int
+        var bias = false, relu = false, threads = 1
+    }
+
+    func compute(_ p: Product, a: [Float], weights: Tensor, bias: [Float]) -> [UInt32] {
+        var c = [Float](repeating: .nan, count: p.m * p.n)
+        let lda = p.transA ? p.m : p.k, ldb = p.transB ? p.k : p.n
+        a.withUnsafeBufferPointer { a in bias.withUnsafeBufferPointer { bias in
+            weights.withUnsafeBufferPointer { w in
+                sgemm(transA: p.transA, transB: p.transB, m: p.m, n: p.n, k: p.k, alpha: 1, a: a.baseAddress!, lda: lda,
+                      b: w.baseAddress! + p.offset, ldb: ldb, beta: 0, c: &c, ldc: p.n,
+                      bias: p.bias ? bias.baseAddress! : nil, relu: p.relu, threads: p.threads)
+            }
+        } }
+        return c.map(\.bitPattern)
+    }
+
+    /// Products of the model's kinds (forward NN, backward NT) and of every other layout, with
+    /// shapes that cross the blocking and panel edges, computed unshared and then twice inside one
+    /// scope, from two concurrent jobs (as two shards do) and with the GEMM itself split over
+    /// threads: every result must have the unshared bits.
+    func testSharedPacksGiveTheUnsharedBits() {
+        let products: [Product] = [
+            Product(transA: false, transB: false, m: 128, n: 256, k: 127, offset: 0, bias: true, relu: true),
+            Product(transA: false, transB: true, m: 128, n: 127, k: 256, offset: 0),
+            Product(transA: true, transB: false, m: 37, n: 45, k: 19, offset: 5, bias: true),
+            Product(transA: true, transB: true, m: 29, n: 70, k: 33, offset: 11, relu: true),
+            Product(transA: false, transB: false, m: 20, n: 33, k: 700, offset: 3, threads: 2),  // three k-blocks
+            Product(transA: false, transB: true, m: 3, n: gemmNC + 40, k: 5, offset: 1, bias: true),  // two nc-blocks
+            Product(transA: false, transB: false, m: 300, n: 96, k: 64, offset: 7, threads: 2),   // split by rows
+        ]
+        var rng = SeededRNG(seed: 5)
+        let weights = Tensor(shape: [gemmNC * 8 + 20_000])
+        weights.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] = rng.nextUniform() * 2 - 1 } }
+        let bias = (0..<(gemmNC + 40)).map { _ in rng.nextUniform() - 0.5 }
+        let inputs = products.map { p in (0..<(p.m * p.k)).map { _ in rng.nextUniform() * 2 - 1 } }
+        let want = products.indices.map { compute(products[$0], a: inputs[$0], weights: weights, bias: bias) }
+
+        let sharing = GEMMPackSharing()
+        for round in 0..<2 {   // the second scope reuses the first one's memory
+            var got = [[[UInt32]]](repeating: [], count: 2)
+            sharing.sharing(weights) {
+                got[0] = products.indices.map { compute(products[$0], a: inputs[$0], weights: weights, bias: bias) }
+                let results = UnsafeMutablePointer<[[UInt32]]>.allocate(capacity: 2)
+                results.initialize(repeating: [], count: 2)
+                defer { results.deinitialize(count: 2); results.deallocate() }
+                Parallel.forEach(2, threads: 2) { job in
+                    // The jobs walk the products in opposite orders, so each finds packs half done.
+                    let order = job == 0 ? Array(products.indices) : products.indices.reversed()
+                    var out = [[UInt32]](repeating: [], count: products.count)
+                    for i in order { out[i] = compute(products[i], a: inputs[i], weights: weights, bias: bias) }
+                    results[job] = out
+                }
+                got[1] = results[0]
+                XCTAssertEqual(results[1], want, "round \(round): second job")
+            }
+            // One pack per product, shared by the three computations of it (and by the parts of a split one).
+            XCTAssertEqual(sharing.packsCreated, products.count, "round \(round): packs created")
+            XCTAssertEqual(got[0], want, "round \(round): inside a scope")
+            XCTAssertEqual(got[1], want, "round \(round): first job")
+        }
+    }
+
+    /// A GEMM whose B lies outside the declared buffer packs its own (the scope must not hand it
+    /// a weight's pack), and a scope that ended leaves no pack behind: B changed after the scope
+    /// gives the new product.
+    func testOnlyTheDeclaredBufferIsShared() {
+        let m = 30, k = 40, n = 50
+        var rng = SeededRNG(seed: 8)
+        let weights = Tensor(shape: [k * n])
+        weights.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] = rng.nextUniform() - 0.5 } }
+        let other = weights.copy()
+        let a = (0..<(m * k)).map { _ in rng.nextUniform() - 0.5 }
+        let p = Product(transA: false, transB: false, m: m, n: n, k: k, offset: 0)
+        let sharing = GEMMPackSharing()
+        let before = compute(p, a: a, weights: weights, bias: [0])
+        sharing.sharing(weights) {
+            XCTAssertEqual(compute(p, a: a, weights: weights, bias: [0]), before)
+            // Same values, other address, then changed: the pack of `weights` must not be used.
+            other.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] *= 2 } }
+            XCTAssertNotEqual(compute(p, a: a, weights: other, bias: [0]), before)
+        }
+        XCTAssertEqual(sharing.packsCreated, 1, "only the declared buffer's operand is packed for sharing")
+        weights.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] *= 2 } }
+        sharing.sharing(weights) {
+            XCTAssertEqual(compute(p, a: a, weights: weights, bias: [0]), compute(p, a: a, weights: other, bias: [0]))
+        }
+    }
+}
