@@ -37,7 +37,7 @@ extension DistributedTests {
         let flags = censusEV(data)
         let one = try train(mpi, ranks: 1, flags)
         let rows = try Self.savedRows(one.dir + "/models/final_checkpoint")
-        XCTAssertGreaterThan(rows.count, 50)
+        XCTAssertGreaterThan(rows.count, 10)
         for ranks in [2, 4] {
             let sharded = try train(mpi, ranks: ranks, flags + ["--embedding_sharding", "key"])
             try assertSameRun(one, sharded)

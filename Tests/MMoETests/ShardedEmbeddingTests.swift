@@ -9,7 +9,7 @@ import Datasets
 /// same row shards (every step's logits, the dense weights, every stored row with its optimizer
 /// state and bookkeeping, the store's counters, evaluation), and every key held by its owner only.
 final class ShardedEmbeddingTests: XCTestCase {
-    /// 600 rows, 3 dense inputs, 3 fields over 40 raw keys each (hashed into fewer buckets), 2 tasks.
+    /// 600 rows, 3 dense inputs, 3 fields over 400 raw values each (hashed into fewer buckets), 2 tasks.
     static func data(rows: Int = 600, seed: UInt64 = 5) -> TabularData {
         var rng = SeededRNG(seed: seed)
         let fieldRows = [13, 11, 7], offsets = [0, 13, 24]
@@ -22,7 +22,7 @@ final class ShardedEmbeddingTests: XCTestCase {
             for f in 0..<3 {
                 // Skewed: low values are frequent, so some keys pass the admission filter and others do not.
                 let u = Float(rng.next() % 10_000) / 10_000
-                let value = UInt64(u * u * 40)
+                let value = UInt64(u * u * 400)
                 let key = FieldHash.key(field: f, value: "v\(value)")
                 keys.append(key)
                 ids.append(Int32(offsets[f] + Int(key % UInt64(fieldRows[f]))))
@@ -45,6 +45,9 @@ final class ShardedEmbeddingTests: XCTestCase {
         var statistics: (rows: Int, admissions: Int, evictions: Int, zeroLookups: Int) = (0, 0, 0, 0)
         var test: [[UInt32]] = []
         var bytesSent = 0
+        /// What a save holds: the store's arrays, and (sharded) the shards merged on rank 0.
+        var arrays: [String: [UInt64]] = [:]
+        var merged: MemoryRowStorage?
     }
 
     /// Trains `steps` steps on `shards` row shards, on `communicator`'s rank (nil: one process),
@@ -82,6 +85,11 @@ final class ShardedEmbeddingTests: XCTestCase {
         out.statistics = (stats.rows, stats.admissions, stats.evictions, stats.zeroLookups)
         out.test = try trainer.predictShared(all.gathering(500..<600)).map { $0.map(\.bitPattern) }
         out.bytesSent = communicator?.bytesSent ?? 0
+        if let sharded = trainer.shardedEmbedding {
+            if let m = try sharded.merged() { (out.merged, out.arrays) = (m.storage, m.arrays) }
+        } else {
+            out.arrays = store.checkpointState()
+        }
         return out
     }
 
@@ -136,6 +144,58 @@ final class ShardedEmbeddingTests: XCTestCase {
 
     func testMultihashShardedMatchesOneProcess() throws {
         try check(.multihash, optimizer: .adam, ranks: 4)
+    }
+
+    static func rows(_ storage: any RowStorage) throws -> [UInt64: [UInt32]] {
+        var rows: [UInt64: [UInt32]] = [:]
+        try storage.scan(chunk: 64) { keys, records in
+            let w = storage.width
+            for (i, key) in keys.enumerated() { rows[key] = records[(i * w)..<((i + 1) * w)].map(\.bitPattern) }
+        }
+        return rows
+    }
+
+    /// A save of a sharded table merges the shards on rank 0 into what one process's store saves
+    /// (rows, admission counts, counters); loading it on another rank count re-hashes: each rank
+    /// keeps the keys it owns, the counters stay whole on rank 0.
+    func testSavedShardsMergeIntoOneTableAndLoadOnOtherRankCounts() throws {
+        let threads = Parallel.threads
+        Parallel.threads = 1
+        defer { Parallel.threads = threads }
+        let single = try Self.train(.dynamic, optimizer: .adam, shards: 2, steps: 4, communicator: nil, sharded: false)
+        let runs = try LoopbackCommunicator.run(ranks: 2) { c in
+            try Self.train(.dynamic, optimizer: .adam, shards: 2, steps: 4, communicator: c, sharded: true)
+        }
+        XCTAssertNil(runs[1].merged, "only rank 0 gets the merged table")
+        let merged = try XCTUnwrap(runs[0].merged)
+        XCTAssertEqual(try Self.rows(merged), single.rows)
+        XCTAssertEqual(runs[0].arrays, single.arrays, "the filter's counts, the counters and the powers of one process's store")
+        XCTAssertFalse((single.arrays["counter.keys"] ?? []).isEmpty, "some keys are still being counted")
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sharded-save-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try RowSnapshot.save(merged, arrays: runs[0].arrays, to: dir + "/" + EmbeddingPersistence.snapshotFile)
+        let loaded = try LoopbackCommunicator.run(ranks: 4) { c -> ([UInt64: [UInt32]], [String: [UInt64]]) in
+            let model = try MMoEModel(Self.config, seed: 3, embeddingTable: false)
+            var s = EmbeddingStoreSettings(kind: .dynamic, seed: 9)
+            s.keyShard = KeyShard(rank: c.rank, count: c.size)
+            let store = try EmbeddingStore(model: model, optimizer: .adam, settings: s, filter: CounterFilter(threshold: 2),
+                                           makeStorage: { MemoryRowStorage(width: $0) })
+            try EmbeddingPersistence(store: store, persistent: nil).restoreSnapshot(from: dir, shard: s.keyShard!)
+            return (try Self.rows(store.storage), store.checkpointState())
+        }
+        var union: [UInt64: [UInt32]] = [:], counted: [UInt64] = [], counters: [UInt64] = [0, 0, 0]
+        for (r, (rows, arrays)) in loaded.enumerated() {
+            XCTAssertTrue(rows.keys.allSatisfy(KeyShard(rank: r, count: 4).owns))
+            XCTAssertTrue((arrays["counter.keys"] ?? []).allSatisfy(KeyShard(rank: r, count: 4).owns))
+            union.merge(rows) { a, _ in a }
+            counted += arrays["counter.keys"] ?? []
+            for j in 0..<3 { counters[j] += arrays["store.counters"]![j] }
+        }
+        XCTAssertEqual(union, single.rows)
+        XCTAssertEqual(counted.sorted(), single.arrays["counter.keys"])
+        XCTAssertEqual(counters, single.arrays["store.counters"])
     }
 
     func testOwnersSpreadConsecutiveKeys() {
