@@ -198,6 +198,39 @@ final class ShardedEmbeddingTests: XCTestCase {
         XCTAssertEqual(counters, single.arrays["store.counters"])
     }
 
+    /// As rank 0 of 2: what a table sharded by key cannot do yet is refused with the flag named,
+    /// and a persistent store goes to `<path>/<rank>-<N>`.
+    func testCommandRefusesWhatKeyShardingCannotDo() throws {
+        var command = TrainCommand(options: try TrainOptions.parse([]), print: { _ in }, printError: { _ in })
+        command.communicator = LoopbackCommunicator(rank: 0, hub: LoopbackCommunicator.Hub(size: 2))
+        func refusal(_ flags: [String]) throws -> String? {
+            do { _ = try command.forRank(TrainOptions.parse(flags + ["--embedding_sharding", "key"])) } catch let e as UsageError { return e.description }
+            return nil
+        }
+        XCTAssertTrue(try refusal([])?.contains("model's own hashed table") == true)
+        XCTAssertTrue(try refusal(["--ev", "True", "--amp", "True"])?.contains("--amp") == true)
+        XCTAssertTrue(try refusal(["--ev", "True", "--ev_filter", "cbf", "--model_save_dir", "/tmp/x"])?.contains("--ev_filter cbf") == true)
+        XCTAssertTrue(try refusal(["--adaptive_emb", "True"])?.contains("--adaptive_emb") == true)
+        XCTAssertNil(try refusal(["--ev", "True", "--checkpoint", "/tmp/x"]))
+        let o = try command.forRank(TrainOptions.parse(["--store_type", "cached_ssd", "--persistent_path", "/tmp/p", "--embedding_sharding", "key"]))
+        XCTAssertEqual(o.persistentPath, "/tmp/p/0-2")
+        XCTAssertTrue(command.shardsByKey(o))
+        XCTAssertEqual(command.keySharded(o.embeddingStoreSettings(seed: 1), o)?.keyShard, KeyShard(rank: 0, count: 2))
+    }
+
+    /// A store directory written by a replicated rank is not reopened as a shard (it holds every
+    /// key), nor the other way round.
+    func testStoreManifestNamesTheSharding() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sharded-manifest-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let whole = StoreManifest(backend: "journal", kind: .dynamic, dim: 4, optimizer: .adam, recordWidth: 14, fieldRows: [3], dataset: "census", filter: "none")
+        try whole.claim(dir, flag: "--persistent_path")
+        var shard = whole
+        shard.sharding = "key 0 of 2"
+        XCTAssertThrowsError(try shard.claim(dir, flag: "--persistent_path")) { XCTAssertTrue("\($0)".contains("embedding sharding"), "\($0)") }
+        XCTAssertNoThrow(try whole.claim(dir, flag: "--persistent_path"))
+    }
+
     func testOwnersSpreadConsecutiveKeys() {
         let shard = KeyShard(rank: 0, count: 4)
         var counts = [0, 0, 0, 0]
