@@ -43,6 +43,8 @@ extension DistributedTests {
             try assertSameRun(one, sharded)
             XCTAssertEqual(try Self.savedRows(sharded.dir + "/models/final_checkpoint"), rows, "\(ranks) ranks: the rows after training")
             XCTAssertEqual(try Self.storeCounters(sharded), try Self.storeCounters(one), "\(ranks) ranks: the store's counters, summed")
+            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sharded.dir + "/out/summary.json"))) as! [String: Any]
+            XCTAssertEqual((summary["distributed"] as? [String: Any])?["embedding_sharding"] as? String, "key")
         }
         let replicated = try train(mpi, ranks: 2, flags + ["--embedding_sharding", "replicated"])
         try assertSameRun(one, replicated)

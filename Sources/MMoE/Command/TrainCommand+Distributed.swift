@@ -49,7 +49,8 @@ extension TrainCommand {
     func distributedRecord(_ summary: TrainingSummary) -> [String: Any] {
         guard let c = communicator, c.size > 1 else { return ["world_size": 1] }
         return ["world_size": c.size, "per_rank_samples_per_sec": summary.trainSeconds > 0 ? summary.samplesPerSecond / Double(c.size) : 0,
-                "rank0_bytes_sent_per_step": summary.steps > 0 ? c.bytesSent / summary.steps : 0]
+                "rank0_bytes_sent_per_step": summary.steps > 0 ? c.bytesSent / summary.steps : 0,
+                "embedding_sharding": options.usesEmbeddingStore ? options.embeddingSharding.rawValue : "none"]
     }
 
     /// The line rank 0 prints about the ranks.

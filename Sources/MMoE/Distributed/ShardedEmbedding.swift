@@ -26,9 +26,6 @@ public final class ShardedEmbedding {
     public let store: EmbeddingStore
     public let shard: KeyShard
     let communicator: any Communicator
-    /// Bytes this rank sent in the key and row exchanges of `pull` (the gradient rows travel in
-    /// the trainer's gradient exchange and are counted there).
-    public private(set) var pullBytesSent = 0
 
     public init(store: EmbeddingStore, communicator: any Communicator) {
         precondition(store.settings.keyShard == KeyShard(rank: communicator.rank, count: communicator.size),
@@ -96,7 +93,6 @@ public final class ShardedEmbedding {
             for i in perOwner[q] { m.append(Float(bitPattern: UInt32(counting ? asked.counts[i] : 0))) }
             return m
         }
-        pullBytesSent += Self.bytes(requests, rank: c.rank)
         let received = c.allToAll(requests)
 
         // 2. As owner: the keys asked for, merged in rank order, resolved in the store.
@@ -135,7 +131,6 @@ public final class ShardedEmbedding {
             }
             return m
         }
-        pullBytesSent += Self.bytes(replies, rank: c.rank)
         let answers = c.allToAll(replies)
 
         // 4. This rank's working table, in its order of first lookup.
@@ -229,10 +224,5 @@ public final class ShardedEmbedding {
         }
         return EmbeddingStoreStatistics(rows: sum[0], hits: sum[1], misses: sum[2], admissions: sum[3], evictions: sum[4], zeroLookups: sum[5],
                                         trackedKeys: sum[6], residentBytes: sum[7])
-    }
-
-    /// Bytes an all-to-all of `parts` sends from `rank` (the parts to other ranks).
-    static func bytes(_ parts: [[Float]], rank: Int) -> Int {
-        parts.enumerated().reduce(0) { $0 + ($1.offset == rank ? 0 : 4 * $1.element.count) }
     }
 }
