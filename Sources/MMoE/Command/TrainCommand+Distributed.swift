@@ -20,6 +20,7 @@ extension TrainCommand {
             throw UsageError("--micro_batch \(o.microBatch) is not supported \(launch) yet; drop it, or raise --batch_size (it is the global batch)")
         }
         var o = o
+        if o.embeddingSharding == .key { try checkKeySharding(o, launch: launch) }
         if let dir = o.embeddingStoreDirectory {
             // Each rank keeps its replica of the table in its own store, OneFlow's layout.
             guard o.checkpoint == nil, let path = o.persistentPath, dir == path else {
@@ -48,7 +49,8 @@ extension TrainCommand {
     func distributedRecord(_ summary: TrainingSummary) -> [String: Any] {
         guard let c = communicator, c.size > 1 else { return ["world_size": 1] }
         return ["world_size": c.size, "per_rank_samples_per_sec": summary.trainSeconds > 0 ? summary.samplesPerSecond / Double(c.size) : 0,
-                "rank0_bytes_sent_per_step": summary.steps > 0 ? c.bytesSent / summary.steps : 0]
+                "rank0_bytes_sent_per_step": summary.steps > 0 ? c.bytesSent / summary.steps : 0,
+                "embedding_sharding": options.usesEmbeddingStore ? options.embeddingSharding.rawValue : "none"]
     }
 
     /// The line rank 0 prints about the ranks.
@@ -57,5 +59,58 @@ extension TrainCommand {
         let perStep = summary.steps > 0 ? c.bytesSent / summary.steps : 0
         return "Distributed: \(c.size) ranks, each computing its shards of every batch; rank 0 sent \(perStep) bytes per step "
             + "(gradient exchange and evaluation)"
+    }
+
+    /// Whether this run's embedding store is sharded by key across the ranks.
+    func shardsByKey(_ o: TrainOptions) -> Bool {
+        o.embeddingSharding == .key && worldSize > 1 && o.usesEmbeddingStore
+    }
+
+    /// Refuses what a table sharded by key cannot do yet (exit 2, naming the flag).
+    func checkKeySharding(_ o: TrainOptions, launch: String) throws(UsageError) {
+        guard o.usesEmbeddingStore else {
+            throw UsageError("--embedding_sharding key shards an embedding store (--ev, --multihash, --store_type with --persistent_path); "
+                             + "this run keeps the model's own hashed table, which is replicated on every rank: drop the flag or add a store flag")
+        }
+        let refused: [(Bool, String)] = [
+            (o.adaptiveEmb, "--adaptive_emb True (a rare id reads its bucket's shared row, which another rank may own)"),
+            (o.amp, "--amp (the loss scaler's overflow check would see one rank's rows only)"),
+            (o.incrementalCkpt > 0, "--incremental_ckpt (its increments would be commits of each rank's store)"),
+            (o.evFilter == .cbf && (o.checkpoint != nil || o.modelSaveDir != nil),
+             "--ev_filter cbf with --checkpoint or --model_save_dir (the ranks' counting Bloom filters cannot be merged into one saved filter exactly)"),
+        ]
+        if let (_, what) = refused.first(where: { $0.0 }) {
+            throw UsageError("\(what) is not supported with --embedding_sharding key \(launch) yet; use --embedding_sharding replicated")
+        }
+    }
+
+    /// `settings` for this rank's store: its shard of the keys when the table is sharded by key.
+    func keySharded(_ settings: EmbeddingStoreSettings?, _ o: TrainOptions) -> EmbeddingStoreSettings? {
+        guard var s = settings, shardsByKey(o) else { return settings }
+        s.keyShard = KeyShard(rank: rank, count: worldSize)
+        return s
+    }
+
+    /// The store's statistics, summed over the ranks' shards when sharded by key (collective then:
+    /// every rank calls it at the same point).
+    func storeStatistics(_ trainer: Trainer) -> EmbeddingStoreStatistics? {
+        trainer.shardedEmbedding?.statistics() ?? trainer.embeddingStore?.statistics
+    }
+
+    /// Collective when the table is sharded by key: the whole table merged on rank 0, for the save
+    /// rank 0 is about to write (nil on the other ranks, and when the table is not sharded).
+    func mergedShards(_ trainer: Trainer) throws -> (storage: MemoryRowStorage, arrays: [String: [UInt64]])? {
+        guard let sharded = trainer.shardedEmbedding else { return nil }
+        do { return try sharded.merged() } catch let error as EmbeddingStoreError { throw UsageError(error.description) }
+    }
+
+    /// Loads a saved snapshot of the rows: this rank's keys only when the table is sharded by key
+    /// (the snapshot is a whole table, so any rank count re-hashes it).
+    func restoreSnapshot(_ persistence: EmbeddingPersistence, from dir: String, _ o: TrainOptions) throws {
+        if let shard = persistence.store.settings.keyShard, shard.count > 1 {
+            try persistence.restoreSnapshot(from: dir, shard: shard)
+        } else {
+            try persistence.restoreSnapshot(from: dir)
+        }
     }
 }

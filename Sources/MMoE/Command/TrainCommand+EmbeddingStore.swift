@@ -20,8 +20,9 @@ extension TrainCommand {
         case .cbf: "cbf:\(o.evFilterFreq):\(o.evCBFMaxElements):\(o.evCBFFalsePositive)"
         }
         let flag = o.embeddingStoreDirectory == o.persistentPath ? "--persistent_path" : "--incremental_ckpt's store"
-        let wanted = StoreManifest(backend: file ? "file" : "journal", kind: settings.kind, dim: o.embeddingVecSize, optimizer: o.optimizer,
+        var wanted = StoreManifest(backend: file ? "file" : "journal", kind: settings.kind, dim: o.embeddingVecSize, optimizer: o.optimizer,
                                    recordWidth: width, fieldRows: fieldRows, dataset: dataset.rawValue, filter: filter)
+        if let shard = settings.keyShard, shard.count > 1 { wanted.sharding = "key \(shard.rank) of \(shard.count)" }
         let budget = o.cacheMemoryBudgetMB.multipliedReportingOverflow(by: 1 << 20)
         guard !budget.overflow else {
             throw UsageError("--cache_memory_budget_mb \(o.cacheMemoryBudgetMB): past the largest byte count; give at most \(Int.max >> 20)")
@@ -31,7 +32,8 @@ extension TrainCommand {
         do {
             let manifest = try wanted.claim(directory, flag: flag)
             if file {
-                let keys: FileRowStorage.Keys = settings.kind == .fixed ? .dense(capacity: fieldRows.reduce(0, +)) : .sparse
+                // A shard of a hashed table holds a scattered 1/N of its rows: sparse keys.
+                let keys: FileRowStorage.Keys = settings.kind == .fixed && (settings.keyShard?.count ?? 1) == 1 ? .dense(capacity: fieldRows.reduce(0, +)) : .sparse
                 let storage = try FileRowStorage(directory: directory, width: width, keys: keys, cacheBudgetBytes: budget.partialValue, lock: lock)
                 var persistent = PersistentStore(storage: storage, directory: directory, manifest: manifest)
                 persistent.lock = lock

@@ -186,7 +186,7 @@ public struct TrainCommand {
         let config = modelConfig(data, o, kind)
         try checkMemory(config, o)
         let model: MMoEModel
-        let storeSettings = o.embeddingStoreSettings(seed: o.seed)
+        let storeSettings = keySharded(o.embeddingStoreSettings(seed: o.seed), o)
         do { model = try MMoEModel(config, seed: o.seed, embeddingTable: storeSettings == nil) } catch { throw UsageError(error.description) }
         model.applyGateInit(o.gateInit)
         try checkTrainEval(data, o)
@@ -268,6 +268,7 @@ public struct TrainCommand {
                               embeddingStore: store)
         if let valid = data.valid { trainer.selectModel(on: valid, metric: o.earlyStoppingMetric, patience: o.earlyStoppingPatience) }
         trainer.communicator = communicator
+        if let store, let communicator, shardsByKey(o) { trainer.shardedEmbedding = ShardedEmbedding(store: store, communicator: communicator) }
 
         var firstStep = 1
         if let dir = o.modelLoadDir {
@@ -298,7 +299,7 @@ public struct TrainCommand {
                         storeStartLine = "Embedding store: \(records) rows created and written to \(p.directory) (commit \(p.storage.generation)) in \(String(format: "%.2f", seconds)) s"
                     }
                 case .snapshot(let dir):
-                    try persistence.restoreSnapshot(from: dir)
+                    try restoreSnapshot(persistence, from: dir, o)
                     storeStartLine = "Embedding store: \(persistence.store.storage.count) rows loaded from \(dir)/\(EmbeddingPersistence.snapshotFile)"
                     // Into a persistent store: committed at once, as fresh rows are.
                     if try persistence.commit(step: firstStep - 1) != nil, let p = persistent {
@@ -366,6 +367,7 @@ public struct TrainCommand {
         /// A checkpoint at `step`: the dense files, and the store's rows as a snapshot or a commit of
         /// the persistent store (only the rows changed since its last commit).
         func saveCheckpoint(_ step: Int, _ what: String) throws {
+            let merged = try mergedShards(trainer)
             guard let checkpoints, isRoot else { return }
             try checkFinite("the \(what) of step \(step)")
             let start = DispatchTime.now().uptimeNanoseconds
@@ -374,7 +376,7 @@ public struct TrainCommand {
                                             metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }, lossScaler: trainer.lossScaler,
                                             beforeModel: { dir in
                                                 try Self.saveTotals(totals(), in: dir)
-                                                return try persistence?.prepareSave(in: dir, step: step, snapshot: false) ?? [:]
+                                                return try persistence?.prepareSave(in: dir, step: step, snapshot: false, merged: merged) ?? [:]
                                             },
                                             afterModel: { written = try persistence?.commit(step: step) })
             print("Saved \(what) \(path)" + rowsNote(written, since: start))
@@ -383,13 +385,14 @@ public struct TrainCommand {
         /// snapshot), so it stands alone; the persistent store is committed too, except in a
         /// `--checkpoint` run, whose store follows its checkpoints.
         func save(_ name: String, step: Int) throws {
+            let merged = try mergedShards(trainer)
             guard let root = o.modelSaveDir else { return }
             try checkFinite("saving \(name)")
             let path = (root as NSString).appendingPathComponent(name)
             print("Saving model to \(path)")
             let start = DispatchTime.now().uptimeNanoseconds
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            let rows = try persistence?.prepareSave(in: path, step: step, snapshot: true) ?? [:]
+            let rows = try persistence?.prepareSave(in: path, step: step, snapshot: true, merged: merged) ?? [:]
             try ModelCheckpoint.save(model, to: path, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }.merging(rows) { _, b in b })
             if o.checkpoint == nil, let written = try persistence?.commit(step: step) { print("Committed the embedding store" + rowsNote(written, since: start)) }
         }
@@ -406,7 +409,7 @@ public struct TrainCommand {
         }
         if let store { print(Self.storeDescription(store, o)) }
         if let storeStartLine { print(storeStartLine) }
-        if o.saveInitialModel { try save("initial_checkpoint", step: firstStep - 1) }
+        if rootDecides(o.saveInitialModel) { try save("initial_checkpoint", step: firstStep - 1) }
 
         let tasks = data.taskNames
         let progress = RunProgress(firstStep: firstStep, lastStep: settings.trainBatches)
@@ -422,12 +425,13 @@ public struct TrainCommand {
             case .evaluation(let r):
                 print(RunLog.evalLine(r, tasks: tasks, hostMemoryMB: ProcessMemory.residentMB()))
                 var evalRecord = RunLog.evalRecord(r, tasks: tasks)
-                if let store {
-                    print(store.statistics.line)
-                    evalRecord["embedding_store"] = store.statistics.record
+                let statistics = storeStatistics(trainer)
+                if let statistics {
+                    print(statistics.line)
+                    evalRecord["embedding_store"] = statistics.record
                 }
                 try record(evalRecord)
-                try board?.evaluation(r, store: store?.statistics.record, gatesOf: store == nil ? model : nil, test: data.test, options: settings.tapeOptions)
+                try board?.evaluation(r, store: statistics?.record, gatesOf: store == nil ? model : nil, test: data.test, options: settings.tapeOptions)
                 // With a validation set the evaluations to save after are the validation ones.
                 if o.saveModelAfterEachEval && !(o.hasValidation && r.split == .test) {
                     // A regression task has no AUC: its test MSE names it instead.
@@ -456,13 +460,13 @@ public struct TrainCommand {
                 }
             }
         }, prior: prior, resumedStep: resume?.step ?? 0, rowsPerEpoch: data.source.rowsPerEpoch)
-        if o.checkpoint != nil, let checkpoints, checkpoints.latest()?.step != settings.trainBatches {
+        if o.checkpoint != nil, let checkpoints, rootDecides(checkpoints.latest()?.step != settings.trainBatches) {
             try saveCheckpoint(settings.trainBatches, "checkpoint")
         }
         if o.hasValidation && selected == nil {
             print("Model selection: no validation evaluation had a defined \(o.earlyStoppingMetric), so the last weights were kept and scored on the test set")
         }
-        if o.modelSaveDir != nil { try save("final_checkpoint", step: summary.lastStep ?? settings.trainBatches) }
+        if rootDecides(o.modelSaveDir != nil) { try save("final_checkpoint", step: summary.lastStep ?? settings.trainBatches) }
         // The persistent store holds the end of training (unless a save above already committed it).
         let endStart = DispatchTime.now().uptimeNanoseconds
         if let written = try persistence?.commit(step: settings.trainBatches) {
@@ -473,9 +477,9 @@ public struct TrainCommand {
         summaryRecord["task_rows"] = RunLog.taskRowsRecord(tasks: tasks, trained: trainer.trainedTaskRows, evaluation: summary.finalEvaluation)
         if let selected { summaryRecord["model_selection"] = Self.selectionRecord(selected) }
         if let trainEval = try finalTrainEvaluation(trainer, data, o) { summaryRecord["train_eval"] = trainEval }
-        if let store {
-            summaryRecord["embedding_store"] = store.statistics.record.merging(["kind": store.kind.rawValue]) { a, _ in a }
-            if o.noEval { print(store.statistics.line) }
+        if let store, let statistics = storeStatistics(trainer) {
+            summaryRecord["embedding_store"] = statistics.record.merging(["kind": store.kind.rawValue]) { a, _ in a }
+            if o.noEval { print(statistics.line) }
         }
         summaryRecord["distributed"] = distributedRecord(summary)
         let summaryData = Data(RunLog.json(summaryRecord).utf8)

@@ -41,20 +41,34 @@ extension Trainer {
         let grads = model.parameters.grads, p = grads.count
         func table(_ s: Int) -> EmbeddingTable? { tables?[s] ?? shardModels[s].embedding }
         let local = owned.map { shardModels[$0].parameters.grads.scalars }
-        // Per owned shard: [row count, rows (as bit patterns)..., values..., logits (T x rows_s)].
-        var sparse: [Float] = []
-        for s in owned {
-            let rows = table(s)?.touchedRows ?? []
-            sparse.append(Float(rows.count))
-            sparse += rows.map { Float(bitPattern: UInt32(bitPattern: $0)) }
-            sparse += table(s)?.gradValues ?? []
-            sparse += logits.slice(1, ranges[s]).contiguous().scalars
+        // Per owned shard: [row count, rows (as bit patterns)..., values..., logits (T x rows_s)];
+        // with a table sharded by key (`shardedStep`), the rows rank q owns, as places in what
+        // this rank asked q for (`ShardedEmbedding.gradientPayload`).
+        let sharded = shardedStep.flatMap { step in shardedEmbedding.map { (step, $0) } }
+        func sparse(for q: Int) -> [Float] {
+            var sparse: [Float] = []
+            for s in owned {
+                if case let (step, embedding)? = sharded {
+                    sparse += embedding.gradientPayload(for: q, of: table(s)!, step)
+                } else {
+                    let rows = table(s)?.touchedRows ?? []
+                    sparse.append(Float(rows.count))
+                    sparse += rows.map { Float(bitPattern: UInt32(bitPattern: $0)) }
+                    sparse += table(s)?.gradValues ?? []
+                }
+                sparse += logits.slice(1, ranges[s]).contiguous().scalars
+            }
+            return sparse
         }
+        let replicated = sharded == nil ? sparse(for: c.rank) : []
+        let own = sharded == nil ? replicated : sparse(for: c.rank)
         for s in owned where s > 0 {
             shardModels[s].parameters.zeroGrad()
         }
         let blocks = (0..<c.size).map { c.rows(of: p, rank: $0) }
-        let received = c.allToAll(blocks.indices.map { q in local.flatMap { $0[blocks[q]] } + (q == c.rank ? [] : sparse) })
+        let received = c.allToAll(blocks.indices.map { q in
+            local.flatMap { $0[blocks[q]] } + (q == c.rank ? [] : sharded == nil ? replicated : sparse(for: q))
+        })
 
         // Dense: this rank's block of the sum, shard 0's values then each further shard added in
         // order (the same float additions as `Kernels.addInPlace` in `sumShardGradients`).
@@ -70,6 +84,7 @@ extension Trainer {
             }
         }
         let full = c.allGather(sum, counts: blocks.map(\.count)).flatMap { $0 }
+        shardedStep?.gradientsExchanged = true
         grads.assign(Tensor(shape: grads.shape, scalars: full))
 
         // Sparse rows and logits, in shard order.
@@ -77,9 +92,16 @@ extension Trainer {
         let dim = target?.dim ?? 0
         for q in 0..<c.size {
             let mineShards = c.rows(of: shards, rank: q)
-            let payload = q == c.rank ? sparse[...] : received[q][(mineShards.count * mine)...]
+            let payload = q == c.rank ? own[...] : received[q][(mineShards.count * mine)...]
             var k = payload.startIndex
             for s in mineShards {
+                if case let (step, embedding)? = sharded {
+                    k = embedding.receiveGradients(from: q, payload, at: k, step)
+                    let n = ranges[s].count * tasks
+                    if q != c.rank { logits.slice(1, ranges[s]).assign(Tensor(shape: [tasks, ranges[s].count], scalars: Array(payload[k..<(k + n)]))) }
+                    k += n
+                    continue
+                }
                 let count = Int(payload[k]); k += 1
                 let rows = payload[k..<(k + count)].map { Int32(bitPattern: $0.bitPattern) }; k += count
                 let values = payload[k..<(k + count * dim)]; k += count * dim
@@ -98,7 +120,8 @@ extension Trainer {
     /// the rows predicted with it.
     func predictShared(_ chunk: TabularData) throws -> [[Float]] {
         guard let c = communicator, c.size > 1 else { return try predict(chunk) }
-        let mine = try predict(chunk.gathering(c.rows(of: chunk.count)))
+        let block = chunk.gathering(c.rows(of: chunk.count))
+        let mine = try shardedEmbedding.map { try predictSharded(block, $0) } ?? predict(block)
         let all = c.allGather(mine.flatMap { $0 })
         let tasks = model.config.numTasks
         return (0..<tasks).map { t in

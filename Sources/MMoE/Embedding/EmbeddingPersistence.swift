@@ -89,10 +89,13 @@ public final class EmbeddingPersistence {
     /// with `snapshot` or without a persistent store, `embedding_store.rows`; otherwise nothing,
     /// the commit being made after the model file (`commit(step:)`). Returns the model file's
     /// metadata about the rows.
-    public func prepareSave(in directory: String, step: Int, snapshot: Bool) throws -> [String: String] {
+    /// `merged`: the whole table of a store sharded by key across ranks (`ShardedEmbedding.merged`),
+    /// saved as the snapshot instead of this rank's shard.
+    public func prepareSave(in directory: String, step: Int, snapshot: Bool,
+                            merged: (storage: MemoryRowStorage, arrays: [String: [UInt64]])? = nil) throws -> [String: String] {
         var meta = [Self.kindKey: store.kind.rawValue, Self.optimizerKey: store.rowOptimizer.kind.rawValue]
-        if snapshot || durable == nil {
-            try RowSnapshot.save(store.storage, arrays: store.checkpointState(),
+        if snapshot || durable == nil || merged != nil {
+            try RowSnapshot.save(merged?.storage ?? store.storage, arrays: merged?.arrays ?? store.checkpointState(),
                                  to: (directory as NSString).appendingPathComponent(Self.snapshotFile))
             meta[Self.rowsKey] = "snapshot"
         } else if let persistent {

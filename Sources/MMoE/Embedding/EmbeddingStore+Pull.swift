@@ -25,19 +25,29 @@ extension EmbeddingStore {
     /// filter and admitted ones get rows (created here, written back by `update`); in evaluation
     /// nothing is created or counted. Working rows are in order of first lookup.
     public func pull(_ batches: [Batch], training: Bool) throws -> WorkingRows {
-        // 1. Each lookup's candidate key, deduplicated into `candidates` (first lookup first).
+        let asked = try lookupKeys(batches)
+        let resolved = try resolve(asked.candidates, counts: asked.counts, firstIds: asked.firstIds, training: training)
+        let working = zip(batches, asked.lookups).enumerated().map { b, pair in
+            let (batch, slots) = pair
+            return Batch(size: batch.size, dense: batch.dense, ids: slots.map { resolved.rowOf[Int($0)] }, bagOffsets: batch.bagOffsets,
+                         labels: batch.labels, pairedIds: kind == .multihash ? asked.pairedLookups[b].map { resolved.rowOf[Int($0)] } : nil)
+        }
+        return resolved.working(batches: working)
+    }
+
+    /// The keys a pull of `batches` asks for: step 1 of `pull`.
+    func lookupKeys(_ batches: [Batch]) throws -> LookupKeys {
+        var asked = LookupKeys()
         var slotOf: [UInt64: Int32] = [:]
-        var candidates: [UInt64] = [], counts: [Int] = [], firstIds: [Int32] = []
         func slot(_ key: UInt64, _ id: Int32) -> Int32 {
-            if let s = slotOf[key] { counts[Int(s)] += 1; return s }
-            let s = Int32(candidates.count)
+            if let s = slotOf[key] { asked.counts[Int(s)] += 1; return s }
+            let s = Int32(asked.candidates.count)
             slotOf[key] = s
-            candidates.append(key)
-            counts.append(1)
-            firstIds.append(id)
+            asked.candidates.append(key)
+            asked.counts.append(1)
+            asked.firstIds.append(id)
             return s
         }
-        var lookups: [[Int32]] = [], pairedLookups: [[Int32]] = []
         let f = fieldOffsets.count
         for batch in batches {
             var slots = [Int32](repeating: 0, count: batch.ids.count)
@@ -62,11 +72,18 @@ extension EmbeddingStore {
                     slots[k] = slot(UInt64(t.remainder + bucket % t.m), id)
                     paired[k] = slot(UInt64(t.quotient + bucket / t.m), id)
                 }
-                pairedLookups.append(paired)
+                asked.pairedLookups.append(paired)
             }
-            lookups.append(slots)
+            asked.lookups.append(slots)
         }
+        return asked
+    }
 
+    /// Steps 2 to 4 of `pull`: each candidate key's working row (its record, a new row admitted
+    /// now, a shared row, or the zero row), `counts[s]` lookups of candidate s counting towards
+    /// admission and the rows' frequency. `firstIds`: the first id that looked each key up (an
+    /// adaptive store's shared row; may be empty for other kinds).
+    func resolve(_ candidates: [UInt64], counts: [Int], firstIds: [Int32], training: Bool) throws -> ResolvedRows {
         // 2. The candidates' records, where held.
         let w = layout.width, d = layout.dim
         var pulled = [Float](repeating: 0, count: candidates.count * w)
@@ -153,18 +170,8 @@ extension EmbeddingStore {
                 if training { zeroLookups += counts[s] }
             }
         }
-        let rows = records.count / w
-        var values = [Float](repeating: 0, count: rows * d)
-        for r in 0..<rows { for j in 0..<d { values[r * d + j] = records[r * w + j] } }
-        let table = EmbeddingTable(name: "embedding", value: Tensor(shape: [rows, d], scalars: values))
-        let working = zip(batches, lookups).enumerated().map { b, pair in
-            let (batch, slots) = pair
-            return Batch(size: batch.size, dense: batch.dense, ids: slots.map { rowOf[Int($0)] }, bagOffsets: batch.bagOffsets,
-                         labels: batch.labels, pairedIds: kind == .multihash ? pairedLookups[b].map { rowOf[Int($0)] } : nil)
-        }
-        return WorkingRows(table: table, batches: working, keys: keys, zeroRow: zeroRow, records: records,
-                           state: rowOptimizer.state(of: records, rows: rows, layout: layout), occurrences: occurrences,
-                           training: training)
+        return ResolvedRows(keys: keys, records: records, occurrences: occurrences, rowOf: rowOf, zeroRow: zeroRow, store: self,
+                            training: training)
     }
 
     /// Calls `body(k, bag)` for every lookup k of `batch` with the bag it belongs to (bag = row · F
@@ -177,5 +184,38 @@ extension EmbeddingStore {
         for bag in 0..<(offsets.count - 1) {
             for k in Int(offsets[bag])..<Int(offsets[bag + 1]) { try body(k, bag) }
         }
+    }
+}
+
+/// The distinct keys a pull asks for, in order of first lookup (`EmbeddingStore.lookupKeys`).
+struct LookupKeys {
+    var candidates: [UInt64] = [], counts: [Int] = [], firstIds: [Int32] = []
+    /// Per batch, each lookup's candidate (and, for multihash, its paired candidate).
+    var lookups: [[Int32]] = [], pairedLookups: [[Int32]] = []
+}
+
+/// Each candidate key's working row (`EmbeddingStore.resolve`): the rows in order of first
+/// lookup, then the zero row when some candidate has none.
+struct ResolvedRows {
+    let keys: [UInt64]
+    /// `[rows, width]`, the zero row included.
+    let records: [Float]
+    let occurrences: [Int]
+    /// Per candidate, its working row.
+    let rowOf: [Int32]
+    let zeroRow: Int?
+    let store: EmbeddingStore
+    let training: Bool
+
+    /// The working rows, with `batches` already renumbered into them.
+    func working(batches: [Batch]) -> WorkingRows {
+        let w = store.layout.width, d = store.layout.dim
+        let rows = records.count / w
+        var values = [Float](repeating: 0, count: rows * d)
+        for r in 0..<rows { for j in 0..<d { values[r * d + j] = records[r * w + j] } }
+        let table = EmbeddingTable(name: "embedding", value: Tensor(shape: [rows, d], scalars: values))
+        return WorkingRows(table: table, batches: batches, keys: keys, zeroRow: zeroRow, records: records,
+                           state: store.rowOptimizer.state(of: records, rows: rows, layout: store.layout), occurrences: occurrences,
+                           training: training)
     }
 }

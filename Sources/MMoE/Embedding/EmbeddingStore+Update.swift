@@ -6,12 +6,16 @@ extension EmbeddingStore {
     /// kernels and scalars), stamps them with the global step and their lookups, writes every
     /// working row but the zero row back, then, on a step that is a multiple of
     /// `settings.evictionInterval`, runs eviction.
-    public func update(_ working: WorkingRows, optimizer: any Optimizer) throws {
+    ///
+    /// `anyRowTouched`: whether some stored row had a gradient in this step anywhere (a table
+    /// sharded by key passes what every rank saw, so AdamAsync's powers advance as in one
+    /// process); nil: these working rows tell.
+    public func update(_ working: WorkingRows, optimizer: any Optimizer, anyRowTouched: Bool? = nil) throws {
         precondition(working.training, "EmbeddingStore.update: these rows were pulled for evaluation")
         precondition(Self.kind(of: optimizer) == rowOptimizer.kind,
                      "EmbeddingStore.update: the rows carry \(rowOptimizer.kind.rawValue) state, the optimizer is \(type(of: optimizer))")
         let table = working.table
-        let realRowsTouched = table.touchedRows.contains { Int($0) != working.zeroRow }
+        let realRowsTouched = anyRowTouched ?? table.touchedRows.contains { Int($0) != working.zeroRow }
         rowOptimizer.update(table, state: working.state, optimizer: optimizer, realRowsTouched: realRowsTouched)
         let u = working.keys.count, w = layout.width, d = layout.dim
         guard u > 0 else { return try evictIfDue(step: optimizer.step) }

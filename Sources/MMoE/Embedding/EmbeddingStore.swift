@@ -47,6 +47,10 @@ public struct EmbeddingStoreSettings: Sendable {
     /// storage already holds them (a store reopened from its persisted rows, or about to be
     /// restored from a snapshot), and writing them again would overwrite the trained values.
     public var createsInitialRows = true
+    /// This rank's share of the keys when the table is sharded by key across ranks
+    /// (`--embedding_sharding key`): the store holds, creates and admits only the keys it owns.
+    /// nil: every key (one process, or a replicated table).
+    public var keyShard: KeyShard?
 
     public init(kind: EmbeddingStoreKind, seed: UInt64, eviction: EvictionRule? = nil, evictionInterval: Int = 100) {
         self.kind = kind
@@ -117,6 +121,10 @@ public final class EmbeddingStore {
             if filter == nil { throw EmbeddingStoreError("an adaptive store needs an admission filter: it is what tells frequent ids from rare ones") }
         case .dynamic: break
         }
+        if settings.kind == .adaptive, let shard = settings.keyShard, shard.count > 1 {
+            throw EmbeddingStoreError("--adaptive_emb cannot be sharded by key yet (a rare id reads its bucket's shared row, which another rank may own); "
+                                      + "use --embedding_sharding replicated")
+        }
         self.settings = settings
         self.filter = filter
         rowOptimizer = RowOptimizer(kind: optimizer, dim: c.embeddingDim)
@@ -175,7 +183,15 @@ public final class EmbeddingStore {
                 for j in 0..<d { records[i * w + j] = value(j) }
                 for (j, s) in state.enumerated() { records[i * w + d + j] = s }
             }
-            try storage.write((start..<(start + n)).map(key), records)
+            if let shard = settings.keyShard, shard.count > 1 {
+                // Every row's values are drawn (the same stream as one process), only the owned ones kept.
+                let owned = (0..<n).filter { shard.owns(key(start + $0)) }
+                var mine = [Float](); mine.reserveCapacity(owned.count * w)
+                for i in owned { mine += records[(i * w)..<((i + 1) * w)] }
+                try storage.write(owned.map { key(start + $0) }, mine)
+            } else {
+                try storage.write((start..<(start + n)).map(key), records)
+            }
             start += n
         }
     }

@@ -32,6 +32,9 @@ public struct StoreManifest: Codable, Equatable, Sendable {
     public var dataset: String
     /// `none`, `counter:N`, `cbf:N:max_elements:false_positive`.
     public var filter: String
+    /// nil: the whole table (one process, or a replica per rank); `key R of N`: rank R's shard of
+    /// a table sharded by key over N ranks (`--embedding_sharding key`), which holds only its keys.
+    public var sharding: String? = nil
 
     /// The manifest's file name in the persistent directory.
     public static let fileName = "store.json"
@@ -87,6 +90,7 @@ public struct StoreManifest: Codable, Equatable, Sendable {
             ("optimizer", stored.optimizer, optimizer), ("record width", "\(stored.recordWidth)", "\(recordWidth)"),
             ("dataset", stored.dataset, dataset), ("rows per field", "\(stored.fieldRows)", "\(fieldRows)"),
             ("admission filter", stored.filter, filter),
+            ("embedding sharding", stored.sharding ?? "none (the whole table)", sharding ?? "none (the whole table)"),
         ]
         if let (what, old, new) = fields.first(where: { $0.1 != $0.2 }) {
             throw EmbeddingStoreError("\(flag) \(directory): holds an embedding store of another configuration (\(what) \(old); this run: \(new)); "

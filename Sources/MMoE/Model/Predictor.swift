@@ -48,6 +48,12 @@ public struct Predictor {
         }
     }
 
+    /// Logits `[T][N]` of the rows of `data`, whose lookups `batch` (all of `data`'s rows) has
+    /// already renumbered into `table` (rows pulled from a table sharded across ranks).
+    func logits(_ data: TabularData, pulled batch: Batch, table: EmbeddingTable) -> [[Float]] {
+        forward(data, chunk: { _ in }) { rows in (batch.rows(rows), table) }
+    }
+
     /// The chunked, sharded forward pass: `chunk` is called with each chunk's rows before its
     /// shards run; `batch` gives a shard's batch (and a working table to read instead of the
     /// model's own).

@@ -41,6 +41,8 @@ extension TrainOptions {
                            "OneEmbedding kv store type: device_mem (all in RAM), cached_host_mem (in RAM, persisted under persistent_path if given, else as device_mem), cached_ssd (in files under persistent_path, a cache in RAM)"),
                     .value("cache_memory_budget_mb", \.cacheMemoryBudgetMB, .integer("MB", .positive),
                            "cached_ssd: memory for the cache of hot embedding rows, in MB (cached_host_mem keeps the whole table in RAM)"),
+                    .value("embedding_sharding", \.embeddingSharding, .choice,
+                           "under mpirun, an embedding store (--ev, --multihash, --persistent_path) is replicated (whole on every rank) or sharded by key (rank hash(key) % N holds a key's row)"),
                     .boolean("amp", \.amp, "enable Automatic Mixed Precision training: bfloat16 GEMM inputs, Float accumulation and master weights, loss scaling"),
                     .value("loss_scale_policy", \.lossScalePolicy, .choice,
                            "loss scale policy for AMP training: static (1024) or dynamic (from 2^30, halved and the step skipped on overflow, doubled after 2000 clean steps)"),

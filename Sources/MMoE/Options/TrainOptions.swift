@@ -41,6 +41,8 @@ public struct TrainOptions: Sendable, Equatable {
     public var persistentPath: String? = nil
     public var storeType: StoreType = .cachedHostMem
     public var cacheMemoryBudgetMB = 1024
+    /// Across MPI ranks: an embedding store whole on every rank, or sharded by key (`ShardedEmbedding`).
+    public var embeddingSharding: EmbeddingSharding = .replicated
     public var amp = false
     public var lossScalePolicy: LossScalePolicy = .static
 

@@ -191,6 +191,10 @@ public final class Trainer {
     /// The other processes of a distributed run (see `Trainer+Distributed.swift`): each computes
     /// its shards of every batch and of every evaluation chunk; nil or one rank: all here.
     public var communicator: (any Communicator)?
+    /// The embedding store sharded by key across the ranks (`--embedding_sharding key`; see
+    /// `ShardedEmbedding`), and the rows of the step in progress; nil: the store, if any, is whole here.
+    public var shardedEmbedding: ShardedEmbedding?
+    var shardedStep: ShardedEmbedding.Step?
 
     /// The weights' packed GEMM panels, shared by a step's shards (see `GEMMPackSharing`).
     let weightPacks = GEMMPackSharing()
@@ -267,7 +271,7 @@ public final class Trainer {
     /// embedding store's working table stands in for the model's), the loss scaler's check, L2,
     /// the dense update, then `updateRows` (the store's write-back). Gradients are zeroed after,
     /// also when the scaler skips the step.
-    private func optimisationStep(_ batches: [Batch], table: EmbeddingTable?, timeline: Timeline?,
+    func optimisationStep(_ batches: [Batch], table: EmbeddingTable?, timeline: Timeline?,
                                   updateRows: () throws -> Void) rethrows -> [Tensor] {
         let total = batches.reduce(0) { $0 + $1.size }
         let scale = lossScaler?.scale ?? 1
@@ -308,6 +312,7 @@ public final class Trainer {
     /// with their optimizer state and written back (see `EmbeddingStore`).
     @discardableResult
     public func train(_ batches: [Batch], timeline: Timeline? = nil) throws -> [Tensor] {
+        if let sharded = shardedEmbedding { return try trainSharded(batches, sharded, timeline: timeline) }
         guard let store = embeddingStore else { return trainStep(batches, timeline: timeline) }
         let working = try Self.span(timeline, "embedding_store.pull") { try store.pull(batches, training: true) }
         return try optimisationStep(working.batches, table: working.table, timeline: timeline) {
