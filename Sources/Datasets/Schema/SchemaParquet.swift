@@ -90,7 +90,7 @@ public struct SchemaParquetReader: Sendable {
                         throw refuse(field, role, "it is a list of \(Self.describe(type)); tags are strings (BYTE_ARRAY), integers (INT32, INT64) or BOOLEAN")
                     }
                 } else if type != "BYTE_ARRAY" {
-                    throw refuse(field, role, "it is \(Self.describe(type)); a tags feature reads a LIST column, or a string (BYTE_ARRAY) column of \(DataSchema.quoted(String(UnicodeScalar(f.separator))))-separated values")
+                    throw refuse(field, role, "it is \(Self.describe(type)); a tags feature reads a LIST column, or a string (BYTE_ARRAY) column of \(JSONText.quoted(String(UnicodeScalar(f.separator))))-separated values")
                 }
             }
             featureColumns.append(field.name)
