@@ -33,20 +33,11 @@ public struct SchemaScan: Sendable {
                 maxRows: Int? = nil) throws(DatasetError) {
         precondition(!paths.isEmpty, "SchemaScan: no files")
         // The raw read: statistics-fitted transforms pass values through until fitted.
-        var raw = schema
-        let fitted = raw.features.indices.filter { raw.features[$0].transform.needsStatistics }
-        for i in fitted {
-            raw.features[i].statistics = nil
-        }
-        let reader = SchemaReader(schema: raw, keepKeys: keepKeys)
-        let denseIndex = raw.features.indices.filter { raw.features[$0].kind == .dense }
-        let fittedColumns = fitted.map { denseIndex.firstIndex(of: $0)! }
-        var sum = [Double](repeating: 0, count: fitted.count), sumSquares = sum
-        var low = [Double](repeating: .infinity, count: fitted.count), high = [Double](repeating: -.infinity, count: fitted.count)
+        var statistics = SchemaStatistics(schema: schema)
+        let reader = SchemaReader(schema: statistics.raw, keepKeys: keepKeys)
         var kept: [TabularData] = []
         var files: [File] = []
         var total = 0
-        let width = denseIndex.count
         for path in paths {
             let layout = try reader.layout(of: path)
             var cuts: [FileSlice] = [], lastCut = 0
@@ -62,20 +53,7 @@ public struct SchemaScan: Sendable {
                 }
             }) { chunk in
                 rows += chunk.count
-                for (k, column) in fittedColumns.enumerated() {
-                    var s = 0.0, s2 = 0.0, lo = low[k], hi = high[k]
-                    for r in 0 ..< chunk.count {
-                        let x = Double(chunk.dense[r * width + column])
-                        s += x
-                        s2 += x * x
-                        lo = min(lo, x)
-                        hi = max(hi, x)
-                    }
-                    sum[k] += s
-                    sumSquares[k] += s2
-                    low[k] = lo
-                    high[k] = hi
-                }
+                statistics.addBlock(chunk)
                 if keepRows { kept.append(chunk) }
                 return true
             }
@@ -93,34 +71,13 @@ public struct SchemaScan: Sendable {
             total += rows
             if let maxRows, total >= maxRows { break }
         }
-        var schema = schema
-        for (k, i) in fitted.enumerated() {
-            let n = Double(max(total, 1))
-            switch schema.features[i].transform {
-            case .standardize:
-                let mean = sum[k] / n
-                let variance = max(0, sumSquares[k] / n - mean * mean)
-                let std = variance.squareRoot()
-                schema.features[i].statistics = .init(shift: mean, scale: std > 1e-12 ? std : 1)
-            case .minmax:
-                let lo = total > 0 ? low[k] : 0, hi = total > 0 ? high[k] : 1
-                schema.features[i].statistics = .init(shift: lo, scale: hi > lo ? hi - lo : 1)
-            case .none, .log1p:
-                break
-            }
-        }
+        let schema = statistics.fitted(rows: total)
         self.schema = schema
         self.files = files
         rows = total
         if keepRows {
             var all = TabularData.concatenating(kept) ?? SchemaEncoding(plan: .init(schema: schema, layout: files[0].layout, keepKeys: keepKeys)).emptyData()
-            for (k, i) in fitted.enumerated() {
-                let s = schema.features[i].statistics!
-                let column = fittedColumns[k]
-                for r in 0 ..< all.count {
-                    all.dense[r * width + column] = Float((Double(all.dense[r * width + column]) - s.shift) / s.scale)
-                }
-            }
+            statistics.apply(schema, to: &all)
             data = all
         } else {
             data = nil
