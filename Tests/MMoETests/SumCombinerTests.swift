@@ -65,6 +65,10 @@ final class SumCombinerTests: XCTestCase {
                 XCTAssertEqual((0..<d).map { x[r, d + $0] }, sum, "\(kind.rawValue) row \(r): the tags field is the sum of its rows")
             }
             XCTAssertGreaterThan(multi, 10, "rows with two tags, where sum and mean differ")
+            // One lookup per field (--emb_fusion False) pools each field by its own combiner too.
+            model.fuseEmbeddingLookups = false
+            XCTAssertEqual(model.input(batch, tape: Tape(recording: false)).value.scalars, x.scalars, kind.rawValue)
+            model.fuseEmbeddingLookups = true
 
             let output = dir + "/pred-\(kind.rawValue).csv"
             _ = try PredictFixture.predict(["--model_load_dir", checkpoint, "--input", dir + "/score.csv", "--output", output])
