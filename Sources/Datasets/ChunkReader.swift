@@ -1,16 +1,17 @@
 import Foundation
 
-/// Reads a file in fixed-size chunks, inflated by our own `GzipDecoder` when the name ends in `.gz`,
-/// so a data set of any size is parsed with a bounded buffer rather than held whole in memory.
-/// A plain file can also be read from an offset, so several loaders can share one file.
+/// Reads a file in fixed-size chunks, inflated by our own `GzipDecoder` when the name ends in `.gz`
+/// (on a thread of its own, a couple of chunks ahead: `GzipPipeline`), so a data set of any size is
+/// parsed with a bounded buffer rather than held whole in memory. A plain file can also be read
+/// from an offset, so several loaders can share one file.
 final class ChunkReader {
     let path: String
     private let chunkSize: Int
     /// Bytes still to be read when the reader was given a byte range; nil: to the end of the stream.
     private var remaining: Int?
     private let handle: FileHandle
-    /// The decompressor, for `.gz` files (reading `handle`); nil for plain ones.
-    private var gzip: GzipDecoder?
+    /// The decompressor, for `.gz` files (reading `handle` on its own thread); nil for plain ones.
+    private var gzip: GzipPipeline?
     /// False for a stream handed in by the caller (standard input), which the caller closes.
     private var ownsHandle = true
     private var closed = false
@@ -35,12 +36,12 @@ final class ChunkReader {
                 throw DatasetError(file: path, "cannot open the file for reading: \(error)")
             }
             handle = file
-            gzip = GzipDecoder { () throws(CompressionError) -> [UInt8]? in
+            gzip = GzipPipeline(GzipDecoder { () throws(CompressionError) -> [UInt8]? in
                 do {
                     guard let data = try file.read(upToCount: 1 << 18), !data.isEmpty else { return nil }
                     return [UInt8](data)
                 } catch { throw .readFailed("\(error)") }
-            }
+            }, minimum: chunkSize)
         } else {
             do { handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) } catch {
                 throw DatasetError(file: path, "cannot open the file for reading: \(error)")
@@ -73,9 +74,9 @@ final class ChunkReader {
     /// data set.
     func read() throws(DatasetError) -> [UInt8]? {
         precondition(!closed, "ChunkReader: read after close")
-        if gzip != nil {
+        if let gzip {
             do {
-                if let piece = try gzip!.next(minimum: chunkSize) { return piece }
+                if let piece = try gzip.next() { return piece }
             } catch {
                 close()
                 throw DatasetError(file: path, "cannot decompress the gzip file: \(error)")
@@ -101,6 +102,8 @@ final class ChunkReader {
     func close() {
         guard !closed else { return }
         closed = true
+        // The inflating thread reads `handle`: it stops before the handle closes.
+        gzip?.stop()
         gzip = nil
         if ownsHandle { try? handle.close() }
     }

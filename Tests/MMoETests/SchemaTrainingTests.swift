@@ -202,53 +202,66 @@ final class SchemaTrainingTests: XCTestCase {
     }
 
     /// The shared Census rows rewritten as a user's CSV (a header, the columns in reverse order,
-    /// quoted values, labels as 0/1 and strings): trained through a schema with the built-in
-    /// path's features (the same dense columns scaled by min/max, the same sparse columns hashed),
-    /// the test AUCs are the built-in path's within 0.003.
+    /// quoted values, labels as 0/1 and strings, a tag column, a tenth of the marital labels
+    /// blank): trained through a schema with the built-in path's features (the same dense columns
+    /// scaled by min/max, the same sparse columns hashed, plus the tags) and the same flags, the
+    /// test AUCs are the built-in path's within 0.003, and marital's metrics count only its
+    /// labelled rows. This is issue 13's "done when" with the built-in path's inputs and tasks.
     func testCensusAsUserCSVMatchesTheBuiltInPath() throws {
         let census = CensusTrainingTests.dataDirectory
         guard let files = CensusIncome.files(in: census), let testFile = files.test else { throw XCTSkip("no Census-income data at \(census)") }
         let columns = CensusIncome.columnNames
-        func convert(_ source: String, _ target: String) throws {
-            var text = columns.reversed().joined(separator: ",") + "\n"
+        func convert(_ source: String, _ target: String) throws -> Int {
+            var text = (columns.reversed() + ["origin"]).joined(separator: ",") + "\n"
+            var row = 0, labelled = 0
             try ChunkReader(path: source).forEachLine { bytes, range, _ in
                 let fields = String(decoding: bytes[range], as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false)
                     .map { $0.trimmingCharacters(in: .whitespaces) }
                 guard fields.count == columns.count else { return true }
-                let row = fields.enumerated().map { i, v -> String in
+                row += 1
+                if row % 10 != 0 { labelled += 1 }
+                var cells = fields.enumerated().map { i, v -> String in
                     if columns[i] == "income_50k" { return v.hasPrefix("50000+") ? "1" : "0" }
+                    if columns[i] == "marital_stat" && row % 10 == 0 { return "" }
                     return i % 3 == 0 ? "\"\(v)\"" : v
                 }
-                text += row.reversed().joined(separator: ",") + "\n"
+                cells.reverse()
+                cells.append("\(fields[columns.firstIndex(of: "race")!])|\(fields[columns.firstIndex(of: "sex")!])")
+                text += cells.joined(separator: ",") + "\n"
                 return true
             }
             try text.write(toFile: target, atomically: true, encoding: .utf8)
+            return labelled
         }
-        try convert(files.train, path("train.csv"))
-        try convert(testFile, path("test.csv"))
+        _ = try convert(files.train, path("train.csv"))
+        let labelledTest = try convert(testFile, path("test.csv"))
         let dense = CensusIncome.denseNames.map { #"{"name": "\#($0)", "kind": "dense", "transform": "minmax"}"# }
         let sparse = CensusIncome.sparseNames.map { #"{"name": "\#($0)", "kind": "sparse", "buckets": 1024}"# }
+        let tags = [#"{"name": "origin", "kind": "tags", "separator": "|", "buckets": 64}"#]
         let schema = """
-            {"features": [\((dense + sparse).joined(separator: ",\n"))],
+            {"features": [\((dense + sparse + tags).joined(separator: ",\n"))],
              "tasks": [{"name": "income", "column": "income_50k"}, {"name": "marital", "column": "marital_stat", "positive": ["Never married"]}]}
             """
         try schema.write(toFile: path("census.json"), atomically: true, encoding: .utf8)
         let common = ["--train_batches", "159", "--embedding_vec_size", "4", "--loss_print_interval", "1000"]
         let (builtIn, _) = try train(common + ["--data_dir", census, "--output_dir", path("a")])
         let (own, _) = try train(common + ["--schema", path("census.json"), "--data_dir", directory.path, "--output_dir", path("b")])
-        let a = builtIn.finalEvaluation!.auc, b = own.finalEvaluation!.auc
-        print("Census built-in AUC \(a), as a user's CSV with a schema \(b)")
-        XCTAssertEqual(b[0], a[0], accuracy: 0.003)
-        XCTAssertEqual(b[1], a[1], accuracy: 0.003)
+        let a = builtIn.finalEvaluation!.auc, b = own.finalEvaluation!
+        print("Census built-in AUC \(a), as a user's CSV with a schema, a tag column and blank marital labels \(b.auc)")
+        XCTAssertEqual(b.auc[0], a[0], accuracy: 0.003)
+        XCTAssertEqual(b.auc[1], a[1], accuracy: 0.003)
+        XCTAssertEqual(b.taskSamples, [b.samples, labelledTest])
     }
 
-    /// Issue 13's "done when": the Census rows as a user's CSV (a header, columns in another
-    /// order, quoted cells), income, marital and education as three tasks, a tag column, and a
-    /// tenth of the marital labels blank. The masked task (marital) reaches the built-in two-task
-    /// path's AUC within 0.003 and its metrics count only its labelled test rows. Income does not
-    /// reach it within 0.003 here: with education a label it is no longer an input, and three tasks
-    /// share the three experts (measured 0.922 against 0.937 at 159 steps; 0.930 with education
-    /// also kept as an input), so income is held to a looser bound.
+    /// Issue 13's "done when" with three tasks: the Census rows as a user's CSV (a header, columns
+    /// in another order, quoted cells), income, marital and education as three tasks, a tag column,
+    /// and a tenth of the marital labels blank. Each task is held to the built-in path that reads
+    /// the same inputs, within 0.003: marital to `income,marital`, education to
+    /// `--census_tasks education,marital` (education is an input of neither), and marital's metrics
+    /// count only its labelled test rows. Income has no such built-in path: the built-in
+    /// `income,marital` reads education, which is a label here, and that input is worth 0.0075 of
+    /// income's AUC (YourOwnData.md, "The Census check": 5 seeds, 159 to 1060 steps; not the
+    /// experts, the tag column or the schema path), so income is held to a looser bound.
     func testCensusWithThreeTasksATagColumnAndBlankLabels() throws {
         let census = CensusTrainingTests.dataDirectory
         guard let files = CensusIncome.files(in: census), let testFile = files.test else { throw XCTSkip("no Census-income data at \(census)") }
@@ -289,15 +302,18 @@ final class SchemaTrainingTests: XCTestCase {
                        {"name": "education", "column": "education", "positive": ["yes"]}]}
             """
         try schema.write(toFile: path("census3.json"), atomically: true, encoding: .utf8)
-        let common = ["--train_batches", "159", "--embedding_vec_size", "4", "--loss_print_interval", "1000"]
+        // One thread: the AUCs then do not depend on the machine's core count (at 159 steps the
+        // seeds spread education's gap over 0.0005 to 0.0035; this is the default seed's run).
+        let common = ["--train_batches", "159", "--embedding_vec_size", "4", "--loss_print_interval", "1000", "--threads", "1"]
         let (builtIn, _) = try train(common + ["--data_dir", census, "--output_dir", path("a")])
+        let (builtInEducation, _) = try train(common + ["--data_dir", census, "--census_tasks", "education,marital", "--output_dir", path("c")])
         let (own, _) = try train(common + ["--schema", path("census3.json"), "--data_dir", directory.path, "--output_dir", path("b")])
-        let a = builtIn.finalEvaluation!, b = own.finalEvaluation!
-        print("Census built-in AUC \(a.auc); three tasks, a tag column and blank marital labels \(b.auc), counted \(b.taskSamples)")
+        let a = builtIn.finalEvaluation!, e = builtInEducation.finalEvaluation!, b = own.finalEvaluation!
+        print("Census built-in AUC \(a.auc), education group \(e.auc); three tasks, a tag column and blank marital labels \(b.auc), counted \(b.taskSamples)")
         XCTAssertEqual(b.auc.count, 3)
         XCTAssertEqual(b.auc[0], a.auc[0], accuracy: 0.02)
         XCTAssertEqual(b.auc[1], a.auc[1], accuracy: 0.003)
-        XCTAssertGreaterThan(b.auc[2], 0.85)
+        XCTAssertEqual(b.auc[2], e.auc[0], accuracy: 0.003)
         XCTAssertEqual(b.taskSamples, [b.samples, labelledTest, b.samples])
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Datasets
+import Tensor
 
 /// Everything besides the tensors that a checkpoint needs to be used on its own: the network's
 /// shape, the data it was trained on, its task names, and how raw rows were encoded (Census: the
@@ -156,6 +157,11 @@ public struct CheckpointManifest: Equatable, Sendable {
                   schema.taskNames == taskNames else {
                 throw fail("the saved schema (\(schema.denseFeatures.count) dense, table rows \(schema.featureSchema.fieldRows), tasks \(schema.taskNames)) "
                            + "does not match the model (\(config.denseWidth) dense, \(config.fieldRows), tasks \(taskNames))")
+            }
+            // The tags' combiners are part of the saved schema and of the model: they must agree.
+            let combiners = MMoEConfig.fieldCombiners(of: schema) ?? Array(repeating: .mean, count: config.fieldCount)
+            guard combiners == config.resolvedFieldCombiners else {
+                throw fail("the saved schema combines its fields by \(combiners.map(\.rawValue)) but the model by \(config.resolvedFieldCombiners.map(\.rawValue))")
             }
             encoding = .schema(schema)
         case .synthetic:

@@ -522,6 +522,7 @@ public struct TrainCommand {
                                 numExperts: o.numExperts, numTasks: o.numTasks, expertDNN: o.expertDNN, gateDNN: o.gateDNN,
                                 towerDNN: o.towerDNN, dropout: o.netDropout)
         if data.fieldNames.count == data.fieldRows.count { config.fieldNames = data.fieldNames }
+        config.fieldCombiners = data.schema.flatMap(MMoEConfig.fieldCombiners(of:))
         config.kind = o.model
         config.taskTypes = o.taskTypes
         config.bottomDNN = o.bottomDNN

@@ -6,8 +6,9 @@ import Tensor
 ///
 /// The graph is the eval-mode forward pass of `MMoEModel.logits`, op for op: the fused embedding
 /// table is one `Gather` over `sparse_ids` (fused-table rows, as the model's lookup reads them);
-/// bag fields (`tag_ids`, padded with -1) are gathered with the padding masked out and mean-combined
-/// (an empty bag is a zero vector), as training's embedding bag does; the field embeddings are put
+/// bag fields (`tag_ids`, padded with -1) are gathered with the padding masked out and summed, then
+/// divided by their length for mean-combined fields (an empty bag is a zero vector), as training's
+/// embedding bag does; the field embeddings are put
 /// back in the model's field order, flattened and joined with `dense`. Experts, gates, bottoms and
 /// towers keep the trainer's stacked weights (`[E, in, out]`, `[T, in, out]`), so each layer of a
 /// whole bank is one batched `MatMul` plus one `Add`, and the gate mixture is one `MatMul` per
@@ -137,8 +138,17 @@ public struct ONNXExporter {
                 let present = g.op("Cast", [g.op("Not", [padding])], [.int("to", Int64(ONNX.DataType.float.rawValue))]) // [B, Ft, L]
                 let rows = g.gather(tableName, layout.keyed ? rows(name) : g.op("Max", [name, zero]), axis: 0) // [B, Ft, L, d]
                 let sum = g.reduceSum(g.op("Mul", [rows, g.unsqueeze(present, axis: 3)]), axis: 2, keepDims: false) // [B, Ft, d]
-                let count = g.op("Max", [g.reduceSum(present, axis: 2, keepDims: true), g.scalar(1)]) // [B, Ft, 1]
-                pieces.append(g.op("Div", [sum, count]))                                              // [B, Ft, d]
+                let summed = layout.bagFields.map { c.resolvedFieldCombiners[$0] == .sum }
+                if summed.allSatisfy({ $0 }) {
+                    pieces.append(sum)                                                                // [B, Ft, d]
+                } else {
+                    var length = g.reduceSum(present, axis: 2, keepDims: true)                        // [B, Ft, 1]
+                    if summed.contains(true) {
+                        // A summed field's length is taken as 0 (then 1 below): it is not divided.
+                        length = g.op("Mul", [length, g.floats("/bag_is_mean", [summed.count, 1], summed.map { $0 ? 0 : 1 })])
+                    }
+                    pieces.append(g.op("Div", [sum, g.op("Max", [length, g.scalar(1)])]))           // [B, Ft, d]
+                }
             }
             var fields = g.concat(pieces, axis: 1)                                                    // [B, F, d]
             let order = layout.singleFields + layout.bagFields

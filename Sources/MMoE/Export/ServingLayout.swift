@@ -5,7 +5,8 @@ import Datasets
 /// within each, and the dense width. The exported graph and `--emit_inputs` both follow it.
 ///
 /// Which fields are bags is a property of the data: Taobao's `tag_category_list` and
-/// `tag_brand_list` (`Taobao.bagFieldNames`); Census and the synthetic data have none.
+/// `tag_brand_list` (`Taobao.bagFieldNames`), a schema's `tags` features; Census and the synthetic
+/// data have none.
 public struct ServingLayout: Sendable, Equatable {
     /// Every sparse field's name, in the model's (fused-table) order.
     public let fieldNames: [String]
@@ -30,7 +31,12 @@ public struct ServingLayout: Sendable, Equatable {
 
     /// The layout of a checkpoint's model.
     public init(_ manifest: CheckpointManifest) {
-        let bags: Set<String> = manifest.dataset == .taobao ? Set(Taobao.bagFieldNames) : []
+        let bags: Set<String>
+        switch manifest.encoding {
+        case .taobao: bags = Set(Taobao.bagFieldNames)
+        case .schema(let schema): bags = Set(schema.features.filter { $0.kind == .tags }.map(\.name))
+        case .census, .none: bags = []
+        }
         self.init(fieldNames: manifest.config.fieldNames, bagFieldNames: bags, denseWidth: manifest.config.denseWidth)
     }
 

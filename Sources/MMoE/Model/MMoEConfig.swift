@@ -1,3 +1,5 @@
+import Tensor
+
 /// Which network sits between the embeddings and the task logits.
 public enum ModelKind: String, Sendable, CaseIterable, Codable {
     /// Multi-gate Mixture-of-Experts: shared experts, one softmax gate and one tower per task.
@@ -44,6 +46,11 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
     public var fieldNames: [String]
     /// Embedding vector size of every sparse field.
     public var embeddingDim: Int
+    /// How each sparse field's bag of rows becomes one vector, in `fieldRows` order; nil = every
+    /// field by its mean (a one-id field is its row either way). A schema's `"combiner": "sum"`
+    /// tags set it; a model whose fields are all mean-combined leaves it nil, so its saved
+    /// configuration is what it was before sum bags existed.
+    public var fieldCombiners: [EmbeddingCombiner]? = nil
     /// E, the number of experts of `mmoe` and `omoe` (PLE counts its own with `taskExperts` and
     /// `sharedExperts`).
     public var numExperts = 3
@@ -110,6 +117,9 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
     /// D: width of the concatenated input (flattened embeddings, then dense features).
     public var inputWidth: Int { fieldCount * embeddingDim + denseWidth }
 
+    /// Each sparse field's combiner: `fieldCombiners`, or mean for every field when it is nil.
+    public var resolvedFieldCombiners: [EmbeddingCombiner] { fieldCombiners ?? Array(repeating: .mean, count: fieldCount) }
+
     /// Each task's type: `taskTypes`, or binary for all when it is empty.
     public var resolvedTaskTypes: [TaskType] { taskTypes.isEmpty ? Array(repeating: .binary, count: numTasks) : taskTypes }
     /// The widths of the bottom MLP: `bottomDNN`, or the experts' when it is nil.
@@ -124,6 +134,9 @@ public struct MMoEConfig: Sendable, Equatable, Codable {
         if towerDNN.contains(where: { $0 < 1 }) { throw MMoEConfigError("--tower_dnn sizes must be positive, got \(towerDNN)") }
         if !(dropout >= 0 && dropout < 1) { throw MMoEConfigError("--net_dropout must be in [0, 1), got \(dropout)") }
         if !fieldRows.isEmpty && embeddingDim < 1 { throw MMoEConfigError("--embedding_vec_size must be at least 1, got \(embeddingDim)") }
+        if let combiners = fieldCombiners, combiners.count != fieldRows.count {
+            throw MMoEConfigError("\(combiners.count) field combiners for \(fieldRows.count) sparse fields")
+        }
         if fieldNames.count != fieldRows.count {
             throw MMoEConfigError("\(fieldNames.count) field names for \(fieldRows.count) sparse fields")
         }

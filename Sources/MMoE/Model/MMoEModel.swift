@@ -145,8 +145,9 @@ public final class MMoEModel {
     /// `input` over the model's own table.
     func input(_ batch: Batch, tape: Tape) -> Variable { input(batch, tape: tape, table: embedding) }
 
-    /// The concatenated input `[B, D]`: each field's embedding (the mean of its bag's rows; a bag
-    /// of one id is that row, an empty bag a zero vector), flattened, then the dense features.
+    /// The concatenated input `[B, D]`: each field's embedding (the mean of its bag's rows, or
+    /// their sum for a field `config.fieldCombiners` sums; a bag of one id is that row, an empty
+    /// bag a zero vector), flattened, then the dense features.
     /// `table` is the model's own table, or a store's working table the batch's ids index; with
     /// `batch.pairedIds` each id reads the product of its two rows.
     func input(_ batch: Batch, tape: Tape, table: EmbeddingTable?) -> Variable {
@@ -156,15 +157,16 @@ public final class MMoEModel {
             precondition(f == 0, "MMoEModel: \(f) sparse fields but no embedding table (the model was built without one: pass a store's working table)")
             return dense
         }
-        func lookup(_ ids: [Int32], _ paired: [Int32]?, _ offsets: [Int32]) -> Variable {
-            guard let paired else { return tape.embeddingBag(table, ids: ids, offsets: offsets, combiner: .mean) }
-            return tape.embeddingBagProduct(table, ids: ids, pairedIds: paired, offsets: offsets, combiner: .mean)
+        let combiners = c.resolvedFieldCombiners
+        func lookup(_ ids: [Int32], _ paired: [Int32]?, _ offsets: [Int32], _ combiners: [EmbeddingCombiner]) -> Variable {
+            guard let paired else { return tape.embeddingBag(table, ids: ids, offsets: offsets, combiners: combiners) }
+            return tape.embeddingBagProduct(table, ids: ids, pairedIds: paired, offsets: offsets, combiners: combiners)
         }
         let offsets = batch.bagOffsets ?? (0...(b * f)).map { Int32($0) }
         precondition(offsets.count == b * f + 1, "MMoEModel: batch has \(offsets.count - 1) bags, expected \(b) x \(f)")
         let emb: Variable
         if fuseEmbeddingLookups || f == 1 {
-            emb = lookup(batch.ids, batch.pairedIds, offsets).reshaped([b, f * c.embeddingDim])
+            emb = lookup(batch.ids, batch.pairedIds, offsets, combiners).reshaped([b, f * c.embeddingDim])
         } else {
             emb = concat((0..<f).map { field in
                 var ids: [Int32] = [], paired: [Int32]? = batch.pairedIds == nil ? nil : [], fieldOffsets: [Int32] = [0]
@@ -174,7 +176,7 @@ public final class MMoEModel {
                     if let all = batch.pairedIds { paired! += all[bag] }
                     fieldOffsets.append(Int32(ids.count))
                 }
-                return lookup(ids, paired, fieldOffsets)
+                return lookup(ids, paired, fieldOffsets, [combiners[field]])
             }, axis: 1)
         }
         return c.denseWidth == 0 ? emb : concat([emb, dense], axis: 1)

@@ -27,11 +27,11 @@ public final class EmbeddingTable {
     }
 
     /// Adds each bag's gradient row `grad[bag]` (`[bags, D]`, contiguous) to the rows of that bag,
-    /// scaled by 1/size for the mean combiner.
+    /// scaled by 1/size when the bag's field is mean-combined (`mean[bag % mean.count]`).
     /// NOTE: the three bookkeeping arrays are moved into locals for the pass (and back after), so
     /// the per-id loop runs without the exclusivity checks and copy-on-write tests that touching a
     /// class's stored properties costs on every access.
-    func accumulateBags(_ grad: UnsafePointer<Float>, ids: [Int32], offsets: [Int32], mean: Bool) {
+    func accumulateBags(_ grad: UnsafePointer<Float>, ids: [Int32], offsets: [Int32], mean: [Bool]) {
         let d = dim
         var slot = self.slot, touched = touchedRows, values = gradValues
         self.slot = []; touchedRows = []; gradValues = []
@@ -42,9 +42,12 @@ public final class EmbeddingTable {
         for k in 0..<ids.count { slots[k] = Int32(Self.gradientSlot(of: Int(ids[k]), d, &slot, &touched, &values)) }
         values.withUnsafeMutableBufferPointer { gv in
             slots.withUnsafeBufferPointer { slots in
+                var field = 0
                 for bag in 0..<(offsets.count - 1) {
+                    let isMean = mean[field]
+                    field = field + 1 == mean.count ? 0 : field + 1
                     let lo = Int(offsets[bag]), hi = Int(offsets[bag + 1])
-                    let scale: Float = mean && hi > lo ? 1 / Float(hi - lo) : 1
+                    let scale: Float = isMean && hi > lo ? 1 / Float(hi - lo) : 1
                     let g = grad + bag * d
                     for k in lo..<hi { Kernels.addRow(gv.baseAddress! + Int(slots[k]) * d, g, scale: scale, d) }
                 }
