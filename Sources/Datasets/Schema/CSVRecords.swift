@@ -23,8 +23,7 @@ extension ChunkReader {
         var block = LineBlock(numbers: [])
         // Records found in the current chunk: (range in `buffer`, line breaks inside quotes).
         var ends: [(Range<Int>, Int)] = []
-        while let chunk = try read() {
-            buffer.append(contentsOf: chunk)
+        while try read(appendingTo: &buffer) {
             ends.removeAll(keepingCapacity: true)
             var start = 0, quoted = inQuote, inside = breaksInside
             buffer.withUnsafeBufferPointer { bytes in
@@ -48,12 +47,13 @@ extension ChunkReader {
                 }
                 k += take
                 if block.lines.count == count {
-                    let full = block
-                    block = LineBlock(numbers: [])
-                    block.bytes.reserveCapacity(full.bytes.count)
-                    block.lines.reserveCapacity(count)
-                    block.numbers!.reserveCapacity(count)
-                    guard try body(full) else { return }
+                    guard try body(block) else { return }
+                    // The next block reuses this one's storage when `body` kept no copy (fresh
+                    // memory costs a page fault per 4 KiB as it is first written); else the
+                    // arrays are copied on write, as before.
+                    block.bytes.removeAll(keepingCapacity: true)
+                    block.lines.removeAll(keepingCapacity: true)
+                    block.numbers!.removeAll(keepingCapacity: true)
                 }
             }
             buffer.removeSubrange(0 ..< start)
