@@ -61,11 +61,11 @@ final class CSVKernelTests: XCTestCase {
             buffer.withUnsafeBufferPointer { b in
                 let base = b.baseAddress!
                 let lo = pad, hi = pad + text.count
-                let got = CSVKernels.decimal(base, lo, hi, b.count, CSVKernels.powerTable)
+                let got = CSVKernels.decimal(base, lo, hi, b.count, CSVKernels.powerTable, CSVKernels.memoMasks)
                 XCTAssertEqual(got?.bitPattern, expected?.bitPattern, "\(String(decoding: text, as: UTF8.self))")
                 // Only the bytes of the field count, not the digits after it.
-                XCTAssertEqual(CSVKernels.decimal(base, lo, hi, hi, CSVKernels.powerTable)?.bitPattern, expected?.bitPattern)
-                if text.count <= 8, let short = CSVKernels.shortDecimal(base, lo, text.count, CSVKernels.powerTable) {
+                XCTAssertEqual(CSVKernels.decimal(base, lo, hi, hi, CSVKernels.powerTable, CSVKernels.memoMasks)?.bitPattern, expected?.bitPattern)
+                if text.count <= 8, let short = CSVKernels.shortDecimal(base, lo, text.count, CSVKernels.powerTable, CSVKernels.memoMasks) {
                     shortTaken += 1
                     XCTAssertEqual(short.bitPattern, expected?.bitPattern, "\(String(decoding: text, as: UTF8.self))")
                 } else if text.count <= 8, let expected, text.first != UInt8(ascii: "-"), text.first != UInt8(ascii: "+") {

@@ -84,7 +84,7 @@ extension SchemaEncoding {
                     scratch.labels[t] = value
                 }
             } else {
-                guard let value = CSVKernels.decimal(base, lo, hi, b.count, CSVKernels.powerTable) ?? DecimalParser.parse(Array(b[r]), 0 ..< r.count),
+                guard let value = CSVKernels.decimal(base, lo, hi, b.count, CSVKernels.powerTable, CSVKernels.memoMasks) ?? DecimalParser.parse(Array(b[r]), 0 ..< r.count),
                       let f = Optional(Float(value)), f.isFinite else { return nil }
                 scratch.labels[t] = f
             }
