@@ -84,6 +84,25 @@ final class ChunkReader {
             close()
             return nil
         }
+        return try readPlain().map { [UInt8]($0) }
+    }
+
+    /// Appends the next chunk to `buffer`; false at the end of the file. A plain file's chunk goes
+    /// straight from the read into `buffer`, without an array of its own in between.
+    func read(appendingTo buffer: inout [UInt8]) throws(DatasetError) -> Bool {
+        precondition(!closed, "ChunkReader: read after close")
+        if gzip != nil {
+            guard let piece = try read() else { return false }
+            buffer.append(contentsOf: piece)
+            return true
+        }
+        guard let data = try readPlain() else { return false }
+        data.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        return true
+    }
+
+    /// The next chunk of a plain file, or nil at its end.
+    private func readPlain() throws(DatasetError) -> Data? {
         let want = min(chunkSize, remaining ?? chunkSize)
         let data: Data?
         do { data = want > 0 ? try handle.read(upToCount: want) : nil } catch {
@@ -92,7 +111,7 @@ final class ChunkReader {
         }
         if let data, !data.isEmpty {
             remaining? -= data.count
-            return [UInt8](data)
+            return data
         }
         close()
         return nil

@@ -3,12 +3,13 @@ import Tensor
 import Datasets
 
 /// `mmoe-bench csv`: rows/s of the schema reader's data path (split, parse, scale, hash) on a
-/// Census-shaped 40-column CSV (11 dense, 27 sparse, 2 labels), per thread count, against pandas
+/// Census-shaped 40-column CSV (11 dense, 27 sparse, 2 labels; `--shape ids`: six of the sparse
+/// columns user, item, shop... ids with up to millions of distinct values), per thread count, against pandas
 /// `read_csv` on the same file (`--pandas`, which parses without hashing or scaling); and, with
 /// `--builtin`, the specialised Census and Taobao readers against the schema reader on the same
 /// raw files (`../shared/data`), to decide whether they could become built-in schemas.
 func benchCSV(arguments: [String]) -> Int32 {
-    var rounds = 3, rows = 200_000, threads = [1, 2], pandas = false, builtin = false, file: String?, shared = "../shared/data"
+    var rounds = 3, rows = 200_000, threads = [1, 2], pandas = false, builtin = false, file: String?, shared = "../shared/data", ids = false
     var i = 0
     func value() -> String? { i += 1; return i < arguments.count ? arguments[i] : nil }
     while i < arguments.count {
@@ -29,6 +30,9 @@ func benchCSV(arguments: [String]) -> Int32 {
         case "--shared":
             guard let v = value() else { fail("csv: --shared needs a directory") }
             shared = v
+        case "--shape":
+            guard let v = value(), v == "census" || v == "ids" else { fail("csv: --shape takes census or ids") }
+            ids = v == "ids"
         case "--pandas": pandas = true
         case "--builtin": builtin = true
         default: fail("csv: unknown option \(arguments[i])")
@@ -39,12 +43,12 @@ func benchCSV(arguments: [String]) -> Int32 {
     try? FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: temporary) }
     do {
-        let path = file ?? temporary.appendingPathComponent("census_shaped.csv").path
-        if file == nil || !FileManager.default.fileExists(atPath: path) { try writeCensusShaped(rows: rows, to: path) }
+        let path = file ?? temporary.appendingPathComponent(ids ? "ids_shaped.csv" : "census_shaped.csv").path
+        if file == nil || !FileManager.default.fileExists(atPath: path) { try writeCensusShaped(rows: rows, ids: ids, to: path) }
         let schema = censusShapedSchema()
         let fitted = try SchemaScan(schema: schema, paths: [path], keepRows: false).schema
         let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        print("Schema'd CSV data path on \(path): 40 columns (11 dense minmax, 27 sparse hashed, 2 labels), \(bytes / 1_000_000) MB; "
+        print("Schema'd CSV data path on \(path): 40 columns (11 dense minmax, 27 sparse hashed, 2 labels\(ids ? "; 6 id columns of up to millions of values" : "")), \(bytes / 1_000_000) MB; "
               + "best of \(rounds) rounds (a shared machine makes these noisy)")
         var rates: [Int: Double] = [:]
         for t in threads {
@@ -109,9 +113,14 @@ private func censusShapedSchema() -> DataSchema {
                tasks: [SchemaTask(name: "income"), SchemaTask(name: "marital")])
 }
 
+/// The distinct values of the id columns of `--shape ids` (user, item, shop, brand, category,
+/// campaign ids, as in a click log): `s0` ... `s5`.
+private let idCardinalities = [5_000_000, 2_000_000, 500_000, 100_000, 10_000, 1_000]
+
 /// Rows shaped like Census-income's: small integers and a few reals, categorical text of Census
-/// lengths ("Not in universe", "Private", ...), two 0/1 labels; columns interleaved.
-private func writeCensusShaped(rows: Int, to path: String) throws {
+/// lengths ("Not in universe", "Private", ...), two 0/1 labels; columns interleaved. `ids`: columns
+/// `s0` to `s5` hold ids drawn uniformly from `idCardinalities` values instead.
+private func writeCensusShaped(rows: Int, ids: Bool = false, to path: String) throws {
     var rng = SeededRNG(seed: 7)
     let words = ["Not in universe", "Private", "Married-civilian spouse present", "Never married", "White", "Male", "Female",
                  "Nonfiler", "Householder", "Native- Born in the United States", "Children", "High school graduate", "?", "Yes", "No"]
@@ -127,6 +136,8 @@ private func writeCensusShaped(rows: Int, to path: String) throws {
         for name in header.dropLast(2) {
             if name.hasPrefix("d") {
                 fields.append(rng.nextUniform() < 0.7 ? "\(Int(rng.nextUniform() * 90))" : String(format: "%.2f", rng.nextUniform() * 5000))
+            } else if ids, let k = Int(name.dropFirst()), k < idCardinalities.count {
+                fields.append(["u", "i", "shop", "b", "c", "ad"][k] + "\(rng.next() % UInt64(idCardinalities[k]))")
             } else {
                 fields.append(words[Int(rng.nextUniform() * Float(words.count)) % words.count] + (name == "s3" ? "\(Int(rng.nextUniform() * 50))" : ""))
             }

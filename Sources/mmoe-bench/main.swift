@@ -70,10 +70,11 @@ subcommands:
       rows/s over N rows (default 500000), against mmoe-train's samples/s with OneFlow's flags and
       --parquet_stream on over --train_steps (default 500), in interleaved rounds; DIR in OneFlow's
       layout (Scripts/parquet_bench.py write-folder writes a large one).
-  csv [--rows N] [--file FILE] [--threads 1,2] [--rounds N] [--pandas] [--builtin] [--shared DIR]
+  csv [--rows N] [--file FILE] [--shape census|ids] [--threads 1,2] [--rounds N] [--pandas] [--builtin] [--shared DIR]
       rows/s and rows per CPU-second of the --schema data path (split, parse, scale, hash) on a
       generated Census-shaped 40-column CSV (or FILE, written there first when it does not
       exist), per thread count.
+      --shape ids six of the sparse columns hold ids of 1,000 to 5,000,000 distinct values
       --pandas    also time pandas.read_csv on the same file (python3 Scripts/csv_bench.py)
       --builtin   also the Census and Taobao readers against the schema reader on the same raw
                   files (DIR/census, DIR/taobao; default ../shared/data), one thread

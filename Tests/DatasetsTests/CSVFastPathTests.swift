@@ -23,11 +23,11 @@ final class CSVFastPathTests: XCTestCase {
         return url.path
     }
 
-    func read(_ schema: DataSchema, _ path: String, fast: Bool, keepKeys: Bool = true) throws -> TabularData {
+    func read(_ schema: DataSchema, _ path: String, fast: Bool, keepKeys: Bool = true, chunkRows: Int = 64) throws -> TabularData {
         var reader = SchemaReader(schema: schema, keepKeys: keepKeys)
         reader.fastPath = fast
         var parts: [TabularData] = []
-        try reader.read(.file(path), chunkRows: 64) { parts.append($0); return true }
+        try reader.read(.file(path), chunkRows: chunkRows) { parts.append($0); return true }
         return TabularData.concatenating(parts)!
     }
 
@@ -89,6 +89,37 @@ final class CSVFastPathTests: XCTestCase {
         XCTAssertEqual(fast.bagOffsets, checked.bagOffsets)
         // Without keys, the same ids.
         XCTAssertEqual(try read(fitted, path, fast: true, keepKeys: false).ids, checked.ids)
+    }
+
+    /// In blocks long enough for a memo to turn off: a column of distinct ids, a column of few values
+    /// up to 50 bytes long (past the memo's 48), and dense values of every short form (one word) and
+    /// longer ones; the fast path's bits are the checked path's.
+    func testHighCardinalityAndLongValuesGiveTheCheckedPathsBits() throws {
+        var seed: UInt64 = 77
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        let long = (44 ... 50).map { String(repeating: "L", count: $0 - 1) + "\($0)" }
+        let numbers = ["0", "7", ".5", "5.", "12345678", "1234567.", "123456789", "-1.5", "+3", "4905.49", "0.000001", "99.99999", ""]
+        var text = "id,cat,x,y\n"
+        for i in 0 ..< 3000 {
+            text += "u\(i &* 2654435761 % 1_000_003),\(long[next(long.count)]),\(numbers[next(numbers.count)]),\(next(2))\n"
+        }
+        let path = try write("ids.csv", text)
+        let schema = try DataSchema(json: Data("""
+            {"features": [{"name": "id", "kind": "sparse", "buckets": 1000000}, {"name": "cat", "kind": "sparse", "buckets": 64},
+                          {"name": "x", "kind": "dense", "transform": "standardize"}],
+             "tasks": [{"name": "y"}]}
+            """.utf8), file: "schema.json")
+        let fitted = try SchemaScan(schema: schema, paths: [path], keepRows: false).schema
+        let fast = try read(fitted, path, fast: true, chunkRows: 4096)
+        let checked = try read(fitted, path, fast: false, chunkRows: 4096)
+        XCTAssertEqual(fast.count, 3000)
+        XCTAssertEqual(fast.dense.map(\.bitPattern), checked.dense.map(\.bitPattern))
+        XCTAssertEqual(fast.labels.map(\.bitPattern), checked.labels.map(\.bitPattern))
+        XCTAssertEqual(fast.ids, checked.ids)
+        XCTAssertEqual(fast.keys, checked.keys)
     }
 
     /// The fast path takes plain records itself, and hands quoted ones, wrong field counts and values

@@ -48,15 +48,17 @@ enum CSVKernels {
                               ends: UnsafeMutableBufferPointer<Int>, limit: Int) -> Int {
         assert(start >= 0 && end <= bytes.count && limit + 2 <= ends.count)
         guard let base = bytes.baseAddress, let out = ends.baseAddress else { return -1 }
+        // A quote anywhere sends the record to the quoted path: one `memchr` (vector code) finds it
+        // sooner than a test in every word.
+        if end > start, memchr(base + start, Int32(quote), end - start) != nil { return -1 }
         let raw = UnsafeRawPointer(base)
-        let delimiters = ones &* UInt64(delimiter), quotes = ones &* UInt64(quote)
+        let delimiters = ones &* UInt64(delimiter)
         var n = 0, i = start
         while i + 8 <= end {
             let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            if zeroBytes(word ^ quotes) != 0 { return -1 }
             var found = zeroBytes(word ^ delimiters)
             let c = found.nonzeroBitCount
-            guard n + c <= limit else { return -2 }
+            guard n &+ c <= limit else { return -2 }
             // A word holds 0, 1 or 2 delimiters nearly always: write two without branching on how
             // many (a slot past the last is overwritten later), loop only for more.
             out[n] = i &+ (found.trailingZeroBitCount >> 3)
@@ -75,9 +77,7 @@ enum CSVKernels {
             i &+= 8
         }
         while i < end {
-            let b = base[i]
-            if b == quote { return -1 }
-            if b == delimiter {
+            if base[i] == delimiter {
                 guard n < limit else { return -2 }
                 ends[n] = i
                 n += 1
@@ -180,31 +180,31 @@ enum CSVKernels {
                            specs: UnsafeBufferPointer<DenseSpec>, out: UnsafeMutableBufferPointer<Float>) -> Bool {
         assert(out.count >= specs.count)
         guard let base = bytes.baseAddress else { return specs.isEmpty }
-        return exactPowers.withUnsafeBufferPointer { powers in
-            for d in specs.indices {
-                let spec = specs[d]
-                let (lo, hi) = field(base, start, ends, spec.column)
-                var x: Double
-                if lo == hi {
-                    x = spec.defaultValue
-                } else {
-                    guard let value = plainDecimal(base, lo, hi, powers.baseAddress!) else { return false }
-                    x = value
-                }
-                switch spec.transform {
-                case 0: break
-                case 1:
-                    guard x > -1 else { return false }
-                    x = Foundation.log1p(x)
-                default:
-                    x = (x - spec.shift) / spec.scale
-                }
-                let value = Float(x)
-                guard value.isFinite else { return false }
-                out[d] = value
+        let n = bytes.count
+        let powers = powerTable, masks = memoMasks
+        for d in specs.indices {
+            let spec = specs[d]
+            let (lo, hi) = field(base, start, ends, spec.column)
+            var x: Double
+            if lo == hi {
+                x = spec.defaultValue
+            } else {
+                guard let value = decimal(base, lo, hi, n, powers, masks) else { return false }
+                x = value
             }
-            return true
+            switch spec.transform {
+            case 0: break
+            case 1:
+                guard x > -1 else { return false }
+                x = Foundation.log1p(x)
+            default:
+                x = (x - spec.shift) / spec.scale
+            }
+            let value = Float(x)
+            guard value.isFinite else { return false }
+            out[d] = value
         }
+        return true
     }
 
     /// FNV-1a over `base[lo ..< hi]` from `h`.
@@ -222,111 +222,6 @@ enum CSVKernels {
         spec.offset + Int32(truncatingIfNeeded: spec.powerOfTwo ? key & spec.mask : key % spec.buckets)
     }
 
-    /// A value of at most 32 bytes as four little-endian words, zero past its end, and its length:
-    /// two values are equal exactly when these are.
-    struct ShortValue: Equatable {
-        var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0
-        var length = -1
-    }
-
-    /// A memo of a field's values and their keys: categorical columns repeat a few values over and
-    /// over, and comparing 32 bytes costs less than hashing them byte by byte (FNV-1a is one
-    /// multiply per byte, each waiting for the last). An open-addressing table of `memoSlots`
-    /// entries a field, probed at most `memoProbes` times; a value that finds
-    /// neither itself nor a free entry is hashed without being remembered, so a column of many
-    /// distinct values costs a few compares more per value.
-    struct MemoEntry {
-        var value = ShortValue()
-        var key: UInt64 = 0
-        /// To 64 bytes: one entry, one cache line (`MemoTable` aligns them).
-        private var padding: (UInt64, UInt64) = (0, 0)
-
-        init() {}
-
-        init(value: ShortValue, key: UInt64) {
-            self.value = value
-            self.key = key
-        }
-    }
-
-    /// The memo entries of a record's features, `memoSlots` a feature, each on a cache line of its
-    /// own (an array's elements would straddle two, doubling the lines a record touches). Only the
-    /// kernels touch it; one encoding (one thread) uses it at a time.
-    final class MemoTable {
-        let entries: UnsafeMutablePointer<MemoEntry>
-        let count: Int
-
-        init(features: Int) {
-            precondition(MemoryLayout<MemoEntry>.stride == 64, "CSVKernels.MemoEntry must fill one cache line")
-            count = max(1, features) * memoSlots
-            entries = UnsafeMutableRawPointer.allocate(byteCount: count * 64, alignment: 64).bindMemory(to: MemoEntry.self, capacity: count)
-            entries.initialize(repeating: MemoEntry(), count: count)
-        }
-
-        deinit {
-            entries.deinitialize(count: count)
-            UnsafeMutableRawPointer(entries).deallocate()
-        }
-    }
-
-    static let memoSlots = 64
-    static let memoBits = 6
-    static let memoProbes = 4
-    static let memoBytes = 32
-
-    /// The low `count` bytes of `word` (none for count <= 0, all for count >= 8), without a branch
-    /// on `count` (the lengths of a record's values follow no pattern a predictor could learn).
-    @inline(__always) static func low(_ word: UInt64, _ count: Int) -> UInt64 {
-        let c = UInt64(truncatingIfNeeded: max(0, min(count, 8)))
-        let mask = UInt64.max &>> ((64 &- 8 &* c) & 63)  // all bytes for c = 0 too: cleared below
-        return c == 0 ? 0 : word & mask
-    }
-
-    /// `base[lo ..< hi]` (at most `memoBytes` bytes; `n` bytes readable from `base`) as a
-    /// `ShortValue`.
-    @inline(__always) static func shortValue(_ base: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int, _ n: Int) -> ShortValue {
-        let length = hi &- lo
-        if lo &+ memoBytes <= n {
-            let raw = UnsafeRawPointer(base + lo)
-            @inline(__always) func word(_ k: Int) -> UInt64 {
-                low(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 &* k, as: UInt64.self)), length &- 8 &* k)
-            }
-            return ShortValue(w0: word(0), w1: word(1), w2: word(2), w3: word(3), length: length)
-        }
-        // Near the end of the buffer: byte by byte.
-        var words = [UInt64](repeating: 0, count: 4)
-        for i in 0 ..< length { words[i >> 3] |= UInt64(base[lo &+ i]) &<< UInt64((i & 7) &* 8) }
-        return ShortValue(w0: words[0], w1: words[1], w2: words[2], w3: words[3], length: length)
-    }
-
-    /// The first memo entry a value probes.
-    @inline(__always) static func slot(_ v: ShortValue) -> Int {
-        let h = (v.w0 ^ (v.w1 &* 0x9e37_79b9_7f4a_7c15) ^ (v.w2 &* 0xc2b2_ae3d_27d4_eb4f) ^ (v.w3 &* 0x1656_67b1_9e37_79f9)
-                 ^ UInt64(truncatingIfNeeded: v.length))
-            &* 0xff51_afd7_ed55_8ccd
-        return Int(truncatingIfNeeded: h &>> UInt64(64 - memoBits))
-    }
-
-    /// The key of field `spec`'s value `base[lo ..< hi]`, from the field's memo when it is there,
-    /// else hashed (and remembered when there is room).
-    @inline(__always) static func key(_ spec: FieldSpec, _ base: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int, _ n: Int,
-                                      _ memo: UnsafeMutablePointer<MemoEntry>) -> UInt64 {
-        guard hi &- lo <= memoBytes else { return FieldHash.mix(fnv(spec.seed, base, lo, hi)) }
-        let value = shortValue(base, lo, hi, n)
-        var s = slot(value)
-        for _ in 0 ..< memoProbes {
-            let entry = memo + s
-            if entry.pointee.value == value { return entry.pointee.key }
-            if entry.pointee.value.length < 0 {
-                let key = FieldHash.mix(fnv(spec.seed, base, lo, hi))
-                entry.pointee = MemoEntry(value: value, key: key)
-                return key
-            }
-            s = (s &+ 1) & (memoSlots &- 1)
-        }
-        return FieldHash.mix(fnv(spec.seed, base, lo, hi))
-    }
-
     /// The ids of one split record's sparse and tag features, in feature order, into `ids` (and
     /// their keys into `keys` when given); `fieldEnds[f]` is the number of ids written up to the
     /// end of feature `f`. Returns the number of ids. `ids` (and `keys`) must have room for one id
@@ -337,8 +232,10 @@ enum CSVKernels {
                            fieldEnds: UnsafeMutableBufferPointer<Int32>, memo: MemoTable) -> Int {
         assert(memo.count >= specs.count * memoSlots)
         guard let base = bytes.baseAddress else { return 0 }
-        let memoBase = memo.entries
+        let memoBase = memo.entries, states = memo.states, masks = memoMasks
         let n = bytes.count
+        memo.records.pointee &+= 1
+        if memo.records.pointee >= memoWindow { memo.review() }
         var m = 0
         for f in 0 ..< specs.count {
             let a = specs[f]
@@ -363,7 +260,7 @@ enum CSVKernels {
                 }
             } else {
                 let (lo, hi) = field(base, start, ends, a.column)
-                let key = key(a, base, lo, hi, n, memoBase + f &* memoSlots)
+                let key = key(a, base, lo, hi, n, memoBase + f &* memoSlots, states + f, masks)
                 ids[m] = row(key, a)
                 keys?[m] = key
                 m &+= 1

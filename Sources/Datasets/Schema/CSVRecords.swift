@@ -14,52 +14,55 @@ extension ChunkReader {
                             _ body: (LineBlock) throws(DatasetError) -> Bool) throws(DatasetError) {
         precondition(count > 0, "ChunkReader.forEachRecordBlock: count must be positive, got \(count)")
         defer { close() }
+        // The bytes read and not yet handed over: the records of the unfinished block, then the
+        // unfinished record from `start` on. A full block is handed over as ranges into this buffer,
+        // which it shares (no copy of its bytes); only the bytes after it are moved down.
         var buffer: [UInt8] = []
         var scanned = 0       // bytes of `buffer` already scanned
+        var start = 0         // where the unfinished record starts in `buffer`
         var inQuote = false   // the scan stands inside a quoted field
         var number = firstNumber  // the line the unfinished record starts on
         var breaksInside = 0  // line breaks inside quotes in the unfinished record
         var consumed = 0      // input bytes before buffer[0]
         var block = LineBlock(numbers: [])
+        block.lines.reserveCapacity(count)
+        block.numbers!.reserveCapacity(count)
         // Records found in the current chunk: (range in `buffer`, line breaks inside quotes).
         var ends: [(Range<Int>, Int)] = []
-        while let chunk = try read() {
-            buffer.append(contentsOf: chunk)
+        while try read(appendingTo: &buffer) {
             ends.removeAll(keepingCapacity: true)
-            var start = 0, quoted = inQuote, inside = breaksInside
+            var quoted = inQuote, inside = breaksInside
             buffer.withUnsafeBufferPointer { bytes in
                 CSVKernels.findRecords(bytes, from: scanned, quote: quote, quoted: &quoted, inside: &inside, start: &start, ends: &ends)
             }
             inQuote = quoted
             breaksInside = inside
-            // Consecutive records go into the block in one copy (with the line breaks between them,
-            // which no range covers).
-            var k = 0
-            while k < ends.count {
-                let take = min(count - block.lines.count, ends.count - k)
-                let first = ends[k].0.lowerBound, last = ends[k + take - 1].0.upperBound
-                if block.lines.isEmpty { block.offset = consumed + first }
-                let shift = block.bytes.count - first
-                block.bytes.append(contentsOf: buffer[first ..< last])
-                for (range, breaks) in ends[k ..< k + take] {
-                    block.lines.append(range.lowerBound + shift ..< range.upperBound + shift)
-                    block.numbers!.append(number)
-                    number += breaks + 1
-                }
-                k += take
+            for (range, breaks) in ends {
+                if block.lines.isEmpty { block.offset = consumed + range.lowerBound }
+                block.lines.append(range)
+                block.numbers!.append(number)
+                number += breaks + 1
                 if block.lines.count == count {
-                    let full = block
-                    block = LineBlock(numbers: [])
-                    block.bytes.reserveCapacity(full.bytes.count)
-                    block.lines.reserveCapacity(count)
-                    block.numbers!.reserveCapacity(count)
-                    guard try body(full) else { return }
+                    block.bytes = buffer
+                    let more = try body(block)
+                    // `buffer` is again the only owner of its storage unless `body` kept a copy of
+                    // the block (then the next change to `buffer` copies it, as arrays do).
+                    block.bytes = []
+                    block.lines.removeAll(keepingCapacity: true)
+                    block.numbers!.removeAll(keepingCapacity: true)
+                    guard more else { return }
                 }
             }
-            buffer.removeSubrange(0 ..< start)
-            consumed += start
+            // Drop what no unfinished block or record needs.
+            let keep = block.lines.first?.lowerBound ?? start
+            if keep > 0 {
+                buffer.removeSubrange(0 ..< keep)
+                consumed += keep
+                start -= keep
+                for i in block.lines.indices { block.lines[i] = block.lines[i].lowerBound - keep ..< block.lines[i].upperBound - keep }
+            }
             scanned = buffer.count
-            if buffer.count > Self.maxRecordBytes {
+            if buffer.count - start > Self.maxRecordBytes {
                 throw DatasetError(file: path, line: number, inQuote
                     ? "unterminated quote: a quoted field of the record starting here runs on for more than \(Self.maxRecordBytes >> 20) MiB"
                     : "record longer than \(Self.maxRecordBytes >> 20) MiB; not a text data file?")
@@ -68,15 +71,16 @@ extension ChunkReader {
         if inQuote {
             throw DatasetError(file: path, line: number, "unterminated quote: a quoted field of the record starting on this line never closes")
         }
-        if !buffer.isEmpty {
+        if start < buffer.count {
             let end = buffer.last == 0x0D ? buffer.count - 1 : buffer.count
-            if block.lines.isEmpty { block.offset = consumed }
-            let at = block.bytes.count
-            block.bytes.append(contentsOf: buffer[0 ..< end])
-            block.lines.append(at ..< block.bytes.count)
+            if block.lines.isEmpty { block.offset = consumed + start }
+            block.lines.append(start ..< end)
             block.numbers!.append(number)
         }
-        if !block.lines.isEmpty { _ = try body(block) }
+        if !block.lines.isEmpty {
+            block.bytes = buffer
+            _ = try body(block)
+        }
     }
 }
 

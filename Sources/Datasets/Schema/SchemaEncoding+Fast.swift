@@ -3,90 +3,101 @@
 /// by `CSVKernels` into scratch rows; anything else returns nil and goes through
 /// `encodeChecked`, which encodes it the same way or names what is wrong.
 extension SchemaEncoding {
-    /// One record's values before they join the rows.
-    struct FastScratch {
+    /// One record's values before they join the rows, in buffers of their own (no array to check,
+    /// retain or release per record). A copy of the encoding shares it (it is scratch space, and its
+    /// memo a cache: sharing changes no result), so two copies must not encode on two threads at
+    /// once; `encodeInParallel` makes one encoding per share.
+    final class FastScratch {
         /// Field `k` of the record ends at `ends[k]` (room for one field more than the layout's, to
         /// tell a record with too many, and the two slots `splitUnquoted` writes past it).
-        var ends: [Int]
-        var labels: [Float]
-        var dense: [Float]
+        let ends: UnsafeMutableBufferPointer<Int>
+        let labels: UnsafeMutableBufferPointer<Float>
+        let dense: UnsafeMutableBufferPointer<Float>
         /// Ids and keys: room for one per sparse feature plus one per byte of the record.
-        var ids: [Int32] = []
-        var keys: [UInt64] = []
-        var fieldEnds: [Int32]
-        /// Each sparse feature's memo of values and keys. A copy of the encoding shares it (it is
-        /// a cache: sharing changes no result), so two copies must not encode on two threads at once;
-        /// `encodeInParallel` makes one encoding per share.
-        var memo: CSVKernels.MemoTable
+        private(set) var ids: UnsafeMutableBufferPointer<Int32>
+        private(set) var keys: UnsafeMutableBufferPointer<UInt64>
+        let fieldEnds: UnsafeMutableBufferPointer<Int32>
+        /// Each sparse feature's memo of values and keys.
+        let memo: CSVKernels.MemoTable
 
         init(plan: Plan) {
-            ends = Array(repeating: 0, count: plan.layout.columnCount + 3)
-            labels = Array(repeating: .nan, count: plan.taskColumns.count)
-            dense = Array(repeating: 0, count: plan.denseColumns.count)
-            fieldEnds = Array(repeating: 0, count: plan.fieldColumns.count)
+            ends = .allocate(capacity: plan.layout.columnCount + 3)
+            ends.initialize(repeating: 0)
+            labels = .allocate(capacity: plan.taskColumns.count)
+            labels.initialize(repeating: .nan)
+            dense = .allocate(capacity: plan.denseColumns.count)
+            dense.initialize(repeating: 0)
+            fieldEnds = .allocate(capacity: plan.fieldColumns.count)
+            fieldEnds.initialize(repeating: 0)
+            ids = .allocate(capacity: 0)
+            keys = .allocate(capacity: 0)
             memo = CSVKernels.MemoTable(features: plan.fieldColumns.count)
+        }
+
+        /// Room for `room` ids (and keys).
+        func reserve(_ room: Int) {
+            guard ids.count < room else { return }
+            ids.deallocate()
+            keys.deallocate()
+            ids = .allocate(capacity: 2 * room)
+            ids.initialize(repeating: 0)
+            keys = .allocate(capacity: 2 * room)
+            keys.initialize(repeating: 0)
+        }
+
+        deinit {
+            for buffer in [UnsafeMutableRawBufferPointer(ends), UnsafeMutableRawBufferPointer(labels), UnsafeMutableRawBufferPointer(dense),
+                           UnsafeMutableRawBufferPointer(ids), UnsafeMutableRawBufferPointer(keys), UnsafeMutableRawBufferPointer(fieldEnds)] {
+                buffer.deallocate()
+            }
         }
     }
 
     /// Encodes `bytes[record]` into `scratch`: the number of ids, or nil when the checked path
     /// must decide (a quote, a wrong field count, a value that is not plain or not valid).
     mutating func encodeFast(_ bytes: [UInt8], _ record: Range<Int>) -> Int? {
+        bytes.withUnsafeBufferPointer { encodeFast($0, record) }
+    }
+
+    /// `encodeFast` on the buffer of the block's bytes.
+    func encodeFast(_ b: UnsafeBufferPointer<UInt8>, _ record: Range<Int>) -> Int? {
         let columns = plan.layout.columnCount
         let start = record.lowerBound, end = record.upperBound
         let room = record.count + plan.fieldSpecs.count
-        guard ids.count + room <= Int(Int32.max) else { return nil }
-        let delimiter = plan.delimiter, quote = plan.quote
-        let found = bytes.withUnsafeBufferPointer { b in
-            scratch.ends.withUnsafeMutableBufferPointer { e in
-                CSVKernels.splitUnquoted(b, start: start, end: end, delimiter: delimiter, quote: quote, ends: e, limit: columns + 1)
-            }
-        }
+        guard ids.count + room <= Int(Int32.max), let base = b.baseAddress else { return nil }
+        let scratch = scratch, ends = scratch.ends
+        let found = CSVKernels.splitUnquoted(b, start: start, end: end, delimiter: plan.delimiter, quote: plan.quote, ends: ends, limit: columns + 1)
         guard found == columns else { return nil }
-        // Labels: few per record, so checked code, with the common 0 and 1 first.
+        // Labels: few per record, so plain code, with the common 0 and 1 first.
         for t in plan.taskColumns.indices {
             guard let c = plan.taskColumns[t] else { scratch.labels[t] = .nan; continue }
-            let r = Self.trimmed(bytes, (c == 0 ? start : scratch.ends[c - 1] + 1) ..< scratch.ends[c])
-            if r.isEmpty { scratch.labels[t] = .nan; continue }
+            let (lo, hi) = CSVKernels.field(base, start, UnsafeBufferPointer(ends), c)
+            if lo == hi { scratch.labels[t] = .nan; continue }
+            let r = lo ..< hi
             if plan.taskIsBinary[t] {
                 if let positive = plan.taskPositive[t] {
-                    scratch.labels[t] = positive.contains { $0.elementsEqual(bytes[r]) } ? 1 : 0
-                } else if r.count == 1 && (bytes[r.lowerBound] == UInt8(ascii: "0") || bytes[r.lowerBound] == UInt8(ascii: "1")) {
-                    scratch.labels[t] = bytes[r.lowerBound] == UInt8(ascii: "1") ? 1 : 0
+                    scratch.labels[t] = positive.contains { $0.elementsEqual(b[r]) } ? 1 : 0
+                } else if hi - lo == 1 && (base[lo] == UInt8(ascii: "0") || base[lo] == UInt8(ascii: "1")) {
+                    scratch.labels[t] = base[lo] == UInt8(ascii: "1") ? 1 : 0
                 } else {
-                    guard let value = Self.binary(bytes, r) else { return nil }
+                    guard let value = Self.binary(Array(b[r]), 0 ..< r.count) else { return nil }
                     scratch.labels[t] = value
                 }
             } else {
-                guard let value = DecimalParser.parse(bytes, r), let f = Optional(Float(value)), f.isFinite else { return nil }
+                guard let value = CSVKernels.decimal(base, lo, hi, b.count, CSVKernels.powerTable, CSVKernels.memoMasks) ?? DecimalParser.parse(Array(b[r]), 0 ..< r.count),
+                      let f = Optional(Float(value)), f.isFinite else { return nil }
                 scratch.labels[t] = f
             }
         }
-        if scratch.ids.count < room {
-            scratch.ids = Array(repeating: 0, count: 2 * room)
-            if plan.keepKeys { scratch.keys = Array(repeating: 0, count: 2 * room) }
+        let parsed = plan.denseSpecs.withUnsafeBufferPointer { specs in
+            CSVKernels.parseDense(b, start: start, ends: UnsafeBufferPointer(ends), specs: specs, out: scratch.dense)
         }
-        let keepKeys = plan.keepKeys, memo = scratch.memo
-        return bytes.withUnsafeBufferPointer { b -> Int? in
-            scratch.ends.withUnsafeBufferPointer { e -> Int? in
-                let parsed = plan.denseSpecs.withUnsafeBufferPointer { specs in
-                    scratch.dense.withUnsafeMutableBufferPointer { out in
-                        CSVKernels.parseDense(b, start: start, ends: e, specs: specs, out: out)
-                    }
-                }
-                guard parsed else { return nil }
-                return plan.fieldSpecs.withUnsafeBufferPointer { specs in
-                    scratch.ids.withUnsafeMutableBufferPointer { ids in
-                        scratch.fieldEnds.withUnsafeMutableBufferPointer { fieldEnds in
-                            if keepKeys {
-                                return scratch.keys.withUnsafeMutableBufferPointer { keys in
-                                    CSVKernels.hashFields(b, start: start, ends: e, specs: specs, ids: ids, keys: keys, fieldEnds: fieldEnds, memo: memo)
-                                }
-                            }
-                            return CSVKernels.hashFields(b, start: start, ends: e, specs: specs, ids: ids, keys: nil, fieldEnds: fieldEnds, memo: memo)
-                        }
-                    }
-                }
-            }
+        guard parsed else { return nil }
+        scratch.reserve(room)
+        let keys = plan.keepKeys ? scratch.keys : nil
+        return plan.fieldSpecs.withUnsafeBufferPointer { specs in
+            CSVKernels.hashFields(b, start: start, ends: UnsafeBufferPointer(ends), specs: specs, ids: scratch.ids, keys: keys,
+                                  fieldEnds: scratch.fieldEnds, memo: scratch.memo)
         }
     }
 }

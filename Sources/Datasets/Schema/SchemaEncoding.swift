@@ -112,11 +112,12 @@ struct SchemaEncoding: LineEncoding {
 
     /// The fast path's row, now known good: appended to the rows.
     private mutating func append(_ row: Int) {
+        let scratch = scratch
         labels.append(contentsOf: scratch.labels)
         dense.append(contentsOf: scratch.dense)
         let base = Int32(ids.count)
-        ids.append(contentsOf: scratch.ids[0 ..< row])
-        if plan.keepKeys { keys.append(contentsOf: scratch.keys[0 ..< row]) }
+        ids.append(contentsOf: UnsafeBufferPointer(rebasing: scratch.ids[0 ..< row]))
+        if plan.keepKeys { keys.append(contentsOf: UnsafeBufferPointer(rebasing: scratch.keys[0 ..< row])) }
         if plan.hasBags {
             for f in scratch.fieldEnds.indices { bagOffsets.append(base + scratch.fieldEnds[f]) }
         }
