@@ -79,6 +79,23 @@ final class SchemaVocabularyTests: XCTestCase {
         XCTAssertEqual(try readAll(fitted, train).ids, data.ids)
     }
 
+    /// With a tags field in the schema the rows are bags: the fitted field's id is found through them.
+    func testFittedFieldBesideTags() throws {
+        let schema = try DataSchema(json: Data(#"""
+            {"features": [{"name": "t", "kind": "tags", "buckets": 8},
+                          {"name": "city", "kind": "sparse", "buckets": 1, "vocabulary": "fit"}],
+             "tasks": [{"name": "y"}]}
+            """#.utf8), file: "schema.json")
+        let train = try write("bags.csv", "t,city,y\na|b|c,oslo,1\n,rome,0\nd,oslo,1\n")
+        let scan = try SchemaScan(schema: schema, paths: [train], keepRows: true)
+        XCTAssertEqual(scan.schema.features[1].values, ["oslo", "rome"])
+        let data = scan.data!
+        let offsets = try XCTUnwrap(data.bagOffsets)
+        XCTAssertEqual((0 ..< 3).map { data.ids[Int(offsets[$0 * 2 + 1])] }, [8, 9, 8])
+        let test = try readAll(scan.schema, try write("bags-test.csv", "t,city,y\na,lima,1\n"))
+        XCTAssertEqual(test.ids.last, 10, "the unseen row")
+    }
+
     func testBadInput() throws {
         func message(_ json: String) -> String {
             do { _ = try DataSchema(json: Data(json.utf8), file: "schema.json") } catch { return "\(error)" }

@@ -131,7 +131,8 @@ enum SchemaVocabulary {
             var records: [Int]?  // the block's non-blank records, found once a new value needs its text
             for r in 0 ..< chunk.count {
                 for f in 0 ..< fieldCount where vocabularies[f] != nil {
-                    let key = keys[r * fieldCount + f]
+                    // A sparse field's one id; with tag fields in the schema, the ids are laid out by bags.
+                    let key = keys[chunk.bagOffsets.map { Int($0[r * fieldCount + f]) } ?? r * fieldCount + f]
                     if vocabularies[f]!.localRow[key] != nil { continue }
                     if records == nil {
                         records = block.lines.indices.filter { i in
