@@ -96,6 +96,22 @@ final class SchemaVocabularyTests: XCTestCase {
         XCTAssertEqual(test.ids.last, 10, "the unseen row")
     }
 
+    /// The Parquet reader does not do either option yet: it says so instead of reading past them.
+    func testParquetRefusesBoth() throws {
+        var schema = try SchemaParquetTests.schema
+        let city = try XCTUnwrap(schema.features.firstIndex { $0.name == "city" })
+        schema.features[city].vocabulary = .fit
+        let file = try ParquetFile(path: SchemaParquetTests.fixture("train.parquet"))
+        XCTAssertThrowsError(try SchemaParquetReader(schema: schema).bind(file)) { error in
+            XCTAssertTrue("\(error)".contains("field city: \"vocabulary\": \"fit\" is read from delimited text files only"), "\(error)")
+        }
+        schema.features[city].vocabulary = .hash
+        schema.features[2].clip = true
+        XCTAssertThrowsError(try SchemaParquetReader(schema: schema).bind(file)) { error in
+            XCTAssertTrue("\(error)".contains("field score: \"clip\" is read from delimited text files only"), "\(error)")
+        }
+    }
+
     func testBadInput() throws {
         func message(_ json: String) -> String {
             do { _ = try DataSchema(json: Data(json.utf8), file: "schema.json") } catch { return "\(error)" }
