@@ -180,7 +180,7 @@ private func runPandas(_ path: String, rounds: Int) -> (rows: Int, seconds: Doub
 }
 
 /// The specialised readers against the schema reader on the same raw files: Census-income lines
-/// (42 columns, vocabularies) and Taobao lines (20 columns, hashed, two tag lists), each file
+/// (42 columns, vocabularies: `compareCensusSchema`) and Taobao lines (20 columns, hashed, two tag lists), each file
 /// repeated to about 200,000 rows so a round lasts long enough to time.
 private func compareBuiltins(shared: String, directory: String, rounds: Int) throws {
     Parallel.threads = 1
@@ -196,20 +196,7 @@ private func compareBuiltins(shared: String, directory: String, rounds: Int) thr
     }
     print("Specialised readers against the schema reader, same raw files, 1 thread, rows per CPU-second:")
     if let files = CensusIncome.files(in: (shared as NSString).appendingPathComponent("census")) {
-        let census = try CensusIncome.load(directory: (shared as NSString).appendingPathComponent("census"))
-        let path = try repeated(files.train, times: 15, name: "census.data")
-        let names = CensusIncome.columnNames
-        var schema = DataSchema(header: false, features:
-            CensusIncome.denseNames.map { SchemaFeature(name: $0, kind: .dense, index: names.firstIndex(of: $0)!, transform: .minmax) }
-            + CensusIncome.sparseNames.map { SchemaFeature(name: $0, kind: .sparse, index: names.firstIndex(of: $0)!, buckets: 1024) },
-            tasks: [SchemaTask(name: "income", index: names.firstIndex(of: "income_50k")!, positive: ["50000+."]),
-                    SchemaTask(name: "marital", index: names.firstIndex(of: "marital_stat")!, positive: ["Never married"])])
-        schema = try SchemaScan(schema: schema, paths: [path], keepRows: false).schema
-        var n = 0, m = 0
-        let builtin = try bestTimes(rounds) { n = 0; try census.encoder.encode(.file(path)) { n += $0.count; return true } }.cpu
-        let generic = try bestTimes(rounds) { m = 0; try SchemaReader(schema: schema).read(.file(path)) { m += $0.count; return true } }.cpu
-        print(String(format: "  Census-income (%d rows): built-in %.0f rows/CPU-s, as a schema %.0f rows/CPU-s: the built-in reader is %.2fx the schema reader",
-                     n, Double(n) / builtin, Double(m) / generic, generic / builtin))
+        try compareCensusSchema(trainPath: try repeated(files.train, times: 15, name: "census.data"), directory: directory, rounds: max(rounds, 5))
     }
     let taobaoTrain = ((shared as NSString).appendingPathComponent("taobao") as NSString).appendingPathComponent(Taobao.trainFileName)
     if FileManager.default.fileExists(atPath: taobaoTrain) {

@@ -6,7 +6,8 @@ import Foundation
 extension DataSchema {
     static let topKeys: Set<String> = ["delimiter", "header", "quote", "features", "tasks"]
     static let featureKeys: Set<String> = ["name", "kind", "column", "index", "transform", "default", "buckets",
-                                           "separator", "combiner", "mean", "std", "min", "max"]
+                                           "separator", "combiner", "mean", "std", "min", "max",
+                                           "clip", "vocabulary", "values"]
     static let taskKeys: Set<String> = ["name", "column", "index", "type", "weight", "condition", "positive"]
 
     /// The schema in the JSON file at `path`.
@@ -57,20 +58,27 @@ extension DataSchema {
                 }
                 feature.transform = transform
                 feature.defaultValue = try f.number("default") ?? 0
-                for key in ["buckets", "separator", "combiner"] where entry[key] != nil {
+                for key in ["buckets", "separator", "combiner", "vocabulary", "values"] where entry[key] != nil {
                     throw fail("\(place).\(key)", "applies to sparse and tags features, not dense ones")
+                }
+                feature.clip = try f.bool("clip") ?? false
+                if feature.clip && transform != .minmax {
+                    throw fail("\(place).clip", "applies to the minmax transform only")
                 }
                 let mean = try f.number("mean"), std = try f.number("std"), low = try f.number("min"), high = try f.number("max")
                 switch transform {
                 case .standardize:
                     if let mean, let std { feature.statistics = .init(shift: mean, scale: std > 0 ? std : 1) }
                 case .minmax:
-                    if let low, let high { feature.statistics = .init(shift: low, scale: high > low ? high - low : 1) }
+                    if let low, let high {
+                        if feature.clip && high < low { throw fail("\(place).max", "\(high) is below min \(low)") }
+                        feature.statistics = .init(shift: low, scale: high > low ? high - low : feature.clip ? 0 : 1)
+                    }
                 case .none, .log1p:
                     break
                 }
             } else {
-                for key in ["transform", "default", "mean", "std", "min", "max"] where entry[key] != nil {
+                for key in ["transform", "default", "mean", "std", "min", "max", "clip"] where entry[key] != nil {
                     throw fail("\(place).\(key)", "applies to dense features, not \(kind.rawValue) ones")
                 }
                 guard let buckets = try f.integer("buckets", minimum: 1) else {
@@ -84,9 +92,28 @@ extension DataSchema {
                         throw fail("\(place).combiner", "\"\(c)\" is not a combiner; expected mean or sum")
                     }
                     feature.combiner = combiner
+                    for key in ["vocabulary", "values"] where entry[key] != nil {
+                        throw fail("\(place).\(key)", "applies to sparse features, not tags ones")
+                    }
                 } else {
                     for key in ["separator", "combiner"] where entry[key] != nil {
                         throw fail("\(place).\(key)", "applies to tags features, not sparse ones")
+                    }
+                    let v = try f.string("vocabulary") ?? "hash"
+                    guard let vocabulary = SchemaFeature.Vocabulary(rawValue: v) else {
+                        throw fail("\(place).vocabulary", "\"\(v)\" is not a vocabulary; expected hash or fit")
+                    }
+                    feature.vocabulary = vocabulary
+                    if let values = entry["values"] {
+                        guard vocabulary == .fit else { throw fail("\(place).values", "applies to \"vocabulary\": \"fit\" only") }
+                        guard case .array(let list) = values else { throw fail("\(place).values", "must be a list of strings, the fitted values in row order") }
+                        feature.values = try list.map { (item: JSONValue) throws(DatasetError) -> String in
+                            guard case .string(let text) = item else {
+                                throw fail("\(place).values", "must be a list of strings, the fitted values in row order")
+                            }
+                            return text
+                        }
+                        _ = try SchemaVocabulary.table(feature.values!, field: features.filter { $0.kind != .dense }.count, file: file, place: "\(place).values")
                     }
                 }
             }
@@ -183,8 +210,13 @@ extension DataSchema {
                     if f.transform == .standardize { parts += ["\"mean\": \(Self.number(s.shift))", "\"std\": \(Self.number(s.scale))"] }
                     if f.transform == .minmax { parts += ["\"min\": \(Self.number(s.shift))", "\"max\": \(Self.number(s.shift + s.scale))"] }
                 }
+                if f.clip { parts.append("\"clip\": true") }
             case .sparse:
                 parts.append("\"buckets\": \(f.buckets)")
+                if f.vocabulary == .fit {
+                    parts.append("\"vocabulary\": \"fit\"")
+                    if let values = f.values { parts.append("\"values\": [" + values.map(JSONText.quoted).joined(separator: ", ") + "]") }
+                }
             case .tags:
                 parts += ["\"separator\": \(JSONText.quoted(String(UnicodeScalar(f.separator))))", "\"buckets\": \(f.buckets)",
                           "\"combiner\": \"\(f.combiner.rawValue)\""]

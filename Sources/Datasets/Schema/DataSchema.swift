@@ -34,13 +34,25 @@ public struct DataSchema: Sendable, Equatable {
     public var hasBags: Bool { features.contains { $0.kind == .tags } }
 
     /// The fused-table layout: each sparse or tag field owns `buckets` rows.
+    /// A `"vocabulary": "fit"` field owns `max(buckets, values.count) + 1` rows, the last for
+    /// values unseen in training.
     public var featureSchema: FeatureSchema {
         FeatureSchema(denseNames: denseFeatures.map(\.name), fieldNames: fieldFeatures.map(\.name),
-                      fieldRows: fieldFeatures.map(\.buckets))
+                      fieldRows: fieldFeatures.map(\.tableRows))
     }
 
-    /// Whether every dense transform that needs statistics has them (see `SchemaFitter`).
-    public var isFitted: Bool { denseFeatures.allSatisfy { $0.transform.needsStatistics == false || $0.statistics != nil } }
+    /// Whether every dense transform that needs statistics has them, and every fitted vocabulary
+    /// its values (see `SchemaScan`).
+    public var isFitted: Bool {
+        features.allSatisfy { f in
+            f.kind == .dense ? (f.transform.needsStatistics == false || f.statistics != nil) : (f.vocabulary == .hash || f.values != nil)
+        }
+    }
+
+    /// Whether any sparse feature has a fitted vocabulary (`"vocabulary": "fit"`).
+    public var fitsVocabularies: Bool { features.contains { $0.vocabulary == .fit } }
+    /// Whether any dense feature's `minmax` is clipped (`"clip": true`).
+    public var clipsDense: Bool { features.contains { $0.clip } }
 }
 
 /// One input of the model, read from one column.
@@ -58,6 +70,13 @@ public struct SchemaFeature: Sendable, Equatable {
     public enum Transform: String, Sendable, CaseIterable {
         case none, log1p, standardize, minmax
         var needsStatistics: Bool { self == .standardize || self == .minmax }
+    }
+
+    /// How a sparse feature's values become rows: hashed into `buckets` rows (`hash`, the default),
+    /// or looked up in a vocabulary of the training values in first-seen order (`fit`), with one
+    /// more row for values unseen in training (as the built-in Census reader encodes).
+    public enum Vocabulary: String, Sendable, CaseIterable {
+        case hash, fit
     }
 
     /// How a tags feature's rows become one vector (`mean` as TensorFlow's default combiner).
@@ -89,6 +108,15 @@ public struct SchemaFeature: Sendable, Equatable {
     public var combiner: Combiner = .mean
     /// Fitted on the training file (nil until then, or for transforms without statistics).
     public var statistics: Statistics?
+    /// `minmax` only: clip the scaled value to [0, 1], and map every value of a feature that was
+    /// constant in training to 0 (the built-in Census scaling). The raw value is rounded to a
+    /// Float before it is scaled.
+    public var clip = false
+    /// Sparse only: hashed (default) or a vocabulary fitted on the training files.
+    public var vocabulary: Vocabulary = .hash
+    /// `"vocabulary": "fit"`: the distinct training values in row order (first seen first); nil
+    /// until fitted.
+    public var values: [String]?
 
     public init(name: String, kind: Kind, column: String? = nil, index: Int? = nil, transform: Transform = .none,
                 defaultValue: Double = 0, buckets: Int = 0, separator: UInt8 = UInt8(ascii: "|"), combiner: Combiner = .mean,
@@ -107,6 +135,20 @@ public struct SchemaFeature: Sendable, Equatable {
 
     /// The header name the feature reads.
     public var columnName: String { column ?? name }
+
+    /// Rows of the field's table: `buckets`, or for a fitted vocabulary `max(buckets, values) + 1`
+    /// (`buckets` is then the capacity asked for, which grows to the values seen, plus the row of
+    /// unseen values).
+    public var tableRows: Int { vocabulary == .fit ? max(buckets, values?.count ?? 0) + 1 : buckets }
+}
+
+extension SchemaFeature.Statistics {
+    /// A clipped `minmax` of the raw Float `raw` (the built-in Census scaling): `(raw - shift) /
+    /// scale` clipped to [0, 1] in Double, and 0 when the training range was one value (scale 0).
+    @inline(__always) public func clipped(_ raw: Float) -> Float {
+        guard scale > 0 else { return 0 }
+        return Float(min(max((Double(raw) - shift) / scale, 0), 1))
+    }
 }
 
 /// One label column the model learns to predict.

@@ -48,6 +48,10 @@ public struct SchemaParquetReader: Sendable {
     /// Binds the schema to `file`'s columns, checking each column can serve its role.
     public func bind(_ file: ParquetFile) throws(DatasetError) -> Binding {
         let fields = file.fields
+        if let f = schema.features.first(where: { $0.vocabulary == .fit || $0.clip }) {
+            throw DatasetError(file: file.path, field: f.name, (f.clip ? "\"clip\"" : "\"vocabulary\": \"fit\"")
+                               + " is read from delimited text files only for now, not Parquet")
+        }
         let byName = Dictionary(fields.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let path = file.path
         func find(_ name: String, _ index: Int?, role: String, required: Bool) throws(DatasetError) -> ParquetField? {

@@ -69,6 +69,8 @@ public struct SchemaReader: Sendable {
         precondition(chunkRows > 0, "SchemaReader.read: chunkRows must be positive, got \(chunkRows)")
         let path = reader.path
         var plan = known.map(makePlan)
+        // Fitted vocabularies and clipped minmax: the kernels' rows, finished here (nil: as encoded).
+        let remap = SchemaVocabulary.needed(schema) ? try SchemaVocabulary.Remap(schema: schema, keepKeys: keepKeys, file: path) : nil
         var headerPending = known == nil ? schema.header : skipHeader && schema.header
         var left = max(0, maxRows ?? .max)
         guard left > 0 else { reader.close(); return }
@@ -92,13 +94,20 @@ public struct SchemaReader: Sendable {
             left -= block.lines.count
             guard let plan, !block.lines.isEmpty else { return left > 0 }
             onBlock?(block)
-            if let rows = try encodeInParallel(block, path: path, { SchemaEncoding(plan: plan, reserveRows: block.lines.count / max(1, Parallel.threads)) }), !deliver(rows) { return false }
+            if var rows = try encodeInParallel(block, path: path, { SchemaEncoding(plan: plan, reserveRows: block.lines.count / max(1, Parallel.threads)) }) {
+                remap?.apply(&rows)
+                if !deliver(rows) { return false }
+            }
             return left > 0
         }
     }
 
     private func makePlan(_ layout: SchemaLayout) -> SchemaEncoding.Plan {
-        var plan = SchemaEncoding.Plan(schema: schema, layout: layout, keepKeys: keepKeys)
+        // A fitted vocabulary is looked up by key, so its read keeps the keys (an unfitted one's
+        // raw read, the scan's, hands them on to the fit).
+        var plan = SchemaVocabulary.needed(schema)
+            ? SchemaEncoding.Plan(schema: SchemaVocabulary.kernelSchema(schema), layout: layout, keepKeys: keepKeys || schema.fitsVocabularies)
+            : SchemaEncoding.Plan(schema: schema, layout: layout, keepKeys: keepKeys)
         plan.fastPath = fastPath
         return plan
     }

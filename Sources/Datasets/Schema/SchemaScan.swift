@@ -35,6 +35,8 @@ public struct SchemaScan: Sendable {
         // The raw read: statistics-fitted transforms pass values through until fitted.
         var statistics = SchemaStatistics(schema: schema)
         let reader = SchemaReader(schema: statistics.raw, keepKeys: keepKeys)
+        var vocabularies = SchemaVocabulary.Fit(schema: schema)
+        var lastBlock: LineBlock?, fitError: DatasetError?
         var kept: [TabularData] = []
         var files: [File] = []
         var total = 0
@@ -51,12 +53,20 @@ public struct SchemaScan: Sendable {
                     cuts.append(FileSlice(bytes: block.offset ..< block.offset, firstLine: block.number(0)))
                     lastCut = block.offset
                 }
+                if !vocabularies.isEmpty { lastBlock = block }
             }) { chunk in
+                if let lastBlock {
+                    do throws(DatasetError) { try vocabularies.add(chunk, block: lastBlock, layout: layout, path: path) } catch {
+                        fitError = error
+                        return false
+                    }
+                }
                 rows += chunk.count
                 statistics.addBlock(chunk)
                 if keepRows { kept.append(chunk) }
                 return true
             }
+            if let fitError { throw fitError }
             let size = try ChunkReader.fileSize(path: path)
             var slices: [FileSlice] = []
             if path.hasSuffix(".gz") || cuts.isEmpty {
@@ -71,13 +81,15 @@ public struct SchemaScan: Sendable {
             total += rows
             if let maxRows, total >= maxRows { break }
         }
-        let schema = statistics.fitted(rows: total)
+        let schema = vocabularies.fitted(statistics.fitted(rows: total))
         self.schema = schema
         self.files = files
         rows = total
         if keepRows {
             var all = TabularData.concatenating(kept) ?? SchemaEncoding(plan: .init(schema: schema, layout: files[0].layout, keepKeys: keepKeys)).emptyData()
             statistics.apply(schema, to: &all)
+            // Fitted vocabularies: the kept rows' ids from their keys, with the fitted layout.
+            if schema.fitsVocabularies { try SchemaVocabulary.Remap(schema: schema, keepKeys: keepKeys, file: paths[0], scaleDense: false)?.apply(&all) }
             data = all
         } else {
             data = nil

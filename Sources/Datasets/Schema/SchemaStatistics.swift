@@ -92,7 +92,8 @@ struct SchemaStatistics {
                 schema.features[i].statistics = .init(shift: mean, scale: std > 1e-12 ? std : 1)
             case .minmax:
                 let lo = total > 0 ? low[k] : 0, hi = total > 0 ? high[k] : 1
-                schema.features[i].statistics = .init(shift: lo, scale: hi > lo ? hi - lo : 1)
+                // Clipped: a constant column keeps its zero range, and every value scales to 0.
+                schema.features[i].statistics = .init(shift: lo, scale: hi > lo ? hi - lo : schema.features[i].clip ? 0 : 1)
             case .none, .log1p:
                 break
             }
@@ -105,6 +106,10 @@ struct SchemaStatistics {
         for (k, i) in fitted.enumerated() {
             let s = schema.features[i].statistics!
             let column = columns[k]
+            if schema.features[i].clip {
+                for r in 0 ..< all.count { all.dense[r * width + column] = s.clipped(all.dense[r * width + column]) }
+                continue
+            }
             for r in 0 ..< all.count {
                 all.dense[r * width + column] = Float((Double(all.dense[r * width + column]) - s.shift) / s.scale)
             }
