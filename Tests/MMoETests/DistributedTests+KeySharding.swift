@@ -5,8 +5,8 @@ import Foundation
 /// `--embedding_sharding key` under `mpirun` (skipped without MPI, as the other DistributedTests):
 /// Census with EmbeddingVariable rows, admission and eviction, on 2 and 4 ranks, against one
 /// process with as many row shards: the same printed losses and evaluation, the same dense
-/// weights, the same store counters, and the same rows (the model save merges the shards into one
-/// snapshot); a sharded checkpoint resumes on another rank count (re-hashed).
+/// weights, the same store counters, and the same rows (each rank saves its shard file); a sharded
+/// checkpoint resumes on another rank count (re-hashed).
 extension DistributedTests {
     func censusEV(_ data: String) -> [String] {
         ["--data_dir", data, "--batch_size", "128", "--train_batches", "6", "--loss_print_interval", "2", "--threads", "1",
@@ -14,15 +14,10 @@ extension DistributedTests {
          "--ev_filter_freq", "2", "--ev_elimination", "gstep", "--ev_steps_to_live", "3", "--ev_eviction_interval", "2", "--inter", "4", "--optimizer", "adam"]
     }
 
-    /// The records of a save's `embedding_store.rows`, by key.
+    /// The records of a save, by key, as `mmoe-predict` loads them: one process's
+    /// `embedding_store.rows`, or a sharded run's shard files merged.
     static func savedRows(_ checkpoint: String) throws -> [UInt64: [UInt32]] {
-        let storage = MemoryRowStorage(width: 4 + 8 + 2)
-        _ = try RowSnapshot.load(into: storage, from: checkpoint + "/" + EmbeddingPersistence.snapshotFile)
-        var rows: [UInt64: [UInt32]] = [:]
-        try storage.scan(chunk: 1024) { keys, records in
-            for (i, key) in keys.enumerated() { rows[key] = records[(i * 14)..<((i + 1) * 14)].map(\.bitPattern) }
-        }
-        return rows
+        try ShardedCheckpointTests.rows(checkpoint)
     }
 
     static func storeCounters(_ run: Run) throws -> [Int] {
