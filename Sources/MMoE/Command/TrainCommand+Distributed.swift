@@ -101,6 +101,12 @@ extension TrainCommand {
         trainer.shardedEmbedding?.statistics() ?? trainer.embeddingStore?.statistics
     }
 
+    /// Where the rows beside the model in `dir` are, for the log: its snapshot, or its shard files.
+    func savedRowsPlace(_ dir: String) -> String {
+        let snapshot = (dir as NSString).appendingPathComponent(EmbeddingPersistence.snapshotFile)
+        return FileManager.default.fileExists(atPath: snapshot) ? snapshot : "the shard files in \(dir)"
+    }
+
     /// Loads the saved rows beside the model in `dir`: the shard files of a table sharded by key
     /// (`ShardFiles.load`: its own file on the same rank count, re-hashed on another), or a
     /// snapshot of the whole table (this rank's keys only when the table is sharded by key: the

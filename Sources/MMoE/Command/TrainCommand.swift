@@ -300,7 +300,7 @@ public struct TrainCommand {
                     }
                 case .snapshot(let dir):
                     try restoreSnapshot(persistence, from: dir, o)
-                    storeStartLine = "Embedding store: \(persistence.store.storage.count) rows loaded from \(dir)"
+                    storeStartLine = "Embedding store: \(persistence.store.storage.count) rows loaded from \(savedRowsPlace(dir))"
                     // Into a persistent store: committed at once, as fresh rows are.
                     if try persistence.commit(step: firstStep - 1) != nil, let p = persistent {
                         storeStartLine! += " and committed to \(p.directory) (commit \(p.storage.generation))"
