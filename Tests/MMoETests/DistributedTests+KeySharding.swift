@@ -62,6 +62,27 @@ extension DistributedTests {
         XCTAssertEqual(try Self.savedRows(straight.dir + "/models/final_checkpoint"), try Self.savedRows(dir + "/models/final_checkpoint"))
     }
 
+    /// Each rank's shard file in the checkpoint, and (with persistent stores) each rank's commit
+    /// named by it: 3 steps on 2 processes resumed to 6 on 2 end as a straight run.
+    func testKeyShardedPersistentStoresCheckpointAndResume() throws {
+        let mpi = try Self.mpiTools()
+        let data = try PredictFixture.censusDirectory(self, trainRows: 700, testRows: 200)
+        let straight = try train(mpi, ranks: 1, censusEV(data))
+        let dir = try PredictFixture.temporaryDirectory(self)
+        let flags = censusEV(data) + ["--embedding_sharding", "key", "--store_type", "cached_host_mem", "--persistent_path", dir + "/store",
+                                      "--checkpoint", dir + "/ckpt", "--save_steps", "2"]
+        let first = try train(mpi, ranks: 2, flags + ["--train_batches", "3"], in: dir)
+        XCTAssertEqual(first.status, 0, first.err)
+        let metadata = try ModelCheckpoint.metadata(in: dir + "/ckpt/model.ckpt-3")
+        XCTAssertEqual(metadata[EmbeddingPersistence.ranksKey], "2")
+        XCTAssertEqual(metadata["embedding_store.rank.1.directory"], dir + "/store/1-2")
+        let resumed = try train(mpi, ranks: 2, flags, in: dir)
+        XCTAssertTrue(resumed.out.contains("Resuming from"), resumed.out)
+        XCTAssertEqual(try Self.weights(straight.dir + "/models/final_checkpoint"), try Self.weights(dir + "/models/final_checkpoint"))
+        XCTAssertEqual(try Self.savedRows(straight.dir + "/models/final_checkpoint"), try Self.savedRows(dir + "/models/final_checkpoint"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/models/final_checkpoint/" + ShardFiles.name(rank: 1, of: 2)))
+    }
+
     func testKeyShardingRefusesAdaptiveEmbedding() throws {
         let mpi = try Self.mpiTools()
         let data = try PredictFixture.censusDirectory(self, trainRows: 100, testRows: 50)
