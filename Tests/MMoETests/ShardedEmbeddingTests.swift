@@ -173,18 +173,38 @@ final class ShardedEmbeddingTests: XCTestCase {
         XCTAssertFalse((single.arrays["counter.keys"] ?? []).isEmpty, "some keys are still being counted")
         let checksums = runs[0].written.map(\.checksum)
 
-        func load(_ shard: KeyShard?) throws -> ([UInt64: [UInt32]], [String: [UInt64]]) {
+        func emptyStore(_ shard: KeyShard?) throws -> EmbeddingStore {
             let model = try MMoEModel(Self.config, seed: 3, embeddingTable: false)
             var s = EmbeddingStoreSettings(kind: .dynamic, seed: 9)
             s.keyShard = shard
-            let store = try EmbeddingStore(model: model, optimizer: .adam, settings: s, filter: CounterFilter(threshold: 2),
-                                           makeStorage: { MemoryRowStorage(width: $0) })
+            return try EmbeddingStore(model: model, optimizer: .adam, settings: s, filter: CounterFilter(threshold: 2),
+                                      makeStorage: { MemoryRowStorage(width: $0) })
+        }
+        func load(_ shard: KeyShard?) throws -> ([UInt64: [UInt32]], [String: [UInt64]]) {
+            let store = try emptyStore(shard)
             try ShardFiles.load(into: store, from: dir, count: 2, checksums: checksums, shard: shard)
             return (try Self.rows(store.storage), store.checkpointState())
         }
         let whole = try load(nil)
         XCTAssertEqual(whole.0, single.rows)
         XCTAssertEqual(whole.1, single.arrays, "the filter's counts, the counters and the powers of one process's store")
+        // An older save, the shards merged into one snapshot, re-hashed over 4 ranks (streamed).
+        let merged = dir + "/merged"
+        try FileManager.default.createDirectory(atPath: merged, withIntermediateDirectories: true)
+        let wholeStore = try emptyStore(nil)
+        try ShardFiles.load(into: wholeStore, from: dir, count: 2, checksums: checksums, shard: nil)
+        try RowSnapshot.save(wholeStore.storage, arrays: wholeStore.checkpointState(), to: merged + "/" + EmbeddingPersistence.snapshotFile)
+        var fromSnapshot: [UInt64: [UInt32]] = [:], snapshotCounters: [UInt64] = [0, 0, 0]
+        for r in 0..<4 {
+            let store = try emptyStore(KeyShard(rank: r, count: 4))
+            try EmbeddingPersistence(store: store, persistent: nil).restoreSnapshot(from: merged, shard: KeyShard(rank: r, count: 4))
+            let rows = try Self.rows(store.storage)
+            XCTAssertTrue(rows.keys.allSatisfy(KeyShard(rank: r, count: 4).owns))
+            fromSnapshot.merge(rows) { a, _ in a }
+            for j in 0..<3 { snapshotCounters[j] += store.checkpointState()["store.counters"]![j] }
+        }
+        XCTAssertEqual(fromSnapshot, single.rows)
+        XCTAssertEqual(snapshotCounters, single.arrays["store.counters"])
         for r in 0..<2 {
             let own = try load(KeyShard(rank: r, count: 2))
             XCTAssertEqual(own.0, runs[r].rows, "rank \(r) of 2 loads its own shard")

@@ -4,7 +4,8 @@ import Foundation
 /// save rank 0 is writing, and the ranks learn together whether all of them succeeded, so that
 /// rank 0 completes the save (its model file, written last) only when every shard is on disk. No
 /// rank holds more than its own shard. Loading: `ShardFiles.load`; an old save whose shards were
-/// merged into one snapshot (`embedding_store.rows`) still loads (`restoreSnapshot(from:shard:)`).
+/// merged into one snapshot (`embedding_store.rows`) still loads, streamed
+/// (`restoreSnapshot(from:shard:)`).
 extension ShardedEmbedding {
     /// Collective: writes this rank's shard into `directory`, fsynced, and returns every rank's
     /// outcome, by rank (the same on every rank).
@@ -38,16 +39,21 @@ extension Communicator {
 }
 
 extension EmbeddingPersistence {
-    /// `restoreSnapshot` into this rank's shard of a table sharded by key: the whole table is
-    /// loaded, then the rows and admission counts of keys other ranks own are dropped; the counters
+    /// `restoreSnapshot` into this rank's shard of a table sharded by key, from a save whose shards
+    /// were merged into one snapshot (older saves, or one process's): the snapshot is streamed and
+    /// only the rows of keys this rank owns are kept, with their admission counts; the counters
     /// (admissions, evictions, zero lookups) stay with rank 0, so that their sum over the ranks is
     /// the saved one.
     public func restoreSnapshot(from directory: String, shard: KeyShard) throws {
-        try restoreSnapshot(from: directory)
-        var others: [UInt64] = []
-        try store.storage.scan(chunk: 4096) { keys, _ in others += keys.filter { !shard.owns($0) } }
-        try store.storage.remove(others)
-        var state = store.checkpointState()
+        let path = (directory as NSString).appendingPathComponent(Self.snapshotFile)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw EmbeddingStoreError("\(directory): its model file says the embedding rows are in \(Self.snapshotFile), which is missing")
+        }
+        if store.storage.count > 0 {
+            throw EmbeddingStoreError("\(path): cannot be loaded: the store already holds \(store.storage.count) rows; "
+                                      + "give an empty --persistent_path to load these rows into")
+        }
+        var state = try RowSnapshot.load(into: store.storage, from: path, keeping: { shard.owns($0) })
         if let keys = state["counter.keys"], let counts = state["counter.counts"] {
             let kept = keys.indices.filter { shard.owns(keys[$0]) }
             state["counter.keys"] = kept.map { keys[$0] }
