@@ -5,8 +5,8 @@ import Foundation
 /// `--embedding_sharding key` under `mpirun` (skipped without MPI, as the other DistributedTests):
 /// Census with EmbeddingVariable rows, admission and eviction, on 2 and 4 ranks, against one
 /// process with as many row shards: the same printed losses and evaluation, the same dense
-/// weights, the same store counters, and the same rows (the model save merges the shards into one
-/// snapshot); a sharded checkpoint resumes on another rank count (re-hashed).
+/// weights, the same store counters, and the same rows (each rank saves its shard file); a sharded
+/// checkpoint resumes on another rank count (re-hashed).
 extension DistributedTests {
     func censusEV(_ data: String) -> [String] {
         ["--data_dir", data, "--batch_size", "128", "--train_batches", "6", "--loss_print_interval", "2", "--threads", "1",
@@ -14,15 +14,10 @@ extension DistributedTests {
          "--ev_filter_freq", "2", "--ev_elimination", "gstep", "--ev_steps_to_live", "3", "--ev_eviction_interval", "2", "--inter", "4", "--optimizer", "adam"]
     }
 
-    /// The records of a save's `embedding_store.rows`, by key.
+    /// The records of a save, by key, as `mmoe-predict` loads them: one process's
+    /// `embedding_store.rows`, or a sharded run's shard files merged.
     static func savedRows(_ checkpoint: String) throws -> [UInt64: [UInt32]] {
-        let storage = MemoryRowStorage(width: 4 + 8 + 2)
-        _ = try RowSnapshot.load(into: storage, from: checkpoint + "/" + EmbeddingPersistence.snapshotFile)
-        var rows: [UInt64: [UInt32]] = [:]
-        try storage.scan(chunk: 1024) { keys, records in
-            for (i, key) in keys.enumerated() { rows[key] = records[(i * 14)..<((i + 1) * 14)].map(\.bitPattern) }
-        }
-        return rows
+        try ShardedCheckpointTests.rows(checkpoint)
     }
 
     static func storeCounters(_ run: Run) throws -> [Int] {
@@ -65,6 +60,27 @@ extension DistributedTests {
         XCTAssertTrue(resumed.out.contains("Resuming from"), resumed.out)
         XCTAssertEqual(try Self.weights(straight.dir + "/models/final_checkpoint"), try Self.weights(dir + "/models/final_checkpoint"))
         XCTAssertEqual(try Self.savedRows(straight.dir + "/models/final_checkpoint"), try Self.savedRows(dir + "/models/final_checkpoint"))
+    }
+
+    /// Each rank's shard file in the checkpoint, and (with persistent stores) each rank's commit
+    /// named by it: 3 steps on 2 processes resumed to 6 on 2 end as a straight run.
+    func testKeyShardedPersistentStoresCheckpointAndResume() throws {
+        let mpi = try Self.mpiTools()
+        let data = try PredictFixture.censusDirectory(self, trainRows: 700, testRows: 200)
+        let straight = try train(mpi, ranks: 1, censusEV(data))
+        let dir = try PredictFixture.temporaryDirectory(self)
+        let flags = censusEV(data) + ["--embedding_sharding", "key", "--store_type", "cached_host_mem", "--persistent_path", dir + "/store",
+                                      "--checkpoint", dir + "/ckpt", "--save_steps", "2"]
+        let first = try train(mpi, ranks: 2, flags + ["--train_batches", "3"], in: dir)
+        XCTAssertEqual(first.status, 0, first.err)
+        let metadata = try ModelCheckpoint.metadata(in: dir + "/ckpt/model.ckpt-3")
+        XCTAssertEqual(metadata[EmbeddingPersistence.ranksKey], "2")
+        XCTAssertEqual(metadata["embedding_store.rank.1.directory"], dir + "/store/1-2")
+        let resumed = try train(mpi, ranks: 2, flags, in: dir)
+        XCTAssertTrue(resumed.out.contains("Resuming from"), resumed.out)
+        XCTAssertEqual(try Self.weights(straight.dir + "/models/final_checkpoint"), try Self.weights(dir + "/models/final_checkpoint"))
+        XCTAssertEqual(try Self.savedRows(straight.dir + "/models/final_checkpoint"), try Self.savedRows(dir + "/models/final_checkpoint"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/models/final_checkpoint/" + ShardFiles.name(rank: 1, of: 2)))
     }
 
     func testKeyShardingRefusesAdaptiveEmbedding() throws {

@@ -45,15 +45,16 @@ final class ShardedEmbeddingTests: XCTestCase {
         var statistics: (rows: Int, admissions: Int, evictions: Int, zeroLookups: Int) = (0, 0, 0, 0)
         var test: [[UInt32]] = []
         var bytesSent = 0
-        /// What a save holds: the store's arrays, and (sharded) the shards merged on rank 0.
+        /// The store's arrays (what a save holds besides the rows), and (sharded, with a directory
+        /// to save into) what every rank's shard write gave.
         var arrays: [String: [UInt64]] = [:]
-        var merged: MemoryRowStorage?
+        var written: [ShardFiles.Written] = []
     }
 
     /// Trains `steps` steps on `shards` row shards, on `communicator`'s rank (nil: one process),
     /// with the store sharded by key when `sharded`.
     static func train(_ kind: EmbeddingStoreKind, optimizer: OptimizerKind, shards: Int, steps: Int,
-                      communicator: (any Communicator)?, sharded: Bool) throws -> Outcome {
+                      communicator: (any Communicator)?, sharded: Bool, saveTo: String? = nil) throws -> Outcome {
         let model = try MMoEModel(config, seed: 3, embeddingTable: false)
         var s = EmbeddingStoreSettings(kind: kind, seed: 9, eviction: kind == .dynamic ? .globalSteps(3) : nil, evictionInterval: 2)
         if sharded, let c = communicator { s.keyShard = KeyShard(rank: c.rank, count: c.size) }
@@ -85,11 +86,8 @@ final class ShardedEmbeddingTests: XCTestCase {
         out.statistics = (stats.rows, stats.admissions, stats.evictions, stats.zeroLookups)
         out.test = try trainer.predictShared(all.gathering(500..<600)).map { $0.map(\.bitPattern) }
         out.bytesSent = communicator?.bytesSent ?? 0
-        if let sharded = trainer.shardedEmbedding {
-            if let m = try sharded.merged() { (out.merged, out.arrays) = (m.storage, m.arrays) }
-        } else {
-            out.arrays = store.checkpointState()
-        }
+        out.arrays = store.checkpointState()
+        if let sharded = trainer.shardedEmbedding, let saveTo { out.written = sharded.writeShards(in: saveTo) }
         return out
     }
 
@@ -155,38 +153,66 @@ final class ShardedEmbeddingTests: XCTestCase {
         return rows
     }
 
-    /// A save of a sharded table merges the shards on rank 0 into what one process's store saves
-    /// (rows, admission counts, counters); loading it on another rank count re-hashes: each rank
-    /// keeps the keys it owns, the counters stay whole on rank 0.
-    func testSavedShardsMergeIntoOneTableAndLoadOnOtherRankCounts() throws {
+    /// A save of a sharded table: each rank writes its shard file (its keys only, its store's
+    /// arrays), every rank learns every file's checksum; the files load on the same rank count
+    /// (each its own), on another (re-hashed: each keeps the keys it owns, the counters summed onto
+    /// rank 0) and into one whole table, which then holds exactly what one process's store holds.
+    func testShardFilesLoadOnAnyRankCount() throws {
         let threads = Parallel.threads
         Parallel.threads = 1
         defer { Parallel.threads = threads }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sharded-save-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let single = try Self.train(.dynamic, optimizer: .adam, shards: 2, steps: 4, communicator: nil, sharded: false)
         let runs = try LoopbackCommunicator.run(ranks: 2) { c in
-            try Self.train(.dynamic, optimizer: .adam, shards: 2, steps: 4, communicator: c, sharded: true)
+            try Self.train(.dynamic, optimizer: .adam, shards: 2, steps: 4, communicator: c, sharded: true, saveTo: dir)
         }
-        XCTAssertNil(runs[1].merged, "only rank 0 gets the merged table")
-        let merged = try XCTUnwrap(runs[0].merged)
-        XCTAssertEqual(try Self.rows(merged), single.rows)
-        XCTAssertEqual(runs[0].arrays, single.arrays, "the filter's counts, the counters and the powers of one process's store")
+        XCTAssertEqual(runs[0].written, runs[1].written, "every rank learns every shard's outcome")
+        XCTAssertTrue(runs[0].written.allSatisfy { $0.failure == nil }, "\(runs[0].written)")
+        XCTAssertEqual(runs[0].written.map(\.rows), runs.map(\.rows.count))
         XCTAssertFalse((single.arrays["counter.keys"] ?? []).isEmpty, "some keys are still being counted")
+        let checksums = runs[0].written.map(\.checksum)
 
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sharded-save-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try RowSnapshot.save(merged, arrays: runs[0].arrays, to: dir + "/" + EmbeddingPersistence.snapshotFile)
-        let loaded = try LoopbackCommunicator.run(ranks: 4) { c -> ([UInt64: [UInt32]], [String: [UInt64]]) in
+        func emptyStore(_ shard: KeyShard?) throws -> EmbeddingStore {
             let model = try MMoEModel(Self.config, seed: 3, embeddingTable: false)
             var s = EmbeddingStoreSettings(kind: .dynamic, seed: 9)
-            s.keyShard = KeyShard(rank: c.rank, count: c.size)
-            let store = try EmbeddingStore(model: model, optimizer: .adam, settings: s, filter: CounterFilter(threshold: 2),
-                                           makeStorage: { MemoryRowStorage(width: $0) })
-            try EmbeddingPersistence(store: store, persistent: nil).restoreSnapshot(from: dir, shard: s.keyShard!)
+            s.keyShard = shard
+            return try EmbeddingStore(model: model, optimizer: .adam, settings: s, filter: CounterFilter(threshold: 2),
+                                      makeStorage: { MemoryRowStorage(width: $0) })
+        }
+        func load(_ shard: KeyShard?) throws -> ([UInt64: [UInt32]], [String: [UInt64]]) {
+            let store = try emptyStore(shard)
+            try ShardFiles.load(into: store, from: dir, count: 2, checksums: checksums, shard: shard)
             return (try Self.rows(store.storage), store.checkpointState())
         }
+        let whole = try load(nil)
+        XCTAssertEqual(whole.0, single.rows)
+        XCTAssertEqual(whole.1, single.arrays, "the filter's counts, the counters and the powers of one process's store")
+        // An older save, the shards merged into one snapshot, re-hashed over 4 ranks (streamed).
+        let merged = dir + "/merged"
+        try FileManager.default.createDirectory(atPath: merged, withIntermediateDirectories: true)
+        let wholeStore = try emptyStore(nil)
+        try ShardFiles.load(into: wholeStore, from: dir, count: 2, checksums: checksums, shard: nil)
+        try RowSnapshot.save(wholeStore.storage, arrays: wholeStore.checkpointState(), to: merged + "/" + EmbeddingPersistence.snapshotFile)
+        var fromSnapshot: [UInt64: [UInt32]] = [:], snapshotCounters: [UInt64] = [0, 0, 0]
+        for r in 0..<4 {
+            let store = try emptyStore(KeyShard(rank: r, count: 4))
+            try EmbeddingPersistence(store: store, persistent: nil).restoreSnapshot(from: merged, shard: KeyShard(rank: r, count: 4))
+            let rows = try Self.rows(store.storage)
+            XCTAssertTrue(rows.keys.allSatisfy(KeyShard(rank: r, count: 4).owns))
+            fromSnapshot.merge(rows) { a, _ in a }
+            for j in 0..<3 { snapshotCounters[j] += store.checkpointState()["store.counters"]![j] }
+        }
+        XCTAssertEqual(fromSnapshot, single.rows)
+        XCTAssertEqual(snapshotCounters, single.arrays["store.counters"])
+        for r in 0..<2 {
+            let own = try load(KeyShard(rank: r, count: 2))
+            XCTAssertEqual(own.0, runs[r].rows, "rank \(r) of 2 loads its own shard")
+            XCTAssertEqual(own.1, runs[r].arrays)
+        }
         var union: [UInt64: [UInt32]] = [:], counted: [UInt64] = [], counters: [UInt64] = [0, 0, 0]
-        for (r, (rows, arrays)) in loaded.enumerated() {
+        for r in 0..<4 {
+            let (rows, arrays) = try load(KeyShard(rank: r, count: 4))
             XCTAssertTrue(rows.keys.allSatisfy(KeyShard(rank: r, count: 4).owns))
             XCTAssertTrue((arrays["counter.keys"] ?? []).allSatisfy(KeyShard(rank: r, count: 4).owns))
             union.merge(rows) { a, _ in a }
@@ -196,6 +222,13 @@ final class ShardedEmbeddingTests: XCTestCase {
         XCTAssertEqual(union, single.rows)
         XCTAssertEqual(counted.sorted(), single.arrays["counter.keys"])
         XCTAssertEqual(counters, single.arrays["store.counters"])
+        // A file that is not the one the save completed with.
+        XCTAssertThrowsError(try ShardFiles.load(into: try EmbeddingStore(model: try MMoEModel(Self.config, seed: 3, embeddingTable: false), optimizer: .adam,
+                                                                          settings: EmbeddingStoreSettings(kind: .dynamic, seed: 9), filter: CounterFilter(threshold: 2),
+                                                                          makeStorage: { MemoryRowStorage(width: $0) }),
+                                                 from: dir, count: 2, checksums: [checksums[0], checksums[1] ^ 1], shard: nil)) {
+            XCTAssertTrue("\($0)".contains("checksum"), "\($0)")
+        }
     }
 
     /// As rank 0 of 2: what a table sharded by key cannot do yet is refused with the flag named,
@@ -209,7 +242,7 @@ final class ShardedEmbeddingTests: XCTestCase {
         }
         XCTAssertTrue(try refusal([])?.contains("model's own hashed table") == true)
         XCTAssertTrue(try refusal(["--ev", "True", "--amp", "True"])?.contains("--amp") == true)
-        XCTAssertTrue(try refusal(["--ev", "True", "--ev_filter", "cbf", "--model_save_dir", "/tmp/x"])?.contains("--ev_filter cbf") == true)
+        XCTAssertNil(try refusal(["--ev", "True", "--ev_filter", "cbf", "--model_save_dir", "/tmp/x"]), "each rank saves its own filter")
         XCTAssertTrue(try refusal(["--adaptive_emb", "True"])?.contains("--adaptive_emb") == true)
         XCTAssertNil(try refusal(["--ev", "True", "--checkpoint", "/tmp/x"]))
         let o = try command.forRank(TrainOptions.parse(["--store_type", "cached_ssd", "--persistent_path", "/tmp/p", "--embedding_sharding", "key"]))

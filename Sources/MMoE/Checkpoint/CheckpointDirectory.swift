@@ -26,6 +26,9 @@ struct CheckpointDirectory {
 
     func latest() -> (path: String, step: Int)? { all().last }
 
+    /// The directory the checkpoint of `step` is saved in.
+    func directory(step: Int) -> String { (path as NSString).appendingPathComponent("\(Self.prefix)\(step)") }
+
     /// Saves `model` as `model.ckpt-<step>`, then deletes the oldest checkpoints beyond `keep`
     /// and the leftovers of interrupted saves of earlier steps (only after the new one is
     /// complete, so a crash never leaves fewer than before).
@@ -38,7 +41,7 @@ struct CheckpointDirectory {
     func save(_ model: MMoEModel, optimizer: any Optimizer, kind: OptimizerKind, step: Int, metadata: [String: String],
               lossScaler: LossScaler? = nil, beforeModel: (String) throws -> [String: String] = { _ in [:] },
               afterModel: () throws -> Void = {}) throws -> String {
-        let dir = (path as NSString).appendingPathComponent("\(Self.prefix)\(step)")
+        let dir = directory(step: step)
         var meta = metadata
         meta["step"] = "\(step)"
         // The optimizer first: a checkpoint counts as complete once its model file exists.

@@ -7,14 +7,18 @@ import Foundation
 enum FileFaults {
     /// Operations counted since `arm`; the one numbered `failing` (0-based) fails. nil: count only.
     nonisolated(unsafe) static var failing: Int?
+    /// When set, the first operation whose description contains it fails (whatever its number:
+    /// the operations of ranks on threads interleave in no fixed order).
+    nonisolated(unsafe) static var failingMatch: String?
     nonisolated(unsafe) private(set) static var operations: [String] = []
     nonisolated(unsafe) private static var armed = false
     private static let lock = NSLock()
 
     /// Starts counting operations (and failing the one numbered `failAt`).
-    static func arm(failAt: Int?) {
+    static func arm(failAt: Int?, failMatching match: String? = nil) {
         lock.lock(); defer { lock.unlock() }
         failing = failAt
+        failingMatch = match
         operations = []
         armed = true
     }
@@ -23,6 +27,7 @@ enum FileFaults {
         lock.lock(); defer { lock.unlock() }
         armed = false
         failing = nil
+        failingMatch = nil
     }
 
     /// Whether `operation` (e.g. "write /path") is to fail as an injected fault.
@@ -30,6 +35,10 @@ enum FileFaults {
         guard armed else { return false }
         lock.lock(); defer { lock.unlock() }
         operations.append(operation)
+        if let match = failingMatch, operation.contains(match) {
+            failingMatch = nil
+            return true
+        }
         return failing == operations.count - 1
     }
 }

@@ -19,13 +19,19 @@ extension TrainCommand {
         if o.microBatch > 1 {
             throw UsageError("--micro_batch \(o.microBatch) is not supported \(launch) yet; drop it, or raise --batch_size (it is the global batch)")
         }
+        if o.incrementalCkpt > 0 && o.checkpoint != nil {
+            // Its saves fall due by each rank's clock, but a checkpoint is written by all ranks together.
+            throw UsageError("--incremental_ckpt \(o.incrementalCkpt) with --checkpoint is not supported \(launch) yet (each rank's clock would call "
+                             + "for a checkpoint at a different step); use --save_steps")
+        }
         var o = o
         if o.embeddingSharding == .key { try checkKeySharding(o, launch: launch) }
         if let dir = o.embeddingStoreDirectory {
-            // Each rank keeps its replica of the table in its own store, OneFlow's layout.
-            guard o.checkpoint == nil, let path = o.persistentPath, dir == path else {
-                throw UsageError("\(o.embeddingStoreFlag) with --checkpoint is not supported \(launch) yet (the checkpoints would name "
-                                 + "store commits of rank 0 only); use --model_save_dir, or an in-memory store")
+            // Each rank keeps its replica (or shard) of the table in its own store, OneFlow's
+            // layout; a checkpoint names every rank's commit.
+            guard let path = o.persistentPath, dir == path else {
+                throw UsageError("--incremental_ckpt \(o.incrementalCkpt) is not supported \(launch) yet (its store would be one for all ranks); "
+                                 + "use --persistent_path with --checkpoint, or drop --incremental_ckpt")
             }
             o.persistentPath = (path as NSString).appendingPathComponent("\(c.rank)-\(c.size)")
         }
@@ -76,8 +82,6 @@ extension TrainCommand {
             (o.adaptiveEmb, "--adaptive_emb True (a rare id reads its bucket's shared row, which another rank may own)"),
             (o.amp, "--amp (the loss scaler's overflow check would see one rank's rows only)"),
             (o.incrementalCkpt > 0, "--incremental_ckpt (its increments would be commits of each rank's store)"),
-            (o.evFilter == .cbf && (o.checkpoint != nil || o.modelSaveDir != nil),
-             "--ev_filter cbf with --checkpoint or --model_save_dir (the ranks' counting Bloom filters cannot be merged into one saved filter exactly)"),
         ]
         if let (_, what) = refused.first(where: { $0.0 }) {
             throw UsageError("\(what) is not supported with --embedding_sharding key \(launch) yet; use --embedding_sharding replicated")
@@ -97,17 +101,24 @@ extension TrainCommand {
         trainer.shardedEmbedding?.statistics() ?? trainer.embeddingStore?.statistics
     }
 
-    /// Collective when the table is sharded by key: the whole table merged on rank 0, for the save
-    /// rank 0 is about to write (nil on the other ranks, and when the table is not sharded).
-    func mergedShards(_ trainer: Trainer) throws -> (storage: MemoryRowStorage, arrays: [String: [UInt64]])? {
-        guard let sharded = trainer.shardedEmbedding else { return nil }
-        do { return try sharded.merged() } catch let error as EmbeddingStoreError { throw UsageError(error.description) }
+    /// Where the rows beside the model in `dir` are, for the log: its snapshot, or its shard files.
+    func savedRowsPlace(_ dir: String) -> String {
+        let snapshot = (dir as NSString).appendingPathComponent(EmbeddingPersistence.snapshotFile)
+        return FileManager.default.fileExists(atPath: snapshot) ? snapshot : "the shard files in \(dir)"
     }
 
-    /// Loads a saved snapshot of the rows: this rank's keys only when the table is sharded by key
-    /// (the snapshot is a whole table, so any rank count re-hashes it).
+    /// Loads the saved rows beside the model in `dir`: the shard files of a table sharded by key
+    /// (`ShardFiles.load`: its own file on the same rank count, re-hashed on another), or a
+    /// snapshot of the whole table (this rank's keys only when the table is sharded by key: the
+    /// snapshot is a whole table, so any rank count re-hashes it).
     func restoreSnapshot(_ persistence: EmbeddingPersistence, from dir: String, _ o: TrainOptions) throws {
-        if let shard = persistence.store.settings.keyShard, shard.count > 1 {
+        let shard = persistence.store.settings.keyShard.flatMap { $0.count > 1 ? $0 : nil }
+        let file = (dir as NSString).appendingPathComponent(ModelCheckpoint.fileName)
+        if case .shards(let count, let checksums) = try EmbeddingPersistence.savedRows(try ModelCheckpoint.metadata(in: dir), file: file) {
+            do {
+                try ShardFiles.load(into: persistence.store, from: dir, count: count, checksums: checksums, shard: shard)
+            } catch let error as EmbeddingStoreError { throw UsageError(error.description) }
+        } else if let shard {
             try persistence.restoreSnapshot(from: dir, shard: shard)
         } else {
             try persistence.restoreSnapshot(from: dir)

@@ -54,7 +54,8 @@ extension TrainCommand {
     enum RowStart {
         /// Fresh rows (a fixed, adaptive or multihash table's initial rows; none for EV).
         case created
-        /// The snapshot beside a saved model (a resumed checkpoint or `--model_load_dir`).
+        /// The snapshot (or a sharded table's shard files) beside a saved model (a resumed
+        /// checkpoint or `--model_load_dir`).
         case snapshot(directory: String)
         /// The persistent store's last commit, already in the storage; `step` when it is a
         /// resumed checkpoint's (nil: the rows go on in a new run).
@@ -73,9 +74,10 @@ extension TrainCommand {
             let metadata: [String: String], rows: EmbeddingPersistence.SavedRows
             do {
                 metadata = try ModelCheckpoint.metadata(in: c.path)
-                rows = try EmbeddingPersistence.savedRows(metadata, file: file)
+                rows = try EmbeddingPersistence.savedRows(metadata, file: file, rank: rank)
             } catch { throw UsageError("\(error)") }
-            if case .persistent(_, let g, let s, let dir) = rows, !(persistent?.holds(rows) ?? false) {
+            try checkRankCount(metadata, rows, checkpoint: c.path)
+            if case .persistent(_, let g, let s, let dir) = rows, !everyRankHolds(persistent?.holds(rows) ?? false) {
                 passedOver.append("\((c.path as NSString).lastPathComponent) names commit \(g) (step \(s)) of \(dir)")
                 continue
             }
@@ -90,6 +92,18 @@ extension TrainCommand {
         return nil
     }
 
+    /// Refuses a checkpoint whose rows are the commits of another number of ranks' persistent
+    /// stores (a store's commit cannot be re-hashed over other ranks), naming the flags.
+    private func checkRankCount(_ metadata: [String: String], _ rows: EmbeddingPersistence.SavedRows, checkpoint: String) throws(UsageError) {
+        guard case .persistent = rows else { return }
+        let saved = metadata[EmbeddingPersistence.ranksKey].flatMap(Int.init) ?? 1
+        guard saved != worldSize else { return }
+        throw UsageError("--checkpoint: \(checkpoint) was saved by \(saved) rank\(saved == 1 ? "" : "s"), its embedding rows being the commits of "
+                         + (saved == 1 ? "one persistent store" : "their persistent stores (--persistent_path <path>/<rank>-\(saved))")
+                         + "; this run has \(worldSize) rank\(worldSize == 1 ? "" : "s"), and a store's commits cannot be re-hashed over another rank count. "
+                         + "Resume it \(saved == 1 ? "in one process" : "with mpirun -np \(saved)"), or give a new --checkpoint directory")
+    }
+
     /// Checks that a saved model's rows (`rows`, read from `path`'s metadata) suit this run and says
     /// where the run's rows start from them.
     func rowStart(loading rows: EmbeddingPersistence.SavedRows, from path: String, step: Int?, hasStore: Bool, persistent: PersistentStore?,
@@ -101,7 +115,7 @@ extension TrainCommand {
                                  + "the rows in one (\(o.embeddingStoreFlag)); load it with the store flags it was trained with")
             }
             return .created
-        case .snapshot:
+        case .snapshot, .shards:
             guard hasStore else { throw storeMismatch(path) }
             return .snapshot(directory: path)
         case .persistent(_, let g, let s, let dir):

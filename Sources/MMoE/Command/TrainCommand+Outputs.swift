@@ -41,7 +41,8 @@ extension TrainCommand {
             throw UsageError(existing == canonical(path) ? "\(flag) \(path): exists and is not a directory"
                                                          : "\(flag) \(path): \(existing) is not a directory, so the directory cannot be created")
         }
-        let probe = (existing as NSString).appendingPathComponent(".mmoe-write-check-\(getpid())")
+        // Unique per call, not only per process: ranks run as threads of one process in tests.
+        let probe = (existing as NSString).appendingPathComponent(".mmoe-write-check-\(getpid())-\(UUID().uuidString.prefix(8))")
         guard mkdir(probe, 0o700) == 0 else {
             let why = String(cString: strerror(errno))
             throw UsageError("\(flag) \(path): cannot " + (existing == canonical(path) ? "write in the directory" : "create the directory in \(existing)") + ": \(why)")

@@ -300,7 +300,7 @@ public struct TrainCommand {
                     }
                 case .snapshot(let dir):
                     try restoreSnapshot(persistence, from: dir, o)
-                    storeStartLine = "Embedding store: \(persistence.store.storage.count) rows loaded from \(dir)/\(EmbeddingPersistence.snapshotFile)"
+                    storeStartLine = "Embedding store: \(persistence.store.storage.count) rows loaded from \(savedRowsPlace(dir))"
                     // Into a persistent store: committed at once, as fresh rows are.
                     if try persistence.commit(step: firstStep - 1) != nil, let p = persistent {
                         storeStartLine! += " and committed to \(p.directory) (commit \(p.storage.generation))"
@@ -367,34 +367,36 @@ public struct TrainCommand {
         /// A checkpoint at `step`: the dense files, and the store's rows as a snapshot or a commit of
         /// the persistent store (only the rows changed since its last commit).
         func saveCheckpoint(_ step: Int, _ what: String) throws {
-            let merged = try mergedShards(trainer)
-            guard let checkpoints, isRoot else { return }
-            try checkFinite("the \(what) of step \(step)")
             let start = DispatchTime.now().uptimeNanoseconds
-            var written: Int?
-            let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
-                                            metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }, lossScaler: trainer.lossScaler,
-                                            beforeModel: { dir in
-                                                try Self.saveTotals(totals(), in: dir)
-                                                return try persistence?.prepareSave(in: dir, step: step, snapshot: false, merged: merged) ?? [:]
-                                            },
-                                            afterModel: { written = try persistence?.commit(step: step) })
-            print("Saved \(what) \(path)" + rowsNote(written, since: start))
+            try savingAcrossRanks(trainer, into: checkpoints?.directory(step: step), committing: persistence.map { ($0, step) }) { ranks in
+                guard let checkpoints else { return }
+                try checkFinite("the \(what) of step \(step)")
+                var written: Int?
+                let path = try checkpoints.save(model, optimizer: trainer.optimizer, kind: o.optimizer, step: step,
+                                                metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }, lossScaler: trainer.lossScaler,
+                                                beforeModel: { dir in
+                                                    try Self.saveTotals(totals(), in: dir)
+                                                    return try persistence?.prepareSave(in: dir, step: step, snapshot: false, ranks: ranks) ?? [:]
+                                                },
+                                                afterModel: { written = try persistence?.commit(step: step) })
+                print("Saved \(what) \(path)" + rowsNote(written, since: start))
+            }
         }
         /// A model save (`--model_save_dir`) at `step`: it always holds its embedding rows (a
         /// snapshot), so it stands alone; the persistent store is committed too, except in a
         /// `--checkpoint` run, whose store follows its checkpoints.
         func save(_ name: String, step: Int) throws {
-            let merged = try mergedShards(trainer)
-            guard let root = o.modelSaveDir else { return }
-            try checkFinite("saving \(name)")
-            let path = (root as NSString).appendingPathComponent(name)
-            print("Saving model to \(path)")
             let start = DispatchTime.now().uptimeNanoseconds
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            let rows = try persistence?.prepareSave(in: path, step: step, snapshot: true, merged: merged) ?? [:]
-            try ModelCheckpoint.save(model, to: path, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }.merging(rows) { _, b in b })
-            if o.checkpoint == nil, let written = try persistence?.commit(step: step) { print("Committed the embedding store" + rowsNote(written, since: start)) }
+            try savingAcrossRanks(trainer, into: o.modelSaveDir.map { ($0 as NSString).appendingPathComponent(name) }) { ranks in
+                guard let root = o.modelSaveDir else { return }
+                try checkFinite("saving \(name)")
+                let path = (root as NSString).appendingPathComponent(name)
+                print("Saving model to \(path)")
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                let rows = try persistence?.prepareSave(in: path, step: step, snapshot: true, ranks: ranks) ?? [:]
+                try ModelCheckpoint.save(model, to: path, metadata: saveMetadata.merging(trainer.checkpointMetadata) { a, _ in a }.merging(rows) { _, b in b })
+                if o.checkpoint == nil, let written = try persistence?.commit(step: step) { print("Committed the embedding store" + rowsNote(written, since: start)) }
+            }
         }
         print(argumentsTable(o))
         print("Model: \(o.model.rawValue), \(Self.networkDescription(config))towers \(config.towerDNN), "

@@ -23,24 +23,40 @@ public final class LoopbackCommunicator: Communicator {
         private let condition = NSCondition()
         private var slots: [[[Float]]]
         private var arrived = 0, departed = 0, leaving = false
+        /// Set when a rank has left the job with an error (`fail`).
+        private var failure: String?
 
         init(size: Int) {
             self.size = size
             slots = Array(repeating: [], count: size)
         }
 
+        /// Records that `rank` left the job with `error`: every rank waiting in a round, or arriving
+        /// at one later, stops the process with that error (as `mpirun` ends the job).
+        func fail(_ rank: Int, _ error: Error) {
+            condition.lock()
+            defer { condition.unlock() }
+            failure = failure ?? "rank \(rank) threw: \(error)"
+            condition.broadcast()
+        }
+
         /// Leaves `parts` for the round; returns every rank's, by rank.
         func round(_ rank: Int, _ parts: [[Float]]) -> [[[Float]]] {
             condition.lock()
             defer { condition.unlock() }
-            while leaving { condition.wait() }
+            while leaving && failure == nil { condition.wait() }
             slots[rank] = parts
             arrived += 1
             if arrived == size {
                 leaving = true
                 condition.broadcast()
             } else {
-                while !leaving { condition.wait() }
+                while !leaving && failure == nil { condition.wait() }
+            }
+            if let failure, !leaving {
+                // MPI ends the job when a rank exits with an error; a rank left waiting for it
+                // here would wait forever.
+                fatalError("LoopbackCommunicator: rank \(rank) waits in a collective that a rank which threw will never join: \(failure)")
             }
             let all = slots
             departed += 1
@@ -89,7 +105,9 @@ public final class LoopbackCommunicator: Communicator {
         for r in 0..<ranks {
             done.enter()
             let thread = Thread {
-                results.set(r, Result { try work.value(LoopbackCommunicator(rank: r, hub: hub)) })
+                let result = Result { try work.value(LoopbackCommunicator(rank: r, hub: hub)) }
+                if case .failure(let error) = result { hub.fail(r, error) }
+                results.set(r, result)
                 done.leave()
             }
             thread.stackSize = stackSize

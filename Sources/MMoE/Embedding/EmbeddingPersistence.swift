@@ -35,6 +35,11 @@ public final class EmbeddingPersistence {
     public static let generationKey = "embedding_store.generation"
     public static let stepKey = "embedding_store.step"
     public static let directoryKey = "embedding_store.directory"
+    /// A checkpoint of a run on several ranks, each with its own persistent store: how many, and
+    /// per rank r the commit of its store (`embedding_store.rank.<r>.id`, `.generation`,
+    /// `.directory`; the step is `stepKey`'s).
+    public static let ranksKey = "embedding_store.ranks"
+    static func rankKey(_ r: Int, _ field: String) -> String { "embedding_store.rank.\(r).\(field)" }
     static let stepArray = "trainer.step"
 
     public init(store: EmbeddingStore, persistent: PersistentStore?) {
@@ -48,13 +53,27 @@ public final class EmbeddingPersistence {
         /// Saved without a store: the table is in the model file.
         case inModel
         case snapshot
+        /// A table sharded by key across `count` ranks: each rank's shard in its own file beside
+        /// the model (`ShardFiles`), with the checksum each was saved with.
+        case shards(count: Int, checksums: [UInt32])
         case persistent(id: String, generation: UInt64, step: Int, directory: String)
     }
 
-    public static func savedRows(_ metadata: [String: String], file: String) throws(EmbeddingStoreError) -> SavedRows {
+    /// `rank`: this process's rank in a run on several ranks, whose checkpoints name each rank's
+    /// persistent store commit: the commit of `rank`'s store is returned.
+    public static func savedRows(_ metadata: [String: String], file: String, rank: Int? = nil) throws(EmbeddingStoreError) -> SavedRows {
         guard let rows = metadata[rowsKey] else { return .inModel }
+        if rows == "persistent", let rank, let count = metadata[ranksKey].flatMap(Int.init), rank < count {
+            var mine = metadata
+            for field in ["id", "generation", "directory"] { mine[rankKey(rank, field)].map { mine["embedding_store.\(field)"] = $0 } }
+            mine[ranksKey] = nil
+            return try savedRows(mine, file: file)
+        }
         switch rows {
         case "snapshot": return .snapshot
+        case "shards":
+            let (count, checksums) = try ShardFiles.parse(metadata, file: file)
+            return .shards(count: count, checksums: checksums)
         case "persistent":
             guard let id = metadata[storeIDKey], let g = metadata[generationKey].flatMap(UInt64.init), let s = metadata[stepKey].flatMap(Int.init) else {
                 throw EmbeddingStoreError("\(file): the metadata names a persistent embedding store but not its \(storeIDKey), \(generationKey) and \(stepKey)")
@@ -89,14 +108,16 @@ public final class EmbeddingPersistence {
     /// with `snapshot` or without a persistent store, `embedding_store.rows`; otherwise nothing,
     /// the commit being made after the model file (`commit(step:)`). Returns the model file's
     /// metadata about the rows.
-    /// `merged`: the whole table of a store sharded by key across ranks (`ShardedEmbedding.merged`),
-    /// saved as the snapshot instead of this rank's shard.
-    public func prepareSave(in directory: String, step: Int, snapshot: Bool,
-                            merged: (storage: MemoryRowStorage, arrays: [String: [UInt64]])? = nil) throws -> [String: String] {
+    /// `ranks`: metadata from the other ranks of a distributed run: the shard files every rank of a
+    /// table sharded by key has already written into `directory` (`ShardFiles`; they then hold the
+    /// rows instead of a snapshot), or the commits every rank's persistent store is about to make.
+    public func prepareSave(in directory: String, step: Int, snapshot: Bool, ranks: [String: String]? = nil) throws -> [String: String] {
         var meta = [Self.kindKey: store.kind.rawValue, Self.optimizerKey: store.rowOptimizer.kind.rawValue]
-        if snapshot || durable == nil || merged != nil {
-            try RowSnapshot.save(merged?.storage ?? store.storage, arrays: merged?.arrays ?? store.checkpointState(),
-                                 to: (directory as NSString).appendingPathComponent(Self.snapshotFile))
+        meta.merge(ranks ?? [:]) { _, b in b }
+        if ranks?[Self.rowsKey] != nil {
+            return meta
+        } else if snapshot || durable == nil {
+            try RowSnapshot.save(store.storage, arrays: store.checkpointState(), to: (directory as NSString).appendingPathComponent(Self.snapshotFile))
             meta[Self.rowsKey] = "snapshot"
         } else if let persistent {
             meta[Self.rowsKey] = "persistent"
@@ -106,6 +127,14 @@ public final class EmbeddingPersistence {
             meta[Self.directoryKey] = persistent.directory
         }
         return meta
+    }
+
+    /// The commit a save at `step` names for the persistent store, `id`, `generation` and
+    /// `directory` separated by tabs (nil without a persistent store): the next commit, unless the
+    /// last one already holds this step.
+    public func commitName(step: Int) -> String? {
+        guard let persistent else { return nil }
+        return "\(persistent.manifest.id)\t\(committedStep == step ? persistent.storage.generation : persistent.storage.generation + 1)\t\(persistent.directory)"
     }
 
     /// Loads `embedding_store.rows` from a saved model's `directory` into the store, whose storage

@@ -50,8 +50,13 @@ public enum RowSnapshot {
     /// Loads the snapshot at `path` into `storage`, which must be empty and of the snapshot's
     /// width, and returns the named arrays saved with it. The file is checked whole (size, end
     /// marker, checksum, structure) before the first record is written.
+    ///
+    /// `keeping`: only the records whose key it accepts are written (a shard of a table re-hashed
+    /// over another rank count); `merging`: the storage may already hold records (of other shard
+    /// files, whose keys are disjoint from this file's).
     @discardableResult
-    public static func load(into storage: any RowStorage, from path: String) throws(RowStorageError) -> [String: [UInt64]] {
+    public static func load(into storage: any RowStorage, from path: String, keeping: ((UInt64) -> Bool)? = nil,
+                            merging: Bool = false) throws(RowStorageError) -> [String: [UInt64]] {
         let file = try RowFile(path, .readOnly)
         let what = "row snapshot"
         let words = try RowWords.wordCount(file, what: what)
@@ -67,7 +72,7 @@ public enum RowSnapshot {
         guard width == storage.width else {
             throw RowStorageError("\(path): records of width \(width), but the storage has width \(storage.width)")
         }
-        guard storage.count == 0 else { throw RowStorageError("\(path): can only be loaded into an empty storage (it holds \(storage.count) records)") }
+        guard storage.count == 0 || merging else { throw RowStorageError("\(path): can only be loaded into an empty storage (it holds \(storage.count) records)") }
         let recordWords = 2 + width
         let count = Int(exactly: RowWords.join(head[4], head[5])) ?? Int.max
         guard count <= (words - headerWords) / recordWords else {
@@ -91,12 +96,26 @@ public enum RowSnapshot {
             records.removeAll(keepingCapacity: true)
             for k in 0..<n {
                 let at = k * recordWords
-                keys.append(RowWords.join(buffer[at], buffer[at + 1]))
+                let key = RowWords.join(buffer[at], buffer[at + 1])
+                if let keeping, !keeping(key) { continue }
+                keys.append(key)
                 for j in 0..<width { records.append(Float(bitPattern: buffer[at + 2 + j])) }
             }
-            try storage.write(keys, records)
+            if !keys.isEmpty { try storage.write(keys, records) }
             done += n
         }
         return arrays
+    }
+
+    /// The CRC-32C a snapshot file at `path` ends with (the checksum of everything before it), read
+    /// without checking the file: what a checkpoint records to name exactly this file.
+    public static func checksum(at path: String) throws(RowStorageError) -> UInt32 {
+        let file = try RowFile(path, .readOnly)
+        let words = try RowWords.wordCount(file, what: "row snapshot")
+        var tail = [UInt32](repeating: 0, count: 2)
+        guard words >= headerWords + 2, try file.read(into: &tail, count: 2, at: (words - 2) * 4) == 2, tail[1] == end else {
+            throw RowStorageError("\(path): row snapshot is truncated or incomplete (its end marker is missing)")
+        }
+        return tail[0]
     }
 }
