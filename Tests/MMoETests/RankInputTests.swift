@@ -133,6 +133,20 @@ final class RankInputTests: XCTestCase {
         XCTAssertLessThan(parsed.max() ?? 0, parsed.reduce(0, +))
     }
 
+    /// OneFlow's Census Parquet folder streamed (`--parquet_stream on`): 9 row groups in a seeded
+    /// order each epoch, shared by 2 ranks.
+    func testParquetRowGroupsSharedMatchOneProcess() throws {
+        let flags = ["--data_dir", ParquetStreamingTests.folder, "--parquet_stream", "on", "--batch_size", "32", "--train_batches", "24",
+                     "--embedding_vec_size", "4", "--expert_dnn", "16,8", "--tower_dnn", "8", "--loss_print_interval", "1", "--seed", "5",
+                     "--shuffle_window", "64"]
+        let one = try train("one", ranks: 1, flags)
+        let two = try train("two", ranks: 2, flags)
+        assertSameRun(one, two)
+        let parsed = two.distributed["rows_parsed_per_rank"] as? [Int] ?? []
+        assertShared(two, ranks: 2, total: parsed.reduce(0, +))
+        XCTAssertGreaterThanOrEqual(parsed.reduce(0, +), 2 * 360, "24 steps of 32 rows: two epochs of 360 rows")
+    }
+
     /// Resuming on 2 ranks from a checkpoint replays the exchanged pieces to its step: the same
     /// weights as a straight run.
     func testResumedSharedRunEqualsStraightOne() throws {
