@@ -54,7 +54,9 @@ extension TrainCommand {
     func inputAccount(_ source: BatchSource) -> (record: [String: Any], line: String?) {
         guard let c = communicator, c.size > 1 else { return ([:], nil) }
         let file = (source as? FileBatchSource) ?? ((source as? PrefetchingSource)?.source as? FileBatchSource)
-        let parsed = c.allGather([Int32(clamping: file?.rowsParsed ?? 0)]).map { Int($0[0]) }
+        let rows = UInt64(file?.rowsParsed ?? 0)
+        let parsed = c.allGather([Int32(bitPattern: UInt32(truncatingIfNeeded: rows)), Int32(bitPattern: UInt32(truncatingIfNeeded: rows >> 32))])
+            .map { Int(UInt64(UInt32(bitPattern: $0[0])) | UInt64(UInt32(bitPattern: $0[1])) << 32) }
         guard let file else { return (["rank_input": "in_memory"], nil) }
         let mode = file.sharesInput ? RankInput.share.rawValue : RankInput.whole.rawValue
         let line = "Input: --rank_input \(mode); training rows parsed per rank: " + parsed.map(String.init).joined(separator: ", ")
