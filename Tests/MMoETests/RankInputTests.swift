@@ -96,8 +96,11 @@ final class RankInputTests: XCTestCase {
         let dir = try taobao(train: 1200)
         let one = try train("one", ranks: 1, taobaoFlags(dir))
         XCTAssertNil(one.distributed["rank_input"])
-        let two = try train("two", ranks: 2, taobaoFlags(dir))
+        // Parsed on the training thread (--smartstaged false); the other shared runs parse ahead on
+        // loader threads (--workqueue, or in place of --smartstaged's default).
+        let two = try train("two", ranks: 2, taobaoFlags(dir) + ["--smartstaged", "false"])
         assertSameRun(one, two)
+        XCTAssertFalse(two.out.contains { $0.contains("--smartstaged (on by default)") }, two.out.joined(separator: "\n"))
         // 12 steps of 128 rows over 1,200 (10 batches an epoch): the first epoch whole, then the
         // pieces that the second epoch's first 2 batches needed.
         let read = two.distributed["rows_parsed_per_rank"] as? [Int] ?? []
@@ -127,6 +130,8 @@ final class RankInputTests: XCTestCase {
         let one = try train("one", ranks: 1, flags, schemaMemoryBytes: 0)
         let two = try train("two", ranks: 2, flags, schemaMemoryBytes: 0)
         assertSameRun(one, two)
+        XCTAssertTrue(two.out.contains { $0.contains("--smartstaged (on by default) is off") && $0.contains("ahead on loader threads") },
+                      two.out.joined(separator: "\n"))
         let parsed = two.distributed["rows_parsed_per_rank"] as? [Int] ?? []
         assertShared(two, ranks: 2, total: parsed.reduce(0, +))
         XCTAssertGreaterThanOrEqual(parsed.reduce(0, +), 1280, "10 steps of 128 rows")

@@ -10,7 +10,8 @@ extension TrainCommand {
     /// and says in the log which mode runs. Returns whether the batches may be prefetched
     /// (`--smartstaged`): not from a shared input, whose exchange is one of the ranks' collective
     /// operations and so runs on the thread that trains. `--smartstaged` given explicitly with a
-    /// shared input is refused (exit 2); its default is turned off, with a note.
+    /// shared input is refused (exit 2); its default is replaced by parsing the rank's pieces
+    /// ahead on loader threads (as `--workqueue`), with a note.
     func shareInput(_ data: LoadedData, _ o: TrainOptions) throws(UsageError) -> Bool {
         guard let c = communicator, c.size > 1 else { return true }
         guard let file = data.source as? FileBatchSource else {
@@ -28,10 +29,11 @@ extension TrainCommand {
                              + "(--workqueue still parses pieces ahead on loader threads), or pass --rank_input whole")
         }
         if o.smartstaged {
-            printError("note: --smartstaged (on by default) is off across ranks with a shared input: the ranks exchange the pieces they "
-                       + "parse on the thread that trains (--workqueue parses ahead on loader threads; --rank_input whole keeps --smartstaged)")
+            printError("note: --smartstaged (on by default) is off across ranks with a shared input, since the ranks exchange the pieces "
+                       + "they parse on the thread that trains; each rank parses its pieces ahead on loader threads instead "
+                       + "(as --workqueue; --rank_input whole keeps --smartstaged)")
         }
-        file.shareInput(among: c)
+        file.shareInput(among: c, parseAhead: o.smartstaged)
         print("Input: each of the \(c.size) ranks parses its share of the \(pieces) pieces (piece k of each epoch's reading order on "
               + "rank k mod \(c.size)), and the ranks exchange the parsed rows (--rank_input share)")
         if pieces < c.size {

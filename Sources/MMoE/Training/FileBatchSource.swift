@@ -66,7 +66,7 @@ public final class FileBatchSource: BatchSource {
     public let file: SlicedFile
     public let batchSize: Int
     public let window: Int
-    private let loaders: SliceLoader
+    private var loaders: SliceLoader
     private var rng: SeededRNG
     /// The shuffled rows of the current window, and how far batches have been cut from it.
     private var current: TabularData?
@@ -100,8 +100,12 @@ public final class FileBatchSource: BatchSource {
     /// exchange their parsed pieces N at a time (`InputShare`), so every rank cuts the same batches
     /// as one process would. Call before the first batch, from the thread that trains (the
     /// exchange is one of the ranks' collective operations, in the order the batches are drawn).
-    public func shareInput(among communicator: any Communicator) {
+    /// `parseAhead`: parse this rank's pieces ahead on at least 2 loader threads (the batches do
+    /// not depend on the loader count), in place of a `PrefetchingSource`, which cannot be used
+    /// over a shared input.
+    public func shareInput(among communicator: any Communicator, parseAhead: Bool = false) {
         precondition(current == nil && nextPiece == 0, "FileBatchSource.shareInput: call it before the first batch")
+        if parseAhead && loaders.threads < 2 { loaders = SliceLoader(file, threads: 2) }
         loaders.share = communicator.size > 1 ? InputShare(communicator) : nil
     }
 
