@@ -157,7 +157,9 @@ extension TrainCommand {
 
     /// Text training files: `SchemaScan`, and when streamed, the files' slices in file order.
     func schemaTextTraining(_ schema: DataSchema, _ paths: [String], inMemory: Bool, keepKeys: Bool, _ o: TrainOptions) throws -> SchemaTraining {
-        let scan = try SchemaScan(schema: schema, paths: paths, keepRows: inMemory, keepKeys: keepKeys, maxRows: o.numTrainSamples)
+        let bytes = paths.reduce(0) { $0 + Self.schemaFileBytes($1) }
+        let scan = try SchemaScan(schema: schema, paths: paths, keepRows: inMemory, keepKeys: keepKeys, sliceBytes: schemaSliceBytes(bytes),
+                                  maxRows: o.numTrainSamples)
         let pieces = "\(scan.files.reduce(0) { $0 + $1.slices.count }) slices"
         guard scan.data == nil else { return SchemaTraining(schema: scan.schema, rows: scan.rows, data: scan.data, stream: nil, pieces: pieces) }
         let reader = SchemaReader(schema: scan.schema, keepKeys: keepKeys)

@@ -130,7 +130,7 @@ public struct TrainCommand {
             // Slices of a few MB: small enough to parse ahead in bounded memory, several per
             // loader thread even on small files.
             let size = (try? FileManager.default.attributesOfItem(atPath: files.train)[.size] as? Int) ?? 0
-            let sliceCount = max(loaders * 2, size / (8 << 20))
+            let sliceCount = max(loaders * 2 * worldSize, size / (8 << 20))
             let slices = limit == nil ? try Taobao.fileSlices(path: files.train, count: sliceCount) : [FileSlice(bytes: 0..<size, firstLine: 1)]
             let trainPath = files.train, testPath = files.test
             let file = SlicedFile(rows: rows, slices: slices) { slice, body in
@@ -263,7 +263,7 @@ public struct TrainCommand {
             settings.tapeOptions.bfloat16 = true
             settings.lossScalePolicy = o.lossScalePolicy
         }
-        if o.smartstaged { data.source = PrefetchingSource(data.source) }
+        if try shareInput(data, o) && o.smartstaged { data.source = PrefetchingSource(data.source) }
         let trainer = Trainer(model: model, source: data.source, test: data.test, taskNames: data.taskNames, settings: settings,
                               embeddingStore: store)
         if let valid = data.valid { trainer.selectModel(on: valid, metric: o.earlyStoppingMetric, patience: o.earlyStoppingPatience) }
@@ -483,7 +483,8 @@ public struct TrainCommand {
             summaryRecord["embedding_store"] = statistics.record.merging(["kind": store.kind.rawValue]) { a, _ in a }
             if o.noEval { print(statistics.line) }
         }
-        summaryRecord["distributed"] = distributedRecord(summary)
+        let input = inputAccount(data.source)
+        summaryRecord["distributed"] = distributedRecord(summary).merging(input.record) { a, _ in a }
         let summaryData = Data(RunLog.json(summaryRecord).utf8)
         do { try summaryData.write(to: outputDir.appendingPathComponent("summary.json"), options: .atomic) } catch {
             throw TrainingError(description: "\(outputDir.appendingPathComponent("summary.json").path): write failed: \(error.localizedDescription)")
@@ -511,6 +512,7 @@ public struct TrainCommand {
         if let line = Self.taskRowsLine(settings.taskLoss, tasks: tasks, trainedRows: trainer.trainedTaskRows,
                                         trainSamples: summary.trainSamples, evaluation: summary.finalEvaluation) { print(line) }
         if let line = distributedLine(summary) { print(line) }
+        if let line = input.line { print(line) }
         for line in nextSteps(o, kind: kind) { print(line) }
         print(finalLine)
         try board?.finish(summary: finalLine, step: settings.trainBatches)

@@ -43,6 +43,8 @@ extension TrainOptions {
                            "cached_ssd: memory for the cache of hot embedding rows, in MB (cached_host_mem keeps the whole table in RAM)"),
                     .value("embedding_sharding", \.embeddingSharding, .choice,
                            "under mpirun, an embedding store (--ev, --multihash, --persistent_path) is replicated (whole on every rank) or sharded by key (rank hash(key) % N holds a key's row)"),
+                    .value("rank_input", \.rankInput, .choice,
+                           "under mpirun, a streamed training input (Taobao, large schema files, Parquet row groups) is read in shares (each rank parses its pieces, the parsed rows are exchanged) or whole by every rank"),
                     .boolean("amp", \.amp, "enable Automatic Mixed Precision training: bfloat16 GEMM inputs, Float accumulation and master weights, loss scaling"),
                     .value("loss_scale_policy", \.lossScalePolicy, .choice,
                            "loss scale policy for AMP training: static (1024) or dynamic (from 2^30, halved and the step skipped on overflow, doubled after 2000 clean steps)"),

@@ -43,6 +43,8 @@ public struct TrainOptions: Sendable, Equatable {
     public var cacheMemoryBudgetMB = 1024
     /// Across MPI ranks: an embedding store whole on every rank, or sharded by key (`ShardedEmbedding`).
     public var embeddingSharding: EmbeddingSharding = .replicated
+    /// Across MPI ranks: each rank parses its share of a streamed input, or all of it (`InputShare`).
+    public var rankInput: RankInput = .share
     public var amp = false
     public var lossScalePolicy: LossScalePolicy = .static
 

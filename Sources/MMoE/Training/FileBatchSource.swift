@@ -66,7 +66,7 @@ public final class FileBatchSource: BatchSource {
     public let file: SlicedFile
     public let batchSize: Int
     public let window: Int
-    private let loaders: SliceLoader
+    private var loaders: SliceLoader
     private var rng: SeededRNG
     /// The shuffled rows of the current window, and how far batches have been cut from it.
     private var current: TabularData?
@@ -88,6 +88,26 @@ public final class FileBatchSource: BatchSource {
     }
 
     public var rowsPerEpoch: Int { file.rows }
+
+    /// Rows of the pieces this process parsed itself and took (all rows read, unless the input
+    /// is shared across ranks: `shareInput(among:)`).
+    public var rowsParsed: Int { loaders.rowsParsed }
+    /// Whether the ranks of a distributed run each parse their share of the pieces.
+    public var sharesInput: Bool { loaders.share != nil }
+
+    /// Under `communicator` (N ranks, every one with a source built the same way): rank r parses
+    /// only the pieces r, r + N, r + 2N, ... of the sequence the source reads, and the ranks
+    /// exchange their parsed pieces N at a time (`InputShare`), so every rank cuts the same batches
+    /// as one process would. Call before the first batch, from the thread that trains (the
+    /// exchange is one of the ranks' collective operations, in the order the batches are drawn).
+    /// `parseAhead`: parse this rank's pieces ahead on at least 2 loader threads (the batches do
+    /// not depend on the loader count), in place of a `PrefetchingSource`, which cannot be used
+    /// over a shared input.
+    public func shareInput(among communicator: any Communicator, parseAhead: Bool = false) {
+        precondition(current == nil && nextPiece == 0, "FileBatchSource.shareInput: call it before the first batch")
+        if parseAhead && loaders.threads < 2 { loaders = SliceLoader(file, threads: 2) }
+        loaders.share = communicator.size > 1 ? InputShare(communicator) : nil
+    }
 
     public func next() throws -> Batch {
         if order.count - position < batchSize && hasMoreInEpoch { try refill() }
@@ -151,14 +171,25 @@ public final class FileBatchSource: BatchSource {
 /// Parses pieces ahead of the reader on loader threads, keeping at most `threads + 1` parsed
 /// pieces in memory; with one thread, a piece is parsed when it is taken. Pieces are taken in
 /// their epoch's order (`SlicedFile.piece`), epoch after epoch.
+///
+/// With `share` (rank r of N), this process parses only the sequence numbers r, r + N, ... (its
+/// local pieces, ahead on the loader threads as above), and every N pieces taken the ranks
+/// exchange what they parsed, so every rank is handed every piece in sequence order.
 final class SliceLoader: @unchecked Sendable {
     let file: SlicedFile
     let threads: Int
     private let condition = NSCondition()
-    /// Parsed pieces by sequence number (epoch = sequence / pieces, position = sequence mod pieces).
+    /// Parsed local pieces by local number j (sequence number `sequence(j)`; epoch = sequence /
+    /// pieces, position = sequence mod pieces).
     private var results: [Int: Result<[TabularData], Error>] = [:]
-    /// The next sequence number a loader will start, and the next the reader will take.
+    /// The next local number a loader will start, and the next the reader will take.
     private var scheduled = 0, taken = 0
+    /// The ranks sharing the input; nil: this process parses every piece.
+    var share: InputShare?
+    /// The pieces of the current exchange not yet handed over, in sequence order.
+    private var exchanged: [[TabularData]] = []
+    /// Rows of the pieces this process parsed and took.
+    private(set) var rowsParsed = 0
     private var running = 0
     /// The most pieces parsed or being parsed ahead of the reader at once.
     private var peak = 0
@@ -175,6 +206,12 @@ final class SliceLoader: @unchecked Sendable {
         self.threads = max(1, threads)
     }
 
+    /// The sequence number of local piece `j`: every piece alone, every N-th with a share.
+    private func sequence(_ j: Int) -> Int {
+        guard let share else { return j }
+        return j * share.size + share.rank
+    }
+
     /// The piece of sequence number `sequence` (with the lock held when threaded).
     private func piece(_ sequence: Int) -> Int {
         let epoch = sequence / file.pieceCount, position = sequence % file.pieceCount
@@ -183,12 +220,25 @@ final class SliceLoader: @unchecked Sendable {
         return orderCache!.order[position]
     }
 
-    /// The chunks of the next piece.
+    /// The chunks of the next piece (with a share: after the ranks' exchange, every N pieces).
     func next() throws -> [TabularData] {
+        guard let share else { return try nextLocal() }
+        if exchanged.isEmpty { exchanged = try share.exchange(Result { try nextLocal() }) }
+        return exchanged.removeFirst()
+    }
+
+    /// The chunks of the next local piece, parsed here.
+    private func nextLocal() throws -> [TabularData] {
+        let chunks = try takeLocal()
+        rowsParsed += chunks.reduce(0) { $0 + $1.count }
+        return chunks
+    }
+
+    private func takeLocal() throws -> [TabularData] {
         guard threads > 1 else {
             defer { taken += 1 }
             peak = max(peak, 1)
-            return try Self.parse(file, piece(taken))
+            return try Self.parse(file, piece(sequence(taken)))
         }
         condition.lock()
         defer { condition.unlock() }
@@ -203,15 +253,15 @@ final class SliceLoader: @unchecked Sendable {
     /// Called with the lock held: starts loaders for the pieces after `taken`, up to the bound.
     private func launch() {
         while running < threads && scheduled <= taken + threads {
-            let index = piece(scheduled)
-            let sequence = scheduled
+            let index = piece(sequence(scheduled))
+            let local = scheduled
             scheduled += 1
             running += 1
             peak = max(peak, results.count + running)
             DispatchQueue.global().async { [self] in
                 let result = Result { try Self.parse(file, index) }
                 condition.lock()
-                results[sequence] = result
+                results[local] = result
                 running -= 1
                 launch()
                 condition.broadcast()

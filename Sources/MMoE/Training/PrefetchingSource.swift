@@ -52,6 +52,8 @@ public final class PrefetchingSource: BatchSource {
         queue.condition.unlock()
     }
 
+    /// The source the batches are prefetched from.
+    public var source: BatchSource { queue.source }
     public var rowsPerEpoch: Int { queue.source.rowsPerEpoch }
     public var batchSize: Int { queue.source.batchSize }
 
