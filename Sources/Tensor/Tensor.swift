@@ -138,6 +138,14 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// Overwrites this contiguous view's elements with `scalars` (row-major), without building a
+    /// tensor of them first (a step's exchanged gradients: one copy instead of two).
+    public func assign(scalars: [Float]) {
+        precondition(isContiguous && scalars.count == count,
+                     "Tensor.assign(scalars:): \(scalars.count) scalars for a view of shape \(shape)\(isContiguous ? "" : " that is not contiguous")")
+        scalars.withUnsafeBufferPointer { (storage.base + offset).update(from: $0.baseAddress!, count: count) }
+    }
+
     /// Sets every element of this view to `value`.
     public func fill(_ value: Float) {
         let dst = storage.base

@@ -1,4 +1,5 @@
 import Foundation
+import MMoE
 
 // mmoe-bench: a thin dispatcher over benchmark subcommands. Each subcommand parses its own flags and
 // returns a process exit status (2 = bad usage).
@@ -88,6 +89,8 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+// The allocator settings mmoe-train runs with, so the figures are the trainer's.
+ProcessMemory.keepFreedHeap()
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let subcommand = arguments.first else { fail("missing subcommand") }
 switch subcommand {

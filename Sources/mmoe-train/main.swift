@@ -6,6 +6,7 @@ import Datasets
 // (2 for anything the user can fix: flags, files, data; 1 for anything else). Under `mpirun`
 // (an MPI build), each rank runs this; rank 0 prints, and an error on any rank ends the job.
 
+ProcessMemory.keepFreedHeap()
 if let refusal = LaunchEnvironment.refusal() {
     try? FileHandle.standardError.write(contentsOf: Data("mmoe-train: \(refusal)\n".utf8))
     exit(2)

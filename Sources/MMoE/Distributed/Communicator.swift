@@ -28,6 +28,13 @@ public protocol Communicator: AnyObject {
     func allGather(_ values: [Float], counts: [Int]) -> [[Float]]
     /// Sends `parts[q]` to rank q (`parts.count == size`); returns what each rank sent to this one.
     func allToAll(_ parts: [[Float]]) -> [[Float]]
+    /// `allToAll(_:)` on flat buffers: `send` holds the parts for ranks 0, 1, ... back to back,
+    /// `counts[q]` values for rank q; returns what each rank sent to this one, back to back, and
+    /// how many came from each. The form a step's gradient exchange uses: megabytes per step, so
+    /// no per-part arrays to build, join and split again.
+    func allToAll(flat send: [Float], counts: [Int]) -> (values: [Float], counts: [Int])
+    /// `allGather(_:counts:)` with the ranks' values back to back in one array.
+    func allGather(flat values: [Float], counts: [Int]) -> [Float]
     /// Waits until every rank has called it.
     func barrier()
     /// Ends every rank of the job with exit status `code`.
@@ -38,6 +45,20 @@ extension Communicator {
     /// Every rank's integers (carried bit for bit in the Float payload).
     public func allGather(_ values: [Int32]) -> [[Int32]] {
         allGather(values.map { Float(bitPattern: UInt32(bitPattern: $0)) }).map { $0.map { Int32(bitPattern: $0.bitPattern) } }
+    }
+
+    /// By the per-part operations (a transport with nothing better to offer).
+    public func allToAll(flat send: [Float], counts: [Int]) -> (values: [Float], counts: [Int]) {
+        precondition(counts.count == size && counts.reduce(0, +) == send.count, "Communicator.allToAll(flat:): counts \(counts) for \(send.count) values")
+        var parts: [[Float]] = [], start = 0
+        for n in counts { parts.append(Array(send[start..<(start + n)])); start += n }
+        let received = allToAll(parts)
+        return (received.flatMap { $0 }, received.map(\.count))
+    }
+
+    /// By the per-part operation (a transport with nothing better to offer).
+    public func allGather(flat values: [Float], counts: [Int]) -> [Float] {
+        allGather(values, counts: counts).flatMap { $0 }
     }
 
     /// The rows of `count` that rank `rank` works on: a contiguous block, the blocks in rank order.

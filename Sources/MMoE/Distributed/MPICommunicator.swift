@@ -56,17 +56,49 @@ public final class MPICommunicator: Communicator {
         var sendCounts = parts.map { Int32($0.count) }
         var receiveCounts = [Int32](repeating: 0, count: size)
         MPI_Alltoall(&sendCounts, 1, mmoe_mpi_int(), &receiveCounts, 1, mmoe_mpi_int(), world)
-        func offsets(_ counts: [Int32]) -> [Int32] {
-            var o = [Int32](repeating: 0, count: counts.count)
-            for q in 1..<max(1, counts.count) { o[q] = o[q - 1] + counts[q - 1] }
-            return o
-        }
-        let sendOffsets = offsets(sendCounts), receiveOffsets = offsets(receiveCounts)
+        let sendOffsets = Self.offsets(sendCounts), receiveOffsets = Self.offsets(receiveCounts)
         let send = parts.flatMap { $0 }
         var received = [Float](repeating: 0, count: Int(receiveCounts.reduce(0, +)))
         MPI_Alltoallv(send, sendCounts, sendOffsets, mmoe_mpi_float(), &received, receiveCounts, receiveOffsets, mmoe_mpi_float(), world)
         bytesSent += 4 * (size - 1) + parts.enumerated().reduce(0) { $0 + ($1.offset == rank ? 0 : $1.element.count * 4) }
         return (0..<size).map { q in Array(received[Int(receiveOffsets[q])..<Int(receiveOffsets[q] + receiveCounts[q])]) }
+    }
+
+    public func allToAll(flat send: [Float], counts: [Int]) -> (values: [Float], counts: [Int]) {
+        precondition(counts.count == size && counts.reduce(0, +) == send.count, "MPICommunicator.allToAll(flat:): counts \(counts) for \(send.count) values")
+        var sendCounts = counts.map { Int32($0) }
+        var receiveCounts = [Int32](repeating: 0, count: size)
+        MPI_Alltoall(&sendCounts, 1, mmoe_mpi_int(), &receiveCounts, 1, mmoe_mpi_int(), world)
+        let sendOffsets = Self.offsets(sendCounts), receiveOffsets = Self.offsets(receiveCounts)
+        let total = Int(receiveCounts.reduce(0, +))
+        // MPI writes every received value, so the buffer is not zeroed first.
+        let received = [Float](unsafeUninitializedCapacity: total) { buffer, initialized in
+            _ = MPI_Alltoallv(send, sendCounts, sendOffsets, mmoe_mpi_float(), buffer.baseAddress, receiveCounts, receiveOffsets, mmoe_mpi_float(), world)
+            initialized = total
+        }
+        bytesSent += 4 * (size - 1) + counts.enumerated().reduce(0) { $0 + ($1.offset == rank ? 0 : $1.element * 4) }
+        return (received, receiveCounts.map(Int.init))
+    }
+
+    public func allGather(flat values: [Float], counts sizes: [Int]) -> [Float] {
+        precondition(sizes.count == size && sizes[rank] == values.count, "MPICommunicator.allGather(flat:): \(values.count) values, counts \(sizes)")
+        let counts = sizes.map { Int32($0) }, displacements = Self.offsets(counts)
+        let total = sizes.reduce(0, +)
+        let received = [Float](unsafeUninitializedCapacity: total) { buffer, initialized in
+            values.withUnsafeBufferPointer { send in
+                _ = MPI_Allgatherv(send.baseAddress, Int32(values.count), mmoe_mpi_float(), buffer.baseAddress, counts, displacements, mmoe_mpi_float(), world)
+            }
+            initialized = total
+        }
+        bytesSent += values.count * 4 * (size - 1)
+        return received
+    }
+
+    /// Each part's start in a buffer of the parts back to back.
+    private static func offsets(_ counts: [Int32]) -> [Int32] {
+        var o = [Int32](repeating: 0, count: counts.count)
+        for q in 1..<max(1, counts.count) { o[q] = o[q - 1] + counts[q - 1] }
+        return o
     }
 
     public func barrier() { MPI_Barrier(world) }

@@ -28,7 +28,7 @@ extension Trainer {
                      coefficients: coefficients, into: logits)
         }
         Self.span(timeline, "exchange_shard_gradients") {
-            exchangeShardGradients(owned, ranges: ranges, logits: logits, tables: tables, communicator)
+            exchangeShardGradients(owned, ranges: ranges, logits: logits, tables: tables, communicator, timeline: timeline)
         }
         return logits
     }
@@ -36,7 +36,7 @@ extension Trainer {
     /// Sums every shard's gradients in shard order into the model's (and the first table's), on
     /// every rank, and fills in the logits of the shards other ranks computed.
     private func exchangeShardGradients(_ owned: [Int], ranges: [Range<Int>], logits: Tensor, tables: [EmbeddingTable]?,
-                                        _ c: any Communicator) {
+                                        _ c: any Communicator, timeline: Timeline?) {
         let shards = ranges.count, tasks = logits.shape[0]
         let grads = model.parameters.grads, p = grads.count
         func table(_ s: Int) -> EmbeddingTable? { tables?[s] ?? shardModels[s].embedding }
@@ -66,9 +66,20 @@ extension Trainer {
             shardModels[s].parameters.zeroGrad()
         }
         let blocks = (0..<c.size).map { c.rows(of: p, rank: $0) }
-        let received = c.allToAll(blocks.indices.map { q in
-            local.flatMap { $0[blocks[q]] } + (q == c.rank ? [] : sharded == nil ? replicated : sparse(for: q))
-        })
+        // One flat send buffer: for each rank q, block q of every owned shard's gradients, then
+        // (for the other ranks) the sparse payload.
+        let payloads = (0..<c.size).map { q in q == c.rank ? [] : sharded == nil ? replicated : sparse(for: q) }
+        var send: [Float] = [], counts: [Int] = []
+        send.reserveCapacity(local.count * p + payloads.reduce(0) { $0 + $1.count })
+        for q in 0..<c.size {
+            let before = send.count
+            for values in local { send += values[blocks[q]] }
+            send += payloads[q]
+            counts.append(send.count - before)
+        }
+        let (received, receivedCounts) = Self.span(timeline, "all_to_all") { c.allToAll(flat: send, counts: counts) }
+        var starts = [0]
+        for n in receivedCounts.dropLast() { starts.append(starts.last! + n) }
 
         // Dense: this rank's block of the sum, shard 0's values then each further shard added in
         // order (the same float additions as `Kernels.addInPlace` in `sumShardGradients`).
@@ -77,22 +88,21 @@ extension Trainer {
         var first = true
         for q in 0..<c.size {
             for k in 0..<c.rows(of: shards, rank: q).count {
-                let part = received[q][(k * mine)..<((k + 1) * mine)]
+                let part = received[(starts[q] + k * mine)..<(starts[q] + (k + 1) * mine)]
                 if first { sum = Array(part); first = false; continue }
                 var j = 0
                 for v in part { sum[j] += v; j += 1 }
             }
         }
-        let full = c.allGather(sum, counts: blocks.map(\.count)).flatMap { $0 }
+        grads.assign(scalars: Self.span(timeline, "all_gather") { c.allGather(flat: sum, counts: blocks.map(\.count)) })
         shardedStep?.gradientsExchanged = true
-        grads.assign(Tensor(shape: grads.shape, scalars: full))
 
         // Sparse rows and logits, in shard order.
         let target = table(0)
         let dim = target?.dim ?? 0
         for q in 0..<c.size {
             let mineShards = c.rows(of: shards, rank: q)
-            let payload = q == c.rank ? own[...] : received[q][(mineShards.count * mine)...]
+            let payload = q == c.rank ? own[...] : received[(starts[q] + mineShards.count * mine)..<(starts[q] + receivedCounts[q])]
             var k = payload.startIndex
             for s in mineShards {
                 if case let (step, embedding)? = sharded {
