@@ -16,6 +16,9 @@ public struct CensusEncoder: Sendable, Equatable {
     public let group: CensusTaskGroup
     /// Per sparse field, the training values with their bytes, to catch key collisions.
     let fields: [FieldVocabulary]
+    /// The encoder as a fitted schema of the schema reader (`CensusTaskGroup.schema` with the
+    /// vocabularies and ranges), which reads the files.
+    public let dataSchema: DataSchema
 
     /// Per sparse field: the distinct training values in row order (first seen first). With
     /// `denseMin`, `denseMax` and `capacities` this is all a checkpoint needs to rebuild the encoder.
@@ -62,6 +65,29 @@ public struct CensusEncoder: Sendable, Equatable {
         self.fields = fields
         vocabularies = fields.enumerated().map { f, field in
             field.localRow.mapValues { $0 + Int32(schema.fieldOffsets[f]) }
+        }
+        var fitted = group.schema(tableSizes: capacities)
+        var d = 0, f = 0
+        for i in fitted.features.indices {
+            if fitted.features[i].kind == .dense {
+                let lo = Double(denseMin[d]), hi = Double(denseMax[d])
+                fitted.features[i].statistics = .init(shift: lo, scale: hi > lo ? hi - lo : 0)
+                d += 1
+            } else {
+                fitted.features[i].values = fields[f].values
+                f += 1
+            }
+        }
+        dataSchema = fitted
+    }
+
+    /// The encoder of a Census schema fitted by `SchemaScan` (`file` names the training file in errors).
+    init(fitted: DataSchema, capacities: [Int], group: CensusTaskGroup, file: String) throws(DatasetError) {
+        let dense = fitted.denseFeatures.map { $0.statistics ?? .init(shift: 0, scale: 0) }
+        try self.init(denseMin: dense.map { Float($0.shift) }, denseMax: dense.map { Float($0.shift + $0.scale) }, capacities: capacities,
+                      values: fitted.fieldFeatures.map { $0.values ?? [] }, group: group)
+        guard dataSchema == fitted else {
+            throw DatasetError(file: file, "the fitted Census encoder does not reproduce the schema it was fitted as (a dense range not representable as Float)")
         }
     }
 

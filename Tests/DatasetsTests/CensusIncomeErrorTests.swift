@@ -49,20 +49,20 @@ final class CensusIncomeErrorTests: XCTestCase {
     func testBadNumberNamesTheField() throws {
         let dir = try Fixture.write(self, train: [good, Fixture.line(["capital_gains": "12x"])], test: [good])
         let e = Fixture.error { _ = try CensusIncome.load(directory: dir) }
-        XCTAssertEqual(e?.description, "\(dir)/census-income.data:2 field capital_gains: not a number: \"12x\"")
+        XCTAssertEqual(e?.description, "\(dir)/census-income.data:2 field capital_gains (column 17): \"12x\" is not a number (a dense feature)")
 
         let test = try Fixture.write(self, train: [good], test: [Fixture.line(["age": ""])])
         let e2 = Fixture.error { _ = try CensusIncome.load(directory: test) }
         XCTAssertEqual(e2?.file, test + "/census-income.test")
         XCTAssertEqual(e2?.line, 1)
-        XCTAssertEqual(e2?.field, "age")
+        XCTAssertEqual(e2?.field, "age (column 1)")
     }
 
     func testMissingValueInDenseFieldIsAnError() throws {
         let dir = try Fixture.write(self, train: [Fixture.line(["weeks_worked": "?"])], test: [good])
         let e = Fixture.error { _ = try CensusIncome.load(directory: dir) }
         XCTAssertEqual(e?.line, 1)
-        XCTAssertEqual(e?.field, "weeks_worked")
+        XCTAssertEqual(e?.field, "weeks_worked (column 40)")
         XCTAssertTrue(e?.message.contains("missing value") ?? false, e?.description ?? "")
     }
 
@@ -71,8 +71,9 @@ final class CensusIncomeErrorTests: XCTestCase {
         let e = Fixture.error { _ = try CensusIncome.load(directory: dir) }
         XCTAssertEqual(e?.file, dir + "/census-income.data")
         XCTAssertEqual(e?.line, 3)
-        XCTAssertEqual(e?.field, "income_50k")
-        XCTAssertTrue(e?.message.contains("\"50000\"") ?? false, e?.description ?? "")
+        XCTAssertEqual(e?.field, "income_50k (column 42)")
+        // The value as the file has it, with the line's closing full stop.
+        XCTAssertTrue(e?.message.contains("unknown label \"50000.\"") ?? false, e?.description ?? "")
     }
 
     func testBadTableSizes() throws {

@@ -3,8 +3,9 @@ import Foundation
 import Tensor
 @testable import Datasets
 
-/// The built-in Census schema (`CensusTaskGroup.schema`) read by the schema reader gives the
-/// built-in Census reader's rows and encoder, bit for bit: on generated Census-shaped lines (with
+/// The built-in Census schema (`CensusTaskGroup.schema`) read by the schema reader, as
+/// `CensusIncome.load` now reads it, gives the former built-in Census line parser's rows and
+/// encoder (`ReferenceCensusReader`, kept in the tests), bit for bit: on generated Census-shaped lines (with
 /// values unseen in training, test values outside the training range, a column constant in
 /// training, capacities smaller than a field's values) and on the shared real files when present.
 final class CensusSchemaTests: XCTestCase {
@@ -86,16 +87,22 @@ final class CensusSchemaTests: XCTestCase {
         let directory = try write(Self.lines(count: 1500, seed: 1, test: false), Self.lines(count: 700, seed: 2, test: true))
         for group in CensusTaskGroup.allCases {
             for keepKeys in [false, true] {
-                let builtin = try CensusIncome.load(directory: directory, tasks: group, keepKeys: keepKeys)
+                let builtin = try ReferenceCensusReader.load(directory: directory, tasks: group, keepKeys: keepKeys)
                 XCTAssertFalse(builtin.warnings.isEmpty, "class_worker outgrows its capacity")
                 let read = try readWithSchema(directory, group: group, keepKeys: keepKeys, chunkRows: 100)
                 assertIdentical(builtin.train, read.train, "\(group) train, keys \(keepKeys)")
                 assertIdentical(builtin.test, read.test, "\(group) test, keys \(keepKeys)")
                 assertSameEncoder(builtin.encoder, read.schema)
+                // The commands' load, which reads through the same schema.
+                let loaded = try CensusIncome.load(directory: directory, tasks: group, keepKeys: keepKeys)
+                assertIdentical(builtin.train, loaded.train, "\(group) loaded train, keys \(keepKeys)")
+                assertIdentical(builtin.test, loaded.test, "\(group) loaded test, keys \(keepKeys)")
+                XCTAssertEqual(loaded.encoder, builtin.encoder)
+                XCTAssertEqual(loaded.warnings, builtin.warnings)
             }
         }
         // The test split really exercises the unseen rows and the clipping.
-        let builtin = try CensusIncome.load(directory: directory)
+        let builtin = try ReferenceCensusReader.load(directory: directory)
         let unknown = (0 ..< builtin.encoder.schema.fieldNames.count).map { Int32(builtin.encoder.schema.unknownRow(field: $0)) }
         XCTAssertTrue(builtin.test.ids.contains { unknown.contains($0) })
         XCTAssertTrue(builtin.test.dense.contains(1) && builtin.test.dense.contains(0))
@@ -103,7 +110,7 @@ final class CensusSchemaTests: XCTestCase {
 
     func testTwoThreadsAndStreamedSlicesGiveTheSameRows() throws {
         let directory = try write(Self.lines(count: 3000, seed: 3, test: false), Self.lines(count: 1200, seed: 4, test: true))
-        let builtin = try CensusIncome.load(directory: directory)
+        let builtin = try ReferenceCensusReader.load(directory: directory)
         let saved = Parallel.threads
         Parallel.threads = 2
         defer { Parallel.threads = saved }
@@ -132,10 +139,14 @@ final class CensusSchemaTests: XCTestCase {
         let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("../shared/data/census").standardized.path
         try XCTSkipIf(CensusIncome.files(in: shared)?.test == nil, "no Census sample at \(shared)")
-        let builtin = try CensusIncome.load(directory: shared, keepKeys: true)
+        let builtin = try ReferenceCensusReader.load(directory: shared, keepKeys: true)
         let read = try readWithSchema(shared, group: .incomeMarital, keepKeys: true)
         assertIdentical(builtin.train, read.train, "real train")
         assertIdentical(builtin.test, read.test, "real test")
         assertSameEncoder(builtin.encoder, read.schema)
+        let loaded = try CensusIncome.load(directory: shared, keepKeys: true)
+        assertIdentical(builtin.train, loaded.train, "real loaded train")
+        assertIdentical(builtin.test, loaded.test, "real loaded test")
+        XCTAssertEqual(loaded.encoder, builtin.encoder)
     }
 }

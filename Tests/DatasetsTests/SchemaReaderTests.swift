@@ -278,3 +278,26 @@ final class SchemaReaderTests: XCTestCase {
         XCTAssertThrowsError(try SchemaFiles.expand("\(directory.path)/missing.csv", flag: "--train_files"))
     }
 }
+
+extension SchemaReaderTests {
+    /// A hostile value or header name reaches a message escaped (`MessageText`), never as raw
+    /// terminal controls: the schema reader printed them raw before Census was read through it.
+    func testMessagesEscapeControlBytesInValuesAndHeaderNames() throws {
+        let schema = DataSchema(features: [SchemaFeature(name: "x", kind: .dense)], tasks: [SchemaTask(name: "y")])
+        let path = NSTemporaryDirectory() + "schema-hostile-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data("x,y,z\u{1B}[2J\n6\u{0}\u{1B}[2J,1,0\n".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try SchemaReader(schema: schema).read(.file(path)) { _ in true }) { error in
+            let text = "\(error)"
+            XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 }, text.debugDescription)
+            XCTAssertTrue(text.contains("\\x00") && text.contains("\\x1B"), text)
+        }
+        var missing = DataSchema(features: [SchemaFeature(name: "w", kind: .dense)], tasks: [SchemaTask(name: "y")])
+        missing.quote = UInt8(ascii: "\"")
+        XCTAssertThrowsError(try SchemaReader(schema: missing).read(.file(path)) { _ in true }) { error in
+            let text = "\(error)"
+            XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 }, text.debugDescription)
+            XCTAssertTrue(text.contains("z\\x1B[2J"), text)
+        }
+    }
+}

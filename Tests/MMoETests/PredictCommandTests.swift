@@ -140,7 +140,7 @@ final class PredictCommandTests: XCTestCase {
                                                              "--batch_size", "1000", "--threads", threads])) { error = $0 as? DatasetError }
             XCTAssertEqual(error?.file, bad)
             XCTAssertEqual(error?.line, 251)
-            XCTAssertEqual(error?.field, "weeks_worked")
+            XCTAssertEqual(error?.field, "weeks_worked (column 40)")
             XCTAssertEqual(try String(contentsOfFile: outDir + "/p.csv", encoding: .utf8), "previous complete output\n")
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outDir), ["p.csv"], "the temporary file is removed")
         }

@@ -4,11 +4,11 @@ import Foundation
 /// path, such as `features[2].kind`), and writing one back (for the model's manifest and for
 /// `--infer_schema`), one feature or task per line.
 extension DataSchema {
-    static let topKeys: Set<String> = ["delimiter", "header", "quote", "features", "tasks"]
+    static let topKeys: Set<String> = ["delimiter", "header", "quote", "names", "features", "tasks"]
     static let featureKeys: Set<String> = ["name", "kind", "column", "index", "transform", "default", "buckets",
                                            "separator", "combiner", "mean", "std", "min", "max",
-                                           "clip", "vocabulary", "values"]
-    static let taskKeys: Set<String> = ["name", "column", "index", "type", "weight", "condition", "positive"]
+                                           "clip", "vocabulary", "values", "required"]
+    static let taskKeys: Set<String> = ["name", "column", "index", "type", "weight", "condition", "positive", "negative"]
 
     /// The schema in the JSON file at `path`.
     public init(contentsOf path: String) throws(DatasetError) {
@@ -35,6 +35,7 @@ extension DataSchema {
         let delimiter = try reader.character("delimiter") ?? UInt8(ascii: ",")
         let header = try reader.bool("header") ?? true
         let quote = try reader.character("quote") ?? UInt8(ascii: "\"")
+        let names = try reader.strings("names", what: "the names of the file's columns, in order")
         guard case .array(let featureList)? = top["features"] else { throw fail("features", "missing, or not a list of features") }
         guard case .array(let taskList)? = top["tasks"] else { throw fail("tasks", "missing, or not a list of tasks") }
         guard !taskList.isEmpty else { throw fail("tasks", "the list is empty; a model needs at least one task") }
@@ -58,6 +59,10 @@ extension DataSchema {
                 }
                 feature.transform = transform
                 feature.defaultValue = try f.number("default") ?? 0
+                feature.required = try f.bool("required") ?? false
+                if feature.required && entry["default"] != nil {
+                    throw fail("\(place).required", "a required feature has no default; give one or the other")
+                }
                 for key in ["buckets", "separator", "combiner", "vocabulary", "values"] where entry[key] != nil {
                     throw fail("\(place).\(key)", "applies to sparse and tags features, not dense ones")
                 }
@@ -78,7 +83,7 @@ extension DataSchema {
                     break
                 }
             } else {
-                for key in ["transform", "default", "mean", "std", "min", "max", "clip"] where entry[key] != nil {
+                for key in ["transform", "default", "mean", "std", "min", "max", "clip", "required"] where entry[key] != nil {
                     throw fail("\(place).\(key)", "applies to dense features, not \(kind.rawValue) ones")
                 }
                 guard let buckets = try f.integer("buckets", minimum: 1) else {
@@ -146,10 +151,18 @@ extension DataSchema {
                     return text
                 }
             }
+            if entry["negative"] != nil {
+                guard task.positive != nil else { throw fail("\(place).negative", "applies with \"positive\" only (the label values that count as 0)") }
+                task.negative = try f.strings("negative", what: "the label values that count as 0")
+                if let both = task.negative!.first(where: { task.positive!.contains($0) }) {
+                    throw fail("\(place).negative", "\(JSONText.quoted(both)) is listed as positive and as negative")
+                }
+            }
             tasks.append(task)
         }
         self.init(delimiter: delimiter, header: header, features: features, tasks: tasks)
         self.quote = quote
+        self.names = names
         try validate(file: file)
     }
 
@@ -161,10 +174,29 @@ extension DataSchema {
         for byte in [delimiter, quote] where byte == 0x0A || byte == 0x0D {
             throw fail("delimiter", "a line break cannot separate fields or quote them")
         }
+        if let names {
+            guard !header else { throw fail("names", "names the columns of a file without a header; this schema has \"header\": true") }
+            guard !names.isEmpty else { throw fail("names", "the list is empty") }
+            var columns = Set<String>()
+            for name in names where !columns.insert(name).inserted { throw fail("names", "\(JSONText.quoted(name)) names two columns") }
+            for (i, f) in features.enumerated() where f.index == nil && !columns.contains(f.columnName) {
+                throw fail("features[\(i)]", "reads column \(JSONText.quoted(f.columnName)), which \"names\" does not list")
+            }
+            for (i, t) in tasks.enumerated() where t.index == nil && !columns.contains(t.columnName) {
+                throw fail("tasks[\(i)]", "reads column \(JSONText.quoted(t.columnName)), which \"names\" does not list")
+            }
+            for (i, x) in (features.map(\.index) + tasks.map(\.index)).enumerated() {
+                if let x, x >= names.count {
+                    throw fail(i < features.count ? "features[\(i)].index" : "tasks[\(i - features.count)].index",
+                               "\(x) is past the \(names.count) columns \"names\" lists")
+                }
+            }
+        }
+        let byName = names != nil
         var seen = Set<String>()
         for (i, f) in features.enumerated() {
             guard seen.insert(f.name).inserted else { throw fail("features[\(i)].name", "\"\(f.name)\" names two features") }
-            if !header && f.index == nil { throw fail("features[\(i)]", "\"header\": false, so the feature needs an \"index\" (0-based column)") }
+            if !header && !byName && f.index == nil { throw fail("features[\(i)]", "\"header\": false, so the feature needs an \"index\" (0-based column)") }
             if f.kind == .tags && (f.separator == delimiter || f.separator == quote) {
                 throw fail("features[\(i)].separator", "the tag separator cannot be the delimiter or the quote character")
             }
@@ -172,7 +204,7 @@ extension DataSchema {
         var taskNames = Set<String>()
         for (i, t) in tasks.enumerated() {
             guard taskNames.insert(t.name).inserted else { throw fail("tasks[\(i)].name", "\"\(t.name)\" names two tasks") }
-            if !header && t.index == nil { throw fail("tasks[\(i)]", "\"header\": false, so the task needs an \"index\" (0-based column)") }
+            if !header && !byName && t.index == nil { throw fail("tasks[\(i)]", "\"header\": false, so the task needs an \"index\" (0-based column)") }
         }
         for (i, t) in tasks.enumerated() {
             guard let c = t.condition else { continue }
@@ -196,7 +228,8 @@ extension DataSchema {
     /// statistics included), one feature or task per line. `DataSchema(json:)` reads it back.
     public var json: String {
         var lines = ["{", "  \"delimiter\": \(JSONText.quoted(String(UnicodeScalar(delimiter)))), \"header\": \(header)"
-                     + (quote == UInt8(ascii: "\"") ? "" : ", \"quote\": \(JSONText.quoted(String(UnicodeScalar(quote))))") + ",",
+                     + (quote == UInt8(ascii: "\"") ? "" : ", \"quote\": \(JSONText.quoted(String(UnicodeScalar(quote))))")
+                     + (names.map { ", \"names\": [" + $0.map(JSONText.quoted).joined(separator: ", ") + "]" } ?? "") + ",",
                      "  \"features\": ["]
         for (i, f) in features.enumerated() {
             var parts = ["\"name\": \(JSONText.quoted(f.name))", "\"kind\": \"\(f.kind.rawValue)\""]
@@ -206,6 +239,7 @@ extension DataSchema {
             case .dense:
                 if f.transform != .none { parts.append("\"transform\": \"\(f.transform.rawValue)\"") }
                 if f.defaultValue != 0 { parts.append("\"default\": \(Self.number(f.defaultValue))") }
+                if f.required { parts.append("\"required\": true") }
                 if let s = f.statistics {
                     if f.transform == .standardize { parts += ["\"mean\": \(Self.number(s.shift))", "\"std\": \(Self.number(s.scale))"] }
                     if f.transform == .minmax { parts += ["\"min\": \(Self.number(s.shift))", "\"max\": \(Self.number(s.shift + s.scale))"] }
@@ -232,6 +266,7 @@ extension DataSchema {
             if t.weight != 1 { parts.append("\"weight\": \(Self.number(t.weight))") }
             if let c = t.condition { parts.append("\"condition\": \(JSONText.quoted(c))") }
             if let p = t.positive { parts.append("\"positive\": [" + p.map(JSONText.quoted).joined(separator: ", ") + "]") }
+            if let n = t.negative { parts.append("\"negative\": [" + n.map(JSONText.quoted).joined(separator: ", ") + "]") }
             lines.append("    {" + parts.joined(separator: ", ") + "}" + (i + 1 < tasks.count ? "," : ""))
         }
         lines += ["  ]", "}"]
@@ -276,6 +311,16 @@ private struct JSONFields {
         guard let x = try number(key) else { return nil }
         guard x == x.rounded(), x >= Double(minimum), x < 1e12 else { throw fail(key, "must be an integer of at least \(minimum), got \(x)") }
         return Int(x)
+    }
+
+    /// A non-empty list of strings; `what` says what it holds, for the message.
+    func strings(_ key: String, what: String) throws(DatasetError) -> [String]? {
+        guard let value = object[key] else { return nil }
+        guard case .array(let list) = value, !list.isEmpty else { throw fail(key, "must be a non-empty list of strings, \(what)") }
+        return try list.map { (item: JSONValue) throws(DatasetError) -> String in
+            guard case .string(let text) = item else { throw fail(key, "must be a non-empty list of strings, \(what)") }
+            return text
+        }
     }
 
     /// A one-character string (`"\t"` is a tab), as its ASCII byte.

@@ -14,6 +14,10 @@ public struct DataSchema: Sendable, Equatable {
     public var header = true
     /// The quote character of RFC 4180 quoting (`"`).
     public var quote: UInt8 = UInt8(ascii: "\"")
+    /// `header: false` only: the names of the file's columns, in order. Features and tasks then
+    /// find their columns by name as with a header, messages name the column, and every record
+    /// must have exactly this many fields (the built-in Census schema lists its 42).
+    public var names: [String]?
     public var features: [SchemaFeature]
     public var tasks: [SchemaTask]
 
@@ -101,6 +105,9 @@ public struct SchemaFeature: Sendable, Equatable {
     public var transform: Transform = .none
     /// The raw value of an empty dense cell (transformed like any other value).
     public var defaultValue: Double = 0
+    /// Dense only: an empty cell is an error instead of `defaultValue` (the built-in Census
+    /// reader refuses missing numbers).
+    public var required = false
     /// Rows of a sparse or tags field's embedding table.
     public var buckets: Int = 0
     /// The separator between a tags feature's values.
@@ -172,9 +179,12 @@ public struct SchemaTask: Sendable, Equatable {
     public var condition: String?
     /// Binary tasks: the strings that count as 1 (every other non-empty string is 0); nil = `0`/`1`/`true`/`false`.
     public var positive: [String]?
+    /// With `positive`: the strings that count as 0; any other non-empty label is then an error
+    /// instead of a 0 (the built-in Census reader accepts only its two income labels).
+    public var negative: [String]?
 
     public init(name: String, column: String? = nil, index: Int? = nil, type: Kind = .binary, weight: Double = 1,
-                condition: String? = nil, positive: [String]? = nil) {
+                condition: String? = nil, positive: [String]? = nil, negative: [String]? = nil) {
         self.name = name
         self.column = column
         self.index = index
@@ -182,6 +192,7 @@ public struct SchemaTask: Sendable, Equatable {
         self.weight = weight
         self.condition = condition
         self.positive = positive
+        self.negative = negative
     }
 
     /// The header name of the label column.

@@ -76,7 +76,12 @@ extension SchemaEncoding {
             let r = lo ..< hi
             if plan.taskIsBinary[t] {
                 if let positive = plan.taskPositive[t] {
-                    scratch.labels[t] = positive.contains { $0.elementsEqual(b[r]) } ? 1 : 0
+                    if positive.contains(where: { $0.elementsEqual(b[r]) }) {
+                        scratch.labels[t] = 1
+                    } else {
+                        if let negative = plan.taskNegative[t], !negative.contains(where: { $0.elementsEqual(b[r]) }) { return nil }
+                        scratch.labels[t] = 0
+                    }
                 } else if hi - lo == 1 && (base[lo] == UInt8(ascii: "0") || base[lo] == UInt8(ascii: "1")) {
                     scratch.labels[t] = base[lo] == UInt8(ascii: "1") ? 1 : 0
                 } else {

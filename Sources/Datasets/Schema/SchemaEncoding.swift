@@ -22,6 +22,13 @@ struct SchemaEncoding: LineEncoding {
         /// The UTF-8 bytes of each binary task's positive strings (nil: 0/1/true/false).
         let taskPositive: [[[UInt8]]?]
         let taskNames: [String]
+        /// Each binary task's strings that count as 0 when it has a `negative` list: any other
+        /// non-empty label is an error.
+        let taskNegative: [[[UInt8]]?]
+        /// Dense features whose empty cell is an error (`required`).
+        let denseRequired: [Bool]
+        /// What gave the field count every record must have, for messages.
+        let countSource: String
         let hasBags: Bool
         let keepKeys: Bool
         let delimiter: UInt8, quote: UInt8
@@ -50,6 +57,9 @@ struct SchemaEncoding: LineEncoding {
             taskIsBinary = schema.tasks.map { $0.type == .binary }
             taskPositive = schema.tasks.map { $0.positive?.map { Array($0.utf8) } }
             taskNames = schema.taskNames
+            taskNegative = schema.tasks.map { $0.negative?.map { Array($0.utf8) } }
+            denseRequired = dense.map { schema.features[$0].required }
+            countSource = schema.header ? "as the header has" : schema.names != nil ? "the schema's \"names\" lists \(layout.columnCount)" : "as the first record has"
             hasBags = schema.hasBags
             self.keepKeys = keepKeys
             delimiter = schema.delimiter
@@ -61,7 +71,10 @@ struct SchemaEncoding: LineEncoding {
                 case .log1p: 1
                 case .standardize, .minmax: 2
                 }
-                return CSVKernels.DenseSpec(column: layout.featureColumns[dense[d]], defaultValue: denseDefaults[d], transform: transform,
+                // A required feature's empty cell: a NaN default fails the kernel's finite check, so
+                // the checked path names it.
+                return CSVKernels.DenseSpec(column: layout.featureColumns[dense[d]],
+                                            defaultValue: schema.features[dense[d]].required ? .nan : denseDefaults[d], transform: transform,
                                             shift: denseShift[d], scale: denseScale[d])
             }
             fieldSpecs = fields.indices.map { f in
@@ -134,7 +147,7 @@ struct SchemaEncoding: LineEncoding {
         let layout = plan.layout
         guard fields.count == layout.columnCount else {
             throw DatasetError(file: path, line: number, "found \(fields.count) field\(fields.count == 1 ? "" : "s"), expected \(layout.columnCount) "
-                               + "(as the \(plan.layout.columnNames.first?.hasPrefix("column ") == false ? "header" : "first record") has) separated by \(Self.show(plan.delimiter))")
+                               + "(\(plan.countSource)) separated by \(Self.show(plan.delimiter))")
         }
         guard ids.count + source.count + plan.fieldColumns.count <= Int(Int32.max) else {
             throw DatasetError(file: path, line: number, "too many ids for one TabularData (2^31); read the file in smaller chunks")
@@ -149,7 +162,13 @@ struct SchemaEncoding: LineEncoding {
                 if r.isEmpty { labels.append(.nan); continue }
                 if plan.taskIsBinary[t] {
                     if let positive = plan.taskPositive[t] {
-                        labels.append(positive.contains { $0.elementsEqual(source[r]) } ? 1 : 0)
+                        let isPositive = positive.contains { $0.elementsEqual(source[r]) }
+                        if !isPositive, let negative = plan.taskNegative[t], !negative.contains(where: { $0.elementsEqual(source[r]) }) {
+                            let listed = (positive + negative).map { "\"\(String(decoding: $0, as: UTF8.self))\"" }.joined(separator: ", ")
+                            throw DatasetError(file: path, line: number, field: layout.describe(c),
+                                               "unknown label \(Self.quoted(source, r)) of binary task \"\(plan.taskNames[t])\"; expected one of \(listed)")
+                        }
+                        labels.append(isPositive ? 1 : 0)
                     } else if let value = Self.binary(source, r) {
                         labels.append(value)
                     } else {
@@ -170,10 +189,16 @@ struct SchemaEncoding: LineEncoding {
                 let r = Self.trimmed(source, ranges[c])
                 var x: Double
                 if r.isEmpty {
+                    guard !plan.denseRequired[d] else {
+                        throw DatasetError(file: path, line: number, field: layout.describe(c), "empty, and the dense feature is required (it has no default)")
+                    }
                     x = plan.denseDefaults[d]
                 } else {
                     guard let value = DecimalParser.parse(source, r) else {
-                        throw DatasetError(file: path, line: number, field: layout.describe(c), "\(Self.quoted(source, r)) is not a number (a dense feature)")
+                        let text = String(decoding: source[r], as: UTF8.self)
+                        let missing = ["?", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"].contains(text)
+                        throw DatasetError(file: path, line: number, field: layout.describe(c), "\(Self.quoted(source, r)) is not a number (a dense feature"
+                                           + (missing ? "; a missing value must be an empty cell, which takes the feature's default)" : ")"))
                     }
                     x = value
                 }
@@ -255,10 +280,11 @@ struct SchemaEncoding: LineEncoding {
         }
     }
 
-    /// The value as a message shows it: quoted, cut at 40 characters.
+    /// The value as a message shows it: quoted, cut at 40 bytes, control bytes and bytes that are
+    /// not UTF-8 escaped (`MessageText`), so a hostile file cannot put terminal controls in a message.
     static func quoted(_ bytes: [UInt8], _ r: Range<Int>) -> String {
-        let text = String(decoding: bytes[r], as: UTF8.self)
-        return "\"" + (text.count > 40 ? text.prefix(40) + "..." : text) + "\""
+        let cut = r.count > 40 ? r.lowerBound ..< r.lowerBound + 40 : r
+        return "\"" + MessageText.escape(bytes[cut]) + (cut.count < r.count ? "..." : "") + "\""
     }
 
     static func show(_ byte: UInt8) -> String {

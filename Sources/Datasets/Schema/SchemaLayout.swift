@@ -16,8 +16,13 @@ public struct SchemaLayout: Sendable, Equatable {
     /// `schema.header`). `labelsRequired`: a missing label column is an error (training) or
     /// gives missing labels (prediction).
     public init(schema: DataSchema, first: [String], file: String, line: Int, labelsRequired: Bool) throws(DatasetError) {
-        columnCount = first.count
-        if schema.header {
+        columnCount = schema.names?.count ?? first.count
+        if let names = schema.names, !schema.header, first.count != names.count {
+            throw DatasetError(file: file, line: line, "found \(first.count) field\(first.count == 1 ? "" : "s"), expected \(names.count) "
+                               + "(the schema's \"names\" lists \(names.count)) separated by \(SchemaEncoding.show(schema.delimiter))")
+        }
+        if schema.header || schema.names != nil {
+            let first = schema.names ?? first
             columnNames = first
             var index: [String: Int] = [:]
             for (i, name) in first.enumerated() {
@@ -28,15 +33,15 @@ public struct SchemaLayout: Sendable, Equatable {
                 if let explicit {
                     guard explicit < first.count else {
                         throw DatasetError(file: file, line: line, field: "index \(explicit)",
-                                           "\(what) reads column index \(explicit), but the header has \(first.count) columns")
+                                           "\(what) reads column index \(explicit), but the \(schema.header ? "header" : "schema's \"names\"") has \(first.count) columns")
                     }
                     return explicit
                 }
                 guard let i = index[name] else {
                     guard required else { return nil }
-                    let shown = first.prefix(12).map { "\"\($0)\"" }.joined(separator: ", ") + (first.count > 12 ? ", ..." : "")
+                    let shown = first.prefix(12).map { "\"\(MessageText.escape($0.utf8))\"" }.joined(separator: ", ") + (first.count > 12 ? ", ..." : "")
                     throw DatasetError(file: file, line: line, field: name,
-                                       "\(what) reads column \"\(name)\", which the header does not have (its columns: \(shown))")
+                                       "\(what) reads column \"\(name)\", which the \(schema.header ? "header" : "schema's \"names\"") does not have (its columns: \(shown))")
                 }
                 return i
             }
@@ -63,6 +68,6 @@ public struct SchemaLayout: Sendable, Equatable {
 
     /// How a message names column `i` (0-based): its header name and 1-based number.
     func describe(_ i: Int) -> String {
-        i < columnNames.count && !columnNames[i].hasPrefix("column ") ? "\(columnNames[i]) (column \(i + 1))" : "column \(i + 1)"
+        i < columnNames.count && !columnNames[i].hasPrefix("column ") ? "\(MessageText.escape(columnNames[i].utf8)) (column \(i + 1))" : "column \(i + 1)"
     }
 }

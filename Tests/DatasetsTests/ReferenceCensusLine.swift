@@ -1,3 +1,9 @@
+@testable import Datasets
+
+/// The built-in Census reader as it was before the commands read Census through the schema reader
+/// (`CensusTaskGroup.schema`): kept here as the reference `CensusSchemaTests` hold the schema path
+/// to, bit for bit.
+///
 /// The fields of one raw Census line, found as byte ranges so that a row is parsed without making a
 /// String per field. The reader reuses one value for every line.
 struct CensusLine {
@@ -94,17 +100,6 @@ struct CensusLine {
 }
 
 extension CensusLine {
-    /// Calls `body` for each row of the raw file at `path`, at most `maxRows` of them (nil: all),
-    /// with the split line and its 1-based line number. Blank lines are skipped but counted; a line
-    /// with other than 42 fields is an error. Returns the number of rows passed.
-    static func forEachRow(path: String, maxRows: Int?,
-                           _ body: (_ line: CensusLine, _ bytes: [UInt8], _ number: Int) throws(DatasetError) -> Void) throws(DatasetError) -> Int {
-        try forEachRow(reader: try ChunkReader(path: path), maxRows: maxRows) { line, bytes, number throws(DatasetError) in
-            try body(line, bytes, number)
-            return true
-        }
-    }
-
     /// `forEachRow(path:)` on any reader (a file or a stream, named `reader.path` in errors); `body`
     /// returns false to stop after that row.
     static func forEachRow(reader: ChunkReader, maxRows: Int?,
@@ -160,5 +155,80 @@ extension CensusLine {
             throw DatasetError(file: path, line: number, field: CensusIncome.denseNames[d], "not a number: \"\(text)\"\(why)")
         }
         return Float(value)
+    }
+}
+
+/// The reference reader's load: fits the encoder on the training file and encodes both splits
+/// with the line parser above (one thread, the whole file at once).
+enum ReferenceCensusReader {
+    static func load(directory: String, tableSizes: [Int]? = nil, tasks group: CensusTaskGroup = .incomeMarital,
+                     keepKeys: Bool = false) throws -> (train: TabularData, test: TabularData, encoder: CensusEncoder, warnings: [String]) {
+        let files = CensusIncome.files(in: directory)!
+        let capacities = tableSizes ?? group.defaultTableSizes
+        let fitted = try fit(path: files.train, capacities: capacities, group: group, keepKeys: keepKeys)
+        let test = try encode(path: files.test!, encoder: fitted.encoder, keepKeys: keepKeys)
+        return (fitted.data, test, fitted.encoder, fitted.warnings)
+    }
+
+    static func fit(path: String, capacities: [Int], group: CensusTaskGroup, keepKeys: Bool) throws
+        -> (encoder: CensusEncoder, data: TabularData, warnings: [String]) {
+        let denseCount = CensusIncome.denseNames.count
+        let names = group.sparseNames, columns = CensusLine.sparseColumns(group)
+        let fieldCount = names.count
+        var fields = [FieldVocabulary](repeating: FieldVocabulary(), count: fieldCount)
+        var lo = [Float](repeating: .infinity, count: denseCount)
+        var hi = [Float](repeating: -.infinity, count: denseCount)
+        var dense: [Float] = [], ids: [Int32] = [], keys: [UInt64] = [], labels: [Float] = []
+        let count = try CensusLine.forEachRow(reader: try ChunkReader(path: path), maxRows: nil) { line, bytes, number throws(DatasetError) in
+            let (first, marital) = try line.labels(group, bytes, path: path, number: number)
+            for d in 0 ..< denseCount {
+                let v = try line.rawDense(d, bytes, path: path, number: number)
+                lo[d] = min(lo[d], v)
+                hi[d] = max(hi[d], v)
+                dense.append(v)
+            }
+            for f in 0 ..< fieldCount {
+                let r = line.range(columns[f])
+                let key = FieldHash.key(field: f, bytes, r)
+                if keepKeys { keys.append(key) }
+                ids.append(try! fields[f].findOrInsert(key: key, bytes, r))
+            }
+            labels.append(first)
+            labels.append(marital)
+            return true
+        }
+        var warnings: [String] = []
+        for (f, field) in fields.enumerated() where field.count > capacities[f] {
+            warnings.append("table_size_array: field \(names[f]) has \(field.count) distinct values, more than its capacity \(capacities[f]); the table grows to \(field.count)")
+        }
+        let encoder = try CensusEncoder(denseMin: lo, denseMax: hi, capacities: capacities, values: fields.map(\.values), group: group)
+        for i in 0 ..< count {
+            for d in 0 ..< denseCount { dense[i * denseCount + d] = encoder.scale(dense[i * denseCount + d], dense: d) }
+            for f in 0 ..< fieldCount { ids[i * fieldCount + f] += Int32(encoder.schema.fieldOffsets[f]) }
+        }
+        let data = TabularData(count: count, denseWidth: denseCount, dense: dense, fieldCount: fieldCount, ids: ids,
+                               taskNames: group.taskNames, labels: labels, keys: keepKeys ? keys : nil)
+        return (encoder, data, warnings)
+    }
+
+    static func encode(path: String, encoder: CensusEncoder, keepKeys: Bool) throws -> TabularData {
+        let group = encoder.group
+        let denseCount = CensusIncome.denseNames.count
+        let columns = CensusLine.sparseColumns(group)
+        var dense: [Float] = [], ids: [Int32] = [], keys: [UInt64] = [], labels: [Float] = []
+        let count = try CensusLine.forEachRow(reader: try ChunkReader(path: path), maxRows: nil) { line, bytes, number throws(DatasetError) in
+            let (first, marital) = try line.labels(group, bytes, path: path, number: number)
+            for d in 0 ..< denseCount { dense.append(encoder.scale(try line.rawDense(d, bytes, path: path, number: number), dense: d)) }
+            for f in columns.indices {
+                let r = line.range(columns[f])
+                ids.append(try encoder.row(field: f, bytes, r, file: path, line: number))
+                if keepKeys { keys.append(FieldHash.key(field: f, bytes, r)) }
+            }
+            labels.append(first)
+            labels.append(marital)
+            return true
+        }
+        return TabularData(count: count, denseWidth: denseCount, dense: dense, fieldCount: columns.count, ids: ids,
+                           taskNames: group.taskNames, labels: labels, keys: keepKeys ? keys : nil)
     }
 }
