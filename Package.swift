@@ -25,7 +25,11 @@ func targetCPU() -> String? {
     #endif
 }
 
-let numericFlags: [SwiftSetting] = targetCPU().map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+/// An AVX2 target without AVX-512 also gets `MMOE_AVX2`: the GEMM micro-kernel then works in
+/// 8-lane strips that fit AVX2's 16 registers (GEMM+Kernel.swift).
+let numericFlags: [SwiftSetting] = targetCPU().map { cpu in
+    [.unsafeFlags(["-target-cpu", cpu])] + (cpu == "znver2" || cpu == "haswell" ? [.define("MMOE_AVX2")] : [])
+} ?? []
 
 let package = Package(
     name: "mmoe-swift",

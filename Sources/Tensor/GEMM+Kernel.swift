@@ -50,6 +50,78 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
 /// `pa` is a packed A panel (kc x MR, k-major), `pb` a packed B panel (kc x NR, k-major). Every
 /// accumulator sums its k-range strictly in order with fused multiply-adds, which is what makes the
 /// result independent of where the tile sits in the matrix (and so of the thread split).
+#if MMOE_AVX2
+/// The micro-kernel on a CPU without AVX-512 (`MMOE_AVX2`, set by Package.swift for AVX2 targets):
+/// the AVX-512 tile's 28 accumulators would be 56 ymm registers of the 16 AVX2 has, and spill on
+/// every step (the GEMM ran at 0.35-0.46x OpenBLAS on a Zen 3). The same 14 x 32 tile over the same
+/// packed panels, as four column strips of 8: each strip keeps 14 ymm accumulators, its B vector
+/// and the broadcast A element in the 16 registers. Every element of C is the same sequence of
+/// fused multiply-adds over k as in the AVX-512 kernel, merged by the same epilogue, so the
+/// results are the same bits.
+@inline(never)
+@usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
+                                        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int = gemmMR, ep: GEMMEpilogue) {
+    for strip in stride(from: 0, to: gemmNR, by: 8) {
+        sgemmStrip8(kc: kc, pa: pa, pb: pb + strip, c: c + strip, ldc: ldc, rows: rows, ep: ep,
+                    bias: ep.bias.map { $0 + strip })
+    }
+}
+
+/// One 14 x 8 strip of the AVX2 micro-kernel: `pb` points at the strip's first column of a packed
+/// B panel (rows of `gemmNR`).
+@inline(__always)
+func sgemmStrip8(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                 rows: Int, ep: GEMMEpilogue, bias: UnsafePointer<Float>?) {
+    var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
+    var c4 = SIMD8<Float>(), c5 = SIMD8<Float>(), c6 = SIMD8<Float>(), c7 = SIMD8<Float>()
+    var c8 = SIMD8<Float>(), c9 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+    var c12 = SIMD8<Float>(), c13 = SIMD8<Float>()
+    var a = pa, b = pb
+    for _ in 0..<kc {
+        let bv = load8(b)
+        c0.addProduct(SIMD8(repeating: a[0]), bv)
+        c1.addProduct(SIMD8(repeating: a[1]), bv)
+        c2.addProduct(SIMD8(repeating: a[2]), bv)
+        c3.addProduct(SIMD8(repeating: a[3]), bv)
+        c4.addProduct(SIMD8(repeating: a[4]), bv)
+        c5.addProduct(SIMD8(repeating: a[5]), bv)
+        c6.addProduct(SIMD8(repeating: a[6]), bv)
+        c7.addProduct(SIMD8(repeating: a[7]), bv)
+        c8.addProduct(SIMD8(repeating: a[8]), bv)
+        c9.addProduct(SIMD8(repeating: a[9]), bv)
+        c10.addProduct(SIMD8(repeating: a[10]), bv)
+        c11.addProduct(SIMD8(repeating: a[11]), bv)
+        c12.addProduct(SIMD8(repeating: a[12]), bv)
+        c13.addProduct(SIMD8(repeating: a[13]), bv)
+        a += 14; b += gemmNR
+    }
+    let b8 = bias.map { load8($0) } ?? SIMD8<Float>()
+    storeRow8(c0, c, ep, b8)
+    if rows > 1 { storeRow8(c1, c + 1 * ldc, ep, b8) }
+    if rows > 2 { storeRow8(c2, c + 2 * ldc, ep, b8) }
+    if rows > 3 { storeRow8(c3, c + 3 * ldc, ep, b8) }
+    if rows > 4 { storeRow8(c4, c + 4 * ldc, ep, b8) }
+    if rows > 5 { storeRow8(c5, c + 5 * ldc, ep, b8) }
+    if rows > 6 { storeRow8(c6, c + 6 * ldc, ep, b8) }
+    if rows > 7 { storeRow8(c7, c + 7 * ldc, ep, b8) }
+    if rows > 8 { storeRow8(c8, c + 8 * ldc, ep, b8) }
+    if rows > 9 { storeRow8(c9, c + 9 * ldc, ep, b8) }
+    if rows > 10 { storeRow8(c10, c + 10 * ldc, ep, b8) }
+    if rows > 11 { storeRow8(c11, c + 11 * ldc, ep, b8) }
+    if rows > 12 { storeRow8(c12, c + 12 * ldc, ep, b8) }
+    if rows > 13 { storeRow8(c13, c + 13 * ldc, ep, b8) }
+}
+
+/// `storeRow` for 8 values: the same operations in the same order, element by element.
+@inline(__always)
+func storeRow8(_ x: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ ep: GEMMEpilogue, _ b: SIMD8<Float>) {
+    var v = x * ep.alpha
+    if ep.beta != 0 { v = v + ep.beta * load8(c) }
+    if ep.bias != nil { v = v + b }
+    if ep.relu { v.replace(with: 0, where: v .< 0) }
+    store8(v, c)
+}
+#else
 @inline(never)
 @usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
                                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int = gemmMR, ep: GEMMEpilogue) {
@@ -104,3 +176,4 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
     if rows > 12 { storeRow(c12a, c12b, c + 12 * ldc, ep, bias0, bias1) }
     if rows > 13 { storeRow(c13a, c13b, c + 13 * ldc, ep, bias0, bias1) }
 }
+#endif
