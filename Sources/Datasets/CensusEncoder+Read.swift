@@ -29,13 +29,8 @@ extension CensusEncoder {
     /// key (`TabularData.keys`), for dynamic embedding tables; unknown values keep theirs too.
     public func encode(path: String, maxRows: Int? = nil, keepKeys: Bool = false) throws(DatasetError) -> TabularData {
         var parts: [TabularData] = []
-        do {
-            try SchemaReader(schema: dataSchema, keepKeys: keepKeys).read(.file(path), chunkRows: 65536, maxRows: maxRows) { parts.append($0); return true }
-        } catch let error as DatasetError {
-            throw error
-        } catch {
-            preconditionFailure("CensusEncoder.encode: the collecting body throws nothing, got \(error)")
-        }
+        try SchemaReader(schema: dataSchema, keepKeys: keepKeys).scan(try ChunkReader(path: path), firstNumber: 1, layout: nil, chunkRows: 65536,
+                                                                     maxRows: maxRows, onBlock: nil) { parts.append($0); return true }
         return TabularData.concatenating(parts)
             ?? TabularData(count: 0, denseWidth: CensusIncome.denseNames.count, dense: [], fieldCount: group.sparseNames.count, ids: [],
                            taskNames: group.taskNames, labels: [], keys: keepKeys ? [] : nil)

@@ -139,17 +139,9 @@ extension DataSchema {
             guard weight >= 0 else { throw fail("\(place).weight", "\(weight) is negative; a task weight is 0 or more") }
             var task = SchemaTask(name: name, column: try f.string("column"), index: try f.integer("index", minimum: 0),
                                   type: type, weight: weight, condition: try f.string("condition"))
-            if let positive = entry["positive"] {
+            if entry["positive"] != nil {
                 guard type == .binary else { throw fail("\(place).positive", "applies to binary tasks, not regression ones") }
-                guard case .array(let list) = positive, !list.isEmpty else {
-                    throw fail("\(place).positive", "must be a non-empty list of strings, the label values that count as 1")
-                }
-                task.positive = try list.map { (item: JSONValue) throws(DatasetError) -> String in
-                    guard case .string(let text) = item else {
-                        throw fail("\(place).positive", "must be a non-empty list of strings, the label values that count as 1")
-                    }
-                    return text
-                }
+                task.positive = try f.strings("positive", what: "the label values that count as 1")
             }
             if entry["negative"] != nil {
                 guard task.positive != nil else { throw fail("\(place).negative", "applies with \"positive\" only (the label values that count as 0)") }

@@ -6,28 +6,7 @@ import Foundation
 /// reader's refusals: `"names"` for a file without a header (columns by name, a fixed field
 /// count, named columns in messages), `"required"` dense features and `"negative"` label lists.
 /// Each is checked on the fast path and on the checked path, which must agree.
-final class SchemaStrictOptionsTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("schema-strict-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let url = directory.appendingPathComponent(name)
-        try Data(text.utf8).write(to: url)
-        return url.path
-    }
-
-    func schema(_ json: String) throws -> DataSchema {
-        try DataSchema(json: Data(json.utf8), file: "schema.json")
-    }
-
+extension SchemaReaderTests {
     static let strict = """
         {"header": false, "names": ["age", "city", "label"],
          "features": [{"name": "age", "kind": "dense", "required": true}, {"name": "town", "column": "city", "kind": "sparse", "buckets": 8}],
