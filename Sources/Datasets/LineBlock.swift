@@ -55,10 +55,10 @@ extension ChunkReader {
 /// least `minLines` lines each), each share by an encoding of its own from `make`, and joined in
 /// line order: the same rows a serial read gives. Of several bad lines, the error of the earliest is
 /// thrown, as a serial read would. nil when the block holds only blank lines.
-func encodeInParallel<E: LineEncoding>(_ block: LineBlock, path: String, minLines: Int = 256,
+func encodeInParallel<E: LineEncoding>(_ block: LineBlock, path: String, minLines: Int = 256, threads: Int = Parallel.threads,
                                        _ make: () -> E) throws(DatasetError) -> TabularData? {
     let n = block.lines.count
-    let parts = max(1, min(Parallel.threads, n / minLines))
+    let parts = max(1, min(threads, n / minLines))
     let shares = (0 ..< parts).map { _ in EncodedShare() }
     let encodings = (0 ..< parts).map { _ in make() }
     Parallel.forEach(parts) { p in

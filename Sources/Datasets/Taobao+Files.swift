@@ -12,7 +12,7 @@ extension Taobao {
                 if byte == 0x0A {
                     if content { rows += 1 }
                     content = false
-                } else if !TaobaoLine.isBlank(byte) {
+                } else if byte != 0x20 && byte != 0x09 && byte != 0x0D {
                     content = true
                 }
             }

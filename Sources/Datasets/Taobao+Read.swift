@@ -21,16 +21,7 @@ extension Taobao {
     public static func read(_ input: DataInput, chunkRows: Int = 8192, options: TaobaoOptions = .init(),
                             _ body: (TabularData) throws -> Bool) throws {
         precondition(chunkRows > 0, "Taobao.read: chunkRows must be positive, got \(chunkRows)")
-        let reader = try input.open()
-        let path = reader.path
-        try scanCarryingErrors(body) { deliver throws(DatasetError) in
-            try reader.forEachLineBlock(count: chunkRows) { block throws(DatasetError) in
-                guard let rows = try encodeInParallel(block, path: path, { TaobaoLineEncoding(options: options, reserveRows: chunkRows) }) else {
-                    return true
-                }
-                return deliver(rows)
-            }
-        }
+        try SchemaReader(schema: dataSchema(clampPrice: options.clampPrice), keepKeys: options.keepKeys).read(input, chunkRows: chunkRows, body)
     }
 
     /// `read` of one slice from `fileSlices`: its line numbers come with it.
@@ -52,14 +43,15 @@ extension Taobao {
     /// The whole file, or its first `maxRows` rows, as one `TabularData` (with no rows for an empty
     /// file or `maxRows` of 0 or less).
     public static func load(path: String, maxRows: Int? = nil, options: TaobaoOptions = .init()) throws(DatasetError) -> TabularData {
-        var all: TabularData?
-        try scan(path: path, byteRange: nil, chunkRows: .max, maxRows: maxRows, options: options) { chunk in
-            all = chunk
-            return false
+        var parts: [TabularData] = []
+        try scan(path: path, byteRange: nil, chunkRows: 65536, maxRows: maxRows, options: options) { chunk in
+            parts.append(chunk)
+            return true
         }
-        if let all { return all }
-        var empty = TaobaoChunk(reserveRows: 0, keepKeys: options.keepKeys)
-        return empty.take()
+        if let all = TabularData.concatenating(parts) { return all }
+        let schema = dataSchema(clampPrice: options.clampPrice)
+        let layout = try SchemaLayout(schema: schema, first: columnNames, file: path, line: 1, labelsRequired: true)
+        return SchemaEncoding(plan: .init(schema: schema, layout: layout, keepKeys: options.keepKeys)).emptyData()
     }
 
     /// `read` with a body that cannot throw, so reader errors keep their type.
@@ -87,49 +79,15 @@ extension Taobao {
         try scan(reader: reader, firstNumber: firstNumber, chunkRows: chunkRows, limit: limit, options: options, deliver)
     }
 
-    /// `scan` of an open reader, whose lines are numbered from `firstNumber`.
+    /// `scan` of an open reader, whose lines are numbered from `firstNumber`: the schema reader
+    /// with the built-in schema, encoding on the calling thread alone (these reads run on loader
+    /// threads beside training).
     private static func scan(reader: ChunkReader, firstNumber: Int, chunkRows: Int, limit: Int, options: TaobaoOptions,
                              _ deliver: (TabularData) -> Bool) throws(DatasetError) {
-        let path = reader.path
         guard limit > 0 else { reader.close(); return }
-
-        var encoding = TaobaoLineEncoding(options: options, reserveRows: min(chunkRows, limit))
-        var rows = 0
-        var stopped = false
-        try reader.forEachLine(firstNumber: firstNumber) { bytes, range, number throws(DatasetError) in
-            guard try encoding.encode(bytes, range, number: number, path: path) else { return true }
-            rows += 1
-            if encoding.count == chunkRows, !deliver(encoding.take()) {
-                stopped = true
-                return false
-            }
-            return rows < limit
-        }
-        if !stopped, encoding.count > 0 { _ = deliver(encoding.take()) }
+        var schemaReader = SchemaReader(schema: dataSchema(clampPrice: options.clampPrice), keepKeys: options.keepKeys)
+        schemaReader.encodeThreads = 1
+        let layout = try SchemaLayout(schema: schemaReader.schema, first: columnNames, file: reader.path, line: firstNumber, labelsRequired: true)
+        try schemaReader.scan(reader, firstNumber: firstNumber, layout: layout, chunkRows: chunkRows, maxRows: limit, onBlock: nil, deliver)
     }
-}
-
-/// Taobao's per-line work: split, check the column count, encode into a `TaobaoChunk`.
-struct TaobaoLineEncoding: LineEncoding {
-    let options: TaobaoOptions
-    var line = TaobaoLine()
-    var chunk: TaobaoChunk
-
-    init(options: TaobaoOptions, reserveRows: Int) {
-        self.options = options
-        chunk = TaobaoChunk(reserveRows: min(reserveRows, 8192), keepKeys: options.keepKeys)
-    }
-
-    var count: Int { chunk.count }
-
-    mutating func encode(_ bytes: [UInt8], _ range: Range<Int>, number: Int, path: String) throws(DatasetError) -> Bool {
-        guard line.split(bytes, range) else { return false }
-        guard line.count == TaobaoLine.columnCount else {
-            throw DatasetError(file: path, line: number, "found \(line.count) column\(line.count == 1 ? "" : "s"), expected \(TaobaoLine.columnCount) separated by commas")
-        }
-        try chunk.append(line, bytes, path: path, number: number, options: options)
-        return true
-    }
-
-    mutating func take() -> TabularData { chunk.take() }
 }

@@ -31,7 +31,7 @@ public struct TaobaoOptions: Sendable, Equatable {
 /// does, so an empty list is a bag with no ids (a zero vector under a mean combiner). `price` is an
 /// identity column: an integer bucket in [0, 50) (its raw key is `FieldHash.key` of the bucket's
 /// decimal text, as if it were hashed). `final_gender_code` is read past but not used,
-/// as in DeepRec.
+/// as in DeepRec. The files are read by the schema reader with the built-in schema `dataSchema`.
 public enum Taobao {
     /// The training file's name in the data directory.
     public static let trainFileName = "taobao_train_data"

@@ -83,11 +83,11 @@ final class InputStreamingTests: XCTestCase {
             block.bytes += Array(line.utf8)
             block.lines.append(start ..< block.bytes.count)
         }
-        let serial = TaobaoFixture.rows(try encodeInParallel(block, path: "p", minLines: 1_000) { TaobaoLineEncoding(options: .init(), reserveRows: 8) }!)
+        let serial = TaobaoFixture.rows(try encodeInParallel(block, path: "p", minLines: 1_000) { ReferenceTaobaoEncoding(options: .init(), reserveRows: 8) }!)
         XCTAssertEqual(serial, lines.map(TaobaoFixture.expected))
         for threads in [2, 3, 7] {
             Parallel.threads = threads
-            let parallel = try encodeInParallel(block, path: "p", minLines: 1) { TaobaoLineEncoding(options: .init(), reserveRows: 8) }!
+            let parallel = try encodeInParallel(block, path: "p", minLines: 1) { ReferenceTaobaoEncoding(options: .init(), reserveRows: 8) }!
             XCTAssertEqual(TaobaoFixture.rows(parallel), serial, "\(threads) threads")
         }
 
@@ -101,7 +101,7 @@ final class InputStreamingTests: XCTestCase {
         breakLine(12, with: TaobaoFixture.line(["price": "x"]))
         for threads in [1, 2, 5] {
             Parallel.threads = threads
-            let error = TaobaoFixture.error { _ = try encodeInParallel(bad, path: "p", minLines: 1) { TaobaoLineEncoding(options: .init(), reserveRows: 8) } }
+            let error = TaobaoFixture.error { _ = try encodeInParallel(bad, path: "p", minLines: 1) { ReferenceTaobaoEncoding(options: .init(), reserveRows: 8) } }
             XCTAssertEqual(error?.line, 11 + 12, "\(threads) threads")
             XCTAssertEqual(error?.field, "price")
         }
@@ -109,7 +109,7 @@ final class InputStreamingTests: XCTestCase {
         var blank = LineBlock()
         blank.bytes = Array("  \n".utf8)
         blank.lines = [0 ..< 2, 2 ..< 2]
-        XCTAssertNil(try encodeInParallel(blank, path: "p", minLines: 1) { TaobaoLineEncoding(options: .init(), reserveRows: 8) })
+        XCTAssertNil(try encodeInParallel(blank, path: "p", minLines: 1) { ReferenceTaobaoEncoding(options: .init(), reserveRows: 8) })
     }
 
     func testTaobaoFromAStreamIsTheFilesRowsAndErrorsNameTheStream() throws {
@@ -128,7 +128,7 @@ final class InputStreamingTests: XCTestCase {
         let error = TaobaoFixture.error {
             try Taobao.read(self.stream(lines[0] + "\n" + TaobaoFixture.line(["clk": "2"]) + "\n", name: "stdin")) { _ in true }
         }
-        XCTAssertEqual(error?.description, "stdin:2 field clk: label \"2\" is not 0 or 1")
+        XCTAssertEqual(error?.description, "stdin:2 field clk (column 1): unknown label \"2\" of binary task \"ctr\"; expected one of \"1\", \"0\"")
         // An error thrown by the body comes out unchanged.
         struct Stop: Error {}
         XCTAssertThrowsError(try Taobao.read(.file(path)) { _ in throw Stop() }) { XCTAssertTrue($0 is Stop) }

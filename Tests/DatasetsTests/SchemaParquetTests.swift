@@ -65,6 +65,22 @@ final class SchemaParquetTests: XCTestCase {
         }
     }
 
+    /// `"required"` labels: the missing labels of the fixture stop both readers.
+    func testARequiredTaskRefusesAMissingLabelInBothReaders() throws {
+        var schema = try Self.schema
+        for t in schema.tasks.indices { schema.tasks[t].required = true }
+        let fitted = try SchemaParquetScan(schema: try Self.schema, paths: [Self.fixture("train.parquet")], keepRows: false).schema
+        var required = fitted
+        for t in required.tasks.indices { required.tasks[t].required = true }
+        XCTAssertThrowsError(try csvRows(SchemaReader(schema: required), "train.csv")) { error in
+            XCTAssertTrue("\(error)".contains("which is required"), "\(error)")
+        }
+        XCTAssertThrowsError(try parquetRows(SchemaParquetReader(schema: required), "train.parquet")) { error in
+            XCTAssertTrue("\(error)".contains("which is required"), "\(error)")
+        }
+        XCTAssertThrowsError(try SchemaParquetScan(schema: schema, paths: [Self.fixture("train.parquet")], keepRows: true))
+    }
+
     func testARowLimitCutsTheRowGroups() throws {
         let scan = try SchemaParquetScan(schema: try Self.schema, paths: [Self.fixture("train.parquet"), Self.fixture("test.parquet")],
                                          keepRows: true, maxRows: 70)

@@ -110,6 +110,16 @@ final class SchemaVocabularyTests: XCTestCase {
         XCTAssertThrowsError(try SchemaParquetReader(schema: schema).bind(file)) { error in
             XCTAssertTrue("\(error)".contains("field score: \"clip\" is read from delimited text files only"), "\(error)")
         }
+        schema.features[2].clip = false
+        schema.features[city].vocabulary = .identity
+        XCTAssertThrowsError(try SchemaParquetReader(schema: schema).bind(file)) { error in
+            XCTAssertTrue("\(error)".contains("field city: \"vocabulary\": \"identity\" is read from delimited text files only"), "\(error)")
+        }
+        schema.features[city].vocabulary = .hash
+        schema.trim = false
+        XCTAssertThrowsError(try SchemaParquetReader(schema: schema).bind(file)) { error in
+            XCTAssertTrue("\(error)".contains("field trim: \"trim\": false is read from delimited text files only"), "\(error)")
+        }
     }
 
     func testBadInput() throws {

@@ -14,64 +14,65 @@ final class TaobaoErrorTests: XCTestCase {
 
     func testWrongColumnCount() throws {
         let (short, path) = try error(Fixture.base.dropLast().joined(separator: ","))
-        XCTAssertEqual(short?.description, "\(path):3: found 19 columns, expected 20 separated by commas")
+        XCTAssertEqual(short?.description, "\(path):3: found 19 fields, expected 20 (the schema's \"names\" lists 20) separated by \",\"")
         XCTAssertEqual(short?.line, 3)
         XCTAssertNil(short?.field)
 
         let (long, path2) = try error(good + ",5")
-        XCTAssertEqual(long?.description, "\(path2):3: found 21 columns, expected 20 separated by commas")
+        XCTAssertEqual(long?.description, "\(path2):3: found 21 fields, expected 20 (the schema's \"names\" lists 20) separated by \",\"")
 
         let (one, _) = try error("garbage")
-        XCTAssertEqual(one?.message, "found 1 column, expected 20 separated by commas")
+        XCTAssertEqual(one?.message, "found 1 field, expected 20 (the schema's \"names\" lists 20) separated by \",\"")
     }
 
     func testBadLabels() throws {
         let (x, path) = try error(Fixture.line(["clk": "x"]))
-        XCTAssertEqual(x?.description, "\(path):3 field clk: label \"x\" is not 0 or 1")
+        XCTAssertEqual(x?.description, "\(path):3 field clk (column 1): unknown label \"x\" of binary task \"ctr\"; expected one of \"1\", \"0\"")
         XCTAssertEqual(x?.line, 3)
-        XCTAssertEqual(x?.field, "clk")
+        XCTAssertEqual(x?.field, "clk (column 1)")
 
         let (two, path2) = try error(Fixture.line(["buy": "2"]))
-        XCTAssertEqual(two?.description, "\(path2):3 field buy: label \"2\" is not 0 or 1")
+        XCTAssertEqual(two?.description, "\(path2):3 field buy (column 2): unknown label \"2\" of binary task \"cvr\"; expected one of \"1\", \"0\"")
 
         let (empty, path3) = try error(Fixture.line(["clk": ""]))
-        XCTAssertEqual(empty?.description, "\(path3):3 field clk: empty label; expected 0 or 1")
+        XCTAssertEqual(empty?.description, "\(path3):3 field clk (column 1): empty label of task \"ctr\", which is required (every row has its label)")
 
-        for text in ["01", " 1", "1.0", "-0"] {
+        for text in ["01", " 1", "1.0", "-0", "true"] {
             let (e, _) = try error(Fixture.line(["buy": text]))
-            XCTAssertEqual(e?.field, "buy", text)
+            XCTAssertEqual(e?.field, "buy (column 2)", text)
             XCTAssertEqual(e?.line, 3, text)
         }
     }
 
     func testBadPrice() throws {
         let (high, path) = try error(Fixture.line(["price": "50"]))
-        XCTAssertEqual(high?.description, "\(path):3 field price: price 50 is outside [0, 50) (the clampPrice option clamps it)")
+        XCTAssertEqual(high?.description, "\(path):3 field price (column 20): 50 is outside [0, 50), the rows of this identity feature "
+                       + "(\"clip\": true on the feature clamps it; for the built-in Taobao data, --clamp_price)")
         let (low, _) = try error(Fixture.line(["price": "-1"]))
-        XCTAssertEqual(low?.message, "price -1 is outside [0, 50) (the clampPrice option clamps it)")
+        XCTAssertTrue(low?.message.hasPrefix("-1 is outside [0, 50)") ?? false, low?.description ?? "")
         XCTAssertEqual(low?.line, 3)
-        XCTAssertEqual(low?.field, "price")
+        XCTAssertEqual(low?.field, "price (column 20)")
         let (fraction, _) = try error(Fixture.line(["price": "3.5"]))
-        XCTAssertEqual(fraction?.message, "price \"3.5\" is not an integer; expected a bucket in [0, 50)")
+        XCTAssertEqual(fraction?.message, "\"3.5\" is not an integer; an identity feature's value is its row, in [0, 50)")
         XCTAssertEqual(fraction?.line, 3)
         let (empty, path2) = try error(Fixture.line(["price": ""]))
-        XCTAssertEqual(empty?.description, "\(path2):3 field price: empty price; expected an integer bucket in [0, 50)")
+        XCTAssertEqual(empty?.description, "\(path2):3 field price (column 20): empty; an identity feature's value is its row, an integer in [0, 50)")
         for text in ["-", "+", "4x", " 4"] {
             let (e, _) = try error(Fixture.line(["price": text]))
-            XCTAssertEqual(e?.field, "price", text)
+            XCTAssertEqual(e?.field, "price (column 20)", text)
         }
 
         // Clamping repairs range, not text.
         let clamp = TaobaoOptions(clampPrice: true)
         let (stillFraction, _) = try error(Fixture.line(["price": "3.5"]), options: clamp)
-        XCTAssertEqual(stillFraction?.field, "price")
+        XCTAssertEqual(stillFraction?.field, "price (column 20)")
         let (stillEmpty, _) = try error(Fixture.line(["price": ""]), options: clamp)
-        XCTAssertEqual(stillEmpty?.field, "price")
+        XCTAssertEqual(stillEmpty?.field, "price (column 20)")
     }
 
     func testFirstErrorWins() throws {
         let (e, _) = try error(Fixture.line(["clk": "x", "price": "99"]))
-        XCTAssertEqual(e?.field, "clk")
+        XCTAssertEqual(e?.field, "clk (column 1)")
     }
 
     func testErrorInALaterChunkKeepsItsLineNumber() throws {

@@ -89,7 +89,7 @@ final class TaobaoStreamingTests: XCTestCase {
         XCTAssertNoThrow(try Fixture.read(path, byteRange: slices[1]))
         let e = Fixture.error { _ = try Fixture.read(path, byteRange: slices[2], chunkRows: 2) }
         XCTAssertEqual(e?.line, 42)
-        XCTAssertEqual(e?.field, "price")
+        XCTAssertEqual(e?.field, "price (column 20)")
         XCTAssertEqual(e?.file, path)
 
         // The same through FileSlices, whose first line numbers come from one pass over the file.
@@ -100,7 +100,7 @@ final class TaobaoStreamingTests: XCTestCase {
         }
         let f = Fixture.error { try Taobao.read(path: path, slice: fileSlices[2], chunkRows: 2) { _ in true } }
         XCTAssertEqual(f?.line, 42)
-        XCTAssertEqual(f?.field, "price")
+        XCTAssertEqual(f?.field, "price (column 20)")
     }
 
     func testSlicesOfTinyFiles() throws {

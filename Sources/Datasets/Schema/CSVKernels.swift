@@ -15,6 +15,8 @@ enum CSVKernels {
         /// 0 none, 1 log1p, 2 `(x - shift) / scale`.
         var transform: UInt8
         var shift: Double, scale: Double
+        /// Drop spaces around the value (`DataSchema.trim`).
+        var trim = true
     }
 
     /// One sparse or tag feature of the plan, for `hashFields`.
@@ -30,6 +32,10 @@ enum CSVKernels {
         var offset: Int32
         var isTags: Bool
         var separator: UInt8
+        /// Drop spaces around the value and each tag (`DataSchema.trim`).
+        var trim = true
+        /// `"vocabulary": "identity"`: the value is its own row below `buckets`.
+        var identity = false
     }
 
     static let ones: UInt64 = 0x0101_0101_0101_0101
@@ -134,12 +140,30 @@ enum CSVKernels {
         }
     }
 
-    /// Field `k`'s bytes without leading and trailing spaces (as `SchemaEncoding.trimmed`).
-    @inline(__always) static func field(_ base: UnsafePointer<UInt8>, _ start: Int, _ ends: UnsafeBufferPointer<Int>, _ k: Int) -> (Int, Int) {
+    /// Field `k`'s bytes, without leading and trailing spaces when `trim` (as `SchemaEncoding.trimmed`).
+    @inline(__always) static func field(_ base: UnsafePointer<UInt8>, _ start: Int, _ ends: UnsafeBufferPointer<Int>, _ k: Int,
+                                        trim: Bool = true) -> (Int, Int) {
         var lo = k == 0 ? start : ends[k - 1] + 1, hi = ends[k]
-        while lo < hi && base[lo] == 0x20 { lo += 1 }
-        while hi > lo && base[hi - 1] == 0x20 { hi -= 1 }
+        if trim {
+            while lo < hi && base[lo] == 0x20 { lo += 1 }
+            while hi > lo && base[hi - 1] == 0x20 { hi -= 1 }
+        }
         return (lo, hi)
+    }
+
+    /// The row of an identity value `base[lo ..< hi]` written the one way its key is defined by:
+    /// plain digits without a leading zero, below `buckets`. nil for anything else (a sign, a
+    /// leading zero, out of range, not a number), which the checked path reads or rejects.
+    @inline(__always) static func identityRow(_ base: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int, buckets: UInt64) -> UInt64? {
+        guard hi > lo, hi &- lo <= 15, base[lo] != UInt8(ascii: "0") || hi &- lo == 1 else { return nil }
+        var value: UInt64 = 0, i = lo
+        while i < hi {
+            let d = base[i] &- UInt8(ascii: "0")
+            guard d < 10 else { return nil }
+            value = value &* 10 &+ UInt64(d)
+            i &+= 1
+        }
+        return value < buckets ? value : nil
     }
 
     /// Exact powers of ten as Double, as `DecimalParser`'s.
@@ -184,7 +208,7 @@ enum CSVKernels {
         let powers = powerTable, masks = memoMasks
         for d in specs.indices {
             let spec = specs[d]
-            let (lo, hi) = field(base, start, ends, spec.column)
+            let (lo, hi) = field(base, start, ends, spec.column, trim: spec.trim)
             var x: Double
             if lo == hi {
                 x = spec.defaultValue
@@ -226,7 +250,8 @@ enum CSVKernels {
     /// their keys into `keys` when given); `fieldEnds[f]` is the number of ids written up to the
     /// end of feature `f`. Returns the number of ids. `ids` (and `keys`) must have room for one id
     /// per sparse feature plus one per byte of the record; `memo` holds `memoSlots` entries per
-    /// feature, kept from record to record.
+    /// feature, kept from record to record. -1 when an identity value is not a plain row number
+    /// in range (the checked path then decides).
     static func hashFields(_ bytes: UnsafeBufferPointer<UInt8>, start: Int, ends: UnsafeBufferPointer<Int>, specs: UnsafeBufferPointer<FieldSpec>,
                            ids: UnsafeMutableBufferPointer<Int32>, keys: UnsafeMutableBufferPointer<UInt64>?,
                            fieldEnds: UnsafeMutableBufferPointer<Int32>, memo: MemoTable) -> Int {
@@ -246,8 +271,10 @@ enum CSVKernels {
                 while i <= hi {
                     if i == hi || base[i] == a.separator {
                         var tlo = tokenStart, thi = i
-                        while tlo < thi && base[tlo] == 0x20 { tlo &+= 1 }
-                        while thi > tlo && base[thi &- 1] == 0x20 { thi &-= 1 }
+                        if a.trim {
+                            while tlo < thi && base[tlo] == 0x20 { tlo &+= 1 }
+                            while thi > tlo && base[thi &- 1] == 0x20 { thi &-= 1 }
+                        }
                         if tlo < thi {
                             let key = FieldHash.mix(fnv(a.seed, base, tlo, thi))
                             ids[m] = row(key, a)
@@ -258,8 +285,15 @@ enum CSVKernels {
                     }
                     i &+= 1
                 }
+            } else if a.identity {
+                let (lo, hi) = field(base, start, ends, a.column, trim: a.trim)
+                guard let value = identityRow(base, lo, hi, buckets: a.buckets) else { return -1 }
+                let key = FieldHash.mix(fnv(a.seed, base, lo, hi))
+                ids[m] = a.offset &+ Int32(truncatingIfNeeded: value)
+                keys?[m] = key
+                m &+= 1
             } else {
-                let (lo, hi) = field(base, start, ends, a.column)
+                let (lo, hi) = field(base, start, ends, a.column, trim: a.trim)
                 let key = key(a, base, lo, hi, n, memoBase + f &* memoSlots, states + f, masks)
                 ids[m] = row(key, a)
                 keys?[m] = key

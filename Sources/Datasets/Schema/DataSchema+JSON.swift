@@ -4,11 +4,11 @@ import Foundation
 /// path, such as `features[2].kind`), and writing one back (for the model's manifest and for
 /// `--infer_schema`), one feature or task per line.
 extension DataSchema {
-    static let topKeys: Set<String> = ["delimiter", "header", "quote", "names", "features", "tasks"]
+    static let topKeys: Set<String> = ["delimiter", "header", "quote", "trim", "names", "features", "tasks"]
     static let featureKeys: Set<String> = ["name", "kind", "column", "index", "transform", "default", "buckets",
                                            "separator", "combiner", "mean", "std", "min", "max",
                                            "clip", "vocabulary", "values", "required"]
-    static let taskKeys: Set<String> = ["name", "column", "index", "type", "weight", "condition", "positive", "negative"]
+    static let taskKeys: Set<String> = ["name", "column", "index", "type", "weight", "condition", "positive", "negative", "required"]
 
     /// The schema in the JSON file at `path`.
     public init(contentsOf path: String) throws(DatasetError) {
@@ -35,6 +35,7 @@ extension DataSchema {
         let delimiter = try reader.character("delimiter") ?? UInt8(ascii: ",")
         let header = try reader.bool("header") ?? true
         let quote = try reader.character("quote") ?? UInt8(ascii: "\"")
+        let trim = try reader.bool("trim") ?? true
         let names = try reader.strings("names", what: "the names of the file's columns, in order")
         guard case .array(let featureList)? = top["features"] else { throw fail("features", "missing, or not a list of features") }
         guard case .array(let taskList)? = top["tasks"] else { throw fail("tasks", "missing, or not a list of tasks") }
@@ -83,7 +84,7 @@ extension DataSchema {
                     break
                 }
             } else {
-                for key in ["transform", "default", "mean", "std", "min", "max", "clip", "required"] where entry[key] != nil {
+                for key in ["transform", "default", "mean", "std", "min", "max", "required"] where entry[key] != nil {
                     throw fail("\(place).\(key)", "applies to dense features, not \(kind.rawValue) ones")
                 }
                 guard let buckets = try f.integer("buckets", minimum: 1) else {
@@ -97,8 +98,9 @@ extension DataSchema {
                         throw fail("\(place).combiner", "\"\(c)\" is not a combiner; expected mean or sum")
                     }
                     feature.combiner = combiner
-                    for key in ["vocabulary", "values"] where entry[key] != nil {
-                        throw fail("\(place).\(key)", "applies to sparse features, not tags ones")
+                    for key in ["vocabulary", "values", "clip"] where entry[key] != nil {
+                        throw fail("\(place).\(key)", key == "clip" ? "applies to dense minmax and sparse identity features, not tags ones"
+                                   : "applies to sparse features, not tags ones")
                     }
                 } else {
                     for key in ["separator", "combiner"] where entry[key] != nil {
@@ -106,9 +108,13 @@ extension DataSchema {
                     }
                     let v = try f.string("vocabulary") ?? "hash"
                     guard let vocabulary = SchemaFeature.Vocabulary(rawValue: v) else {
-                        throw fail("\(place).vocabulary", "\"\(v)\" is not a vocabulary; expected hash or fit")
+                        throw fail("\(place).vocabulary", "\"\(v)\" is not a vocabulary; expected hash, fit or identity")
                     }
                     feature.vocabulary = vocabulary
+                    feature.clip = try f.bool("clip") ?? false
+                    if feature.clip && vocabulary != .identity {
+                        throw fail("\(place).clip", "applies to dense minmax and sparse identity features (\"vocabulary\": \"identity\"), not hashed or fitted ones")
+                    }
                     if let values = entry["values"] {
                         guard vocabulary == .fit else { throw fail("\(place).values", "applies to \"vocabulary\": \"fit\" only") }
                         guard case .array(let list) = values else { throw fail("\(place).values", "must be a list of strings, the fitted values in row order") }
@@ -143,6 +149,7 @@ extension DataSchema {
                 guard type == .binary else { throw fail("\(place).positive", "applies to binary tasks, not regression ones") }
                 task.positive = try f.strings("positive", what: "the label values that count as 1")
             }
+            task.required = try f.bool("required") ?? false
             if entry["negative"] != nil {
                 guard task.positive != nil else { throw fail("\(place).negative", "applies with \"positive\" only (the label values that count as 0)") }
                 task.negative = try f.strings("negative", what: "the label values that count as 0")
@@ -154,6 +161,7 @@ extension DataSchema {
         }
         self.init(delimiter: delimiter, header: header, features: features, tasks: tasks)
         self.quote = quote
+        self.trim = trim
         self.names = names
         try validate(file: file)
     }
@@ -193,6 +201,11 @@ extension DataSchema {
                 throw fail("features[\(i)].separator", "the tag separator cannot be the delimiter or the quote character")
             }
         }
+        // Ids are Int32 rows of one fused table: every field's rows must fit in it.
+        let rows = fieldFeatures.reduce(0) { $0 + $1.tableRows }
+        guard rows <= Int(Int32.max) else {
+            throw fail("features", "the sparse and tags fields have \(rows) rows in all, more than the 2,147,483,647 one table addresses; lower their \"buckets\"")
+        }
         var taskNames = Set<String>()
         for (i, t) in tasks.enumerated() {
             guard taskNames.insert(t.name).inserted else { throw fail("tasks[\(i)].name", "\"\(t.name)\" names two tasks") }
@@ -221,6 +234,7 @@ extension DataSchema {
     public var json: String {
         var lines = ["{", "  \"delimiter\": \(JSONText.quoted(String(UnicodeScalar(delimiter)))), \"header\": \(header)"
                      + (quote == UInt8(ascii: "\"") ? "" : ", \"quote\": \(JSONText.quoted(String(UnicodeScalar(quote))))")
+                     + (trim ? "" : ", \"trim\": false")
                      + (names.map { ", \"names\": [" + $0.map(JSONText.quoted).joined(separator: ", ") + "]" } ?? "") + ",",
                      "  \"features\": ["]
         for (i, f) in features.enumerated() {
@@ -239,9 +253,10 @@ extension DataSchema {
                 if f.clip { parts.append("\"clip\": true") }
             case .sparse:
                 parts.append("\"buckets\": \(f.buckets)")
-                if f.vocabulary == .fit {
-                    parts.append("\"vocabulary\": \"fit\"")
-                    if let values = f.values { parts.append("\"values\": [" + values.map(JSONText.quoted).joined(separator: ", ") + "]") }
+                if f.vocabulary != .hash { parts.append("\"vocabulary\": \"\(f.vocabulary.rawValue)\"") }
+                if f.clip { parts.append("\"clip\": true") }
+                if f.vocabulary == .fit, let values = f.values {
+                    parts.append("\"values\": [" + values.map(JSONText.quoted).joined(separator: ", ") + "]")
                 }
             case .tags:
                 parts += ["\"separator\": \(JSONText.quoted(String(UnicodeScalar(f.separator))))", "\"buckets\": \(f.buckets)",
@@ -259,6 +274,7 @@ extension DataSchema {
             if let c = t.condition { parts.append("\"condition\": \(JSONText.quoted(c))") }
             if let p = t.positive { parts.append("\"positive\": [" + p.map(JSONText.quoted).joined(separator: ", ") + "]") }
             if let n = t.negative { parts.append("\"negative\": [" + n.map(JSONText.quoted).joined(separator: ", ") + "]") }
+            if t.required { parts.append("\"required\": true") }
             lines.append("    {" + parts.joined(separator: ", ") + "}" + (i + 1 < tasks.count ? "," : ""))
         }
         lines += ["  ]", "}"]

@@ -14,6 +14,10 @@ public struct DataSchema: Sendable, Equatable {
     public var header = true
     /// The quote character of RFC 4180 quoting (`"`).
     public var quote: UInt8 = UInt8(ascii: "\"")
+    /// Whether spaces around a value (and around each tag) are dropped, as a spreadsheet reads
+    /// `a, b`. `false` keeps them, as TensorFlow's CSV decoder does (the built-in Taobao schema):
+    /// ` 7` is then another value than `7`, and not a number.
+    public var trim = true
     /// `header: false` only: the names of the file's columns, in order. Features and tasks then
     /// find their columns by name as with a header, messages name the column, and every record
     /// must have exactly this many fields (the built-in Census schema lists its 42).
@@ -49,14 +53,16 @@ public struct DataSchema: Sendable, Equatable {
     /// its values (see `SchemaScan`).
     public var isFitted: Bool {
         features.allSatisfy { f in
-            f.kind == .dense ? (f.transform.needsStatistics == false || f.statistics != nil) : (f.vocabulary == .hash || f.values != nil)
+            f.kind == .dense ? (f.transform.needsStatistics == false || f.statistics != nil) : (f.vocabulary != .fit || f.values != nil)
         }
     }
 
     /// Whether any sparse feature has a fitted vocabulary (`"vocabulary": "fit"`).
     public var fitsVocabularies: Bool { features.contains { $0.vocabulary == .fit } }
+    /// Whether any sparse feature's value is its own row (`"vocabulary": "identity"`).
+    public var hasIdentityFields: Bool { features.contains { $0.vocabulary == .identity } }
     /// Whether any dense feature's `minmax` is clipped (`"clip": true`).
-    public var clipsDense: Bool { features.contains { $0.clip } }
+    public var clipsDense: Bool { features.contains { $0.kind == .dense && $0.clip } }
 }
 
 /// One input of the model, read from one column.
@@ -77,10 +83,13 @@ public struct SchemaFeature: Sendable, Equatable {
     }
 
     /// How a sparse feature's values become rows: hashed into `buckets` rows (`hash`, the default),
-    /// or looked up in a vocabulary of the training values in first-seen order (`fit`), with one
-    /// more row for values unseen in training (as the built-in Census reader encodes).
+    /// looked up in a vocabulary of the training values in first-seen order (`fit`), with one
+    /// more row for values unseen in training (as the built-in Census reader encodes), or the
+    /// value is an integer that is its own row in [0, buckets) (`identity`, TensorFlow's
+    /// `categorical_column_with_identity`: Taobao's price level); outside that range it is an error,
+    /// or with `clip` the nearest row.
     public enum Vocabulary: String, Sendable, CaseIterable {
-        case hash, fit
+        case hash, fit, identity
     }
 
     /// How a tags feature's rows become one vector (`mean` as TensorFlow's default combiner).
@@ -117,7 +126,8 @@ public struct SchemaFeature: Sendable, Equatable {
     public var statistics: Statistics?
     /// `minmax` only: clip the scaled value to [0, 1], and map every value of a feature that was
     /// constant in training to 0 (the built-in Census scaling). The raw value is rounded to a
-    /// Float before it is scaled.
+    /// Float before it is scaled. `"vocabulary": "identity"`: an integer outside [0, buckets)
+    /// takes the nearest row instead of stopping the read (`--clamp_price` for Taobao).
     public var clip = false
     /// Sparse only: hashed (default) or a vocabulary fitted on the training files.
     public var vocabulary: Vocabulary = .hash
@@ -182,6 +192,8 @@ public struct SchemaTask: Sendable, Equatable {
     /// With `positive`: the strings that count as 0; any other non-empty label is then an error
     /// instead of a 0 (the built-in Census reader accepts only its two income labels).
     public var negative: [String]?
+    /// An empty label cell is an error instead of a missing label (Taobao's labels are all there).
+    public var required = false
 
     public init(name: String, column: String? = nil, index: Int? = nil, type: Kind = .binary, weight: Double = 1,
                 condition: String? = nil, positive: [String]? = nil, negative: [String]? = nil) {

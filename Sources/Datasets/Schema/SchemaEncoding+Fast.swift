@@ -71,8 +71,12 @@ extension SchemaEncoding {
         // Labels: few per record, so plain code, with the common 0 and 1 first.
         for t in plan.taskColumns.indices {
             guard let c = plan.taskColumns[t] else { scratch.labels[t] = .nan; continue }
-            let (lo, hi) = CSVKernels.field(base, start, UnsafeBufferPointer(ends), c)
-            if lo == hi { scratch.labels[t] = .nan; continue }
+            let (lo, hi) = CSVKernels.field(base, start, UnsafeBufferPointer(ends), c, trim: plan.trim)
+            if lo == hi {
+                if plan.taskRequired[t] { return nil }
+                scratch.labels[t] = .nan
+                continue
+            }
             let r = lo ..< hi
             if plan.taskIsBinary[t] {
                 if let positive = plan.taskPositive[t] {
@@ -100,9 +104,10 @@ extension SchemaEncoding {
         guard parsed else { return nil }
         scratch.reserve(room)
         let keys = plan.keepKeys ? scratch.keys : nil
-        return plan.fieldSpecs.withUnsafeBufferPointer { specs in
+        let count = plan.fieldSpecs.withUnsafeBufferPointer { specs in
             CSVKernels.hashFields(b, start: start, ends: UnsafeBufferPointer(ends), specs: specs, ids: scratch.ids, keys: keys,
                                   fieldEnds: scratch.fieldEnds, memo: scratch.memo)
         }
+        return count < 0 ? nil : count
     }
 }

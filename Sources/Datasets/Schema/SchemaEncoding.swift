@@ -27,6 +27,12 @@ struct SchemaEncoding: LineEncoding {
         let taskNegative: [[[UInt8]]?]
         /// Dense features whose empty cell is an error (`required`).
         let denseRequired: [Bool]
+        /// Tasks whose empty label is an error (`required`).
+        let taskRequired: [Bool]
+        /// Per field: `"vocabulary": "identity"`, and whether it clamps (`clip`).
+        let fieldIdentity: [Bool], fieldClamp: [Bool]
+        /// Whether spaces around values are dropped (`DataSchema.trim`).
+        let trim: Bool
         /// What gave the field count every record must have, for messages.
         let countSource: String
         let hasBags: Bool
@@ -59,6 +65,11 @@ struct SchemaEncoding: LineEncoding {
             taskNames = schema.taskNames
             taskNegative = schema.tasks.map { $0.negative?.map { Array($0.utf8) } }
             denseRequired = dense.map { schema.features[$0].required }
+            taskRequired = schema.tasks.map(\.required)
+            fieldIdentity = fields.map { schema.features[$0].vocabulary == .identity }
+            fieldClamp = fields.map { schema.features[$0].vocabulary == .identity && schema.features[$0].clip }
+            let trim = schema.trim
+            self.trim = trim
             countSource = schema.header ? "as the header has" : schema.names != nil ? "the schema's \"names\" lists \(layout.columnCount)" : "as the first record has"
             hasBags = schema.hasBags
             self.keepKeys = keepKeys
@@ -75,14 +86,15 @@ struct SchemaEncoding: LineEncoding {
                 // the checked path names it.
                 return CSVKernels.DenseSpec(column: layout.featureColumns[dense[d]],
                                             defaultValue: schema.features[dense[d]].required ? .nan : denseDefaults[d], transform: transform,
-                                            shift: denseShift[d], scale: denseScale[d])
+                                            shift: denseShift[d], scale: denseScale[d], trim: trim)
             }
             fieldSpecs = fields.indices.map { f in
                 let buckets = UInt64(schema.features[fields[f]].buckets)
                 return CSVKernels.FieldSpec(column: layout.featureColumns[fields[f]], seed: FieldHash.seed(field: f), buckets: buckets,
                                             mask: buckets &- 1, powerOfTwo: buckets > 0 && buckets & (buckets &- 1) == 0,
                                             offset: Int32(schema.featureSchema.fieldOffsets[f]),
-                                            isTags: schema.features[fields[f]].kind == .tags, separator: schema.features[fields[f]].separator)
+                                            isTags: schema.features[fields[f]].kind == .tags, separator: schema.features[fields[f]].separator,
+                                            trim: trim, identity: schema.features[fields[f]].vocabulary == .identity)
             }
         }
     }
@@ -153,13 +165,22 @@ struct SchemaEncoding: LineEncoding {
             throw DatasetError(file: path, line: number, "too many ids for one TabularData (2^31); read the file in smaller chunks")
         }
         let ranges = fields.ranges
-        // Labels first, dense next: a row is appended only once every value has parsed.
+        // Labels first, dense and identity values next: a row is appended only once every value has parsed.
         let labelStart = labels.count, denseStart = dense.count
+        // Identity values are read with the numbers, since they can fail too.
+        var identityRows: [Int: Int32] = [:]
         do throws(DatasetError) {
             for t in plan.taskColumns.indices {
                 guard let c = plan.taskColumns[t] else { labels.append(.nan); continue }
-                let r = Self.trimmed(source, ranges[c])
-                if r.isEmpty { labels.append(.nan); continue }
+                let r = trim(source, ranges[c])
+                if r.isEmpty {
+                    guard !plan.taskRequired[t] else {
+                        throw DatasetError(file: path, line: number, field: layout.describe(c),
+                                           "empty label of task \"\(plan.taskNames[t])\", which is required (every row has its label)")
+                    }
+                    labels.append(.nan)
+                    continue
+                }
                 if plan.taskIsBinary[t] {
                     if let positive = plan.taskPositive[t] {
                         let isPositive = positive.contains { $0.elementsEqual(source[r]) }
@@ -186,7 +207,7 @@ struct SchemaEncoding: LineEncoding {
             }
             for d in plan.denseColumns.indices {
                 let c = plan.denseColumns[d]
-                let r = Self.trimmed(source, ranges[c])
+                let r = trim(source, ranges[c])
                 var x: Double
                 if r.isEmpty {
                     guard !plan.denseRequired[d] else {
@@ -218,6 +239,10 @@ struct SchemaEncoding: LineEncoding {
                 }
                 dense.append(value)
             }
+            for f in plan.fieldColumns.indices where plan.fieldIdentity[f] {
+                let c = plan.fieldColumns[f]
+                identityRows[f] = try identityRow(f, source, trim(source, ranges[c]), column: c, number: number, path: path)
+            }
         } catch {
             labels.removeSubrange(labelStart...)
             dense.removeSubrange(denseStart...)
@@ -229,12 +254,15 @@ struct SchemaEncoding: LineEncoding {
                 let separator = plan.fieldSeparators[f]
                 var tokenStart = r.lowerBound
                 for i in r.lowerBound ... r.upperBound where i == r.upperBound || source[i] == separator {
-                    let token = Self.trimmed(source, tokenStart ..< i)
+                    let token = trim(source, tokenStart ..< i)
                     if !token.isEmpty { appendHashed(f, source, token) }
                     tokenStart = i + 1
                 }
+            } else if let row = identityRows[f] {
+                ids.append(plan.fieldOffsets[f] + row)
+                if plan.keepKeys { keys.append(Self.identityKey(field: f, row: row)) }
             } else {
-                appendHashed(f, source, Self.trimmed(source, r))
+                appendHashed(f, source, trim(source, r))
             }
             if plan.hasBags { bagOffsets.append(Int32(ids.count)) }
         }
@@ -260,6 +288,58 @@ struct SchemaEncoding: LineEncoding {
         keys = []
         labels = []
         return data
+    }
+
+    /// `r` as the schema reads it: trimmed (`trimmed`) unless `"trim": false`.
+    @inline(__always) func trim(_ bytes: [UInt8], _ r: Range<Int>) -> Range<Int> {
+        plan.trim ? Self.trimmed(bytes, r) : r
+    }
+
+    /// The row (within its field) of an identity feature's value `bytes[r]`: an optionally signed
+    /// decimal integer in [0, buckets), or clamped into it when the feature clips; anything else
+    /// is an error naming the column.
+    func identityRow(_ f: Int, _ bytes: [UInt8], _ r: Range<Int>, column c: Int, number: Int, path: String) throws(DatasetError) -> Int32 {
+        let buckets = Int(plan.fieldBuckets[f])
+        let rows = "[0, \(buckets))"
+        guard let value = Self.integer(bytes, r) else {
+            throw DatasetError(file: path, line: number, field: plan.layout.describe(c),
+                               r.isEmpty ? "empty; an identity feature's value is its row, an integer in \(rows)"
+                                   : "\(Self.quoted(bytes, r)) is not an integer; an identity feature's value is its row, in \(rows)")
+        }
+        if value >= 0 && value < buckets { return Int32(value) }
+        guard plan.fieldClamp[f] else {
+            throw DatasetError(file: path, line: number, field: plan.layout.describe(c),
+                               "\(r.count > 20 ? Self.quoted(bytes, r) : String(decoding: bytes[r], as: UTF8.self)) is outside \(rows), the rows of this identity feature "
+                               + "(\"clip\": true on the feature clamps it; for the built-in Taobao data, --clamp_price)")
+        }
+        return Int32(value < 0 ? 0 : buckets - 1)
+    }
+
+    /// The key an identity feature's row keeps (`TabularData.keys`): `FieldHash` of the row's
+    /// decimal text, as if the value had been hashed, so `+7`, `07` and `7` share one key.
+    static func identityKey(field f: Int, row: Int32) -> UInt64 {
+        let text = Array(String(row).utf8)
+        return FieldHash.key(field: f, text, text.indices)
+    }
+
+    /// An optionally signed decimal integer filling all of `r`; nil for anything else. Magnitudes
+    /// past 10^15 saturate there, which is outside any table and cannot overflow.
+    static func integer(_ bytes: [UInt8], _ r: Range<Int>) -> Int? {
+        var i = r.lowerBound
+        var negative = false
+        if i < r.upperBound, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
+            negative = bytes[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        guard i < r.upperBound else { return nil }
+        var value = 0
+        while i < r.upperBound {
+            let digit = Int(bytes[i]) - Int(UInt8(ascii: "0"))
+            guard digit >= 0 && digit <= 9 else { return nil }
+            value = min(value * 10 + digit, 1_000_000_000_000_000)
+            i += 1
+        }
+        return negative ? -value : value
     }
 
     /// `r` without leading and trailing spaces (so `a, b` reads as in a spreadsheet).

@@ -129,7 +129,11 @@ struct SchemaParquetEncoder {
     private func fillLabels(_ out: inout [Float], task t: Int, of width: Int, _ task: SchemaTask, _ c: ParquetColumnValues) throws(DatasetError) {
         let positive = task.positive?.map { Array($0.utf8) }
         var scratch = [UInt8](repeating: 0, count: 24)  // an integer's digits
-        for (k, r) in rows.enumerated() where !c.isNull(r) {
+        let missing = { (r: Int) throws(DatasetError) in
+            if task.required { throw self.fail(c.name, row: r, "no label for task \"\(task.name)\", which is required (every row has its label)") }
+        }
+        for (k, r) in rows.enumerated() {
+            if c.isNull(r) { try missing(r); continue }
             let label: Float
             if task.type == .regression {
                 let x = Self.number(c.values, r)
@@ -141,11 +145,11 @@ struct SchemaParquetEncoder {
                 // The value's text against the strings that count as 1, as a CSV cell's.
                 guard let (bytes, range) = Self.text(c.values, r, &scratch) else { continue }
                 let cell = SchemaEncoding.trimmed(bytes, range)
-                if cell.isEmpty { continue }  // an empty cell: a missing label
+                if cell.isEmpty { try missing(r); continue }  // an empty cell: a missing label
                 label = positive.contains { $0.elementsEqual(bytes[cell]) } ? 1 : 0
             } else if case .byteArray(let v) = c.values {
                 let cell = SchemaEncoding.trimmed(v.bytes, v.offsets[r] ..< v.offsets[r + 1])
-                if cell.isEmpty { continue }
+                if cell.isEmpty { try missing(r); continue }
                 guard let value = SchemaEncoding.binary(v.bytes, cell) else {
                     throw fail(c.name, row: r, "label \(SchemaEncoding.quoted(v.bytes, cell)) of binary task \"\(task.name)\" is not 0, 1, true or false "
                                + "(list the values that count as 1 in the task's \"positive\", or make it null for a missing label)")

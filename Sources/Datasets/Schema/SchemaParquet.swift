@@ -48,9 +48,12 @@ public struct SchemaParquetReader: Sendable {
     /// Binds the schema to `file`'s columns, checking each column can serve its role.
     public func bind(_ file: ParquetFile) throws(DatasetError) -> Binding {
         let fields = file.fields
-        if let f = schema.features.first(where: { $0.vocabulary == .fit || $0.clip }) {
-            throw DatasetError(file: file.path, field: f.name, (f.clip ? "\"clip\"" : "\"vocabulary\": \"fit\"")
+        if let f = schema.features.first(where: { $0.vocabulary != .hash || $0.clip }) {
+            throw DatasetError(file: file.path, field: f.name, (f.vocabulary != .hash ? "\"vocabulary\": \"\(f.vocabulary.rawValue)\"" : "\"clip\"")
                                + " is read from delimited text files only for now, not Parquet")
+        }
+        if !schema.trim {
+            throw DatasetError(file: file.path, field: "trim", "\"trim\": false is read from delimited text files only for now, not Parquet")
         }
         let byName = Dictionary(fields.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let path = file.path

@@ -17,6 +17,9 @@ public struct SchemaReader: Sendable {
     /// Encode records with the fast path where it applies (false: every record with the checked
     /// path, which tests compare it with).
     var fastPath = true
+    /// Threads that encode a block's records (nil: `Parallel.threads`). 1 for a reader that runs
+    /// beside training (a loader thread), so it does not take the worker pool from the model.
+    var encodeThreads: Int?
 
     public init(schema: DataSchema, keepKeys: Bool = false, labelsRequired: Bool = true) {
         self.schema = schema
@@ -63,7 +66,8 @@ public struct SchemaReader: Sendable {
 
     /// Reads records from `reader`, numbered from `firstNumber`. `layout` nil: the first non-blank
     /// record gives it (and is skipped when it is the header); given, a header is skipped only with
-    /// `skipHeader`. `onBlock` sees each block of records before it is encoded.
+    /// `skipHeader`. `onBlock` sees each block of records before it is encoded. Blank records
+    /// (nothing but spaces, tabs and carriage returns) are dropped and not counted in `maxRows`.
     func scan(_ reader: ChunkReader, firstNumber: Int, layout known: SchemaLayout?, skipHeader: Bool = false, chunkRows: Int, maxRows: Int?,
               onBlock: ((LineBlock) -> Void)?, _ deliver: (TabularData) -> Bool) throws(DatasetError) {
         precondition(chunkRows > 0, "SchemaReader.read: chunkRows must be positive, got \(chunkRows)")
@@ -87,6 +91,13 @@ public struct SchemaReader: Sendable {
                     headerPending = false
                 }
             }
+            if block.lines.contains(where: { isBlank(block.bytes, $0) }) {
+                let kept = block.lines.indices.filter { !isBlank(block.bytes, block.lines[$0]) }
+                // `offset` stays the file offset of the block's first record.
+                if let first = kept.first { block.offset += block.lines[first].lowerBound - block.lines[0].lowerBound }
+                block.lines = kept.map { block.lines[$0] }
+                block.numbers = kept.map { block.numbers![$0] }
+            }
             if block.lines.count > left {
                 block.lines.removeSubrange(left...)
                 block.numbers!.removeSubrange(left...)
@@ -94,7 +105,8 @@ public struct SchemaReader: Sendable {
             left -= block.lines.count
             guard let plan, !block.lines.isEmpty else { return left > 0 }
             onBlock?(block)
-            if var rows = try encodeInParallel(block, path: path, { SchemaEncoding(plan: plan, reserveRows: block.lines.count / max(1, Parallel.threads)) }) {
+            let threads = encodeThreads ?? Parallel.threads
+            if var rows = try encodeInParallel(block, path: path, threads: threads, { SchemaEncoding(plan: plan, reserveRows: block.lines.count / max(1, threads)) }) {
                 remap?.apply(&rows)
                 if !deliver(rows) { return false }
             }

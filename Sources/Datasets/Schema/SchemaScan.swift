@@ -89,7 +89,9 @@ public struct SchemaScan: Sendable {
             var all = TabularData.concatenating(kept) ?? SchemaEncoding(plan: .init(schema: schema, layout: files[0].layout, keepKeys: keepKeys)).emptyData()
             statistics.apply(schema, to: &all)
             // Fitted vocabularies: the kept rows' ids from their keys, with the fitted layout.
-            if schema.fitsVocabularies { try SchemaVocabulary.Remap(schema: schema, keepKeys: keepKeys, file: paths[0], scaleDense: false)?.apply(&all) }
+            if schema.fitsVocabularies {
+                try SchemaVocabulary.Remap(schema: schema, keepKeys: keepKeys, file: paths[0], scaleDense: false, encodedWith: statistics.raw)?.apply(&all)
+            }
             data = all
         } else {
             data = nil

@@ -12,7 +12,7 @@ enum SchemaVocabulary {
     /// scales them).
     static func kernelSchema(_ schema: DataSchema) -> DataSchema {
         var kernel = schema
-        for i in kernel.features.indices where kernel.features[i].clip {
+        for i in kernel.features.indices where kernel.features[i].kind == .dense && kernel.features[i].clip {
             kernel.features[i].transform = .none
             kernel.features[i].statistics = nil
         }
@@ -48,24 +48,32 @@ enum SchemaVocabulary {
     /// table's offsets), and clipped `minmax` features scaled.
     struct Remap: Sendable {
         let offsets: [Int32]
+        /// The field offsets the rows were encoded with (`offsets` unless the layout grew since).
+        let encodedOffsets: [Int32]
         let buckets: [UInt64]
         /// Per field: the fitted vocabulary, nil for a hashed field.
         let tables: [[UInt64: Int32]?]
         let unknownRows: [Int32]
         let width: Int
+        /// Per field: whether it is an identity field (`"vocabulary": "identity"`).
+        let identity: [Bool]
         let clipped: [(column: Int, statistics: SchemaFeature.Statistics)]
         /// Whether the rows keep their keys after the remap.
         let keepKeys: Bool
 
         /// nil when `schema` is not fitted yet (the scan's raw read: the rows stay as encoded).
         /// `scaleDense` false: the ids only (the scan's kept rows, scaled by `SchemaStatistics`).
-        init?(schema: DataSchema, keepKeys: Bool, file: String, scaleDense: Bool = true) throws(DatasetError) {
+        /// `encodedWith`: the schema the chunk's rows were encoded with when not `schema` (the scan's
+        /// raw read, before the vocabularies grew), whose offsets an identity field's rows move from.
+        init?(schema: DataSchema, keepKeys: Bool, file: String, scaleDense: Bool = true, encodedWith: DataSchema? = nil) throws(DatasetError) {
             guard schema.isFitted else { return nil }
             let fields = schema.fieldFeatures
             let layout = schema.featureSchema
             offsets = layout.fieldOffsets.map { Int32($0) }
+            encodedOffsets = (encodedWith ?? schema).featureSchema.fieldOffsets.map { Int32($0) }
             unknownRows = fields.indices.map { Int32(layout.unknownRow(field: $0)) }
             buckets = fields.map { UInt64($0.buckets) }
+            identity = fields.map { $0.vocabulary == .identity }
             var tables: [[UInt64: Int32]?] = []
             for (f, feature) in fields.enumerated() {
                 tables.append(feature.vocabulary == .fit
@@ -85,17 +93,18 @@ enum SchemaVocabulary {
             if let keys = data.keys {
                 let fieldCount = data.fieldCount
                 data.ids.withUnsafeMutableBufferPointer { ids in
-                    func row(_ f: Int, _ key: UInt64) -> Int32 {
+                    // An identity field's row is its value, not a function of its key: kept, moved to the field's offset.
+                    func row(_ f: Int, _ key: UInt64, _ id: Int32) -> Int32 {
                         if let table = tables[f] { return table[key].map { offsets[f] + $0 } ?? unknownRows[f] }
-                        return offsets[f] + Int32(truncatingIfNeeded: key % buckets[f])
+                        return identity[f] ? id - encodedOffsets[f] + offsets[f] : offsets[f] + Int32(truncatingIfNeeded: key % buckets[f])
                     }
                     if let bags = data.bagOffsets {
                         for i in 0 ..< data.count * fieldCount {
                             let f = i % fieldCount
-                            for j in Int(bags[i]) ..< Int(bags[i + 1]) { ids[j] = row(f, keys[j]) }
+                            for j in Int(bags[i]) ..< Int(bags[i + 1]) { ids[j] = row(f, keys[j], ids[j]) }
                         }
                     } else {
-                        for i in 0 ..< ids.count { ids[i] = row(i % fieldCount, keys[i]) }
+                        for i in 0 ..< ids.count { ids[i] = row(i % fieldCount, keys[i], ids[i]) }
                     }
                 }
             }
