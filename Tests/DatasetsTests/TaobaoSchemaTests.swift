@@ -84,3 +84,19 @@ final class TaobaoSchemaTests: XCTestCase {
         }
     }
 }
+
+/// The copy of the built-in Taobao schema that YourOwnData gives users to start from is the schema
+/// the reader uses.
+final class TaobaoSchemaDocumentTests: XCTestCase {
+    func testTheDocumentedJSONIsTheBuiltInSchema() throws {
+        let page = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/Datasets/Datasets.docc/YourOwnData.md")
+        let text = try String(contentsOf: page, encoding: .utf8)
+        let section = try XCTUnwrap(text.range(of: "### DeepRec's Taobao layout as a schema"))
+        let rest = text[section.upperBound...]
+        let open = try XCTUnwrap(rest.range(of: "```json\n"))
+        let close = try XCTUnwrap(rest[open.upperBound...].range(of: "```"))
+        let json = String(rest[open.upperBound ..< close.lowerBound])
+        XCTAssertEqual(try DataSchema(json: Data(json.utf8), file: "YourOwnData.md"), Taobao.dataSchema())
+    }
+}
