@@ -84,7 +84,6 @@ extension Taobao {
     /// threads beside training).
     private static func scan(reader: ChunkReader, firstNumber: Int, chunkRows: Int, limit: Int, options: TaobaoOptions,
                              _ deliver: (TabularData) -> Bool) throws(DatasetError) {
-        guard limit > 0 else { reader.close(); return }
         var schemaReader = SchemaReader(schema: dataSchema(clampPrice: options.clampPrice), keepKeys: options.keepKeys)
         schemaReader.encodeThreads = 1
         let layout = try SchemaLayout(schema: schemaReader.schema, first: columnNames, file: reader.path, line: firstNumber, labelsRequired: true)

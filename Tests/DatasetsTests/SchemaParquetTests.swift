@@ -81,6 +81,27 @@ final class SchemaParquetTests: XCTestCase {
         XCTAssertThrowsError(try SchemaParquetScan(schema: schema, paths: [Self.fixture("train.parquet")], keepRows: true))
     }
 
+    /// A defect found reviewing the label rules: the Parquet reader ignored a task's `negative`
+    /// list and read every unlisted label as 0, where the CSV reader stops at it. Both readers now
+    /// share the rule and the message.
+    func testANegativeListRefusesOtherLabelsInBothReaders() throws {
+        let fitted = try SchemaParquetScan(schema: try Self.schema, paths: [Self.fixture("train.parquet")], keepRows: false).schema
+        var strict = fitted
+        let gold = try XCTUnwrap(strict.tasks.firstIndex { $0.name == "gold" })
+        strict.tasks[gold].negative = ["silver"]
+        var messages: [String] = []
+        XCTAssertThrowsError(try csvRows(SchemaReader(schema: strict), "train.csv")) { messages.append("\($0)") }
+        XCTAssertThrowsError(try parquetRows(SchemaParquetReader(schema: strict), "train.parquet")) { messages.append("\($0)") }
+        XCTAssertEqual(messages.count, 2)
+        for message in messages {
+            XCTAssertTrue(message.contains("unknown label \"bronze\" of binary task \"gold\"; expected one of \"gold\", \"silver\""), message)
+        }
+        // Listing every value reads the same rows in both.
+        strict.tasks[gold].negative = ["silver", "bronze"]
+        assertIdentical(try csvRows(SchemaReader(schema: strict), "train.csv"), try parquetRows(SchemaParquetReader(schema: strict), "train.parquet"),
+                        "negative lists every other value")
+    }
+
     func testARowLimitCutsTheRowGroups() throws {
         let scan = try SchemaParquetScan(schema: try Self.schema, paths: [Self.fixture("train.parquet"), Self.fixture("test.parquet")],
                                          keepRows: true, maxRows: 70)

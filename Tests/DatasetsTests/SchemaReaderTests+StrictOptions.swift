@@ -13,14 +13,15 @@ extension SchemaReaderTests {
          "tasks": [{"name": "y", "column": "label", "positive": ["yes"], "negative": ["no"]}]}
         """
 
-    func readBothPaths(_ json: String, _ text: String) throws -> [Result<TabularData, DatasetError>] {
-        let path = try write("strict-\(UUID().uuidString).csv", text)
+    /// Reads `text` through `json` on the fast path and on the checked path, in chunks of 2 records.
+    func readBothPaths(_ json: String, _ text: String, keepKeys: Bool = false, maxRows: Int? = nil) throws -> [Result<TabularData, DatasetError>] {
+        let path = try write("both-\(UUID().uuidString).csv", text)
         return try [true, false].map { fast in
-            var reader = SchemaReader(schema: try schema(json))
+            var reader = SchemaReader(schema: try schema(json), keepKeys: keepKeys)
             reader.fastPath = fast
             var parts: [TabularData] = []
             do {
-                try reader.read(.file(path), chunkRows: 2) { parts.append($0); return true }
+                try reader.read(.file(path), chunkRows: 2, maxRows: maxRows) { parts.append($0); return true }
                 return .success(TabularData.concatenating(parts)!)
             } catch let error as DatasetError {
                 return .failure(error)
@@ -88,10 +89,7 @@ extension SchemaReaderTests {
         XCTAssertTrue(s.features[0].required)
         XCTAssertEqual(s.tasks[0].negative, ["no"])
         XCTAssertEqual(try DataSchema(json: Data(s.json.utf8), file: "manifest"), s)
-        func message(_ json: String) -> String {
-            do { _ = try schema(json) } catch { return "\(error)" }
-            return "no error"
-        }
+        let message = schemaMessage
         let cases: [(String, String)] = [
             (#"{"names": ["a"], "features": [{"name": "a", "kind": "dense"}], "tasks": [{"name": "a"}]}"#, "names: names the columns of a file without a header"),
             (#"{"header": false, "names": ["a", "a"], "features": [{"name": "a", "kind": "dense"}], "tasks": [{"name": "y", "index": 0}]}"#, "\"a\" names two columns"),

@@ -14,27 +14,11 @@ extension SchemaReaderTests {
          "tasks": [{"name": "y", "positive": ["1"], "negative": ["0"], "required": true}]}
         """
 
-    /// Reads `text` through `json` on both paths, keeping keys.
-    func readBothPathsWithKeys(_ json: String, _ text: String, maxRows: Int? = nil) throws -> [Result<TabularData, DatasetError>] {
-        let path = try write("taobao-options-\(UUID().uuidString).csv", text)
-        return try [true, false].map { fast in
-            var reader = SchemaReader(schema: try schema(json), keepKeys: true)
-            reader.fastPath = fast
-            var parts: [TabularData] = []
-            do {
-                try reader.read(.file(path), chunkRows: 2, maxRows: maxRows) { parts.append($0); return true }
-                return .success(TabularData.concatenating(parts)!)
-            } catch let error as DatasetError {
-                return .failure(error)
-            }
-        }
-    }
-
     func testAnIdentityValueIsItsRowAndItsKeyThatOfItsPlainDigits() throws {
         let s = try schema(Self.identity)
         let offset = Int32(s.featureSchema.fieldOffsets[0])
         let text = "0,a,x,1\n4,a,x,0\n+3,a,x,0\n03,a,x,0\n3,a,x,1\n"
-        let results = try readBothPathsWithKeys(Self.identity, text)
+        let results = try readBothPaths(Self.identity, text, keepKeys: true)
         for result in results {
             let data = try result.get()
             XCTAssertEqual((0 ..< 5).map { Array(data.ids(row: $0, field: 0)) }, [[offset], [offset + 4], [offset + 3], [offset + 3], [offset + 3]])
@@ -51,7 +35,7 @@ extension SchemaReaderTests {
     func testAnIdentityValueOutOfRangeOrNotAnIntegerIsNamedAndClipClampsOnlyTheRange() throws {
         for (value, expected) in [("5", "5 is outside [0, 5)"), ("-1", "-1 is outside [0, 5)"), ("2.0", "\"2.0\" is not an integer"),
                                   ("", "empty; an identity feature"), (" 2", "\" 2\" is not an integer"), ("x", "\"x\" is not an integer")] {
-            for result in try readBothPathsWithKeys(Self.identity, "1,a,x,1\n\(value),a,x,1\n") {
+            for result in try readBothPaths(Self.identity, "1,a,x,1\n\(value),a,x,1\n", keepKeys: true) {
                 guard case .failure(let e) = result else { XCTFail("\(value) was read"); continue }
                 XCTAssertEqual(e.line, 2, value)
                 XCTAssertEqual(e.field, "level (column 1)", value)
@@ -62,13 +46,13 @@ extension SchemaReaderTests {
         let s = try schema(clipped)
         XCTAssertTrue(s.features[0].clip)
         let offset = Int32(s.featureSchema.fieldOffsets[0])
-        for result in try readBothPathsWithKeys(clipped, "7,a,x,1\n-2,a,x,1\n99999999999999999999,a,x,0\n") {
+        for result in try readBothPaths(clipped, "7,a,x,1\n-2,a,x,1\n99999999999999999999,a,x,0\n", keepKeys: true) {
             let data = try result.get()
             XCTAssertEqual((0 ..< 3).map { Array(data.ids(row: $0, field: 0)) }, [[offset + 4], [offset], [offset + 4]])
             let keys = try XCTUnwrap(data.keys), bags = try XCTUnwrap(data.bagOffsets)
             XCTAssertEqual(keys[Int(bags[3])], FieldHash.key(field: 0, value: "0"), "a clamped value keeps its row's key")
         }
-        for result in try readBothPathsWithKeys(clipped, "1.5,a,x,1\n") {
+        for result in try readBothPaths(clipped, "1.5,a,x,1\n", keepKeys: true) {
             guard case .failure(let e) = result else { XCTFail("clip read a fraction"); continue }
             XCTAssertTrue(e.message.contains("not an integer"), e.message)
         }
@@ -77,7 +61,7 @@ extension SchemaReaderTests {
     func testWithoutTrimSpacesArePartOfTheValue() throws {
         let s = try schema(Self.identity)
         XCTAssertFalse(s.trim)
-        for result in try readBothPathsWithKeys(Self.identity, "1,a,x| y,1\n1, a,x|y ,0\n1,a ,x||y,1\n") {
+        for result in try readBothPaths(Self.identity, "1,a,x| y,1\n1, a,x|y ,0\n1,a ,x||y,1\n", keepKeys: true) {
             let data = try result.get()
             XCTAssertEqual(data.count, 3)
             let city = (0 ..< 3).map { Array(data.ids(row: $0, field: 1)) }
@@ -89,13 +73,13 @@ extension SchemaReaderTests {
             XCTAssertNotEqual(tags[1][1], tags[2][1], "\"y \" is not \"y\"")
         }
         // A label with a space is not "1" or "0" without trimming.
-        for result in try readBothPathsWithKeys(Self.identity, "1,a,x, 1\n") {
+        for result in try readBothPaths(Self.identity, "1,a,x, 1\n", keepKeys: true) {
             guard case .failure(let e) = result else { XCTFail("\" 1\" was read as a label"); continue }
             XCTAssertEqual(e.field, "y (column 4)")
         }
         // The same rows with trimming: the spaces go.
         let trimmed = Self.identity.replacingOccurrences(of: #""trim": false,"#, with: "")
-        for result in try readBothPathsWithKeys(trimmed, "1, a,x| y, 1\n1,a,x|y,1\n") {
+        for result in try readBothPaths(trimmed, "1, a,x| y, 1\n1,a,x|y,1\n", keepKeys: true) {
             let data = try result.get()
             XCTAssertEqual(Array(data.ids(row: 0, field: 1)), Array(data.ids(row: 1, field: 1)))
             XCTAssertEqual(Array(data.ids(row: 0, field: 2)), Array(data.ids(row: 1, field: 2)))
@@ -103,19 +87,19 @@ extension SchemaReaderTests {
     }
 
     func testARequiredLabelRefusesAnEmptyCell() throws {
-        for result in try readBothPathsWithKeys(Self.identity, "1,a,x,1\n1,a,x,\n") {
+        for result in try readBothPaths(Self.identity, "1,a,x,1\n1,a,x,\n", keepKeys: true) {
             guard case .failure(let e) = result else { XCTFail("an empty required label was read"); continue }
             XCTAssertEqual(e.line, 2)
             XCTAssertEqual(e.field, "y (column 4)")
             XCTAssertTrue(e.message.contains("required"), e.message)
         }
         let optional = Self.identity.replacingOccurrences(of: #", "required": true"#, with: "")
-        for result in try readBothPathsWithKeys(optional, "1,a,x,1\n1,a,x,\n") { XCTAssertTrue(try result.get().labels[1].isNaN) }
+        for result in try readBothPaths(optional, "1,a,x,1\n1,a,x,\n", keepKeys: true) { XCTAssertTrue(try result.get().labels[1].isNaN) }
     }
 
     /// A defect found moving Taobao onto the reader: `maxRows` counted blank lines as rows.
     func testMaxRowsCountsRecordsNotBlankLines() throws {
-        for result in try readBothPathsWithKeys(Self.identity, "1,a,x,1\n\n  \n2,a,x,0\n\r\n3,a,x,1\n4,a,x,1\n", maxRows: 3) {
+        for result in try readBothPaths(Self.identity, "1,a,x,1\n\n  \n2,a,x,0\n\r\n3,a,x,1\n4,a,x,1\n", keepKeys: true, maxRows: 3) {
             let data = try result.get()
             XCTAssertEqual(data.count, 3)
             XCTAssertEqual(data.labels, [1, 0, 1])
@@ -149,10 +133,7 @@ extension SchemaReaderTests {
         XCTAssertEqual(try DataSchema(json: Data(s.json.utf8), file: "manifest"), s)
         let taobao = Taobao.dataSchema(clampPrice: true)
         XCTAssertEqual(try DataSchema(json: Data(taobao.json.utf8), file: "manifest"), taobao)
-        func message(_ json: String) -> String {
-            do { _ = try schema(json) } catch { return "\(error)" }
-            return "no error"
-        }
+        let message = schemaMessage
         let cases: [(String, String)] = [
             (#"{"trim": "no", "features": [{"name": "a", "kind": "dense"}], "tasks": [{"name": "y"}]}"#, "trim: must be true or false"),
             (#"{"features": [{"name": "a", "kind": "sparse", "buckets": 4, "vocabulary": "ids"}], "tasks": [{"name": "y"}]}"#, "expected hash, fit or identity"),

@@ -215,11 +215,14 @@ final class SchemaReaderTests: XCTestCase {
         XCTAssertTrue(e.message.contains("\"town\""), e.message)
     }
 
+    /// The error reading `json` as a schema gives, as text ("no error" when it reads).
+    func schemaMessage(_ json: String) -> String {
+        do { _ = try schema(json) } catch { return "\(error)" }
+        return "no error"
+    }
+
     func testSchemaErrors() throws {
-        func message(_ json: String) -> String {
-            do { _ = try schema(json) } catch { return "\(error)" }
-            return "no error"
-        }
+        let message = schemaMessage
         XCTAssertTrue(message("{\"features\": [").contains("not valid JSON"))
         XCTAssertTrue(message(#"{"features": [{"name": "a", "kind": "dens"}], "tasks": [{"name": "y"}]}"#)
             .contains("features[0].kind: \"dens\" is not a feature kind"))

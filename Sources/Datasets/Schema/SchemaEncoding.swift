@@ -182,21 +182,12 @@ struct SchemaEncoding: LineEncoding {
                     continue
                 }
                 if plan.taskIsBinary[t] {
-                    if let positive = plan.taskPositive[t] {
-                        let isPositive = positive.contains { $0.elementsEqual(source[r]) }
-                        if !isPositive, let negative = plan.taskNegative[t], !negative.contains(where: { $0.elementsEqual(source[r]) }) {
-                            let listed = (positive + negative).map { "\"\(String(decoding: $0, as: UTF8.self))\"" }.joined(separator: ", ")
-                            throw DatasetError(file: path, line: number, field: layout.describe(c),
-                                               "unknown label \(Self.quoted(source, r)) of binary task \"\(plan.taskNames[t])\"; expected one of \(listed)")
-                        }
-                        labels.append(isPositive ? 1 : 0)
-                    } else if let value = Self.binary(source, r) {
-                        labels.append(value)
-                    } else {
+                    guard let value = Self.binaryLabel(source, r, positive: plan.taskPositive[t], negative: plan.taskNegative[t]) else {
                         throw DatasetError(file: path, line: number, field: layout.describe(c),
-                                           "label \(Self.quoted(source, r)) of binary task \"\(plan.taskNames[t])\" is not 0, 1, true or false "
-                                           + "(list the values that count as 1 in the task's \"positive\", or leave the cell empty for a missing label)")
+                                           Self.badBinaryLabel(source, r, task: plan.taskNames[t], positive: plan.taskPositive[t],
+                                                               negative: plan.taskNegative[t], missing: "leave the cell empty"))
                     }
+                    labels.append(value)
                 } else {
                     guard let value = DecimalParser.parse(source, r), let f = Optional(Float(value)), f.isFinite else {
                         throw DatasetError(file: path, line: number, field: layout.describe(c),
@@ -351,6 +342,28 @@ struct SchemaEncoding: LineEncoding {
     }
 
     /// 0 or 1 from `0`, `1`, `0.0`, `1.0`, `true`, `false` (any case); nil otherwise.
+    /// A binary task's label from its non-empty text: with a `positive` list, 1 for a listed
+    /// string and 0 for any other (only those in `negative`, when it is given); without one, `binary`.
+    /// nil when the task does not accept the text. The CSV and Parquet readers share this rule.
+    static func binaryLabel(_ bytes: [UInt8], _ r: Range<Int>, positive: [[UInt8]]?, negative: [[UInt8]]?) -> Float? {
+        guard let positive else { return binary(bytes, r) }
+        if positive.contains(where: { $0.elementsEqual(bytes[r]) }) { return 1 }
+        if let negative, !negative.contains(where: { $0.elementsEqual(bytes[r]) }) { return nil }
+        return 0
+    }
+
+    /// Why `binaryLabel` refused `bytes[r]`, for the message; `missing` says how a file marks a
+    /// missing label ("leave the cell empty", "make it null").
+    static func badBinaryLabel(_ bytes: [UInt8], _ r: Range<Int>, task: String, positive: [[UInt8]]?, negative: [[UInt8]]?,
+                               missing: String) -> String {
+        if let positive {
+            let listed = (positive + (negative ?? [])).map { "\"\(String(decoding: $0, as: UTF8.self))\"" }.joined(separator: ", ")
+            return "unknown label \(quoted(bytes, r)) of binary task \"\(task)\"; expected one of \(listed)"
+        }
+        return "label \(quoted(bytes, r)) of binary task \"\(task)\" is not 0, 1, true or false "
+            + "(list the values that count as 1 in the task's \"positive\", or \(missing) for a missing label)"
+    }
+
     static func binary(_ bytes: [UInt8], _ r: Range<Int>) -> Float? {
         if let x = DecimalParser.parse(bytes, r), x == 0 || x == 1 { return Float(x) }
         switch String(decoding: bytes[r], as: UTF8.self).lowercased() {

@@ -127,7 +127,9 @@ struct SchemaParquetEncoder {
     // MARK: Labels
 
     private func fillLabels(_ out: inout [Float], task t: Int, of width: Int, _ task: SchemaTask, _ c: ParquetColumnValues) throws(DatasetError) {
-        let positive = task.positive?.map { Array($0.utf8) }
+        let positive = task.positive?.map { Array($0.utf8) }, negative = task.negative?.map { Array($0.utf8) }
+        // A string column is read as text; a numeric one is 0 or 1, unless the task lists its positive values.
+        let isText = if case .byteArray = c.values { true } else { false }
         var scratch = [UInt8](repeating: 0, count: 24)  // an integer's digits
         let missing = { (r: Int) throws(DatasetError) in
             if task.required { throw self.fail(c.name, row: r, "no label for task \"\(task.name)\", which is required (every row has its label)") }
@@ -141,18 +143,14 @@ struct SchemaParquetEncoder {
                     throw fail(c.name, row: r, "label \(x) of regression task \"\(task.name)\" is not a finite number")
                 }
                 label = f
-            } else if let positive {
-                // The value's text against the strings that count as 1, as a CSV cell's.
+            } else if positive != nil || isText {
+                // The value's text, labelled as a CSV cell's (FLOAT and DOUBLE have none to match a positive list).
                 guard let (bytes, range) = Self.text(c.values, r, &scratch) else { continue }
                 let cell = SchemaEncoding.trimmed(bytes, range)
                 if cell.isEmpty { try missing(r); continue }  // an empty cell: a missing label
-                label = positive.contains { $0.elementsEqual(bytes[cell]) } ? 1 : 0
-            } else if case .byteArray(let v) = c.values {
-                let cell = SchemaEncoding.trimmed(v.bytes, v.offsets[r] ..< v.offsets[r + 1])
-                if cell.isEmpty { try missing(r); continue }
-                guard let value = SchemaEncoding.binary(v.bytes, cell) else {
-                    throw fail(c.name, row: r, "label \(SchemaEncoding.quoted(v.bytes, cell)) of binary task \"\(task.name)\" is not 0, 1, true or false "
-                               + "(list the values that count as 1 in the task's \"positive\", or make it null for a missing label)")
+                guard let value = SchemaEncoding.binaryLabel(bytes, cell, positive: positive, negative: negative) else {
+                    throw fail(c.name, row: r, SchemaEncoding.badBinaryLabel(bytes, cell, task: task.name, positive: positive, negative: negative,
+                                                                             missing: "make it null"))
                 }
                 label = value
             } else {
