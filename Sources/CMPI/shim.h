@@ -14,6 +14,7 @@ static inline MPI_Datatype mmoe_mpi_long_long(void) { return MPI_LONG_LONG; }
 static inline MPI_Op mmoe_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op mmoe_mpi_max(void) { return MPI_MAX; }
 static inline MPI_Op mmoe_mpi_min(void) { return MPI_MIN; }
+static inline void *mmoe_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Errhandler mmoe_mpi_errors_are_fatal(void) { return MPI_ERRORS_ARE_FATAL; }
 static inline int mmoe_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 

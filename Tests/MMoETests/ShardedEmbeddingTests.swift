@@ -41,6 +41,8 @@ final class ShardedEmbeddingTests: XCTestCase {
     struct Outcome {
         var logits: [[UInt32]] = []
         var weights: [UInt32] = []
+        /// The dense optimizer state a checkpoint saves (gathered from the ranks' blocks).
+        var denseState: [UInt32] = []
         var rows: [UInt64: [UInt32]] = [:]
         var statistics: (rows: Int, admissions: Int, evictions: Int, zeroLookups: Int) = (0, 0, 0, 0)
         var test: [[UInt32]] = []
@@ -77,6 +79,9 @@ final class ShardedEmbeddingTests: XCTestCase {
             out.logits.append(logits[0].scalars.map(\.bitPattern))
         }
         out.weights = model.parameters.values.scalars.map(\.bitPattern)
+        trainer.gatherOptimizerState()
+        out.denseState = trainer.optimizer.stateTensors().filter { $0.tensor.shape == [model.parameters.count] }
+            .flatMap { $0.tensor.scalars.map(\.bitPattern) }
         try store.storage.scan(chunk: 64) { keys, records in
             for (i, key) in keys.enumerated() {
                 out.rows[key] = records[(i * store.layout.width)..<((i + 1) * store.layout.width)].map(\.bitPattern)
@@ -105,6 +110,8 @@ final class ShardedEmbeddingTests: XCTestCase {
         for (r, run) in runs.enumerated() {
             XCTAssertEqual(run.logits, single.logits, "\(kind) rank \(r) of \(ranks): step logits")
             XCTAssertEqual(run.weights, single.weights, "\(kind) rank \(r) of \(ranks): dense weights")
+            XCTAssertFalse(single.denseState.isEmpty)
+            XCTAssertEqual(run.denseState, single.denseState, "\(kind) rank \(r) of \(ranks): dense optimizer state")
             XCTAssertEqual(run.test, single.test, "\(kind) rank \(r) of \(ranks): evaluation logits")
             XCTAssertEqual(run.statistics.rows, single.statistics.rows, "\(kind) rank \(r): rows held, summed over the ranks")
             XCTAssertEqual(run.statistics.admissions, single.statistics.admissions)
@@ -124,6 +131,7 @@ final class ShardedEmbeddingTests: XCTestCase {
         for run in replicated {
             XCTAssertEqual(run.rows, single.rows)
             XCTAssertEqual(run.logits, single.logits)
+            XCTAssertEqual(run.denseState, single.denseState)
         }
     }
 

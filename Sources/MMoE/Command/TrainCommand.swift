@@ -368,6 +368,7 @@ public struct TrainCommand {
         /// the persistent store (only the rows changed since its last commit).
         func saveCheckpoint(_ step: Int, _ what: String) throws {
             let start = DispatchTime.now().uptimeNanoseconds
+            trainer.gatherOptimizerState()
             try savingAcrossRanks(trainer, into: checkpoints?.directory(step: step), committing: persistence.map { ($0, step) }) { ranks in
                 guard let checkpoints else { return }
                 try checkFinite("the \(what) of step \(step)")

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 // Distributed training: several `mmoe-train` processes started by `mpirun` (one per rank) train one
 // model. Every rank holds the whole model and reads the whole batch; each computes the forward and
@@ -35,6 +36,10 @@ public protocol Communicator: AnyObject {
     func allToAll(flat send: [Float], counts: [Int]) -> (values: [Float], counts: [Int])
     /// `allGather(_:counts:)` with the ranks' values back to back in one array.
     func allGather(flat values: [Float], counts: [Int]) -> [Float]
+    /// `allGather(flat:counts:)` in place in a contiguous tensor of `counts`' sum: each rank
+    /// holds its own block (rank r's starts after the counts of the ranks before it) and ends
+    /// with every rank's (a distributed step's updated weights, with no copy in or out).
+    func allGather(inPlace values: Tensor, counts: [Int])
     /// Waits until every rank has called it.
     func barrier()
     /// Ends every rank of the job with exit status `code`.
@@ -59,6 +64,12 @@ extension Communicator {
     /// By the per-part operation (a transport with nothing better to offer).
     public func allGather(flat values: [Float], counts: [Int]) -> [Float] {
         allGather(values, counts: counts).flatMap { $0 }
+    }
+
+    /// By `allGather(flat:counts:)` (a transport with nothing better to offer).
+    public func allGather(inPlace values: Tensor, counts: [Int]) {
+        let start = counts[..<rank].reduce(0, +)
+        values.assign(scalars: allGather(flat: values.slice(0, start..<(start + counts[rank])).scalars, counts: counts))
     }
 
     /// The rows of `count` that rank `rank` works on: a contiguous block, the blocks in rank order.

@@ -1,6 +1,7 @@
 #if MPI
 import CMPI
 import Foundation
+import Tensor
 
 /// `Communicator` over MPI's world communicator (the build with the `MPI` trait). Created once per
 /// process (`MPI_Init_thread`, funneled: only the thread that trains calls MPI); `finalize()` at
@@ -92,6 +93,16 @@ public final class MPICommunicator: Communicator {
         }
         bytesSent += values.count * 4 * (size - 1)
         return received
+    }
+
+    public func allGather(inPlace values: Tensor, counts sizes: [Int]) {
+        precondition(sizes.count == size && values.isContiguous && values.count == sizes.reduce(0, +),
+                     "MPICommunicator.allGather(inPlace:): a tensor of \(values.count) for counts \(sizes)")
+        let counts = sizes.map { Int32($0) }, displacements = Self.offsets(counts)
+        values.withUnsafeMutableBufferPointer { buffer in
+            _ = MPI_Allgatherv(mmoe_mpi_in_place(), 0, mmoe_mpi_float(), buffer.baseAddress, counts, displacements, mmoe_mpi_float(), world)
+        }
+        bytesSent += sizes[rank] * 4 * (size - 1)
     }
 
     /// Each part's start in a buffer of the parts back to back.

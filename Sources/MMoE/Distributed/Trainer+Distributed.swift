@@ -9,10 +9,12 @@ extension Trainer {
     /// in shard order, as `sumShardGradients` sums them, so the update has the same bits as one
     /// process's and every rank applies it. One all-to-all and one all-gather per step:
     ///
-    /// - dense gradients, a reduce-scatter in shard order then an all-gather: rank q receives
-    ///   block q of the parameter vector of every shard (in the all-to-all), sums those in shard
-    ///   order, and the summed blocks are all-gathered (each rank sends about 2·P·(N-1)/N floats
-    ///   when it holds one shard, as a ring all-reduce does, with a fixed order instead of MPI's);
+    /// - dense gradients, a reduce-scatter in shard order: rank q receives block q of the
+    ///   parameter vector of every shard (in the all-to-all) and sums those in shard order. Rank q
+    ///   then applies the optimizer to block q only, and the updated weights are all-gathered
+    ///   (`denseUpdateBlocks`; without it the summed gradients are, and every rank updates all of
+    ///   them). Either way each rank sends about 2·P·(N-1)/N floats when it holds one shard, as a
+    ///   ring all-reduce does, with a fixed order instead of MPI's;
     /// - the embedding gradient rows (sparse: the rows each shard touched) and each shard's
     ///   logits go to every rank in the same all-to-all, and are added in shard order.
     func accumulateDistributed(_ batch: Batch, shards: Int, weight: Float, timeline: Timeline?, table: EmbeddingTable?,
@@ -40,7 +42,6 @@ extension Trainer {
         let shards = ranges.count, tasks = logits.shape[0]
         let grads = model.parameters.grads, p = grads.count
         func table(_ s: Int) -> EmbeddingTable? { tables?[s] ?? shardModels[s].embedding }
-        let local = owned.map { shardModels[$0].parameters.grads.scalars }
         // Per owned shard: [row count, rows (as bit patterns)..., values..., logits (T x rows_s)];
         // with a table sharded by key (`shardedStep`), the rows rank q owns, as places in what
         // this rank asked q for (`ShardedEmbedding.gradientPayload`).
@@ -62,39 +63,39 @@ extension Trainer {
         }
         let replicated = sharded == nil ? sparse(for: c.rank) : []
         let own = sharded == nil ? replicated : sparse(for: c.rank)
-        for s in owned where s > 0 {
-            shardModels[s].parameters.zeroGrad()
-        }
-        let blocks = (0..<c.size).map { c.rows(of: p, rank: $0) }
+        let blocks = denseBlocks(c)
         // One flat send buffer: for each rank q, block q of every owned shard's gradients, then
         // (for the other ranks) the sparse payload.
         let payloads = (0..<c.size).map { q in q == c.rank ? [] : sharded == nil ? replicated : sparse(for: q) }
         var send: [Float] = [], counts: [Int] = []
-        send.reserveCapacity(local.count * p + payloads.reduce(0) { $0 + $1.count })
+        send.reserveCapacity(owned.count * p + payloads.reduce(0) { $0 + $1.count })
         for q in 0..<c.size {
             let before = send.count
-            for values in local { send += values[blocks[q]] }
+            for s in owned {
+                shardModels[s].parameters.grads.slice(0, blocks[q]).withUnsafeBufferPointer { send.append(contentsOf: $0) }
+            }
             send += payloads[q]
             counts.append(send.count - before)
+        }
+        for s in owned where s > 0 {
+            shardModels[s].parameters.zeroGrad()
         }
         let (received, receivedCounts) = Self.span(timeline, "all_to_all") { c.allToAll(flat: send, counts: counts) }
         var starts = [0]
         for n in receivedCounts.dropLast() { starts.append(starts.last! + n) }
 
         // Dense: this rank's block of the sum, shard 0's values then each further shard added in
-        // order (the same float additions as `Kernels.addInPlace` in `sumShardGradients`).
+        // order (the same float additions as `Kernels.addAndZero` in `sumShardGradients`), into
+        // the block of the model's gradients (whose own values went into `send` above).
         let mine = blocks[c.rank].count
-        var sum = [Float](repeating: 0, count: mine)
-        var first = true
+        var parts: [Int] = []
         for q in 0..<c.size {
-            for k in 0..<c.rows(of: shards, rank: q).count {
-                let part = received[(starts[q] + k * mine)..<(starts[q] + (k + 1) * mine)]
-                if first { sum = Array(part); first = false; continue }
-                var j = 0
-                for v in part { sum[j] += v; j += 1 }
-            }
+            for k in 0..<c.rows(of: shards, rank: q).count { parts.append(starts[q] + k * mine) }
         }
-        grads.assign(scalars: Self.span(timeline, "all_gather") { c.allGather(flat: sum, counts: blocks.map(\.count)) })
+        Kernels.sumInOrder(received, parts: parts, into: grads.slice(0, blocks[c.rank]))
+        if denseUpdateBlocks == nil {
+            Self.span(timeline, "all_gather") { c.allGather(inPlace: grads, counts: blocks.map(\.count)) }
+        }
         shardedStep?.gradientsExchanged = true
 
         // Sparse rows and logits, in shard order.
@@ -123,6 +124,49 @@ extension Trainer {
                 k += n
             }
         }
+    }
+
+    /// The blocks of the flat parameter buffer, one per rank, when the ranks split the dense
+    /// update: each applies the optimizer (and L2) to its own block and the updated weights are
+    /// gathered, so each runs 1/N of the optimizer instead of all of it, for the same bytes sent
+    /// as gathering the summed gradients. Every step of the run does so (also a batch too small
+    /// to cut, which every rank computes whole), so each rank's optimizer state stays current in
+    /// its own block. nil (every rank updates all the weights): one process, loss scaling (whose
+    /// overflow check reads every gradient), or a test hook that reads the gradients.
+    var denseUpdateBlocks: [Range<Int>]? {
+        guard let c = communicator, c.size > 1, lossScaler == nil, afterBackward == nil else { return nil }
+        return denseBlocks(c)
+    }
+
+    /// Rank q's block of the flat parameter buffer, for the reduce-scatter of the gradients and a
+    /// split update: about P/N elements, cut at multiples of 16. The optimizers work in 16-lane
+    /// groups from the start of what they are given, and the last few elements (under 16) take a
+    /// scalar path whose square root is exact where the lanes' is not; cut there, every element
+    /// falls in the same kind of group as in one process, so the update has the same bits.
+    func denseBlocks(_ c: any Communicator) -> [Range<Int>] {
+        let p = model.parameters.count
+        let cuts = (0...c.size).map { q in q == c.size ? p : c.rows(of: p, rank: q).lowerBound / 16 * 16 }
+        return (0..<c.size).map { cuts[$0]..<cuts[$0 + 1] }
+    }
+
+    /// After a split update (`denseUpdateBlocks`): every rank's block of the updated weights
+    /// into every rank's model.
+    func gatherUpdatedWeights(_ blocks: [Range<Int>], timeline: Timeline?) {
+        guard let c = communicator else { return }
+        Self.span(timeline, "all_gather_weights") { c.allGather(inPlace: model.parameters.values, counts: blocks.map(\.count)) }
+        optimizerStateSplit = true
+    }
+
+    /// Brings every rank's block of the dense optimizer state together, after split updates left
+    /// each rank's state current in its own block only, so a checkpoint saves the whole state.
+    /// Every rank must call it (it is a collective when the state is split).
+    func gatherOptimizerState() {
+        guard optimizerStateSplit, let c = communicator, c.size > 1 else { return }
+        let p = model.parameters.count, blocks = denseBlocks(c)
+        for (_, state) in optimizer.stateTensors() where state.shape == [p] {
+            c.allGather(inPlace: state, counts: blocks.map(\.count))
+        }
+        optimizerStateSplit = false
     }
 
     /// `predict`, with the chunk's rows split over the ranks and the logits gathered (every rank

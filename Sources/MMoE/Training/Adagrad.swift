@@ -26,10 +26,10 @@ public final class Adagrad: Optimizer {
         embeddingAccumulator = model.embedding.map { Tensor(shape: $0.value.shape, repeating: initialAccumulator) }
     }
 
-    public func update(_ model: MMoEModel) {
+    public func update(_ model: MMoEModel, dense: Range<Int>) {
         step += 1
-        Kernels.adagradUpdate(values: model.parameters.values, grads: model.parameters.grads,
-                              accumulator: accumulator, learningRate: learningRate)
+        let (values, grads) = model.dense(dense)
+        Kernels.adagradUpdate(values: values, grads: grads, accumulator: accumulator.slice(0, dense), learningRate: learningRate)
         if let table = model.embedding, let acc = embeddingAccumulator {
             Kernels.adagradUpdateTouchedRows(table, accumulator: acc, learningRate: learningRate)
         }

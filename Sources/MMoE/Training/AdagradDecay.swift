@@ -49,13 +49,14 @@ public final class AdagradDecay: Optimizer {
         embeddingDecayPower = model.embedding.map { Tensor(shape: [$0.rows]) }
     }
 
-    public func update(_ model: MMoEModel) {
+    public func update(_ model: MMoEModel, dense: Range<Int>) {
         step += 1
         let periods = step / decayStep
         let decay = AccumulatorDecay(rate: decayRate, floor: initialAccumulator)
         let denseDecays = periods > decayPower
         if denseDecays { decayPower += 1 }
-        Kernels.adagradDecayUpdate(values: model.parameters.values, grads: model.parameters.grads, accumulator: accumulator,
+        let (values, grads) = model.dense(dense)
+        Kernels.adagradDecayUpdate(values: values, grads: grads, accumulator: accumulator.slice(0, dense),
                                    learningRate: learningRate, decay: denseDecays ? decay : nil)
         if let table = model.embedding, let acc = embeddingAccumulator, let power = embeddingDecayPower {
             Kernels.adagradDecayUpdateTouchedRows(table, accumulator: acc, decayPower: power, periods: periods,

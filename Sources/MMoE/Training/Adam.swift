@@ -32,10 +32,11 @@ public final class Adam: Optimizer {
     }
 
     /// Applies one update from the gradients held by `model` (the caller zeroes them afterwards).
-    public func update(_ model: MMoEModel) {
+    public func update(_ model: MMoEModel, dense: Range<Int>) {
         step += 1
         let s = stepScalars()
-        Kernels.adamUpdate(values: model.parameters.values, grads: model.parameters.grads, m: m, v: v, s)
+        let (values, grads) = model.dense(dense)
+        Kernels.adamUpdate(values: values, grads: grads, m: m.slice(0, dense), v: v.slice(0, dense), s)
         if let table = model.embedding, let em = embeddingM, let ev = embeddingV {
             Kernels.adamUpdateTouchedRows(table, m: em, v: ev, s)
         }

@@ -55,9 +55,10 @@ public final class AdamAsync: Optimizer {
         learningRate * (1 - powers.beta2).squareRoot() / (1 - powers.beta1)
     }
 
-    public func update(_ model: MMoEModel) {
+    public func update(_ model: MMoEModel, dense: Range<Int>) {
         step += 1
-        Kernels.adamAsyncUpdate(values: model.parameters.values, grads: model.parameters.grads, m: m, v: v,
+        let (values, grads) = model.dense(dense)
+        Kernels.adamAsyncUpdate(values: values, grads: grads, m: m.slice(0, dense), v: v.slice(0, dense),
                                 alpha: alpha(betaPowers), beta1: beta1, beta2: beta2, epsilon: epsilon)
         betaPowers = (betaPowers.beta1 * beta1, betaPowers.beta2 * beta2)
         if let table = model.embedding, let em = embeddingM, let ev = embeddingV, !table.touchedRows.isEmpty {

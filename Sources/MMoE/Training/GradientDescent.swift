@@ -11,9 +11,10 @@ public final class GradientDescent: Optimizer {
         self.learningRate = learningRate
     }
 
-    public func update(_ model: MMoEModel) {
+    public func update(_ model: MMoEModel, dense: Range<Int>) {
         step += 1
-        Kernels.gradientDescentUpdate(values: model.parameters.values, grads: model.parameters.grads, learningRate: learningRate)
+        let (values, grads) = model.dense(dense)
+        Kernels.gradientDescentUpdate(values: values, grads: grads, learningRate: learningRate)
         if let table = model.embedding { Kernels.gradientDescentUpdateTouchedRows(table, learningRate: learningRate) }
     }
 

@@ -9,8 +9,12 @@ public protocol Optimizer: AnyObject {
     var step: Int { get }
     /// Applies one update from the gradients held by `model` (dense `model.parameters.grads`;
     /// embedding rows via `model.embedding?.touchedRows`/gradValues — only touched rows are
-    /// updated). The caller zeroes the gradients after.
-    func update(_ model: MMoEModel)
+    /// updated), to the dense elements in `dense` only (a range of the flat parameter buffer):
+    /// the rest, and their state, stay as they are. Every dense update is elementwise, so
+    /// updating the buffer in blocks gives the same bits as updating it whole; a distributed step
+    /// updates one block per rank and gathers the values (`Trainer+Distributed.swift`). The caller
+    /// zeroes the gradients after.
+    func update(_ model: MMoEModel, dense: Range<Int>)
     /// Every state tensor by a stable name (`"adam.m"`, `"adagrad.embedding.accumulator"`, ...), in a
     /// fixed order, for checkpoints; with `step` this is the whole state. Array state is returned as
     /// live views (copy them to keep a snapshot); scalar state as fresh `[1]` or `[2]` tensors.
@@ -19,6 +23,18 @@ public protocol Optimizer: AnyObject {
     /// the same shape, or an `OptimizerStateError` naming the offending tensor is thrown and nothing
     /// is changed.
     func restore(step: Int, tensors: [String: Tensor]) throws
+}
+
+extension Optimizer {
+    /// Applies one update to every dense parameter (and the touched embedding rows).
+    public func update(_ model: MMoEModel) { update(model, dense: 0..<model.parameters.count) }
+}
+
+extension MMoEModel {
+    /// The dense values and gradients in `range` of the flat buffer, as views.
+    func dense(_ range: Range<Int>) -> (values: Tensor, grads: Tensor) {
+        (parameters.values.slice(0, range), parameters.grads.slice(0, range))
+    }
 }
 
 /// The optimizer `kind` for `model`, with every other hyper-parameter at its DeepRec default

@@ -195,6 +195,9 @@ public final class Trainer {
     /// `ShardedEmbedding`), and the rows of the step in progress; nil: the store, if any, is whole here.
     public var shardedEmbedding: ShardedEmbedding?
     var shardedStep: ShardedEmbedding.Step?
+    /// Whether the dense optimizer state is current only in this rank's block, after split
+    /// updates (`gatherOptimizerState` brings the blocks together for a checkpoint).
+    var optimizerStateSplit = false
 
     /// The weights' packed GEMM panels, shared by a step's shards (see `GEMMPackSharing`).
     let weightPacks = GEMMPackSharing()
@@ -292,18 +295,24 @@ public final class Trainer {
             table?.zeroGrad()
             return logits
         }
-        addL2Gradient(timeline)
-        Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model) }
+        // Across ranks, each rank updates its block of the dense weights and the blocks are
+        // gathered (`denseUpdateBlocks`); in one process, all of them here.
+        let blocks = denseUpdateBlocks
+        let dense = blocks.map { $0[communicator!.rank] } ?? 0..<model.parameters.count
+        addL2Gradient(timeline, within: dense)
+        Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model, dense: dense) }
+        if let blocks { gatherUpdatedWeights(blocks, timeline: timeline) }
         try updateRows()
         return logits
     }
 
-    /// Adds l2 · w to the gradient of every dense weight (when `settings.l2` > 0).
-    private func addL2Gradient(_ timeline: Timeline?) {
+    /// Adds l2 · w to the gradient of every dense weight in `dense` (when `settings.l2` > 0).
+    private func addL2Gradient(_ timeline: Timeline?, within dense: Range<Int>) {
         guard settings.l2 > 0 else { return }
         let values = model.parameters.values, grads = model.parameters.grads
+        let ranges = l2Ranges.map { $0.clamped(to: dense) }.filter { !$0.isEmpty }
         Self.span(timeline, "l2_regularization") {
-            Kernels.axpy(settings.l2, values, into: grads, ranges: l2Ranges)
+            Kernels.axpy(settings.l2, values, into: grads, ranges: ranges)
         }
     }
 

@@ -19,6 +19,30 @@ extension Kernels {
         }
     }
 
+    /// out = the sum of the `parts` runs of `source` (each `out.count` long, starting at the given
+    /// places), added in the order given: the first copied, each further one added elementwise,
+    /// so the bits are those of adding them one after another with `addAndZero`. A distributed
+    /// step's sum of the shard gradients one rank received (`Trainer+Distributed.swift`).
+    public static func sumInOrder(_ source: [Float], parts starts: [Int], into out: Tensor) {
+        let n = out.count
+        precondition(out.isContiguous && !starts.isEmpty && starts.allSatisfy { $0 >= 0 && $0 + n <= source.count },
+                     "sumInOrder: \(starts.count) parts of \(n) do not lie inside \(source.count) values, or the output is not contiguous")
+        let po = out.storage.base + out.offset
+        source.withUnsafeBufferPointer { src in
+            let base = src.baseAddress!
+            po.update(from: base + starts[0], count: n)
+            for start in starts.dropFirst() {
+                let s = base + start
+                var i = 0
+                while i + 16 <= n {
+                    store16(load16(po + i) + load16(s + i), po + i)
+                    i += 16
+                }
+                while i < n { po[i] += s[i]; i += 1 }
+            }
+        }
+    }
+
     /// y[r] += alpha · x[r] for every range `r` of two contiguous buffers of one size (L2
     /// regularisation over the weights among a model's flat parameters), the ranges cut into
     /// 16k-element pieces spread over the threads once there are at least 64k elements in all.
