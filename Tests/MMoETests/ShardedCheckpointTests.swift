@@ -175,4 +175,38 @@ final class ShardedCheckpointTests: XCTestCase {
             XCTAssertEqual(try Self.storeCounters(dir + "/out"), try Self.storeCounters(straight + "/out"), layout)
         }
     }
+
+    /// Persistent stores commit in two phases across ranks: a rank that stops after the
+    /// checkpoint's model file and before finishing its own commit (here its finishing rename
+    /// fails) leaves a prepared commit, which its store applies when the run is resumed, since the
+    /// checkpoint names it: the rerun resumes from that checkpoint and ends with a straight run's
+    /// weights and rows (before, the other rank's store had moved on and no checkpoint matched
+    /// both). A model file that fails after every store prepared leaves commits every store
+    /// drops: the rerun resumes from the checkpoint before.
+    func testAStopBetweenTheModelFileAndARanksCommitStillResumes() throws {
+        let data = try PredictFixture.censusDirectory(self, trainRows: 700, testRows: 100)
+        let straight = try PredictFixture.temporaryDirectory(self)
+        try train(ranks: 1, flags(data) + ["--output_dir", straight + "/out", "--model_save_dir", straight + "/models"])
+        // Rank 1's finish of the checkpoint at step 4 (its store's third commit: the first holds
+        // the created rows, the second the checkpoint of step 2), or rank 0's model file there.
+        let cases = [("cached_host_mem", "/store/1-2/prepared-3.delta-3.rows$", 0, "rank 1 of 2", 4),
+                     ("cached_ssd", "/store/1-2/commit.wal.prepared$", 2, "rank 1 of 2", 4),
+                     ("cached_host_mem", "/ckpt/model.ckpt-4/.model.safetensors", 0, "model.safetensors", 2)]
+        for (storeType, failing, skip, message, resumed) in cases {
+            let what = "\(storeType), failing \(failing)"
+            let dir = try PredictFixture.temporaryDirectory(self)
+            let args = flags(data) + ["--store_type", storeType, "--persistent_path", dir + "/store", "--checkpoint", dir + "/ckpt",
+                                      "--save_steps", "2", "--output_dir", dir + "/out"]
+            FileFaults.arm(failAt: nil, failMatching: "rename " + dir + failing, skippingMatches: skip)
+            XCTAssertThrowsError(try train(ranks: 2, args + ["--train_batches", "4"])) { XCTAssertTrue("\($0)".contains(message), "\(what): \($0)") }
+            FileFaults.disarm()
+            XCTAssertEqual(CheckpointDirectory(path: dir + "/ckpt", keep: 5).latest()?.step, resumed, what)
+
+            let lines = try train(ranks: 2, args + ["--model_save_dir", dir + "/models"])
+            XCTAssertTrue(lines.contains { $0.hasPrefix("Resuming from \(dir)/ckpt/model.ckpt-\(resumed)") }, "\(what): \(lines)")
+            let save = dir + "/models/final_checkpoint"
+            XCTAssertEqual(try DistributedTests.weights(save), try DistributedTests.weights(straight + "/models/final_checkpoint"), what)
+            XCTAssertEqual(try Self.rows(save), try Self.rows(straight + "/models/final_checkpoint"), what)
+        }
+    }
 }

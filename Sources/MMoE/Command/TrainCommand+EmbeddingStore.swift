@@ -34,12 +34,14 @@ extension TrainCommand {
             if file {
                 // A shard of a hashed table holds a scattered 1/N of its rows: sparse keys.
                 let keys: FileRowStorage.Keys = settings.kind == .fixed && (settings.keyShard?.count ?? 1) == 1 ? .dense(capacity: fieldRows.reduce(0, +)) : .sparse
-                let storage = try FileRowStorage(directory: directory, width: width, keys: keys, cacheBudgetBytes: budget.partialValue, lock: lock)
+                let storage = try FileRowStorage(directory: directory, width: width, keys: keys, cacheBudgetBytes: budget.partialValue, lock: lock,
+                                                 finishing: { checkpointNames(commit: $0, of: manifest.id, o) })
                 var persistent = PersistentStore(storage: storage, directory: directory, manifest: manifest)
                 persistent.lock = lock
                 return (storage, persistent)
             }
-            let storage = try JournaledRowStorage(directory: directory, storage: MemoryRowStorage(width: width))
+            let storage = try JournaledRowStorage(directory: directory, storage: MemoryRowStorage(width: width),
+                                                  finishing: { checkpointNames(commit: $0, of: manifest.id, o) })
             var persistent = PersistentStore(storage: storage, directory: directory, manifest: manifest)
             persistent.lock = lock
             return (storage, persistent)
@@ -47,6 +49,19 @@ extension TrainCommand {
             throw UsageError(error.description)
         } catch {
             throw UsageError("\(flag) \(directory): \(error)")
+        }
+    }
+
+    /// Whether a complete checkpoint under `--checkpoint` names commit `generation` of the store
+    /// `id` as this rank's: the decision on a prepared commit its store found unfinished when
+    /// opened (a rank stopped between a checkpoint's model file and its own commit; see
+    /// `DurableRowStorage.prepare`). Without `--checkpoint`, no commit waits on one: dropped.
+    func checkpointNames(commit generation: UInt64, of id: String, _ o: TrainOptions) -> Bool {
+        guard let directory = o.checkpoint else { return false }
+        return CheckpointDirectory(path: directory, keep: 1).all().contains { c in
+            guard let metadata = try? ModelCheckpoint.metadata(in: c.path),
+                  case .persistent(let saved, let g, _, _)? = try? EmbeddingPersistence.savedRows(metadata, file: c.path, rank: rank) else { return false }
+            return saved == id && g == generation
         }
     }
 

@@ -16,10 +16,14 @@ extension TrainCommand {
     ///   writes its shard into `directory`, the ranks gather their outcomes, and only when all
     ///   succeeded does rank 0 run `body` with the shards' metadata. A failed shard leaves the save
     ///   without its model file, so the previous checkpoint stays the newest complete one.
-    /// - With persistent stores and `committing` (a `--checkpoint` save at a step): the ranks gather
-    ///   the commit each store is about to make, rank 0 runs `body` with them (its own store commits
-    ///   after the model file, as in one process), then every other rank commits its store. A
-    ///   resume takes the newest checkpoint whose commits every rank's store holds.
+    /// - With persistent stores and `committing` (a `--checkpoint` save at a step), a two-phase
+    ///   commit: every rank's store prepares its commit (written, not yet its state), the ranks
+    ///   gather the outcomes and the commits, rank 0 runs `body` with them (the model file is the
+    ///   decision; its own store finishes after it), then every other rank finishes. A rank that
+    ///   stops between the model file and its finish leaves a prepared commit, which its store
+    ///   applies when reopened because the checkpoint names it (`TrainCommand.checkpointNames`);
+    ///   one that stops before the model file leaves commits every store drops. A resume takes the
+    ///   newest checkpoint whose commits every rank's store holds.
     func savingAcrossRanks(_ trainer: Trainer, into directory: String?, committing: (persistence: EmbeddingPersistence, step: Int)? = nil,
                            _ body: ([String: String]?) throws -> Void) throws {
         guard let c = communicator, c.size > 1 else {
@@ -34,6 +38,15 @@ extension TrainCommand {
         guard let dir = c.rootText(directory) else { return }
         var metadata: [String: String]
         if let commits {
+            // Phase one: every rank's store prepares its commit; the checkpoint is written only
+            // when all did, and the stores finish their commits after its model file.
+            var prepareFailure: String?
+            do { try commits.persistence.prepare(step: commits.step) } catch { prepareFailure = "\(error)" }
+            let prepared = c.allGather(prepareFailure.map { [1] + RankText.encode($0) } ?? [0])
+            if let r = prepared.firstIndex(where: { $0.first == 1 }) {
+                throw TrainingError(description: "rank \(r) of \(c.size) could not prepare its embedding store's commit for the checkpoint in \(dir): "
+                                    + "\(RankText.decode(prepared[r].dropFirst())); the checkpoint was not written (the previous one stays the newest complete one)")
+            }
             let named = c.allGather(RankText.encode(commits.persistence.commitName(step: commits.step) ?? "")).map { RankText.decode($0[...]) }
             metadata = [EmbeddingPersistence.ranksKey: "\(c.size)"]
             for (r, name) in named.enumerated() {
@@ -64,9 +77,9 @@ extension TrainCommand {
         }
         let outcomes = c.allGather(commitFailure.map { [1] + RankText.encode($0) } ?? [0])
         if let r = outcomes.firstIndex(where: { $0.first == 1 }) {
-            throw TrainingError(description: "rank \(r) of \(c.size) could not commit its embedding store for the checkpoint in \(dir): "
-                                + "\(RankText.decode(outcomes[r].dropFirst())); that checkpoint names a commit its store does not hold, "
-                                + "so a resume passes over it")
+            throw TrainingError(description: "rank \(r) of \(c.size) could not finish its embedding store's commit for the checkpoint in \(dir): "
+                                + "\(RankText.decode(outcomes[r].dropFirst())); the commit is prepared and the checkpoint complete, "
+                                + "so the store finishes it when the run is resumed")
         }
     }
 

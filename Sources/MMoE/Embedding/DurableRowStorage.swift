@@ -17,6 +17,18 @@ public protocol DurableRowStorage: RowStorage {
     /// refuses further use; reopen it to get the last commit back.
     func commit(arrays: [String: [UInt64]]) throws(RowStorageError)
 
+    /// Phase one of a commit that something else decides (a checkpoint across ranks, whose model
+    /// file is the decision): the changes and `arrays` are written and fsynced as a *prepared*
+    /// commit, which is not yet the store's state. `finishPrepared` makes it the last commit
+    /// (`commit` is the two at once). Until then the store takes no other use. A store reopened
+    /// with a prepared commit still there asks its opener (the `finishing` argument of its
+    /// initialiser) whether that commit's decision was made: if so it is applied, otherwise dropped
+    /// and the store is at its last commit. So N stores and a checkpoint commit all or nothing.
+    func prepare(arrays: [String: [UInt64]]) throws(RowStorageError)
+
+    /// Phase two: the prepared commit becomes the last commit (`generation` rises by one).
+    func finishPrepared() throws(RowStorageError)
+
     /// The arrays passed to the last commit (as found when the store was opened, then as
     /// committed since); empty before the first commit.
     var committedArrays: [String: [UInt64]] { get }

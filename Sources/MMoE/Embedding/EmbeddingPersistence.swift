@@ -23,6 +23,8 @@ public final class EmbeddingPersistence {
     /// The training step the persistent store's last commit holds, when it is a step of this run
     /// (nil: not committed by or for this run yet, so the next save must commit).
     public private(set) var committedStep: Int?
+    /// The step of a commit prepared (`prepare(step:)`) and not yet finished.
+    private var preparedStep: Int?
 
     public static let snapshotFile = "embedding_store.rows"
     /// Metadata keys of a model file saved with a store.
@@ -90,14 +92,34 @@ public final class EmbeddingPersistence {
     /// Commits the persistent store with the store's state as of `step`, unless its last commit
     /// already holds this step of this run. Returns the records written, or nil when there was
     /// nothing to commit (or no persistent store).
+    /// A commit prepared for this step (`prepare(step:)`) is finished instead.
     @discardableResult
     public func commit(step: Int) throws -> Int? {
         guard let durable, committedStep != step else { return nil }
-        var arrays = store.checkpointState()
-        arrays[Self.stepArray] = [UInt64(step)]
-        try durable.commit(arrays: arrays)
+        if preparedStep == step {
+            try durable.finishPrepared()
+            preparedStep = nil
+        } else {
+            try durable.commit(arrays: arrays(step))
+        }
         committedStep = step
         return durable.lastCommitRecords
+    }
+
+    /// Phase one of the commit of `step` (`DurableRowStorage.prepare`), for a checkpoint across
+    /// ranks: every rank prepares, rank 0 writes the checkpoint, then every rank finishes with
+    /// `commit(step:)`. Nothing to do when the last commit already holds this step.
+    public func prepare(step: Int) throws {
+        guard let durable, committedStep != step, preparedStep != step else { return }
+        try durable.prepare(arrays: arrays(step))
+        preparedStep = step
+    }
+
+    /// What a commit of `step` carries beside the rows: the store's state and the step.
+    private func arrays(_ step: Int) -> [String: [UInt64]] {
+        var arrays = store.checkpointState()
+        arrays[Self.stepArray] = [UInt64(step)]
+        return arrays
     }
 
     /// Records that this run continues from the persistent store's last commit, made at `step` (a

@@ -17,9 +17,28 @@ extension FileRowStorage {
     /// `DurableRowStorage`). Costs the changed records: they are written to the log, read back and
     /// copied into `rows.dat`, with three fsyncs.
     public func commit(arrays: [String: [UInt64]]) throws(RowStorageError) {
+        try prepare(arrays: arrays)
+        try finishPrepared()
+    }
+
+    /// Phase one (see `DurableRowStorage.prepare`): the log, complete and fsynced, renamed to
+    /// `commit.wal.prepared`; `rows.dat` untouched.
+    public func prepare(arrays: [String: [UInt64]]) throws(RowStorageError) {
         try checkUsable()
         do throws(RowStorageError) {
             try writeLog(arrays: arrays)
+        } catch {
+            broken = error
+            throw error
+        }
+    }
+
+    /// Phase two: the prepared log renamed to `commit.wal` (the commit point) and applied.
+    public func finishPrepared() throws(RowStorageError) {
+        if let broken { throw RowStorageError("\(directory): unusable after an earlier failure (\(broken)); reopen it to get the last commit back") }
+        guard let prepared else { throw RowStorageError("\(directory): no prepared commit to finish") }
+        do throws(RowStorageError) {
+            try applyPrepared(prepared)
         } catch {
             broken = error
             throw error
@@ -76,10 +95,18 @@ extension FileRowStorage {
         try writer.append(UInt64(entries))
         try writer.finish(endMagic: RowFileFormat.logEnd)
         if simulatedCrash == .logWritten { throw RowStorageError("simulated crash after writing \(partial)") }
+        try RowFile.renameDurably(partial, to: logPath + RowFileFormat.preparedSuffix)
+        prepared = PreparedLog(header: header, arrays: arrays, entries: entries)
+    }
 
-        try RowFile.renameDurably(partial, to: logPath)  // the commit point
+    private func applyPrepared(_ p: PreparedLog) throws(RowStorageError) {
+        let logPath = FileRowStorage.path(directory, RowFileFormat.logFile)
+        try RowFile.renameDurably(logPath + RowFileFormat.preparedSuffix, to: logPath)  // the commit point
         if simulatedCrash == .logRenamed { throw RowStorageError("simulated crash after renaming \(logPath)") }
         _ = try FileRowStorage.applyLog(logPath, to: data, directory: directory, width: width, denseCapacity: denseCapacity, stop: simulatedCrash)
+        let (header, arrays, entries) = (p.header, p.arrays, p.entries)
+        let next = header.generation
+        self.prepared = nil
 
         spillIndex = [:]
         spillEntries = 0
@@ -178,8 +205,8 @@ extension FileRowStorage {
     // MARK: - Open
 
     /// Deletes scratch, creates an empty store if there is none, locks it, completes a committed
-    /// log, and reads and checks the header and the arrays.
-    static func openFiles(directory: String, width: Int, denseCapacity: Int) throws(RowStorageError)
+    /// log, resolves a prepared one (`finishing`), and reads and checks the header and the arrays.
+    static func openFiles(directory: String, width: Int, denseCapacity: Int, finishing: (UInt64) -> Bool) throws(RowStorageError)
         -> (RowFile, RowFileFormat.Header, [String: [UInt64]]) {
         try RowFile.makeDirectory(directory)
         let dataPath = path(directory, RowFileFormat.dataFile), logPath = path(directory, RowFileFormat.logFile)
@@ -202,6 +229,24 @@ extension FileRowStorage {
         var recovered: [String: [UInt64]]?
         if RowFile.exists(logPath) {
             recovered = try applyLog(logPath, to: data, directory: directory, width: width, denseCapacity: denseCapacity).1
+        }
+        // A prepared commit (phase one of a checkpoint across ranks) the process did not finish:
+        // applied when its checkpoint completed (`finishing` says so), else dropped.
+        let preparedPath = logPath + RowFileFormat.preparedSuffix
+        if RowFile.exists(preparedPath) {
+            let log = try RowFile(preparedPath, .readOnly)
+            var head = [UInt32](repeating: 0, count: RowFileFormat.headerWords)
+            let got = try log.read(into: &head, count: RowFileFormat.headerWords, at: 0)
+            let prepared = try RowFileFormat.Header(Array(head[0..<got]), magic: RowFileFormat.logMagic, file: preparedPath, what: "prepared commit log")
+            var current = [UInt32](repeating: 0, count: RowFileFormat.headerWords)
+            let read = try data.read(into: &current, count: RowFileFormat.headerWords, at: 0)
+            let committed = try RowFileFormat.Header(Array(current[0..<read]), magic: RowFileFormat.dataMagic, file: dataPath, what: "row store data file")
+            if prepared.generation == committed.generation + 1 && finishing(prepared.generation) {
+                try RowFile.renameDurably(preparedPath, to: logPath)
+                recovered = try applyLog(logPath, to: data, directory: directory, width: width, denseCapacity: denseCapacity).1
+            } else {
+                try RowFile.remove(preparedPath)
+            }
         }
         var head = [UInt32](repeating: 0, count: RowFileFormat.headerWords)
         let got = try data.read(into: &head, count: RowFileFormat.headerWords, at: 0)

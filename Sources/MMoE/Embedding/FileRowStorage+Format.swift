@@ -22,6 +22,8 @@ enum RowFileFormat {
 
     static let dataFile = "rows.dat"
     static let logFile = "commit.wal"
+    /// Beside a file name: phase one of a two-phase commit (`DurableRowStorage.prepare`).
+    static let preparedSuffix = ".prepared"
     static let spillFile = "spill.tmp"
     static let arraysFile = "arrays.dat"
 

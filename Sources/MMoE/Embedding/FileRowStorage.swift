@@ -17,12 +17,14 @@
 /// **Crash safety** (see `DurableRowStorage` for the contract). `rows.dat` only ever holds the
 /// last commit. Between commits, a changed record that falls out of the cache goes to a scratch
 /// file (`spill.tmp`), which reads consult before `rows.dat`. `commit` writes every record changed
-/// since the last commit (and the named arrays) to `commit.wal.partial` with a CRC-32C, fsyncs it,
-/// renames it to `commit.wal` and fsyncs the directory: that rename is the commit point. Only then
-/// is the log copied into `rows.dat` (slot images are idempotent, so a repeat is harmless), the
+/// since the last commit (and the named arrays) to `commit.wal.partial` with a CRC-32C, fsyncs it
+/// and renames it to `commit.wal.prepared` (phase one, `prepare`), then renames that to `commit.wal`
+/// and fsyncs the directory (phase two, `finishPrepared`): that rename is the commit point. Only
+/// then is the log copied into `rows.dat` (slot images are idempotent, so a repeat is harmless), the
 /// header updated, `rows.dat` fsynced and the log deleted. Opening first deletes scratch and
-/// `.partial` files, replays a `commit.wal` if one is there (a crash after the commit point), and
-/// then verifies every slot's checksum. A damaged log or data file is reported with its name,
+/// `.partial` files, replays a `commit.wal` if one is there (a crash after the commit point),
+/// applies or drops a `commit.wal.prepared` as the opener decides (`finishing`), and then verifies
+/// every slot's checksum. A damaged log or data file is reported with its name,
 /// never read as rows. Write-ahead logging was chosen over copy-on-write of the whole file because
 /// a commit costs the changed records only (twice), not the table.
 ///
@@ -98,6 +100,13 @@ public final class FileRowStorage: DurableRowStorage {
     var scratch: [UInt32]
     /// Set when an I/O error or damage left memory out of step with the files.
     var broken: RowStorageError?
+    /// A commit prepared and not yet finished (`prepare`): the log's header, arrays and entries.
+    var prepared: PreparedLog?
+    struct PreparedLog {
+        let header: RowFileFormat.Header
+        let arrays: [String: [UInt64]]
+        let entries: Int
+    }
     /// Tests only: where `commit` stops, as if the process were killed there.
     var simulatedCrash: CommitStage?
     /// The store's directory, held while the store is open.
@@ -112,7 +121,10 @@ public final class FileRowStorage: DurableRowStorage {
     /// `lock`: the directory's `DirectoryLock` when the caller already holds it; otherwise the
     /// store takes it itself, before anything in the directory is touched (scratch files included,
     /// which belong to the owner while another process holds the store).
-    public init(directory: String, width: Int, keys: Keys, cacheBudgetBytes: Int, lock: DirectoryLock? = nil) throws(RowStorageError) {
+    /// `finishing`: whether a prepared commit of the given generation, found unfinished, is to be
+    /// applied (its checkpoint completed); otherwise it is dropped (`DurableRowStorage.prepare`).
+    public init(directory: String, width: Int, keys: Keys, cacheBudgetBytes: Int, lock: DirectoryLock? = nil,
+                finishing: (UInt64) -> Bool = { _ in false }) throws(RowStorageError) {
         guard width > 0 else { throw RowStorageError("\(directory): record width must be positive, got \(width)") }
         var capacity = 0
         if case .dense(let c) = keys {
@@ -139,7 +151,7 @@ public final class FileRowStorage: DurableRowStorage {
             try RowFile.makeDirectory(directory)
             do { self.lock = try DirectoryLock(directory: directory) } catch { throw RowStorageError(error.description) }
         }
-        let (data, header, arrays) = try FileRowStorage.openFiles(directory: directory, width: width, denseCapacity: capacity)
+        let (data, header, arrays) = try FileRowStorage.openFiles(directory: directory, width: width, denseCapacity: capacity, finishing: finishing)
         self.data = data
         self.spill = try RowFile(FileRowStorage.path(directory, RowFileFormat.spillFile), .create)
         self.count = header.count
@@ -488,5 +500,6 @@ public final class FileRowStorage: DurableRowStorage {
         if let broken {
             throw RowStorageError("\(directory): unusable after an earlier failure (\(broken)); reopen it to get the last commit back")
         }
+        if prepared != nil { throw RowStorageError("\(directory): a prepared commit is not finished yet; the store takes no other use until it is") }
     }
 }
