@@ -35,7 +35,7 @@ extension FileRowStorage {
 
     /// Phase two: the prepared log renamed to `commit.wal` (the commit point) and applied.
     public func finishPrepared() throws(RowStorageError) {
-        if let broken { throw RowStorageError("\(directory): unusable after an earlier failure (\(broken)); reopen it to get the last commit back") }
+        try checkNotBroken()
         guard let prepared else { throw RowStorageError("\(directory): no prepared commit to finish") }
         do throws(RowStorageError) {
             try applyPrepared(prepared)
@@ -233,14 +233,10 @@ extension FileRowStorage {
         // A prepared commit (phase one of a checkpoint across ranks) the process did not finish:
         // applied when its checkpoint completed (`finishing` says so), else dropped.
         let preparedPath = logPath + RowFileFormat.preparedSuffix
+        let what = "row store data file"
         if RowFile.exists(preparedPath) {
-            let log = try RowFile(preparedPath, .readOnly)
-            var head = [UInt32](repeating: 0, count: RowFileFormat.headerWords)
-            let got = try log.read(into: &head, count: RowFileFormat.headerWords, at: 0)
-            let prepared = try RowFileFormat.Header(Array(head[0..<got]), magic: RowFileFormat.logMagic, file: preparedPath, what: "prepared commit log")
-            var current = [UInt32](repeating: 0, count: RowFileFormat.headerWords)
-            let read = try data.read(into: &current, count: RowFileFormat.headerWords, at: 0)
-            let committed = try RowFileFormat.Header(Array(current[0..<read]), magic: RowFileFormat.dataMagic, file: dataPath, what: "row store data file")
+            let prepared = try readHeader(RowFile(preparedPath, .readOnly), magic: RowFileFormat.logMagic, what: "prepared commit log")
+            let committed = try readHeader(data, magic: RowFileFormat.dataMagic, what: what)
             if prepared.generation == committed.generation + 1 && finishing(prepared.generation) {
                 try RowFile.renameDurably(preparedPath, to: logPath)
                 recovered = try applyLog(logPath, to: data, directory: directory, width: width, denseCapacity: denseCapacity).1
@@ -248,10 +244,7 @@ extension FileRowStorage {
                 try RowFile.remove(preparedPath)
             }
         }
-        var head = [UInt32](repeating: 0, count: RowFileFormat.headerWords)
-        let got = try data.read(into: &head, count: RowFileFormat.headerWords, at: 0)
-        let what = "row store data file"
-        let header = try RowFileFormat.Header(Array(head[0..<got]), magic: RowFileFormat.dataMagic, file: dataPath, what: what)
+        let header = try readHeader(data, magic: RowFileFormat.dataMagic, what: what)
         guard header.width == width, header.denseCapacity == denseCapacity else {
             let asked = RowFileFormat.Header(width: width, denseCapacity: denseCapacity, slotCount: 0, count: 0, generation: 0)
             throw RowStorageError("\(dataPath): holds records of width \(header.width) with \(header.keysDescription); asked for width \(width) with \(asked.keysDescription)")
@@ -263,6 +256,13 @@ extension FileRowStorage {
         }
         if let recovered { return (data, header, recovered) }
         return (data, header, try readArrays(directory: directory, generation: header.arraysGeneration))
+    }
+
+    /// The header at the start of `file` (the data file or a log), checked for `magic`.
+    private static func readHeader(_ file: RowFile, magic: (UInt32, UInt32), what: String) throws(RowStorageError) -> RowFileFormat.Header {
+        var head = [UInt32](repeating: 0, count: RowFileFormat.headerWords)
+        let got = try file.read(into: &head, count: RowFileFormat.headerWords, at: 0)
+        return try RowFileFormat.Header(Array(head[0..<got]), magic: magic, file: file.path, what: what)
     }
 
     /// `arrays.dat`: `[magic, version, 0, generationLo, generationHi, arrays..., crc, end]`.

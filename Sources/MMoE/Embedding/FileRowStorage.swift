@@ -496,10 +496,15 @@ public final class FileRowStorage: DurableRowStorage {
         return key
     }
 
+    /// Refuses use after a failure, and while a prepared commit is not finished.
     func checkUsable() throws(RowStorageError) {
+        try checkNotBroken()
+        if prepared != nil { throw RowStorageError("\(directory): a prepared commit is not finished yet; the store takes no other use until it is") }
+    }
+
+    func checkNotBroken() throws(RowStorageError) {
         if let broken {
             throw RowStorageError("\(directory): unusable after an earlier failure (\(broken)); reopen it to get the last commit back")
         }
-        if prepared != nil { throw RowStorageError("\(directory): a prepared commit is not finished yet; the store takes no other use until it is") }
     }
 }
