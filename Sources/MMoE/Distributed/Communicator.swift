@@ -34,9 +34,7 @@ public protocol Communicator: AnyObject {
     /// how many came from each. The form a step's gradient exchange uses: megabytes per step, so
     /// no per-part arrays to build, join and split again.
     func allToAll(flat send: [Float], counts: [Int]) -> (values: [Float], counts: [Int])
-    /// `allGather(_:counts:)` with the ranks' values back to back in one array.
-    func allGather(flat values: [Float], counts: [Int]) -> [Float]
-    /// `allGather(flat:counts:)` in place in a contiguous tensor of `counts`' sum: each rank
+    /// `allGather(_:counts:)` in place in a contiguous tensor of `counts`' sum: each rank
     /// holds its own block (rank r's starts after the counts of the ranks before it) and ends
     /// with every rank's (a distributed step's updated weights, with no copy in or out).
     func allGather(inPlace values: Tensor, counts: [Int])
@@ -62,14 +60,9 @@ extension Communicator {
     }
 
     /// By the per-part operation (a transport with nothing better to offer).
-    public func allGather(flat values: [Float], counts: [Int]) -> [Float] {
-        allGather(values, counts: counts).flatMap { $0 }
-    }
-
-    /// By `allGather(flat:counts:)` (a transport with nothing better to offer).
     public func allGather(inPlace values: Tensor, counts: [Int]) {
         let start = counts[..<rank].reduce(0, +)
-        values.assign(scalars: allGather(flat: values.slice(0, start..<(start + counts[rank])).scalars, counts: counts))
+        values.assign(scalars: allGather(values.slice(0, start..<(start + counts[rank])).scalars, counts: counts).flatMap { $0 })
     }
 
     /// The rows of `count` that rank `rank` works on: a contiguous block, the blocks in rank order.

@@ -81,20 +81,6 @@ public final class MPICommunicator: Communicator {
         return (received, receiveCounts.map(Int.init))
     }
 
-    public func allGather(flat values: [Float], counts sizes: [Int]) -> [Float] {
-        precondition(sizes.count == size && sizes[rank] == values.count, "MPICommunicator.allGather(flat:): \(values.count) values, counts \(sizes)")
-        let counts = sizes.map { Int32($0) }, displacements = Self.offsets(counts)
-        let total = sizes.reduce(0, +)
-        let received = [Float](unsafeUninitializedCapacity: total) { buffer, initialized in
-            values.withUnsafeBufferPointer { send in
-                _ = MPI_Allgatherv(send.baseAddress, Int32(values.count), mmoe_mpi_float(), buffer.baseAddress, counts, displacements, mmoe_mpi_float(), world)
-            }
-            initialized = total
-        }
-        bytesSent += values.count * 4 * (size - 1)
-        return received
-    }
-
     public func allGather(inPlace values: Tensor, counts sizes: [Int]) {
         precondition(sizes.count == size && values.isContiguous && values.count == sizes.reduce(0, +),
                      "MPICommunicator.allGather(inPlace:): a tensor of \(values.count) for counts \(sizes)")

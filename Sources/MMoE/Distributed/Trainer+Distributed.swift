@@ -93,7 +93,7 @@ extension Trainer {
             for k in 0..<c.rows(of: shards, rank: q).count { parts.append(starts[q] + k * mine) }
         }
         Kernels.sumInOrder(received, parts: parts, into: grads.slice(0, blocks[c.rank]))
-        if denseUpdateBlocks == nil {
+        if !splitsDenseUpdate {
             Self.span(timeline, "all_gather") { c.allGather(inPlace: grads, counts: blocks.map(\.count)) }
         }
         shardedStep?.gradientsExchanged = true
@@ -134,8 +134,13 @@ extension Trainer {
     /// its own block. nil (every rank updates all the weights): one process, loss scaling (whose
     /// overflow check reads every gradient), or a test hook that reads the gradients.
     var denseUpdateBlocks: [Range<Int>]? {
-        guard let c = communicator, c.size > 1, lossScaler == nil, afterBackward == nil else { return nil }
-        return denseBlocks(c)
+        splitsDenseUpdate ? denseBlocks(communicator!) : nil
+    }
+
+    /// Whether the ranks split the dense update (`denseUpdateBlocks`).
+    var splitsDenseUpdate: Bool {
+        guard let c = communicator, c.size > 1 else { return false }
+        return lossScaler == nil && afterBackward == nil
     }
 
     /// Rank q's block of the flat parameter buffer, for the reduce-scatter of the gradients and a

@@ -310,7 +310,7 @@ public final class Trainer {
     private func addL2Gradient(_ timeline: Timeline?, within dense: Range<Int>) {
         guard settings.l2 > 0 else { return }
         let values = model.parameters.values, grads = model.parameters.grads
-        let ranges = l2Ranges.map { $0.clamped(to: dense) }.filter { !$0.isEmpty }
+        let ranges = dense.count == values.count ? l2Ranges : l2Ranges.map { $0.clamped(to: dense) }.filter { !$0.isEmpty }
         Self.span(timeline, "l2_regularization") {
             Kernels.axpy(settings.l2, values, into: grads, ranges: ranges)
         }
