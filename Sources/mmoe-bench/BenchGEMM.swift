@@ -132,6 +132,7 @@ private final class NumpyTimer {
 /// `mmoe-bench gemm`: returns the exit status.
 func benchGEMM(arguments: [String]) -> Int32 {
     var threads = 1, json = false, numpy = false, bf16 = false
+    var shapes = gemmBenchShapes.map { (m: $0.m, k: $0.k, n: $0.n, variants: gemmBenchVariants) }
     var i = 0
     while i < arguments.count {
         switch arguments[i] {
@@ -143,6 +144,23 @@ func benchGEMM(arguments: [String]) -> Int32 {
         case "--numpy": numpy = true
         case "--bf16": bf16 = true
         case "--cpu_time": gemmBenchThreadCPUTime = true
+        case "--shapes":
+            // MxKxN[:VARIANT],...: other shapes than the model's (a shard's 128 rows, your model's
+            // widths); a variant after a colon times that shape in that variant only.
+            guard i + 1 < arguments.count else { fail("gemm: --shapes needs a list like 128x127x256,128x256x127:NT") }
+            var list: [(m: Int, k: Int, n: Int, variants: [String])] = []
+            for item in arguments[i + 1].split(separator: ",") {
+                let parts = item.split(separator: ":")
+                let dims = parts[0].split(separator: "x").compactMap { Int($0) }
+                guard dims.count == 3, dims.allSatisfy({ $0 > 0 && $0 <= 16384 }), parts.count <= 2,
+                      parts.count == 1 || gemmBenchVariants.contains(String(parts[1])) else {
+                    fail("gemm: --shapes: '\(item)' is not MxKxN[:NN|NT|TN] with sizes 1...16384")
+                }
+                list.append((dims[0], dims[1], dims[2], parts.count == 2 ? [String(parts[1])] : gemmBenchVariants))
+            }
+            guard !list.isEmpty else { fail("gemm: --shapes needs a list like 128x127x256,128x256x127:NT") }
+            shapes = list
+            i += 1
         default: fail("gemm: unknown option '\(arguments[i])'")
         }
         i += 1
@@ -162,8 +180,8 @@ func benchGEMM(arguments: [String]) -> Int32 {
         if timer != nil { header += "    numpy   ratio" }
         print(header)
     }
-    for s in gemmBenchShapes {
-        for v in gemmBenchVariants {
+    for s in shapes {
+        for v in s.variants {
             let ours = measureOurs(m: s.m, k: s.k, n: s.n, variant: v, threads: threads)
             let rounded = bf16 ? measureOurs(m: s.m, k: s.k, n: s.n, variant: v, threads: threads, bf16: true) : nil
             let theirs = timer?.measure(m: s.m, k: s.k, n: s.n, variant: v)

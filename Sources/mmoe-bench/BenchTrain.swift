@@ -76,7 +76,7 @@ func benchTrain(arguments: [String]) -> Int32 {
     let batchSize = batchOption ?? 256
     if !json {
         print("mmoe-bench train: embedding 4, experts [256, 128] x 3, 2 tasks, batch \(batchSize); data: \(source) (\(train.count) train, \(test.count) test rows)")
-        print("threads  step ms  train samples/s  GEMM-bound samples/s  of bound  eval samples/s")
+        print("threads  step ms  train samples/s  GEMM-bound samples/s  of bound  eval samples/s  eval bound  of bound")
     }
     // Every (mode, threads) setting gets its own trainer; the timed windows of all settings are
     // interleaved round by round, so a noisy neighbour slows them alike.
@@ -103,21 +103,25 @@ func benchTrain(arguments: [String]) -> Int32 {
     for r in runs.indices { (runs[r].windows, runs[r].evals) = (timed.windows[r], timed.evals[r]) }
     let flops = stepGEMMFlops(config, batch: batchSize)
     var bounds: [Int: Double] = [:]
-    for threads in threadCounts { bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads) }
+    var evalBounds: [Int: Double] = [:]
+    for threads in threadCounts {
+        bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads)
+        evalBounds[threads] = evalBoundSeconds(config, rows: test.count, chunkRows: TrainerSettings().evalBatchSize, threads: threads)
+    }
     for run in runs {
         let step = run.windows.sorted()[run.windows.count / 2]
         let evalSeconds = run.evals.sorted()[run.evals.count / 2]
         let bound = bounds[run.threads]!
         let trainRate = Double(batchSize) / step, boundRate = Double(batchSize) / bound
-        let evalRate = Double(test.count) / evalSeconds
+        let evalRate = Double(test.count) / evalSeconds, evalBoundRate = Double(test.count) / evalBounds[run.threads]!
         let mode = run.mode.map { ",\"mode\":\"\($0)\"" } ?? ""
         if json {
-            print("{\"bench\":\"train\"\(mode),\"threads\":\(run.threads),\"step_ms\":\(step * 1000),\"train_samples_per_sec\":\(trainRate),\"gemm_bound_samples_per_sec\":\(boundRate),\"gemm_mflop_per_step\":\(flops / 1e6),\"eval_samples_per_sec\":\(evalRate)}")
+            print("{\"bench\":\"train\"\(mode),\"threads\":\(run.threads),\"step_ms\":\(step * 1000),\"train_samples_per_sec\":\(trainRate),\"gemm_bound_samples_per_sec\":\(boundRate),\"gemm_mflop_per_step\":\(flops / 1e6),\"eval_samples_per_sec\":\(evalRate),\"eval_gemm_bound_samples_per_sec\":\(evalBoundRate)}")
         } else {
             let label = run.mode.map { "\($0) " } ?? ""
             let extra = run.mode == nil ? "" : String(format: "   (best window %.3f ms, best eval %.0f/s)", run.windows.min()! * 1000, Double(test.count) / run.evals.min()!)
-            print(String(format: "%@%7d  %7.3f  %15.0f  %20.0f  %7.0f%%  %14.0f", label, run.threads, step * 1000, trainRate, boundRate,
-                         100 * trainRate / boundRate, evalRate) + extra)
+            print(String(format: "%@%7d  %7.3f  %15.0f  %20.0f  %7.0f%%  %14.0f  %10.0f  %7.0f%%", label, run.threads, step * 1000, trainRate, boundRate,
+                         100 * trainRate / boundRate, evalRate, evalBoundRate, 100 * evalRate / evalBoundRate) + extra)
         }
     }
     let rss = ProcessMemory.peakResidentMB() ?? .nan
@@ -190,6 +194,31 @@ func stepGEMMs(_ c: MMoEConfig, batch b: Int) -> [(m: Int, k: Int, n: Int, varia
     return layers.flatMap { l in
         [(b, l.k, l.n, "NN", l.count), (b, l.n, l.k, "NT", l.count), (l.k, b, l.n, "TN", l.count)]
     }
+}
+
+/// The time evaluation's GEMMs take on their own for `rows` rows: the forward products (NN) only,
+/// as `Predictor` runs them: chunks of `chunkRows` rows cut into one shard per thread (no smaller
+/// than `Predictor.minShardRows`), each shard's GEMMs on one core. Each shard size is timed at one
+/// thread, and the shards of a chunk are assumed to run perfectly in parallel.
+func evalBoundSeconds(_ c: MMoEConfig, rows: Int, chunkRows: Int, threads: Int) -> Double {
+    var perShardRows: [Int: Double] = [:]   // one shard's GEMM seconds, by its rows
+    func shardSeconds(_ m: Int) -> Double {
+        if let s = perShardRows[m] { return s }
+        let s = stepGEMMs(c, batch: m).filter { $0.variant == "NN" }.reduce(0) { total, g in
+            total + Double(g.count) * 2 * Double(g.m * g.n * g.k) / (measureOurs(m: g.m, k: g.k, n: g.n, variant: "NN", threads: 1) * 1e9)
+        }
+        perShardRows[m] = s
+        return s
+    }
+    var total = 0.0, start = 0
+    while start < rows {
+        let n = min(chunkRows, rows - start)
+        let shards = max(1, min(threads, n / Predictor.minShardRows))
+        // The chunk takes as long as its largest shard.
+        total += shardSeconds((n + shards - 1) / shards)
+        start += n
+    }
+    return total
 }
 
 /// FLOPs of the step's GEMMs (2·m·n·k each).

@@ -46,7 +46,7 @@ func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds
     if !json {
         print("mmoe-bench train --config deeprec: embedding 16 x \(inputs), experts [256, 192, 128, 64] x 4, towers [256, 192, 128, 64], "
               + "adagrad, batch \(batchSize); data: \(source) (\(train.count) train, \(test.count) test rows)")
-        print("variant  threads  step ms  samples/s  global steps/s  GEMM-bound samples/s  of bound  eval samples/s")
+        print("variant  threads  step ms  samples/s  global steps/s  GEMM-bound samples/s  of bound  eval samples/s  eval bound  of bound")
     }
     struct Run {
         let variant: String, threads: Int, trainer: Trainer
@@ -74,20 +74,25 @@ func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds
     for r in runs.indices { (runs[r].windows, runs[r].evals) = (timed.windows[r], timed.evals[r]) }
     let flops = stepGEMMFlops(config, batch: batchSize)
     var bounds: [Int: Double] = [:]
-    for threads in threadCounts { bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads) }
+    var evalBounds: [Int: Double] = [:]
+    for threads in threadCounts {
+        bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads)
+        evalBounds[threads] = evalBoundSeconds(config, rows: test.count, chunkRows: TrainerSettings().evalBatchSize, threads: threads)
+    }
     var bestTrainRate = 0.0
     for run in runs {
         let step = run.windows.sorted()[run.windows.count / 2]
         let evalRate = Double(test.count) / run.evals.sorted()[run.evals.count / 2]
+        let evalBoundRate = Double(test.count) / evalBounds[run.threads]!
         let rate = Double(batchSize) / step, boundRate = Double(batchSize) / bounds[run.threads]!
         bestTrainRate = max(bestTrainRate, rate)
         if json {
             print("{\"bench\":\"train\",\"config\":\"deeprec\",\"data\":\"\(census ? "census" : "taobao")\",\"batch_size\":\(batchSize),\"variant\":\"\(run.variant)\",\"threads\":\(run.threads),\"step_ms\":\(step * 1000),"
                   + "\"train_samples_per_sec\":\(rate),\"global_steps_per_sec\":\(1 / step),\"gemm_bound_samples_per_sec\":\(boundRate),"
-                  + "\"eval_samples_per_sec\":\(evalRate)}")
+                  + "\"eval_samples_per_sec\":\(evalRate),\"eval_gemm_bound_samples_per_sec\":\(evalBoundRate)}")
         } else {
-            print(String(format: "%-7@  %7d  %7.3f  %9.0f  %14.1f  %20.0f  %7.0f%%  %14.0f", run.variant as NSString, run.threads, step * 1000,
-                         rate, 1 / step, boundRate, 100 * rate / boundRate, evalRate))
+            print(String(format: "%-7@  %7d  %7.3f  %9.0f  %14.1f  %20.0f  %7.0f%%  %14.0f  %10.0f  %7.0f%%", run.variant as NSString, run.threads,
+                         step * 1000, rate, 1 / step, boundRate, 100 * rate / boundRate, evalRate, evalBoundRate, 100 * evalRate / evalBoundRate))
         }
     }
 

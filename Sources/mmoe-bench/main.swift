@@ -8,7 +8,7 @@ let usage = """
 usage: mmoe-bench <subcommand> [options]
 
 subcommands:
-  gemm [--threads N] [--json] [--numpy] [--bf16] [--cpu_time]
+  gemm [--threads N] [--json] [--numpy] [--bf16] [--cpu_time] [--shapes LIST]
       single-precision GEMM GFLOP/s on the model's shapes (NN, NT, TN).
       --threads N   threads to use (default 1; 0 = all cores)
       --json        one JSON object per line instead of a table
@@ -16,6 +16,8 @@ subcommands:
       --bf16        also time the GEMM with inputs rounded to bfloat16 (Float accumulation)
       --cpu_time    time by the thread's CPU time, not the wall clock (a machine shared with other
                     jobs; needs --threads 1; numpy is timed the same way)
+      --shapes LIST MxKxN[:NN|NT|TN],... instead of the model's shapes (e.g. a 128-row shard's:
+                    128x127x256,128x256x127:NT); a shape with a variant is timed in that one only
   train [--config census|deeprec] [--threads 1,2] [--steps N] [--data_dir DIR] [--mode LIST] [--rounds N]
         [--batch_size N] [--variants LIST] [--json]
       MMoE training and evaluation samples/s (embedding 4, experts [256, 128] x 3, batch 256) per
