@@ -79,7 +79,22 @@ import Foundation
         return base!
     }
 
-    deinit { base?.deallocate() }
+    /// The memo of a whole packed op(A) kept for the next problem (`GEMMAPackReuse`), allocated
+    /// at its full size on first use.
+    private var memo: UnsafeMutablePointer<Float>?
+
+    func aMemo() -> UnsafeMutablePointer<Float> {
+        if let memo { return memo }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: gemmSharedAMaxFloats * 4, alignment: 64)
+        let m = raw.bindMemory(to: Float.self, capacity: gemmSharedAMaxFloats)
+        memo = m
+        return m
+    }
+
+    deinit {
+        base?.deallocate()
+        memo?.deallocate()
+    }
 }
 
 /// Each thread's scratch buffer, kept in thread-local storage.
@@ -110,7 +125,9 @@ import Foundation
 @inline(__always) private func roundUp(_ x: Int, _ to: Int) -> Int { (x + to - 1) / to * to }
 
 /// The five BLIS loops around the micro-kernel, single-threaded, for one problem with m, n, k > 0.
-func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
+/// `aPack` says whether op(A) is packed here block by block, packed whole into the thread's memo
+/// for the next problem, or already there.
+func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch, aPack: GEMMAPackReuse = .none) {
     let mr = gemmMR, nr = gemmNR
     let kcBlock = gemmKC(p.k)
     let ncMax = min(gemmNC, roundUp(p.n, nr))
@@ -147,8 +164,20 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
             var ic = 0
             while ic < p.m {
                 let mc = min(gemmMC, p.m - ic)
-                packA(transA: p.transA, a: p.aAt(ic, pc), lda: p.lda, mc: mc, kc: kc, into: packedA,
-                      roundToBFloat16: p.roundToBFloat16)
+                let blockA: UnsafeMutablePointer<Float>
+                switch aPack {
+                case .none:
+                    packA(transA: p.transA, a: p.aAt(ic, pc), lda: p.lda, mc: mc, kc: kc, into: packedA,
+                          roundToBFloat16: p.roundToBFloat16)
+                    blockA = packedA
+                case .keep, .reuse:
+                    blockA = scratch.aMemo() + GEMMProblem.packedAOffset(m: p.m, k: p.k, pc: pc, ic: ic, kc: kc)
+                    // The memo holds all of op(A): pack it on the first column block only.
+                    if aPack == .keep && jc == 0 {
+                        packA(transA: p.transA, a: p.aAt(ic, pc), lda: p.lda, mc: mc, kc: kc, into: blockA,
+                              roundToBFloat16: p.roundToBFloat16)
+                    }
+                }
                 // LOOP 2: NR-wide micro-panels of B (one stays in L1 through loop 1).
                 var jr = 0
                 while jr < nc {
@@ -167,7 +196,7 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch) {
                     var ir = 0
                     while ir < mc {
                         let rows = min(mr, mc - ir)
-                        let pa = UnsafePointer(packedA + ir * kc)
+                        let pa = UnsafePointer(blockA + ir * kc)
                         let cTile = p.c + (ic + ir) * p.ldc + jc + jr
                         if cols == nr {
                             if rows <= gemmEdgeMR {

@@ -65,14 +65,11 @@ func gemmRun(_ problems: [GEMMProblem], threads: Int) {
     tasks.reserveCapacity(problems.count * parts)
     for p in problems { gemmSplit(p, parts: parts, into: &tasks) }
     if tasks.count == 1 || threads == 1 {
-        GEMMScratchPool.with { s in for t in tasks { gemmSolve(t, scratch: s) } }
+        GEMMScratchPool.with { s in gemmSolveInOrder(tasks, scratch: s) }
     } else {
         let workers = min(threads, tasks.count)
         GEMMWorkerPool.shared.run(workers: workers) { w in
-            GEMMScratchPool.with { s in
-                var i = w
-                while i < tasks.count { gemmSolve(tasks[i], scratch: s); i += workers }
-            }
+            GEMMScratchPool.with { s in gemmSolveInOrder(tasks, first: w, stride: workers, scratch: s) }
         }
     }
 }
@@ -109,8 +106,8 @@ private func gemmSplit(_ p: GEMMProblem, parts: Int, into tasks: inout [GEMMProb
     }
 }
 
-/// One block on the calling thread.
-private func gemmSolve(_ p: GEMMProblem, scratch: GEMMScratch) {
+/// One block on the calling thread (`aPack`: see `gemmSolveInOrder`).
+func gemmSolve(_ p: GEMMProblem, scratch: GEMMScratch, aPack: GEMMAPackReuse = .none) {
     if p.m == 0 || p.n == 0 { return }
     if p.k == 0 {
         // C = act(beta*C + bias); C is not read when beta == 0.
@@ -128,6 +125,6 @@ private func gemmSolve(_ p: GEMMProblem, scratch: GEMMScratch) {
     if p.n <= gemmSmallN {
         gemmSmallN(p, scratch: scratch)
     } else {
-        gemmBlocked(p, scratch: scratch)
+        gemmBlocked(p, scratch: scratch, aPack: aPack)
     }
 }
