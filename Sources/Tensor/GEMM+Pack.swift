@@ -125,6 +125,103 @@ private func copyRun<C: PackConversion>(_ s: UnsafePointer<Float>, _ d: UnsafeMu
 /// panel's last step is stored short so nothing lands outside the panel. A k tail shorter than 16
 /// re-transposes the last 16 steps (rewriting some with the same values) rather than reading past
 /// the line; kc < 16 goes element by element.
+#if MMOE_AVX2
+/// The same on AVX2 (`MMOE_AVX2`), 8 lines x 8 steps at a time: the 16 x 16 block is 32 ymm
+/// registers of the 16 AVX2 has and spilled. The groups of 8 lines go from the panel's last to its
+/// first: a width-14 panel's second group (lines 8-15) spills 2 values of each step onto the next
+/// step's first slots, which the first group then overwrites; its last step is stored short.
+@inline(__always)
+private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: Int, width: Int,
+                                                    _: C.Type, into out: UnsafeMutablePointer<Float>) {
+    let count = min(width, lines)
+    if kc < 8 {
+        for p in 0..<kc {
+            for r in 0..<width {
+                let v = r < count ? src[r &* ld &+ p] : 0
+                out[p &* width &+ r] = C.apply(v)
+            }
+        }
+        return
+    }
+    @inline(__always) func apply(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        C.isCopy ? v : C.apply(SIMD16(lowHalf: v, highHalf: SIMD8())).lowHalf
+    }
+    withUnsafePointer(to: SIMD8<Float>()) { zeroVector in
+        let zeros = UnsafeRawPointer(zeroVector).assumingMemoryBound(to: Float.self)
+        var g = (width &- 1) / 8 &* 8
+        while g >= 0 {
+            // Lines g..<g+8: the first `cols` belong to the panel, of which the first `real` carry data.
+            let cols = min(8, width &- g), real = min(cols, count &- g)
+            let base = src + g &* ld
+            var p0 = 0
+            while true {
+                let s = base + p0
+                let t: Block8
+                if lines &- g >= 8 {
+                    t = transpose8((load8(s), load8(s + ld), load8(s + 2 &* ld), load8(s + 3 &* ld),
+                                    load8(s + 4 &* ld), load8(s + 5 &* ld), load8(s + 6 &* ld), load8(s + 7 &* ld)))
+                } else {
+                    @inline(__always) func line(_ r: Int) -> SIMD8<Float> { load8(r < real ? s + r &* ld : zeros) }
+                    t = transpose8((line(0), line(1), line(2), line(3), line(4), line(5), line(6), line(7)))
+                }
+                let d = out + (p0 &* width &+ g)
+                @inline(__always) func put(_ j: Int, _ v: SIMD8<Float>) { store8(apply(v), d + j &* width) }
+                put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3)
+                put(4, t.4); put(5, t.5); put(6, t.6)
+                if cols == 8 || p0 &+ 8 < kc {
+                    put(7, t.7)
+                } else {
+                    let last = d + 7 &* width
+                    let v = apply(t.7)
+                    for r in 0..<cols { last[r] = v[r] }
+                }
+                if p0 &+ 8 == kc { break }
+                p0 = min(p0 &+ 8, kc &- 8)
+            }
+            g &-= 8
+        }
+    }
+}
+
+/// Eight 8-float vectors: the rows of an 8 x 8 block.
+private typealias Block8 = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+                            SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+/// The transpose of an 8 x 8 block, by the bit swaps of `transpose16` (bit 1 in UInt64 lanes,
+/// bit 0 in Float lanes, bit 2 in UInt64 lanes: the lane types alternate for LLVM's sake, as there).
+@inline(__always)
+private func transpose8(_ x: Block8) -> Block8 {
+    let (a0, a2) = swapPairs8(x.0, x.2), (a1, a3) = swapPairs8(x.1, x.3)
+    let (a4, a6) = swapPairs8(x.4, x.6), (a5, a7) = swapPairs8(x.5, x.7)
+    let (b0, b1) = swapSingles8(a0, a1), (b2, b3) = swapSingles8(a2, a3)
+    let (b4, b5) = swapSingles8(a4, a5), (b6, b7) = swapSingles8(a6, a7)
+    let (c0, c4) = swapHalves8(b0, b4), (c1, c5) = swapHalves8(b1, b5)
+    let (c2, c6) = swapHalves8(b2, b6), (c3, c7) = swapHalves8(b3, b7)
+    return (c0, c1, c2, c3, c4, c5, c6, c7)
+}
+
+/// `swapBlocks1` for 8 lanes.
+@inline(__always)
+private func swapSingles8(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
+    (SIMD8(a[0], b[0], a[2], b[2], a[4], b[4], a[6], b[6]), SIMD8(a[1], b[1], a[3], b[3], a[5], b[5], a[7], b[7]))
+}
+
+/// `swapBlocks2` for 8 lanes (one UInt64 lane per pair).
+@inline(__always)
+private func swapPairs8(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
+    let a = unsafeBitCast(x, to: SIMD4<UInt64>.self), b = unsafeBitCast(y, to: SIMD4<UInt64>.self)
+    return (unsafeBitCast(SIMD4(a[0], b[0], a[2], b[2]), to: SIMD8<Float>.self),
+            unsafeBitCast(SIMD4(a[1], b[1], a[3], b[3]), to: SIMD8<Float>.self))
+}
+
+/// `swapBlocks4` for 8 lanes: the 128-bit halves trade places.
+@inline(__always)
+private func swapHalves8(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
+    let a = unsafeBitCast(x, to: SIMD4<UInt64>.self), b = unsafeBitCast(y, to: SIMD4<UInt64>.self)
+    return (unsafeBitCast(SIMD4(a[0], a[1], b[0], b[1]), to: SIMD8<Float>.self),
+            unsafeBitCast(SIMD4(a[2], a[3], b[2], b[3]), to: SIMD8<Float>.self))
+}
+#else
 @inline(__always)
 private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: Int, width: Int,
                                                     _: C.Type, into out: UnsafeMutablePointer<Float>) {
@@ -181,6 +278,8 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
         }
     }
 }
+
+#endif
 
 /// Sixteen 16-float vectors: the rows of a 16 x 16 block.
 private typealias Block16 = (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>,
