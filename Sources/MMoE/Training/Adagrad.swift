@@ -26,10 +26,11 @@ public final class Adagrad: Optimizer {
         embeddingAccumulator = model.embedding.map { Tensor(shape: $0.value.shape, repeating: initialAccumulator) }
     }
 
-    public func update(_ model: MMoEModel, dense: Range<Int>) {
+    public func update(_ model: MMoEModel, dense: Range<Int>, hooks: OptimizerChunkHooks?) {
         step += 1
         let (values, grads) = model.dense(dense)
-        Kernels.adagradUpdate(values: values, grads: grads, accumulator: accumulator.slice(0, dense), learningRate: learningRate)
+        Kernels.adagradUpdate(values: values, grads: grads, accumulator: accumulator.slice(0, dense), learningRate: learningRate,
+                              hooks: hooks)
         if let table = model.embedding, let acc = embeddingAccumulator {
             Kernels.adagradUpdateTouchedRows(table, accumulator: acc, learningRate: learningRate)
         }

@@ -13,8 +13,9 @@ public protocol Optimizer: AnyObject {
     /// the rest, and their state, stay as they are. Every dense update is elementwise, so
     /// updating the buffer in blocks gives the same bits as updating it whole; a distributed step
     /// updates one block per rank and gathers the values (`Trainer+Distributed.swift`). The caller
-    /// zeroes the gradients after.
-    func update(_ model: MMoEModel, dense: Range<Int>)
+    /// zeroes the gradients after. `hooks` run around each chunk of the dense pass (see
+    /// `OptimizerChunkHooks`; their chunk starts are relative to `dense`).
+    func update(_ model: MMoEModel, dense: Range<Int>, hooks: OptimizerChunkHooks?)
     /// Every state tensor by a stable name (`"adam.m"`, `"adagrad.embedding.accumulator"`, ...), in a
     /// fixed order, for checkpoints; with `step` this is the whole state. Array state is returned as
     /// live views (copy them to keep a snapshot); scalar state as fresh `[1]` or `[2]` tensors.
@@ -27,7 +28,10 @@ public protocol Optimizer: AnyObject {
 
 extension Optimizer {
     /// Applies one update to every dense parameter (and the touched embedding rows).
-    public func update(_ model: MMoEModel) { update(model, dense: 0..<model.parameters.count) }
+    public func update(_ model: MMoEModel) { update(model, dense: 0..<model.parameters.count, hooks: nil) }
+
+    /// Applies one update to the dense elements in `dense` (and the touched embedding rows).
+    public func update(_ model: MMoEModel, dense: Range<Int>) { update(model, dense: dense, hooks: nil) }
 }
 
 extension MMoEModel {

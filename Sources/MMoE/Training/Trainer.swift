@@ -172,7 +172,7 @@ public final class Trainer {
     var dropoutRNG: SeededRNG
     let test: EvalData
     /// Dense weights that L2 applies to: their ranges in the flat parameter buffer.
-    private let l2Ranges: [Range<Int>]
+    let l2Ranges: [Range<Int>]
     /// The model itself, then a gradient view of it (`MMoEModel(sharingValuesOf:)`) per further shard.
     let shardModels: [MMoEModel]
     /// Scales the loss and unscales the gradients when `settings.lossScalePolicy` is set.
@@ -198,6 +198,9 @@ public final class Trainer {
     /// Whether the dense optimizer state is current only in this rank's block, after split
     /// updates (`gatherOptimizerState` brings the blocks together for a checkpoint).
     var optimizerStateSplit = false
+    /// Shards whose dense gradients the step has left unsummed for the optimizer's pass to add
+    /// chunk by chunk (`fusesDenseUpdate`); 0 when they are summed already.
+    var unsummedShards = 0
 
     /// The weights' packed GEMM panels, shared by a step's shards (see `GEMMPackSharing`).
     let weightPacks = GEMMPackSharing()
@@ -280,13 +283,17 @@ public final class Trainer {
         let scale = lossScaler?.scale ?? 1
         // nil: every label counts, all weights 1 (the usual path); else each task's per-row weight.
         let coefficients = taskCoefficients(batches)
+        let fuses = fusesDenseUpdate(batches)
         let logits = batches.map {
             accumulateGradients($0, weight: coefficients == nil ? Float($0.size) / Float(total) * scale : scale, timeline: timeline,
-                                table: table, coefficients: coefficients)
+                                table: table, coefficients: coefficients, sumDense: !fuses)
         }
         afterBackward?(model)
+        let unsummed = unsummedShards
+        unsummedShards = 0
         defer {
-            model.parameters.zeroGrad()
+            // A fused update zeroed the dense gradients chunk by chunk.
+            if unsummed == 0 { model.parameters.zeroGrad() }
             model.embedding?.zeroGrad()
         }
         if let lossScaler, !Self.span(timeline, "unscale_gradients", { lossScaler.unscale(model, table: table) }) {
@@ -299,8 +306,14 @@ public final class Trainer {
         // gathered (`denseUpdateBlocks`); in one process, all of them here.
         let blocks = denseUpdateBlocks
         let dense = blocks.map { $0[communicator!.rank] } ?? 0..<model.parameters.count
-        addL2Gradient(timeline, within: dense)
-        Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model, dense: dense) }
+        if unsummed > 0 {
+            Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") {
+                optimizer.update(model, dense: dense, hooks: fusedDenseHooks(shards: unsummed, dense: dense))
+            }
+        } else {
+            addL2Gradient(timeline, within: dense)
+            Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model, dense: dense) }
+        }
         if let blocks { gatherUpdatedWeights(blocks, timeline: timeline) }
         try updateRows()
         return logits
@@ -342,8 +355,10 @@ public final class Trainer {
     ///
     /// `coefficients`: instead of the model's loss, `maskedLoss` with these per-row task weights
     /// (already divided by the step's counted rows), each shard seeded with `weight` alone.
+    /// `sumDense` false leaves the shards' dense gradients unsummed (`unsummedShards`), for the
+    /// optimizer's pass to add (`fusesDenseUpdate`).
     func accumulateGradients(_ batch: Batch, weight: Float = 1, timeline: Timeline? = nil, table: EmbeddingTable? = nil,
-                             coefficients: [Float]? = nil) -> Tensor {
+                             coefficients: [Float]? = nil, sumDense: Bool = true) -> Tensor {
         let b = batch.size
         let shards = b >= shardModels.count * Self.minShardRows ? shardModels.count : 1
         guard shards > 1 else {
@@ -367,7 +382,8 @@ public final class Trainer {
                          coefficients: coefficients, into: logits)
             }
         }
-        Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards, tables: tables) }
+        Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards, tables: tables, dense: sumDense) }
+        if !sumDense { unsummedShards = shards }
         return logits
     }
 
@@ -392,10 +408,10 @@ public final class Trainer {
 
     /// Adds the gradients of shards 1..<shards into the model's, in shard order, zeroing theirs in
     /// the same pass over all threads (and those of the shards' working tables into the first,
-    /// when a store's table is in use).
-    func sumShardGradients(_ shards: Int, tables: [EmbeddingTable]? = nil) {
+    /// when a store's table is in use). `dense` false: the embedding gradients only.
+    func sumShardGradients(_ shards: Int, tables: [EmbeddingTable]? = nil, dense: Bool = true) {
         for (s, replica) in shardModels[1..<shards].enumerated() {
-            Kernels.addAndZero(model.parameters.grads, replica.parameters.grads)
+            if dense { Kernels.addAndZero(model.parameters.grads, replica.parameters.grads) }
             if let table = model.embedding, let part = replica.embedding {
                 table.addGradient(of: part)
                 part.zeroGrad()

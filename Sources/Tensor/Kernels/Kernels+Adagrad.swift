@@ -1,12 +1,13 @@
 extension Kernels {
     /// One Adagrad step (TensorFlow's `ApplyAdagrad`, no epsilon) over whole contiguous buffers of
     /// one size: acc += g², p -= lr · g / sqrt(acc).
-    public static func adagradUpdate(values: Tensor, grads: Tensor, accumulator: Tensor, learningRate lr: Float) {
+    public static func adagradUpdate(values: Tensor, grads: Tensor, accumulator: Tensor, learningRate lr: Float,
+                                     hooks: OptimizerChunkHooks? = nil) {
         let n = values.count
         checkDense("adagradUpdate", n, values, grads, accumulator)
         let p = values.storage.base + values.offset, g = UnsafePointer(grads.storage.base + grads.offset)
         let acc = accumulator.storage.base + accumulator.offset
-        optimizerChunks(n) { lo, len in adagradRow(p + lo, g + lo, acc + lo, len, lr) }
+        optimizerChunks(n, hooks: hooks) { lo, len in adagradRow(p + lo, g + lo, acc + lo, len, lr) }
     }
 
     /// One Adagrad step for the rows of `table` that have a gradient; `accumulator` is `[V, D]`,

@@ -12,16 +12,16 @@ extension Kernels {
     /// size: when `decay` is given, acc = max(acc · rate, floor) first; then acc += g²,
     /// p -= lr · g / sqrt(acc). Whether this step decays is the caller's decision.
     public static func adagradDecayUpdate(values: Tensor, grads: Tensor, accumulator: Tensor, learningRate lr: Float,
-                                          decay: AccumulatorDecay?) {
+                                          decay: AccumulatorDecay?, hooks: OptimizerChunkHooks? = nil) {
         guard let decay else {
-            adagradUpdate(values: values, grads: grads, accumulator: accumulator, learningRate: lr)
+            adagradUpdate(values: values, grads: grads, accumulator: accumulator, learningRate: lr, hooks: hooks)
             return
         }
         let n = values.count
         checkDense("adagradDecayUpdate", n, values, grads, accumulator)
         let p = values.storage.base + values.offset, g = UnsafePointer(grads.storage.base + grads.offset)
         let acc = accumulator.storage.base + accumulator.offset
-        optimizerChunks(n) { lo, len in adagradDecayRow(p + lo, g + lo, acc + lo, len, lr, decay) }
+        optimizerChunks(n, hooks: hooks) { lo, len in adagradDecayRow(p + lo, g + lo, acc + lo, len, lr, decay) }
     }
 
     /// One AdagradDecay step for the rows of `table` that have a gradient (DeepRec's

@@ -14,7 +14,8 @@ public struct AdamStep: Sendable {
 
 extension Kernels {
     /// One Adam step over whole contiguous buffers of equal size: values, gradients, moments.
-    public static func adamUpdate(values: Tensor, grads: Tensor, m: Tensor, v: Tensor, _ s: AdamStep) {
+    public static func adamUpdate(values: Tensor, grads: Tensor, m: Tensor, v: Tensor, _ s: AdamStep,
+                                  hooks: OptimizerChunkHooks? = nil) {
         let n = values.count
         precondition(values.isContiguous && grads.isContiguous && m.isContiguous && v.isContiguous
                      && grads.count == n && m.count == n && v.count == n,
@@ -22,14 +23,7 @@ extension Kernels {
         let p = values.storage.base + values.offset, g = UnsafePointer(grads.storage.base + grads.offset)
         let pm = m.storage.base + m.offset, pv = v.storage.base + v.offset
         // Disjoint chunks per thread; each element's arithmetic is the same whatever the split.
-        let chunk = 16_384
-        let chunks = (n + chunk - 1) / chunk
-        let ptrs = UnsafeSendable((p, g, pm, pv))
-        Parallel.forEach(chunks, threads: n >= 4 * chunk ? Parallel.threads : 1) { c in
-            let (p, g, pm, pv) = ptrs.value
-            let lo = c * chunk, len = min(chunk, n - lo)
-            adamRow(p + lo, g + lo, pm + lo, pv + lo, len, s)
-        }
+        optimizerChunks(n, hooks: hooks) { lo, len in adamRow(p + lo, g + lo, pm + lo, pv + lo, len, s) }
     }
 
     /// One lazy Adam step for the rows of `table` that have a gradient; `m` and `v` are `[V, D]`

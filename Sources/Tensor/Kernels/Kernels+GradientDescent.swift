@@ -1,10 +1,10 @@
 extension Kernels {
     /// One gradient-descent step over whole contiguous buffers of one size: p -= lr · g.
-    public static func gradientDescentUpdate(values: Tensor, grads: Tensor, learningRate lr: Float) {
+    public static func gradientDescentUpdate(values: Tensor, grads: Tensor, learningRate lr: Float, hooks: OptimizerChunkHooks? = nil) {
         let n = values.count
         checkDense("gradientDescentUpdate", n, values, grads)
         let p = values.storage.base + values.offset, g = UnsafePointer(grads.storage.base + grads.offset)
-        optimizerChunks(n) { lo, len in gradientDescentRow(p + lo, g + lo, len, lr) }
+        optimizerChunks(n, hooks: hooks) { lo, len in gradientDescentRow(p + lo, g + lo, len, lr) }
     }
 
     /// One gradient-descent step for the rows of `table` that have a gradient; others stay as they are.

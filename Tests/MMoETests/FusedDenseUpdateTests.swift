@@ -1,0 +1,50 @@
+import XCTest
+import Tensor
+import Datasets
+@testable import MMoE
+
+/// The fused end of a step (the optimizer's pass adds the shards' dense gradients and L2 chunk by
+/// chunk and zeroes the gradients: `Trainer+FusedUpdate.swift`) must give the bits of the separate
+/// passes, for every optimizer, on one and two threads, with L2 ranges that cross the 16k-element
+/// chunks.
+final class FusedDenseUpdateTests: XCTestCase {
+    override func tearDown() {
+        Parallel.threads = 0
+        super.tearDown()
+    }
+
+    func testFusedUpdateGivesTheSeparatePassesBits() throws {
+        // ~110k dense weights: 7 chunks, so the pass runs on both threads and L2's weight ranges
+        // (the biases are left out) start and end inside chunks.
+        let config = MMoEConfig(denseWidth: 6, fieldRows: [5, 4], embeddingDim: 4, numExperts: 3, numTasks: 2,
+                                expertDNN: [256, 128], gateDNN: [8], towerDNN: [4])
+        let data = TrainingTests.easyData(rows: 800, seed: 1)
+        for kind in OptimizerKind.allCases {
+            for threads in [1, 2] {
+                Parallel.threads = threads
+                func train(fused: Bool) throws -> (values: [Float], embedding: [Float], state: [[Float]]) {
+                    var settings = TrainerSettings()
+                    settings.batchSize = 200
+                    settings.batchShards = 2
+                    settings.optimizer = kind
+                    settings.learningRate = 0.01
+                    settings.l2 = 1e-3
+                    let trainer = Trainer(model: try MMoEModel(config, seed: 3), train: data, test: data, settings: settings)
+                    // The test hook reads the summed gradients, so a trainer with one sums them first.
+                    if !fused { trainer.afterBackward = { _ in } }
+                    let batches = (0..<4).map { Batch(data, rows: ($0 * 200)..<($0 * 200 + 200)) }
+                    XCTAssertEqual(trainer.fusesDenseUpdate([batches[0]]), fused)
+                    for b in batches { trainer.trainStep(b) }
+                    XCTAssertTrue(trainer.model.parameters.grads.scalars.allSatisfy { $0 == 0 }, "\(kind): gradients not zeroed")
+                    return (trainer.model.parameters.values.scalars, trainer.model.embedding!.value.scalars,
+                            trainer.optimizer.stateTensors().map(\.tensor.scalars))
+                }
+                let fused = try train(fused: true), separate = try train(fused: false)
+                XCTAssertTrue(fused.values == separate.values, "\(kind), \(threads) threads: dense weights differ")
+                XCTAssertTrue(fused.embedding == separate.embedding, "\(kind), \(threads) threads: embedding rows differ")
+                XCTAssertTrue(fused.state == separate.state, "\(kind), \(threads) threads: optimizer state differs")
+                XCTAssertNotEqual(fused.values, try MMoEModel(config, seed: 3).parameters.values.scalars)
+            }
+        }
+    }
+}
