@@ -26,7 +26,7 @@ extension Trainer {
     /// shards; every row when the batch is too small to cut), and whether its key counts count
     /// (false when every rank computes every row: rank 0's count).
     func shardedRows(_ b: Int, _ c: any Communicator) -> (Range<Int>, Bool) {
-        let shards = b >= shardModels.count * Self.minShardRows ? shardModels.count : 1
+        let shards = shardCount(rows: b)
         guard shards > 1, c.size > 1 else { return (0..<b, c.rank == 0) }
         let mine = c.rows(of: shards)
         return ((mine.lowerBound * b / shards)..<(mine.upperBound * b / shards), true)

@@ -198,15 +198,18 @@ public final class Trainer {
     /// Whether the dense optimizer state is current only in this rank's block, after split
     /// updates (`gatherOptimizerState` brings the blocks together for a checkpoint).
     var optimizerStateSplit = false
-    /// Shards whose dense gradients the step has left unsummed for the optimizer's pass to add
-    /// chunk by chunk (`fusesDenseUpdate`); 0 when they are summed already.
-    var unsummedShards = 0
 
     /// The weights' packed GEMM panels, shared by a step's shards (see `GEMMPackSharing`).
     let weightPacks = GEMMPackSharing()
 
     /// A batch is cut into shards only when each gets at least this many rows.
     static let minShardRows = 32
+
+    /// How many row shards a batch of `rows` rows runs as: all of `shardModels`, or 1 when a shard
+    /// would get fewer than `minShardRows`.
+    func shardCount(rows: Int) -> Int {
+        rows >= shardModels.count * Self.minShardRows ? shardModels.count : 1
+    }
 
     /// Training on rows in memory (shuffled with `settings.seed`), evaluating on `test`.
     public convenience init(model: MMoEModel, train: TabularData, test: TabularData, settings: TrainerSettings,
@@ -289,11 +292,11 @@ public final class Trainer {
                                 table: table, coefficients: coefficients, sumDense: !fuses)
         }
         afterBackward?(model)
-        let unsummed = unsummedShards
-        unsummedShards = 0
+        // The shards whose dense gradients the optimizer's pass adds (1: summed already).
+        let fusedShards = fuses ? shardCount(rows: batches[0].size) : 1
         defer {
             // A fused update zeroed the dense gradients chunk by chunk.
-            if unsummed == 0 { model.parameters.zeroGrad() }
+            if fusedShards == 1 { model.parameters.zeroGrad() }
             model.embedding?.zeroGrad()
         }
         if let lossScaler, !Self.span(timeline, "unscale_gradients", { lossScaler.unscale(model, table: table) }) {
@@ -306,9 +309,9 @@ public final class Trainer {
         // gathered (`denseUpdateBlocks`); in one process, all of them here.
         let blocks = denseUpdateBlocks
         let dense = blocks.map { $0[communicator!.rank] } ?? 0..<model.parameters.count
-        if unsummed > 0 {
+        if fusedShards > 1 {
             Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") {
-                optimizer.update(model, dense: dense, hooks: fusedDenseHooks(shards: unsummed, dense: dense))
+                optimizer.update(model, dense: dense, hooks: fusedDenseHooks(shards: fusedShards, dense: dense))
             }
         } else {
             addL2Gradient(timeline, within: dense)
@@ -355,12 +358,12 @@ public final class Trainer {
     ///
     /// `coefficients`: instead of the model's loss, `maskedLoss` with these per-row task weights
     /// (already divided by the step's counted rows), each shard seeded with `weight` alone.
-    /// `sumDense` false leaves the shards' dense gradients unsummed (`unsummedShards`), for the
-    /// optimizer's pass to add (`fusesDenseUpdate`).
+    /// `sumDense` false leaves the shards' dense gradients unsummed, for the optimizer's pass to
+    /// add (`fusesDenseUpdate`).
     func accumulateGradients(_ batch: Batch, weight: Float = 1, timeline: Timeline? = nil, table: EmbeddingTable? = nil,
                              coefficients: [Float]? = nil, sumDense: Bool = true) -> Tensor {
         let b = batch.size
-        let shards = b >= shardModels.count * Self.minShardRows ? shardModels.count : 1
+        let shards = shardCount(rows: b)
         guard shards > 1 else {
             let tape = Tape(options: settings.tapeOptions, timeline: timeline)
             let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG, embedding: table)
@@ -383,7 +386,6 @@ public final class Trainer {
             }
         }
         Self.span(timeline, "sum_shard_gradients") { sumShardGradients(shards, tables: tables, dense: sumDense) }
-        if !sumDense { unsummedShards = shards }
         return logits
     }
 
