@@ -111,6 +111,41 @@ final class AutogradTests: XCTestCase {
         XCTAssertTrue(store.grads.scalars.allSatisfy { $0 == 0 })
     }
 
+    /// `discardGradients()` leaves the old values in place; the next backward pass must overwrite
+    /// them (a GEMM with beta 0, a copy for a bias), never add to them: with NaN left in the
+    /// buffer, the gradients must be exactly those of a zeroed buffer. A parameter the pass does
+    /// not reach is zeroed at its end (a tape leaf) or by `materializeGradients()` (not on the tape).
+    func testDiscardedGradientsAreOverwrittenNotAddedTo() {
+        let store = ParameterStore([("w1", [8, 16]), ("b1", [16]), ("w2", [3, 16, 4]), ("b2", [3, 4]),
+                                    ("wg", [4, 3]), ("unused", [5]), ("off_tape", [7])])
+        for p in store.parameters { p.value.assign(TestSupport.random(p.shape, seed: 11)) }
+        let x = TestSupport.random([32, 8], seed: 12)
+        func step() {
+            let tape = Tape()
+            // A 2-D layer, a batched [E, D, H] one, and a shared 2-D weight under a 3-D input.
+            let h = tape.constant(x).linear(tape.parameter(store["w1"]!), tape.parameter(store["b1"]!), activation: .relu)
+            let e = h.linear(tape.parameter(store["w2"]!), tape.parameter(store["b2"]!), activation: .relu)
+            let g = e.matmul(tape.parameter(store["wg"]!))
+            _ = tape.parameter(store["unused"]!)
+            tape.backward(g.sum() + h.sum())
+        }
+        store.zeroGrad()
+        step()
+        let reference = store.grads.scalars
+        XCTAssertTrue(reference.contains { $0 != 0 })
+        store.grads.assign(Tensor(shape: [store.count], repeating: .nan))
+        store.discardGradients()
+        XCTAssertTrue(store.parameters.allSatisfy(\.gradIsStale))
+        step()
+        XCTAssertTrue(store.parameters.filter(\.gradIsStale).map(\.name) == ["off_tape"])
+        store.materializeGradients()
+        XCTAssertFalse(store.parameters.contains(where: \.gradIsStale))
+        XCTAssertEqual(store.grads.scalars.map(\.bitPattern), reference.map(\.bitPattern))
+        // Without a discard, the next pass adds again.
+        step()
+        for (a, b) in zip(reference, store.grads.scalars) { XCTAssertEqual(a + a, b, accuracy: 1e-5 * max(1, abs(b))) }
+    }
+
     func testNoGradModeRecordsNothing() {
         let p = Parameter(name: "w", value: TestSupport.random([3, 3], seed: 3))
         let tape = Tape(recording: false)

@@ -13,7 +13,7 @@ public protocol Optimizer: AnyObject {
     /// the rest, and their state, stay as they are. Every dense update is elementwise, so
     /// updating the buffer in blocks gives the same bits as updating it whole; a distributed step
     /// updates one block per rank and gathers the values (`Trainer+Distributed.swift`). The caller
-    /// zeroes the gradients after. `hooks` run around each chunk of the dense pass (see
+    /// zeroes the gradients after (or lets them count as zero). `hooks` run before each chunk of the dense pass (see
     /// `OptimizerChunkHooks`; their chunk starts are relative to `dense`).
     func update(_ model: MMoEModel, dense: Range<Int>, hooks: OptimizerChunkHooks?)
     /// Every state tensor by a stable name (`"adam.m"`, `"adagrad.embedding.accumulator"`, ...), in a

@@ -5,8 +5,10 @@ import Tensor
 // the model's size (DeepRec's model: 0.8M floats each, 3 MB), each one from L3 or memory. On two
 // threads those passes took 8% of a DeepRec step on Taobao. Now, in the usual step, the optimizer's
 // pass does all of it chunk by chunk (16k elements, which stay in L2 from one part to the next):
-// it adds the shards' gradients and L2 to a chunk, updates it, then zeroes its gradient. Every
-// element gets the same operations in the same order as before, so the same bits.
+// it adds the shards' gradients and L2 to a chunk and updates it. Every element gets the same
+// operations in the same order as before, so the same bits. Nothing zeroes the gradients: the step
+// then lets them count as zero (`ParameterStore.discardGradients()`) and the next backward pass
+// overwrites them.
 
 extension Trainer {
     /// Whether this step leaves the dense shard sum, L2 and zeroing to the optimizer's pass: one
@@ -18,8 +20,9 @@ extension Trainer {
     }
 
     /// The hooks of the fused pass over `dense` with `shards` shards unsummed: before a chunk is
-    /// updated, shards 1..<shards' gradients are added into the model's in shard order (and
-    /// zeroed), then L2 · w where L2 applies; after it, the chunk's gradient is zeroed.
+    /// updated, shards 1..<shards' gradients are added into the model's in shard order, then
+    /// L2 · w where L2 applies. The shards' gradients are left to count as zero
+    /// (`discardShardGradients`).
     func fusedDenseHooks(shards: Int, dense: Range<Int>) -> OptimizerChunkHooks {
         let grads = model.parameters.grads, values = model.parameters.values
         let parts = shardModels[1..<shards].map(\.parameters.grads)
@@ -27,14 +30,18 @@ extension Trainer {
         return OptimizerChunkHooks(before: { lo, count in
             let chunk = (dense.lowerBound + lo)..<(dense.lowerBound + lo + count)
             let g = grads.slice(0, chunk)
-            for part in parts { Kernels.addAndZero(g, part.slice(0, chunk)) }
+            for part in parts { Kernels.addInPlace(g, part.slice(0, chunk)) }
             let ranges = l2Ranges.compactMap { r -> Range<Int>? in
                 let c = r.clamped(to: chunk)
                 return c.isEmpty ? nil : c
             }
             if !ranges.isEmpty { Kernels.axpy(l2, values, into: grads, ranges: ranges) }
-        }, after: { lo, count in
-            Kernels.zero(grads.slice(0, (dense.lowerBound + lo)..<(dense.lowerBound + lo + count)))
         })
+    }
+
+    /// After a fused pass: shards 1..<shards' dense gradients were added into the model's, so
+    /// they count as zero from now on.
+    func discardShardGradients(_ shards: Int) {
+        for replica in shardModels[1..<shards] { replica.parameters.discardGradients() }
     }
 }

@@ -295,8 +295,8 @@ public final class Trainer {
         // The shards whose dense gradients the optimizer's pass adds (1: summed already).
         let fusedShards = fuses ? shardCount(rows: batches[0].size) : 1
         defer {
-            // A fused update zeroed the dense gradients chunk by chunk.
-            if fusedShards == 1 { model.parameters.zeroGrad() }
+            // The next backward pass overwrites the dense gradients (the fused update's too).
+            model.parameters.discardGradients()
             model.embedding?.zeroGrad()
         }
         if let lossScaler, !Self.span(timeline, "unscale_gradients", { lossScaler.unscale(model, table: table) }) {
@@ -313,6 +313,7 @@ public final class Trainer {
             Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") {
                 optimizer.update(model, dense: dense, hooks: fusedDenseHooks(shards: fusedShards, dense: dense))
             }
+            discardShardGradients(fusedShards)
         } else {
             addL2Gradient(timeline, within: dense)
             Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model, dense: dense) }
@@ -368,6 +369,7 @@ public final class Trainer {
             let tape = Tape(options: settings.tapeOptions, timeline: timeline)
             let logits = model.logits(batch, tape: tape, training: true, rng: &dropoutRNG, embedding: table)
             tape.backward(coefficients.map { maskedLoss(logits, batch.labels, $0) } ?? model.loss(logits: logits, labels: batch.labels), seed: weight)
+            model.parameters.materializeGradients()
             return logits.value
         }
         if let communicator, communicator.size > 1 {
@@ -405,6 +407,8 @@ public final class Trainer {
         } else {
             tape.backward(replica.loss(logits: out, labels: part.labels), seed: weight * Float(part.size) / Float(batch.size))
         }
+        // Gradients of weights this shard's pass did not reach may still be a finished step's.
+        replica.parameters.materializeGradients()
         logits.slice(1, ranges[s]).assign(out.value)
     }
 

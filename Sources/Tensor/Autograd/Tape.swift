@@ -140,10 +140,14 @@ public final class Tape {
         record(value, inputs: [input], name: name, makeBackward)
     }
 
-    /// The gradient buffer of a parameter leaf, for ops that write their gradient in place
-    /// (a GEMM with beta = 1); nil for any other node.
-    public func parameterGradient(_ id: Int) -> Tensor? {
-        id >= 0 ? parameterLeaves[id]?.grad : nil
+    /// The gradient buffer of a parameter leaf, for ops that write their gradient in place, with
+    /// the beta to write it with: 1 (add to it), or 0 (overwrite it) while its values only count
+    /// as zero (`Parameter.gradIsStale`); the caller must then write every element. Nil for any
+    /// other node.
+    public func parameterGradient(_ id: Int) -> (grad: Tensor, beta: Float)? {
+        guard id >= 0, let p = parameterLeaves[id] else { return nil }
+        defer { p.gradIsStale = false }
+        return (p.grad, p.gradIsStale ? 0 : 1)
     }
 
     /// Adds `grad` (same shape as the node) to the gradient of node `id`. Ignored for id -1.
@@ -151,7 +155,12 @@ public final class Tape {
         guard id >= 0 else { return }
         if let p = parameterLeaves[id] {
             precondition(grad.shape == p.grad.shape, "backward: gradient shape \(grad.shape) does not match parameter \(p.name) shape \(p.grad.shape)")
-            Kernels.addInPlace(p.grad, grad)
+            if p.gradIsStale {
+                p.grad.assign(grad)
+                p.gradIsStale = false
+            } else {
+                Kernels.addInPlace(p.grad, grad)
+            }
             return
         }
         if let existing = grads[id] {
@@ -190,6 +199,11 @@ public final class Tape {
             }
         }
         entries.removeAll()
+        // A leaf no op wrote still holds old values that count as zero: make them zeros.
+        for p in parameterLeaves.values where p.gradIsStale {
+            Kernels.zero(p.grad)
+            p.gradIsStale = false
+        }
     }
 
     /// The gradient of a leaf made with `variable(_:)` after `backward` (nil if it got none).

@@ -1,22 +1,19 @@
-/// Work a dense optimizer pass does on each of its chunks, on the chunk's thread: `before` right
-/// before the chunk is updated, `after` right after, each given the chunk's start (relative to the
-/// pass) and length. A trainer sums its shards' gradients and adds L2 in `before` and zeroes the
-/// gradient in `after`, so each chunk's gradients, weights and state are read from memory once per
-/// step instead of once per pass (the chunks are 16k elements, so they stay in L2 between them).
-/// The hooks must touch only their chunk's elements.
+/// Work a dense optimizer pass does on each of its chunks, on the chunk's thread, right before the
+/// chunk is updated, given the chunk's start (relative to the pass) and length. A trainer sums its
+/// shards' gradients and adds L2 there, so each chunk's gradients, weights and state are read from
+/// memory once per step instead of once per pass (the chunks are 16k elements, so they stay in L2
+/// between them). The hook must touch only its chunk's elements.
 public struct OptimizerChunkHooks {
     public var before: (_ lo: Int, _ count: Int) -> Void
-    public var after: (_ lo: Int, _ count: Int) -> Void
 
-    public init(before: @escaping (_ lo: Int, _ count: Int) -> Void, after: @escaping (_ lo: Int, _ count: Int) -> Void) {
+    public init(before: @escaping (_ lo: Int, _ count: Int) -> Void) {
         self.before = before
-        self.after = after
     }
 }
 
 extension Kernels {
     /// Runs `body(lo, count)` over 16k-element chunks of a dense optimizer pass over `n` elements,
-    /// on every thread once there are at least four chunks, with `hooks` around each. Chunks are
+    /// on every thread once there are at least four chunks, each after `hooks`. Chunks are
     /// disjoint and start at multiples of 16, and each element's arithmetic is the same whatever
     /// the split.
     @inline(__always)
@@ -27,7 +24,6 @@ extension Kernels {
             let lo = c * chunk, count = min(chunk, n - lo)
             hooks?.before(lo, count)
             body(lo, count)
-            hooks?.after(lo, count)
         }
     }
 

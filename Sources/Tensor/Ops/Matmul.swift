@@ -31,22 +31,22 @@ extension Tape {
         let target = parameterGradient(id)
         let bf16 = options.bfloat16
         if !batched {
-            if let target { _ = Kernels.matmul(lhs, rhs, into: target, beta: 1, bfloat16: bf16) }
+            if let target { _ = Kernels.matmul(lhs, rhs, into: target.grad, beta: target.beta, bfloat16: bf16) }
             else { accumulate(id, Kernels.matmul(lhs, rhs, bfloat16: bf16)) }
             return
         }
         if shape.count == 3 {
-            if let target { _ = Kernels.batchedMatmul(lhs, rhs, into: target, beta: 1, bfloat16: bf16) }
+            if let target { _ = Kernels.batchedMatmul(lhs, rhs, into: target.grad, beta: target.beta, bfloat16: bf16) }
             else { accumulate(id, Kernels.batchedMatmul(lhs, rhs, bfloat16: bf16)) }
             return
         }
         // Shared 2-D node: sum the per-batch products in a fixed order.
         let e = lhs.rank == 3 ? lhs.shape[0] : rhs.shape[0]
-        let buffer = target ?? Tensor(shape: shape, repeating: 0)
+        let buffer = target?.grad ?? Tensor(shape: shape, repeating: 0)
         for i in 0..<e {
             let l = lhs.rank == 3 ? lhs.select(0, i) : lhs
             let r = rhs.rank == 3 ? rhs.select(0, i) : rhs
-            _ = Kernels.matmul(l, r, into: buffer, beta: 1, bfloat16: bf16)
+            _ = Kernels.matmul(l, r, into: buffer, beta: i == 0 ? target?.beta ?? 1 : 1, bfloat16: bf16)
         }
         if target == nil { accumulate(id, buffer) }
     }
