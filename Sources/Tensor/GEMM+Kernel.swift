@@ -54,62 +54,100 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
 /// The micro-kernel on a CPU without AVX-512 (`MMOE_AVX2`, set by Package.swift for AVX2 targets):
 /// the AVX-512 tile's 28 accumulators would be 56 ymm registers of the 16 AVX2 has, and spill on
 /// every step (the GEMM ran at 0.35-0.46x OpenBLAS on a Zen 3). The same 14 x 32 tile over the same
-/// packed panels, as four column strips of 8: each strip keeps 14 ymm accumulators, its B vector
-/// and the broadcast A element in the 16 registers. Every element of C is the same sequence of
-/// fused multiply-adds over k as in the AVX-512 kernel, merged by the same epilogue, so the
-/// results are the same bits.
+/// packed panels, in passes that each fit the 16 registers: rows 0-4, 5-9 and 10-13 of one 16-column
+/// half at a time (10 or 8 accumulators, two B vectors, the broadcast A element).
+/// NOTE: why these passes rather than 14 x 8 column strips (one B vector, 14 accumulators)? A strip
+/// needs 14 broadcasts per 14 FMAs, and Zen 3 issues two broadcasts a cycle, as many as FMAs: the
+/// strips ran at ~90% of peak when hot, these at ~95-98% (a C model of both on a Zen 3). The passes
+/// run over k in chunks of `avx2KChunk` steps, the whole tile's accumulators parked in a stack buffer
+/// between chunks, so one chunk's A and B panels stay in the 32 KiB L1 across its six passes.
+/// Every element of C is the same sequence of fused multiply-adds over k as in the AVX-512 kernel
+/// (parking a Float in memory is exact), merged by the same epilogue, so the results are the same bits.
 @inline(never)
 @usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
                                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int = gemmMR, ep: GEMMEpilogue) {
-    for strip in stride(from: 0, to: gemmNR, by: 8) {
-        sgemmStrip8(kc: kc, pa: pa, pb: pb + strip, c: c + strip, ldc: ldc, rows: rows, ep: ep,
-                    bias: ep.bias.map { $0 + strip })
+    withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4 * gemmMR) { buffer in
+        let acc = buffer.baseAddress!      // acc[r*4 + v]: row r, columns 8v..<8v+8
+        var p0 = 0
+        while p0 < kc {
+            let n = min(avx2KChunk, kc - p0), first = p0 == 0
+            let a = pa + p0 * gemmMR, b = pb + p0 * gemmNR
+            for half in 0..<2 {
+                let bh = b + 16 * half, ah = acc + 2 * half
+                sgemmPass5(n, a, bh, ah, first)
+                if rows > 5 { sgemmPass5(n, a + 5, bh, ah + 20, first) }
+                if rows > 10 { sgemmPass4(n, a + 10, bh, ah + 40, first) }
+            }
+            p0 += n
+        }
+        var bias = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+        if let b = ep.bias { bias = (load8(b), load8(b + 8), load8(b + 16), load8(b + 24)) }
+        for r in 0..<rows {
+            let row = c + r * ldc, x = acc + 4 * r
+            storeRow8(x[0], row, ep, bias.0)
+            storeRow8(x[1], row + 8, ep, bias.1)
+            storeRow8(x[2], row + 16, ep, bias.2)
+            storeRow8(x[3], row + 24, ep, bias.3)
+        }
     }
 }
 
-/// One 14 x 8 strip of the AVX2 micro-kernel: `pb` points at the strip's first column of a packed
-/// B panel (rows of `gemmNR`).
+/// Steps of k per chunk of the AVX2 kernel: a chunk's A panel (14 x 128) and B panel (128 x 32)
+/// are 23 KiB, inside Zen 3's 32 KiB L1 with room for the tile.
+private let avx2KChunk = 128
+
+/// Rows 0-4 of `a` (a packed A panel, rows `gemmMR` apart along k) against 16 columns of `b` (a
+/// packed B panel, rows `gemmNR` apart) for `n` steps of k, continuing the accumulators at `acc`
+/// (rows 4 vectors apart; zero when `first`) and parking them there.
 @inline(__always)
-func sgemmStrip8(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                 rows: Int, ep: GEMMEpilogue, bias: UnsafePointer<Float>?) {
-    var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
-    var c4 = SIMD8<Float>(), c5 = SIMD8<Float>(), c6 = SIMD8<Float>(), c7 = SIMD8<Float>()
-    var c8 = SIMD8<Float>(), c9 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-    var c12 = SIMD8<Float>(), c13 = SIMD8<Float>()
-    var a = pa, b = pb
-    for _ in 0..<kc {
-        let bv = load8(b)
-        c0.addProduct(SIMD8(repeating: a[0]), bv)
-        c1.addProduct(SIMD8(repeating: a[1]), bv)
-        c2.addProduct(SIMD8(repeating: a[2]), bv)
-        c3.addProduct(SIMD8(repeating: a[3]), bv)
-        c4.addProduct(SIMD8(repeating: a[4]), bv)
-        c5.addProduct(SIMD8(repeating: a[5]), bv)
-        c6.addProduct(SIMD8(repeating: a[6]), bv)
-        c7.addProduct(SIMD8(repeating: a[7]), bv)
-        c8.addProduct(SIMD8(repeating: a[8]), bv)
-        c9.addProduct(SIMD8(repeating: a[9]), bv)
-        c10.addProduct(SIMD8(repeating: a[10]), bv)
-        c11.addProduct(SIMD8(repeating: a[11]), bv)
-        c12.addProduct(SIMD8(repeating: a[12]), bv)
-        c13.addProduct(SIMD8(repeating: a[13]), bv)
-        a += 14; b += gemmNR
+private func sgemmPass5(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                        _ acc: UnsafeMutablePointer<SIMD8<Float>>, _ first: Bool) {
+    var c0a = SIMD8<Float>(), c0b = SIMD8<Float>(), c1a = SIMD8<Float>(), c1b = SIMD8<Float>()
+    var c2a = SIMD8<Float>(), c2b = SIMD8<Float>(), c3a = SIMD8<Float>(), c3b = SIMD8<Float>()
+    var c4a = SIMD8<Float>(), c4b = SIMD8<Float>()
+    if !first {
+        (c0a, c0b, c1a, c1b) = (acc[0], acc[1], acc[4], acc[5])
+        (c2a, c2b, c3a, c3b) = (acc[8], acc[9], acc[12], acc[13])
+        (c4a, c4b) = (acc[16], acc[17])
     }
-    let b8 = bias.map { load8($0) } ?? SIMD8<Float>()
-    storeRow8(c0, c, ep, b8)
-    if rows > 1 { storeRow8(c1, c + 1 * ldc, ep, b8) }
-    if rows > 2 { storeRow8(c2, c + 2 * ldc, ep, b8) }
-    if rows > 3 { storeRow8(c3, c + 3 * ldc, ep, b8) }
-    if rows > 4 { storeRow8(c4, c + 4 * ldc, ep, b8) }
-    if rows > 5 { storeRow8(c5, c + 5 * ldc, ep, b8) }
-    if rows > 6 { storeRow8(c6, c + 6 * ldc, ep, b8) }
-    if rows > 7 { storeRow8(c7, c + 7 * ldc, ep, b8) }
-    if rows > 8 { storeRow8(c8, c + 8 * ldc, ep, b8) }
-    if rows > 9 { storeRow8(c9, c + 9 * ldc, ep, b8) }
-    if rows > 10 { storeRow8(c10, c + 10 * ldc, ep, b8) }
-    if rows > 11 { storeRow8(c11, c + 11 * ldc, ep, b8) }
-    if rows > 12 { storeRow8(c12, c + 12 * ldc, ep, b8) }
-    if rows > 13 { storeRow8(c13, c + 13 * ldc, ep, b8) }
+    var ap = a, bp = b
+    for _ in 0..<n {
+        let b0 = load8(bp), b1 = load8(bp + 8)
+        var av: SIMD8<Float>
+        av = SIMD8(repeating: ap[0]); c0a.addProduct(av, b0); c0b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[1]); c1a.addProduct(av, b0); c1b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[2]); c2a.addProduct(av, b0); c2b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[3]); c3a.addProduct(av, b0); c3b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[4]); c4a.addProduct(av, b0); c4b.addProduct(av, b1)
+        ap += gemmMR; bp += gemmNR
+    }
+    (acc[0], acc[1], acc[4], acc[5]) = (c0a, c0b, c1a, c1b)
+    (acc[8], acc[9], acc[12], acc[13]) = (c2a, c2b, c3a, c3b)
+    (acc[16], acc[17]) = (c4a, c4b)
+}
+
+/// `sgemmPass5` for 4 rows.
+@inline(__always)
+private func sgemmPass4(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                        _ acc: UnsafeMutablePointer<SIMD8<Float>>, _ first: Bool) {
+    var c0a = SIMD8<Float>(), c0b = SIMD8<Float>(), c1a = SIMD8<Float>(), c1b = SIMD8<Float>()
+    var c2a = SIMD8<Float>(), c2b = SIMD8<Float>(), c3a = SIMD8<Float>(), c3b = SIMD8<Float>()
+    if !first {
+        (c0a, c0b, c1a, c1b) = (acc[0], acc[1], acc[4], acc[5])
+        (c2a, c2b, c3a, c3b) = (acc[8], acc[9], acc[12], acc[13])
+    }
+    var ap = a, bp = b
+    for _ in 0..<n {
+        let b0 = load8(bp), b1 = load8(bp + 8)
+        var av: SIMD8<Float>
+        av = SIMD8(repeating: ap[0]); c0a.addProduct(av, b0); c0b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[1]); c1a.addProduct(av, b0); c1b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[2]); c2a.addProduct(av, b0); c2b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[3]); c3a.addProduct(av, b0); c3b.addProduct(av, b1)
+        ap += gemmMR; bp += gemmNR
+    }
+    (acc[0], acc[1], acc[4], acc[5]) = (c0a, c0b, c1a, c1b)
+    (acc[8], acc[9], acc[12], acc[13]) = (c2a, c2b, c3a, c3b)
 }
 
 /// `storeRow` for 8 values: the same operations in the same order, element by element.

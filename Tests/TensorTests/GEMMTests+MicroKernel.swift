@@ -3,14 +3,16 @@ import XCTest
 
 /// The micro-kernel computes each element of its 14 x 32 tile in the documented order: one fused
 /// multiply-add per k, in order, from zero, then `storeRow`'s epilogue. The AVX-512 kernel and the
-/// AVX2 one (`MMOE_AVX2`, four 8-column strips) are both held to it, so a build on either kind of
+/// AVX2 one (`MMOE_AVX2`, row passes over 16-column halves, in chunks of k) are both held to it, so a build on either kind of
 /// CPU gives the same bits; whichever this machine compiled is the one tested.
 final class GEMMMicroKernelTests: XCTestCase {
     func testEveryElementIsTheDocumentedFMAChainAndEpilogue() {
         var rng = SeededRNG(seed: 41)
         var failures = 0
         for (kc, alpha, beta, bias, relu, rows) in [(1, Float(1), Float(0), false, false, gemmMR), (37, 1, 1, true, true, gemmMR),
-                                                   (256, -0.5, 0.3, true, false, 9), (5, 2, 0, false, true, 1)] {
+                                                   (256, -0.5, 0.3, true, false, 9), (5, 2, 0, false, true, 1),
+                                                   // Across the AVX2 kernel's k chunks (128), with each of its row passes last.
+                                                   (300, 1, 1, true, true, 12), (129, 1, 0.5, true, false, 5), (130, 1, 0, false, false, 6)] {
             let pa = (0 ..< kc * gemmMR).map { _ in rng.nextUniform() * 2 - 1 }
             let pb = (0 ..< kc * gemmNR).map { _ in rng.nextUniform() * 2 - 1 }
             let biasValues = (0 ..< gemmNR).map { _ in rng.nextUniform() - 0.5 }
