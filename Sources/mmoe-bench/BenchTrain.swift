@@ -98,30 +98,27 @@ func benchTrain(arguments: [String]) -> Int32 {
                             trainer: Trainer(model: try! MMoEModel(config, seed: 1), train: train, test: test, settings: settings)))
         }
     }
+    var bounds = RoundBounds()
     let timed = timeInterleaved(runs.map { ($0.threads, $0.trainer) }, batches: batches, test: test, warmup: 20,
-                                rounds: rounds, perWindow: max(1, steps / 5), evalsPerRound: 3)
+                                rounds: rounds, perWindow: max(1, steps / 5), evalsPerRound: 3) {
+        bounds.measure(config, batch: batchSize, testRows: test.count, threadCounts: threadCounts)
+    }
     for r in runs.indices { (runs[r].windows, runs[r].evals) = (timed.windows[r], timed.evals[r]) }
     let flops = stepGEMMFlops(config, batch: batchSize)
-    var bounds: [Int: Double] = [:]
-    var evalBounds: [Int: Double] = [:]
-    for threads in threadCounts {
-        bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads)
-        evalBounds[threads] = evalBoundSeconds(config, rows: test.count, chunkRows: TrainerSettings().evalBatchSize, threads: threads)
-    }
     for run in runs {
         let step = run.windows.sorted()[run.windows.count / 2]
         let evalSeconds = run.evals.sorted()[run.evals.count / 2]
-        let bound = bounds[run.threads]!
-        let trainRate = Double(batchSize) / step, boundRate = Double(batchSize) / bound
-        let evalRate = Double(test.count) / evalSeconds, evalBoundRate = Double(test.count) / evalBounds[run.threads]!
+        let trainRate = Double(batchSize) / step, boundRate = Double(batchSize) / median(bounds.train.map { $0[run.threads]! })
+        let evalRate = Double(test.count) / evalSeconds, evalBoundRate = Double(test.count) / median(bounds.eval.map { $0[run.threads]! })
+        let (ofBound, evalOfBound) = bounds.shares(windows: run.windows, evals: run.evals, threads: run.threads)
         let mode = run.mode.map { ",\"mode\":\"\($0)\"" } ?? ""
         if json {
-            print("{\"bench\":\"train\"\(mode),\"threads\":\(run.threads),\"step_ms\":\(step * 1000),\"train_samples_per_sec\":\(trainRate),\"gemm_bound_samples_per_sec\":\(boundRate),\"gemm_mflop_per_step\":\(flops / 1e6),\"eval_samples_per_sec\":\(evalRate),\"eval_gemm_bound_samples_per_sec\":\(evalBoundRate)}")
+            print("{\"bench\":\"train\"\(mode),\"threads\":\(run.threads),\"step_ms\":\(step * 1000),\"train_samples_per_sec\":\(trainRate),\"gemm_bound_samples_per_sec\":\(boundRate),\"gemm_mflop_per_step\":\(flops / 1e6),\"eval_samples_per_sec\":\(evalRate),\"eval_gemm_bound_samples_per_sec\":\(evalBoundRate),\"gemm_bound_share\":\(ofBound),\"eval_gemm_bound_share\":\(evalOfBound)}")
         } else {
             let label = run.mode.map { "\($0) " } ?? ""
             let extra = run.mode == nil ? "" : String(format: "   (best window %.3f ms, best eval %.0f/s)", run.windows.min()! * 1000, Double(test.count) / run.evals.min()!)
             print(String(format: "%@%7d  %7.3f  %15.0f  %20.0f  %7.0f%%  %14.0f  %10.0f  %7.0f%%", label, run.threads, step * 1000, trainRate, boundRate,
-                         100 * trainRate / boundRate, evalRate, evalBoundRate, 100 * evalRate / evalBoundRate) + extra)
+                         100 * ofBound, evalRate, evalBoundRate, 100 * evalOfBound) + extra)
         }
     }
     let rss = ProcessMemory.peakResidentMB() ?? .nan
@@ -133,12 +130,48 @@ func benchTrain(arguments: [String]) -> Int32 {
     return 0
 }
 
+/// The GEMM bounds of training and evaluation, measured once per round of `timeInterleaved`
+/// right after the round's timed steps, by thread count.
+/// NOTE: measured once after all rounds, the bound and the steps met different neighbours on a
+/// shared machine: one run reported a step at 127% of its bound. A share is now each round's
+/// steps against that round's bound, and the figure is the median of the rounds' shares.
+struct RoundBounds {
+    var train: [[Int: Double]] = [], eval: [[Int: Double]] = []
+
+    mutating func measure(_ c: MMoEConfig, batch: Int, testRows: Int, threadCounts: [Int]) {
+        var t: [Int: Double] = [:], e: [Int: Double] = [:]
+        for threads in threadCounts {
+            t[threads] = gemmBoundSeconds(c, batch: batch, threads: threads)
+            e[threads] = evalBoundSeconds(c, rows: testRows, chunkRows: TrainerSettings().evalBatchSize, threads: threads)
+        }
+        train.append(t)
+        eval.append(e)
+    }
+
+    /// The share of the bound reached in training and in evaluation: per round, the bound's
+    /// seconds over the median step (evaluation) of that round; the median over the rounds.
+    func shares(windows: [Double], evals: [Double], threads: Int) -> (train: Double, eval: Double) {
+        let rounds = train.count
+        let w = windows.count / rounds, e = evals.count / rounds
+        let trainShares = (0..<rounds).map { r in train[r][threads]! / median(Array(windows[(r * w)..<((r + 1) * w)])) }
+        let evalShares = (0..<rounds).map { r in eval[r][threads]! / median(Array(evals[(r * e)..<((r + 1) * e)])) }
+        return (median(trainShares), median(evalShares))
+    }
+}
+
+/// The median (the mean of the middle two for an even count).
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted(), n = s.count
+    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+}
+
 /// Times `trainers` (each at its own thread count) in interleaved rounds, so a noisy neighbour
 /// slows them alike: `warmup` steps each, then per round 5 windows of `perWindow` steps for every
-/// trainer in turn and `evalsPerRound` evaluations of `test`. Returns each trainer's seconds per
-/// step of every window, and seconds of every evaluation.
+/// trainer in turn and `evalsPerRound` evaluations of `test`, then `afterRound`. Returns each
+/// trainer's seconds per step of every window, and seconds of every evaluation, in round order.
 func timeInterleaved(_ trainers: [(threads: Int, trainer: Trainer)], batches: [Batch], test: TabularData, warmup: Int,
-                     rounds: Int, perWindow: Int, evalsPerRound: Int) -> (windows: [[Double]], evals: [[Double]]) {
+                     rounds: Int, perWindow: Int, evalsPerRound: Int,
+                     afterRound: () -> Void = {}) -> (windows: [[Double]], evals: [[Double]]) {
     var windows = [[Double]](repeating: [], count: trainers.count), evals = windows
     for run in trainers {
         Parallel.threads = run.threads
@@ -160,6 +193,7 @@ func timeInterleaved(_ trainers: [(threads: Int, trainer: Trainer)], batches: [B
                 evals[r].append(run.trainer.evaluate(test, epoch: 0, step: 0).evalSeconds)
             }
         }
+        afterRound()
     }
     return (windows, evals)
 }

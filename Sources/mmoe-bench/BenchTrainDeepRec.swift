@@ -69,30 +69,29 @@ func benchTrainDeepRec(dataDir: String?, threadCounts: [Int], steps: Int, rounds
             runs.append(Run(variant: variant, threads: threads, trainer: Trainer(model: model, train: train, test: test, settings: settings)))
         }
     }
+    var bounds = RoundBounds()
     let timed = timeInterleaved(runs.map { ($0.threads, $0.trainer) }, batches: batches, test: test, warmup: 10,
-                                rounds: rounds, perWindow: max(1, steps / 5), evalsPerRound: 1)
+                                rounds: rounds, perWindow: max(1, steps / 5), evalsPerRound: 1) {
+        bounds.measure(config, batch: batchSize, testRows: test.count, threadCounts: threadCounts)
+    }
     for r in runs.indices { (runs[r].windows, runs[r].evals) = (timed.windows[r], timed.evals[r]) }
     let flops = stepGEMMFlops(config, batch: batchSize)
-    var bounds: [Int: Double] = [:]
-    var evalBounds: [Int: Double] = [:]
-    for threads in threadCounts {
-        bounds[threads] = gemmBoundSeconds(config, batch: batchSize, threads: threads)
-        evalBounds[threads] = evalBoundSeconds(config, rows: test.count, chunkRows: TrainerSettings().evalBatchSize, threads: threads)
-    }
     var bestTrainRate = 0.0
     for run in runs {
         let step = run.windows.sorted()[run.windows.count / 2]
         let evalRate = Double(test.count) / run.evals.sorted()[run.evals.count / 2]
-        let evalBoundRate = Double(test.count) / evalBounds[run.threads]!
-        let rate = Double(batchSize) / step, boundRate = Double(batchSize) / bounds[run.threads]!
+        let evalBoundRate = Double(test.count) / median(bounds.eval.map { $0[run.threads]! })
+        let rate = Double(batchSize) / step, boundRate = Double(batchSize) / median(bounds.train.map { $0[run.threads]! })
+        let (ofBound, evalOfBound) = bounds.shares(windows: run.windows, evals: run.evals, threads: run.threads)
         bestTrainRate = max(bestTrainRate, rate)
         if json {
             print("{\"bench\":\"train\",\"config\":\"deeprec\",\"data\":\"\(census ? "census" : "taobao")\",\"batch_size\":\(batchSize),\"variant\":\"\(run.variant)\",\"threads\":\(run.threads),\"step_ms\":\(step * 1000),"
                   + "\"train_samples_per_sec\":\(rate),\"global_steps_per_sec\":\(1 / step),\"gemm_bound_samples_per_sec\":\(boundRate),"
-                  + "\"eval_samples_per_sec\":\(evalRate),\"eval_gemm_bound_samples_per_sec\":\(evalBoundRate)}")
+                  + "\"eval_samples_per_sec\":\(evalRate),\"eval_gemm_bound_samples_per_sec\":\(evalBoundRate),"
+                  + "\"gemm_bound_share\":\(ofBound),\"eval_gemm_bound_share\":\(evalOfBound)}")
         } else {
             print(String(format: "%-7@  %7d  %7.3f  %9.0f  %14.1f  %20.0f  %7.0f%%  %14.0f  %10.0f  %7.0f%%", run.variant as NSString, run.threads,
-                         step * 1000, rate, 1 / step, boundRate, 100 * rate / boundRate, evalRate, evalBoundRate, 100 * evalRate / evalBoundRate))
+                         step * 1000, rate, 1 / step, boundRate, 100 * ofBound, evalRate, evalBoundRate, 100 * evalOfBound))
         }
     }
 

@@ -22,7 +22,8 @@ subcommands:
         [--batch_size N] [--variants LIST] [--json]
       MMoE training and evaluation samples/s (embedding 4, experts [256, 128] x 3, batch 256) per
       thread count, against the bound the GEMM speed puts on a step; peak RSS. All settings are
-      timed in interleaved rounds, so a noisy neighbour slows them alike.
+      timed in interleaved rounds, so a noisy neighbour slows them alike; the bounds are measured
+      in every round, and "of bound" is the median of the rounds' shares.
       --config C      census (default): the OneFlow reference model above; deeprec: DeepRec's MMoE
                       (embedding 16, 4 experts and towers [256, 192, 128, 64], adagrad) at batch 512 on
                       Taobao data, in Float, bf16 and --tf variants, plus the data path's samples/s;
