@@ -117,6 +117,68 @@ private func smallNAxpy16(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafeP
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3
 }
 
+#if MMOE_AVX2
+/// `smallNAxpy16` on AVX2, where the SIMD16 kernels' 16 accumulators are 32 ymm registers and
+/// spill on every k step (a 3-expert gate's weight gradient ran at ~9 GFLOP/s on a Zen 3): 16 rows
+/// x 4 columns in 8 ymm accumulators, each lane the same fused multiply-add chain over k as a lane
+/// of the SIMD16 kernels, so the same bits. Column j's 16 sums go to `out[j * stride]`.
+@inline(never)
+private func smallNAxpy16AVX2(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafePointer<Float>,
+                              out: UnsafeMutablePointer<SIMD16<Float>>, stride: Int) {
+    var c0a = SIMD8<Float>(), c0b = SIMD8<Float>(), c1a = SIMD8<Float>(), c1b = SIMD8<Float>()
+    var c2a = SIMD8<Float>(), c2b = SIMD8<Float>(), c3a = SIMD8<Float>(), c3b = SIMD8<Float>()
+    var ap = a, bp = pb
+    for _ in 0..<k {
+        let a0 = load8(ap), a1 = load8(ap + 8)
+        var bv: SIMD8<Float>
+        bv = SIMD8(repeating: bp[0]); c0a.addProduct(a0, bv); c0b.addProduct(a1, bv)
+        bv = SIMD8(repeating: bp[1]); c1a.addProduct(a0, bv); c1b.addProduct(a1, bv)
+        bv = SIMD8(repeating: bp[2]); c2a.addProduct(a0, bv); c2b.addProduct(a1, bv)
+        bv = SIMD8(repeating: bp[3]); c3a.addProduct(a0, bv); c3b.addProduct(a1, bv)
+        ap += lda; bp += 4
+    }
+    out[0] = SIMD16(lowHalf: c0a, highHalf: c0b)
+    out[stride] = SIMD16(lowHalf: c1a, highHalf: c1b)
+    out[2 * stride] = SIMD16(lowHalf: c2a, highHalf: c2b)
+    out[3 * stride] = SIMD16(lowHalf: c3a, highHalf: c3b)
+}
+
+/// 64 rows x 1 column on AVX2 (a task's logit: the other three columns of a group would be
+/// padding): 8 ymm accumulators, the same chain per lane. Writes `out[v]` for rows 16v..<16v+16.
+@inline(never)
+private func smallNAxpy64x1AVX2(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafePointer<Float>,
+                                out: UnsafeMutablePointer<SIMD16<Float>>) {
+    var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
+    var c4 = SIMD8<Float>(), c5 = SIMD8<Float>(), c6 = SIMD8<Float>(), c7 = SIMD8<Float>()
+    var ap = a, bp = pb
+    for _ in 0..<k {
+        let bv = SIMD8<Float>(repeating: bp[0])
+        c0.addProduct(load8(ap), bv); c1.addProduct(load8(ap + 8), bv)
+        c2.addProduct(load8(ap + 16), bv); c3.addProduct(load8(ap + 24), bv)
+        c4.addProduct(load8(ap + 32), bv); c5.addProduct(load8(ap + 40), bv)
+        c6.addProduct(load8(ap + 48), bv); c7.addProduct(load8(ap + 56), bv)
+        ap += lda; bp += 4
+    }
+    out[0] = SIMD16(lowHalf: c0, highHalf: c1); out[1] = SIMD16(lowHalf: c2, highHalf: c3)
+    out[2] = SIMD16(lowHalf: c4, highHalf: c5); out[3] = SIMD16(lowHalf: c6, highHalf: c7)
+}
+
+/// `smallNDot1` for one column (the other three of the group are padding), the same sequence.
+@inline(never)
+private func smallNDot1x1(k: Int, a: UnsafePointer<Float>, pb: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+    var c0 = SIMD16<Float>()
+    let k16 = k & ~15
+    var p = 0
+    while p < k16 {
+        c0.addProduct(load16(a + p), load16(pb + p))
+        p += 16
+    }
+    var s = reduce(c0)
+    for q in k16..<k { s = s.addingProduct(a[q], pb[q]) }
+    out[0] = s
+}
+#endif
+
 /// op(A) = A: 4 rows x 4 columns of dot products over k. `a` points at row i0 (rows `lda` apart),
 /// `pb` is the packed column group transposed (`pb[j*k + p]`). Writes the finished sums to `out[r*4 + j]`.
 @inline(never)
@@ -234,7 +296,7 @@ func gemmSmallN(_ p: GEMMProblem, scratch: GEMMScratch) {
     guard p.roundToBFloat16 else { gemmSmallNCore(p, scratch: scratch, PackCopy.self); return }
     let k = p.k
     let chunk = max(gemmSmallNRowUnit, smallNRoundedAFloats / k / gemmSmallNRowUnit * gemmSmallNRowUnit)
-    let reserved = ((4 * k + 64 + 15) & ~15) + 16 * 16  // gemmSmallNCore's own part of the scratch
+    let reserved = smallNCoreFloats(k: k, transA: p.transA)  // gemmSmallNCore's own part of the scratch
     let copy = scratch.buffer(atLeast: reserved + min(chunk, p.m) * k) + reserved
     var i0 = 0
     while i0 < p.m {
@@ -254,16 +316,24 @@ func gemmSmallN(_ p: GEMMProblem, scratch: GEMMScratch) {
     }
 }
 
+/// Floats of scratch `gemmSmallNCore` uses from the start of the thread's buffer: the packed
+/// column group of op(B) with its k tail, 16 sums of 16, and (op(A) = A^T) the zero-padded panel
+/// of the last rows.
+private func smallNCoreFloats(k: Int, transA: Bool) -> Int {
+    ((4 * k + 64 + 15) & ~15) + 16 * 16 + (transA ? 16 * k : 0)
+}
+
 /// The small-n kernels over one problem; B goes through `C.apply` (a copy, or bfloat16 rounding)
 /// as it is packed, A is read as given. Generic so the plain copy carries no per-value branch.
 private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMScratch, _: C.Type) {
     let k = p.k
     @inline(__always) func bValue(_ q: Int, _ j: Int) -> Float { C.apply(p.bAt(q, j).pointee) }
     let pbFloats = (4 * k + 64 + 15) & ~15         // op(B) and its k tail; keeps `sums` 64-byte aligned
-    let buf = scratch.buffer(atLeast: pbFloats + 16 * 16)
+    let buf = scratch.buffer(atLeast: smallNCoreFloats(k: k, transA: p.transA))
     let pb = buf                                   // one column group of op(B)
     let sums = UnsafeMutableRawPointer(buf + pbFloats).bindMemory(to: SIMD16<Float>.self, capacity: 16)
     let flat = UnsafeMutableRawPointer(sums).bindMemory(to: Float.self, capacity: 256)
+    let tail = buf + pbFloats + 16 * 16            // op(A)^T's last < 16 rows, zero-padded to 16
     var jg = 0
     while jg < p.n {
         let cols = min(4, p.n - jg)
@@ -274,27 +344,45 @@ private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
             while i < p.m {
                 let rows = p.m - i
                 if rows >= 64 {
+                    #if MMOE_AVX2
+                    if cols == 1 {
+                        smallNAxpy64x1AVX2(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums)
+                    } else {
+                        for v in 0..<4 { smallNAxpy16AVX2(k: k, a: p.aAt(i + 16 * v, 0), lda: p.lda, pb: pb, out: sums + v, stride: 4) }
+                    }
+                    #else
                     smallNAxpy64(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums)
+                    #endif
                     for j in 0..<cols {
                         for r in 0..<64 { finish(flat[j * 64 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
                     }
                     i += 64
                 } else if rows >= 16 {
+                    #if MMOE_AVX2
+                    smallNAxpy16AVX2(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums, stride: 1)
+                    #else
                     smallNAxpy16(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums)
+                    #endif
                     for j in 0..<cols {
                         for r in 0..<16 { finish(flat[j * 16 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
                     }
                     i += 16
                 } else {
-                    // Fewer than 16 rows: the scalar form of one vector lane (a fused multiply-add
-                    // chain over k in order), bit-identical to the vector kernels.
-                    for r in 0..<rows {
-                        for j in 0..<cols {
-                            var s: Float = 0
-                            var ap = p.aAt(i + r, 0)
-                            for q in 0..<k { s = s.addingProduct(ap.pointee, pb[q * 4 + j]); ap += p.lda }
-                            finish(s, p.c + (i + r) * p.ldc + jg + j, p, jg + j)
-                        }
+                    // Fewer than 16 rows: copied into a zero-padded 16-wide panel and run through
+                    // the 16-row kernel, whose lanes are each the same fused multiply-add chain.
+                    // NOTE: the scalar chains this replaces ran one dependent FMA after another:
+                    // the 15 rows left of a 127-wide gate gradient took 2/3 of its time.
+                    for q in 0..<k {
+                        let src = p.aAt(i, q), dst = tail + q * 16
+                        for r in 0..<16 { dst[r] = r < rows ? src[r] : 0 }
+                    }
+                    #if MMOE_AVX2
+                    smallNAxpy16AVX2(k: k, a: tail, lda: 16, pb: pb, out: sums, stride: 1)
+                    #else
+                    smallNAxpy16(k: k, a: tail, lda: 16, pb: pb, out: sums)
+                    #endif
+                    for j in 0..<cols {
+                        for r in 0..<rows { finish(flat[j * 16 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
                     }
                     i = p.m
                 }
@@ -314,6 +402,16 @@ private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
             var i = 0
             while i < p.m {
                 let rows = min(4, p.m - i)
+                #if MMOE_AVX2
+                if cols == 1 {
+                    // One column (a task's logit): the 4 x 4 tile would compute three columns of
+                    // padding in 16 SIMD16 accumulators, which spill on AVX2; one row at a time.
+                    for r in 0..<rows { smallNDot1x1(k: k, a: p.aAt(i + r, 0), pb: pb, out: flat + 4 * r) }
+                    for r in 0..<rows { finish(flat[r * 4], p.c + (i + r) * p.ldc + jg, p, jg) }
+                    i += rows
+                    continue
+                }
+                #endif
                 if rows == 4 && cols <= 3 {
                     smallNDot4x3(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: flat)
                 } else if rows == 4 {

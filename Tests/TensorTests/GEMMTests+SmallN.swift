@@ -63,4 +63,42 @@ final class GEMMSmallNOrderTests: XCTestCase {
             }
         }
     }
+
+    /// With A transposed (a weight gradient, `Xᵀ · dZ`) the path runs along m: every element is one
+    /// fused multiply-add chain over k in order, from zero, then the epilogue, whichever kernel
+    /// computes its row (64- and 16-row tiles, the padded panel of the last rows) and column group.
+    func testSmallNTransposedAIsOneFMAChainPerElement() {
+        var rng = SeededRNG(seed: 12)
+        var failures = 0
+        for n in 1...8 {
+            for (m, k) in [(1, 3), (15, 128), (16, 7), (17, 33), (64, 20), (79, 128), (127, 128), (130, 5)] {
+                let alpha: Float = n % 2 == 0 ? 1 : -0.5, beta: Float = [0, 1, 0.3][(m + n) % 3]
+                let bias = n % 3 == 0, relu = m % 2 == 1
+                let lda = m + 3, ldb = n + 2, ldc = n + 1
+                let a = (0..<(k * lda)).map { _ in rng.nextUniform() * 2 - 1 }
+                let b = (0..<(k * ldb)).map { _ in rng.nextUniform() * 2 - 1 }
+                let biasValues = (0..<n).map { _ in rng.nextUniform() - 0.5 }
+                let c0 = (0..<(m * ldc)).map { _ in beta == 0 ? Float.nan : rng.nextUniform() }
+                var c = c0
+                biasValues.withUnsafeBufferPointer { bv in
+                    sgemm(transA: true, transB: false, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                          beta: beta, c: &c, ldc: ldc, bias: bias ? bv.baseAddress! : nil, relu: relu, threads: 1)
+                }
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var s: Float = 0
+                        for p in 0..<k { s = s.addingProduct(a[p * lda + i], b[p * ldb + j]) }
+                        var want = s * alpha
+                        if beta != 0 { want = want + beta * c0[i * ldc + j] }
+                        if bias { want = want + biasValues[j] }
+                        if relu && want < 0 { want = 0 }
+                        if c[i * ldc + j].bitPattern != want.bitPattern {
+                            failures += 1
+                            if failures <= 5 { XCTFail("m \(m) n \(n) k \(k): C[\(i),\(j)] = \(c[i * ldc + j]), want \(want)") }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
