@@ -146,6 +146,21 @@ final class AutogradTests: XCTestCase {
         for (a, b) in zip(reference, store.grads.scalars) { XCTAssertEqual(a + a, b, accuracy: 1e-5 * max(1, abs(b))) }
     }
 
+    /// A shared weight under an empty batch of products (E = 0) gets no product to overwrite it:
+    /// a discarded gradient must come out as zeros, not as the NaN left in the buffer.
+    func testDiscardedGradientOfAnEmptyBatchedProductIsZero() {
+        let store = ParameterStore([("w", [4, 3])])
+        store["w"]!.value.assign(TestSupport.random([4, 3], seed: 13))
+        store.grads.assign(Tensor(shape: [store.count], repeating: .nan))
+        store.discardGradients()
+        let tape = Tape()
+        let y = tape.constant(Tensor(shape: [0, 5, 4])).matmul(tape.parameter(store["w"]!))
+        XCTAssertEqual(y.shape, [0, 5, 3])
+        tape.backward(y.sum())
+        XCTAssertFalse(store["w"]!.gradIsStale)
+        XCTAssertEqual(store.grads.scalars, [Float](repeating: 0, count: 12))
+    }
+
     func testNoGradModeRecordsNothing() {
         let p = Parameter(name: "w", value: TestSupport.random([3, 3], seed: 3))
         let tape = Tape(recording: false)

@@ -43,6 +43,8 @@ extension Tape {
         // Shared 2-D node: sum the per-batch products in a fixed order.
         let e = lhs.rank == 3 ? lhs.shape[0] : rhs.shape[0]
         let buffer = target?.grad ?? Tensor(shape: shape, repeating: 0)
+        // No product to overwrite a gradient that only counts as zero: make it zeros.
+        if e == 0, let target, target.beta == 0 { Kernels.zero(buffer) }
         for i in 0..<e {
             let l = lhs.rank == 3 ? lhs.select(0, i) : lhs
             let r = rhs.rank == 3 ? rhs.select(0, i) : rhs
