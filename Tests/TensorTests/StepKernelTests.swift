@@ -164,6 +164,30 @@ final class StepKernelTests: XCTestCase {
             XCTAssertTrue(y.scalars.allSatisfy { $0 == 0 })
         }
     }
+
+    /// The fused optimizer pass's shard sum and L2 in one pass: the bits of adding each part
+    /// elementwise in order, then l2 · w on the L2 ranges only, with ranges that start and end
+    /// inside 16-lane blocks and a chunk that cuts one of them.
+    func testAddShardGradientsIsTheSeparateAddsAndL2() {
+        let n = 300
+        let g = r([n], 1), p1 = r([n], 2), p2 = r([n], 3), w = r([n], 4)
+        let l2: Float = 0.37, ranges = [3..<40, 40..<41, 77..<200, 230..<300]
+        let chunk = 5..<251
+        let out = g.contiguousCopy()
+        Kernels.addShardGradients([p1, p2], into: out, l2: l2, values: w, l2Ranges: ranges, chunk: chunk)
+        let (gs, a, b, ws, got) = (g.scalars, p1.scalars, p2.scalars, w.scalars, out.scalars)
+        var mismatches = 0
+        for i in 0..<n {
+            var v = gs[i]
+            if chunk.contains(i) {
+                v = v + a[i]
+                v = v + b[i]
+                if ranges.contains(where: { $0.contains(i) }) { v = v + l2 * ws[i] }
+            }
+            if got[i].bitPattern != v.bitPattern { mismatches += 1 }
+        }
+        XCTAssertEqual(mismatches, 0)
+    }
 }
 
 private extension Tensor {

@@ -29,13 +29,7 @@ extension Trainer {
         let l2 = settings.l2, l2Ranges = l2 > 0 ? self.l2Ranges : []
         return OptimizerChunkHooks(before: { lo, count in
             let chunk = (dense.lowerBound + lo)..<(dense.lowerBound + lo + count)
-            let g = grads.slice(0, chunk)
-            for part in parts { Kernels.addInPlace(g, part.slice(0, chunk)) }
-            let ranges = l2Ranges.compactMap { r -> Range<Int>? in
-                let c = r.clamped(to: chunk)
-                return c.isEmpty ? nil : c
-            }
-            if !ranges.isEmpty { Kernels.axpy(l2, values, into: grads, ranges: ranges) }
+            Kernels.addShardGradients(parts, into: grads, l2: l2, values: values, l2Ranges: l2Ranges, chunk: chunk)
         })
     }
 
