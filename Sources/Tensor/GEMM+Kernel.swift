@@ -67,7 +67,7 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
 @usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
                                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int = gemmMR, ep: GEMMEpilogue) {
     // NOTE: not `withUnsafeTemporaryAllocation`: at 1,792 bytes the tile is over the 1 KiB it
-    // places on the stack, so every call went to malloc and free (~3.5% of a two-thread step).
+    // places on the stack, so every call went to malloc and free (~4% of a two-thread step).
     var tile = AVX2Tile()
     withUnsafeMutableBytes(of: &tile) { bytes in
         let acc = bytes.baseAddress!.assumingMemoryBound(to: SIMD8<Float>.self)  // acc[r*4 + v]: row r, columns 8v..<8v+8
