@@ -179,6 +179,18 @@ private func smallNDot1x1(k: Int, a: UnsafePointer<Float>, pb: UnsafePointer<Flo
 }
 #endif
 
+/// 16 rows x 4 columns into `out[0..<4]`: the AVX2 kernel on an AVX2 build, else the SIMD16 one
+/// (the same chain per lane, so the same bits).
+@inline(__always)
+private func smallNAxpy16Rows(k: Int, a: UnsafePointer<Float>, lda: Int, pb: UnsafePointer<Float>,
+                              out: UnsafeMutablePointer<SIMD16<Float>>) {
+    #if MMOE_AVX2
+    smallNAxpy16AVX2(k: k, a: a, lda: lda, pb: pb, out: out, stride: 1)
+    #else
+    smallNAxpy16(k: k, a: a, lda: lda, pb: pb, out: out)
+    #endif
+}
+
 /// op(A) = A: 4 rows x 4 columns of dot products over k. `a` points at row i0 (rows `lda` apart),
 /// `pb` is the packed column group transposed (`pb[j*k + p]`). Writes the finished sums to `out[r*4 + j]`.
 @inline(never)
@@ -358,11 +370,7 @@ private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
                     }
                     i += 64
                 } else if rows >= 16 {
-                    #if MMOE_AVX2
-                    smallNAxpy16AVX2(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums, stride: 1)
-                    #else
-                    smallNAxpy16(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums)
-                    #endif
+                    smallNAxpy16Rows(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums)
                     for j in 0..<cols {
                         for r in 0..<16 { finish(flat[j * 16 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
                     }
@@ -376,11 +384,7 @@ private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
                         let src = p.aAt(i, q), dst = tail + q * 16
                         for r in 0..<16 { dst[r] = r < rows ? src[r] : 0 }
                     }
-                    #if MMOE_AVX2
-                    smallNAxpy16AVX2(k: k, a: tail, lda: 16, pb: pb, out: sums, stride: 1)
-                    #else
-                    smallNAxpy16(k: k, a: tail, lda: 16, pb: pb, out: sums)
-                    #endif
+                    smallNAxpy16Rows(k: k, a: tail, lda: 16, pb: pb, out: sums)
                     for j in 0..<cols {
                         for r in 0..<rows { finish(flat[j * 16 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
                     }

@@ -91,7 +91,8 @@ public final class ParameterStore {
     /// overwrites each gradient where it used to add to a zeroed one (see `Parameter.gradIsStale`).
     /// NOTE: zeroing after each update wrote the whole buffer, and the next step's weight-gradient
     /// GEMMs read it back as their C; on DeepRec's model that is 6 MB of memory traffic a step
-    /// for each gradient buffer (~13 MB with two shards' buffers: StepKernels) for nothing. The sums are the same (x + 0 = x), except that a gradient of -0 stays -0.
+    /// for each gradient buffer (~13 MB with two shards' buffers: StepKernels) for nothing. The
+    /// sums are the same (x + 0 = x), except that a gradient of -0 stays -0.
     public func discardGradients() {
         for p in parameters { p.gradIsStale = true }
     }

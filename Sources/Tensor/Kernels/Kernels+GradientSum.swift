@@ -77,7 +77,7 @@ extension Kernels {
         let n = grads.count
         checkDense("addShardGradients", n, grads, values)
         precondition(parts.allSatisfy { $0.isContiguous && $0.count == n }, "addShardGradients: the parts must be contiguous and of \(n) elements")
-        precondition(chunk.lowerBound >= 0 && chunk.upperBound <= grads.count, "addShardGradients: \(chunk) lies outside 0..<\(n)")
+        precondition(chunk.lowerBound >= 0 && chunk.upperBound <= n, "addShardGradients: \(chunk) lies outside 0..<\(n)")
         let pg = grads.storage.base + grads.offset, pw = UnsafePointer(values.storage.base + values.offset)
         let a = SIMD16<Float>(repeating: alpha)
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: parts.count) { pp in
