@@ -59,58 +59,59 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
 /// NOTE: why these passes rather than 14 x 8 column strips (one B vector, 14 accumulators)? A strip
 /// needs 14 broadcasts per 14 FMAs, and Zen 3 issues two broadcasts a cycle, as many as FMAs: the
 /// strips ran at ~90% of peak when hot, these at ~95-98% (a C model of both on a Zen 3). The passes
-/// run over k in chunks of `avx2KChunk` steps, the whole tile's accumulators parked in a stack buffer
-/// between chunks, so one chunk's A and B panels stay in the 32 KiB L1 across its six passes.
+/// run over k in chunks of at most `avx2KChunk` steps (cut evenly: a kc of 272 is 91 + 91 + 90, not
+/// 128 + 128 + 16), the tile's accumulators parked on the stack between chunks, so one chunk's A
+/// and B panels stay in the 32 KiB L1 across its six passes.
 /// Every element of C is the same sequence of fused multiply-adds over k as in the AVX-512 kernel
 /// (parking a Float in memory is exact), merged by the same epilogue, so the results are the same bits.
+/// NOTE: the park is two `withUnsafeTemporaryAllocation`s of 896 bytes, one per 16-column half.
+/// That call places up to 1 KiB on the stack and goes to malloc above it: as one 1,792-byte tile
+/// it cost a malloc and a free per call (~4% of a two-thread step). A Swift value of that size
+/// instead is zeroed on every call, a 1,792-byte memset (~1.2% of a one-thread DeepRec step); no
+/// parked value is read before a pass has written it, so the park needs no zeroing.
 @inline(never)
 @usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
                                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int = gemmMR, ep: GEMMEpilogue) {
-    // NOTE: not `withUnsafeTemporaryAllocation`: at 1,792 bytes the tile is over the 1 KiB it
-    // places on the stack, so every call went to malloc and free (~4% of a two-thread step).
-    var tile = AVX2Tile()
-    withUnsafeMutableBytes(of: &tile) { bytes in
-        let acc = bytes.baseAddress!.assumingMemoryBound(to: SIMD8<Float>.self)  // acc[r*4 + v]: row r, columns 8v..<8v+8
-        var p0 = 0
-        while p0 < kc {
-            let n = min(avx2KChunk, kc - p0), first = p0 == 0
-            let a = pa + p0 * gemmMR, b = pb + p0 * gemmNR
-            for half in 0..<2 {
-                let bh = b + 16 * half, ah = acc + 2 * half
-                sgemmPass5(n, a, bh, ah, first)
-                if rows > 5 { sgemmPass5(n, a + 5, bh, ah + 20, first) }
-                if rows > 10 { sgemmPass4(n, a + 10, bh, ah + 40, first) }
+    withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2 * gemmMR) { park0 in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2 * gemmMR) { park1 in
+            // Half h's park: row r's two vectors (columns 16h + 0..<8, 16h + 8..<16) at 2r, 2r + 1.
+            let acc0 = park0.baseAddress!, acc1 = park1.baseAddress!
+            let chunks = (kc + avx2KChunk - 1) / avx2KChunk
+            var p0 = 0, chunk = 0
+            while p0 < kc {
+                chunk += 1
+                let n = kc * chunk / chunks - p0, first = p0 == 0
+                let a = pa + p0 * gemmMR, b = pb + p0 * gemmNR
+                for half in 0..<2 {
+                    let bh = b + 16 * half, ah = half == 0 ? acc0 : acc1
+                    sgemmPass5(n, a, bh, ah, first)
+                    if rows > 5 { sgemmPass5(n, a + 5, bh, ah + 10, first) }
+                    if rows > 10 { sgemmPass4(n, a + 10, bh, ah + 20, first) }
+                }
+                p0 += n
             }
-            p0 += n
-        }
-        var bias = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-        if let b = ep.bias { bias = (load8(b), load8(b + 8), load8(b + 16), load8(b + 24)) }
-        for r in 0..<rows {
-            let row = c + r * ldc, x = acc + 4 * r
-            storeRow8(x[0], row, ep, bias.0)
-            storeRow8(x[1], row + 8, ep, bias.1)
-            storeRow8(x[2], row + 16, ep, bias.2)
-            storeRow8(x[3], row + 24, ep, bias.3)
+            // kc == 0: no pass ran, and the tile is zero.
+            if kc == 0 { acc0.initialize(repeating: .zero, count: 2 * gemmMR); acc1.initialize(repeating: .zero, count: 2 * gemmMR) }
+            var bias = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+            if let b = ep.bias { bias = (load8(b), load8(b + 8), load8(b + 16), load8(b + 24)) }
+            for r in 0..<rows {
+                let row = c + r * ldc, x = acc0 + 2 * r, y = acc1 + 2 * r
+                storeRow8(x[0], row, ep, bias.0)
+                storeRow8(x[1], row + 8, ep, bias.1)
+                storeRow8(y[0], row + 16, ep, bias.2)
+                storeRow8(y[1], row + 24, ep, bias.3)
+            }
         }
     }
 }
 
-/// The AVX2 kernel's parked accumulators, `gemmMR` rows of 4 x 8 columns, as a value on the stack.
-struct AVX2Tile {
-    typealias Row = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
-    @inline(__always) static func zeroRow() -> Row { (.zero, .zero, .zero, .zero) }
-    var rows: (Row, Row, Row, Row, Row, Row, Row, Row, Row, Row, Row, Row, Row, Row) =
-        (zeroRow(), zeroRow(), zeroRow(), zeroRow(), zeroRow(), zeroRow(), zeroRow(), zeroRow(), zeroRow(), zeroRow(), zeroRow(),
-         zeroRow(), zeroRow(), zeroRow())
-}
-
-/// Steps of k per chunk of the AVX2 kernel: a chunk's A panel (14 x 128) and B panel (128 x 32)
-/// are 23 KiB, inside Zen 3's 32 KiB L1 with room for the tile.
+/// The most steps of k per chunk of the AVX2 kernel: a chunk's A panel (14 x 128) and B panel
+/// (128 x 32) are 23 KiB, inside Zen 3's 32 KiB L1 with room for the park.
 private let avx2KChunk = 128
 
 /// Rows 0-4 of `a` (a packed A panel, rows `gemmMR` apart along k) against 16 columns of `b` (a
 /// packed B panel, rows `gemmNR` apart) for `n` steps of k, continuing the accumulators at `acc`
-/// (rows 4 vectors apart; zero when `first`) and parking them there.
+/// (rows 2 vectors apart; zero when `first`) and parking them there.
 @inline(__always)
 private func sgemmPass5(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                         _ acc: UnsafeMutablePointer<SIMD8<Float>>, _ first: Bool) {
@@ -118,9 +119,9 @@ private func sgemmPass5(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
     var c2a = SIMD8<Float>(), c2b = SIMD8<Float>(), c3a = SIMD8<Float>(), c3b = SIMD8<Float>()
     var c4a = SIMD8<Float>(), c4b = SIMD8<Float>()
     if !first {
-        (c0a, c0b, c1a, c1b) = (acc[0], acc[1], acc[4], acc[5])
-        (c2a, c2b, c3a, c3b) = (acc[8], acc[9], acc[12], acc[13])
-        (c4a, c4b) = (acc[16], acc[17])
+        (c0a, c0b, c1a, c1b) = (acc[0], acc[1], acc[2], acc[3])
+        (c2a, c2b, c3a, c3b) = (acc[4], acc[5], acc[6], acc[7])
+        (c4a, c4b) = (acc[8], acc[9])
     }
     var ap = a, bp = b
     for _ in 0..<n {
@@ -133,9 +134,9 @@ private func sgemmPass5(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
         av = SIMD8(repeating: ap[4]); c4a.addProduct(av, b0); c4b.addProduct(av, b1)
         ap += gemmMR; bp += gemmNR
     }
-    (acc[0], acc[1], acc[4], acc[5]) = (c0a, c0b, c1a, c1b)
-    (acc[8], acc[9], acc[12], acc[13]) = (c2a, c2b, c3a, c3b)
-    (acc[16], acc[17]) = (c4a, c4b)
+    (acc[0], acc[1], acc[2], acc[3]) = (c0a, c0b, c1a, c1b)
+    (acc[4], acc[5], acc[6], acc[7]) = (c2a, c2b, c3a, c3b)
+    (acc[8], acc[9]) = (c4a, c4b)
 }
 
 /// `sgemmPass5` for 4 rows.
@@ -145,8 +146,8 @@ private func sgemmPass4(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
     var c0a = SIMD8<Float>(), c0b = SIMD8<Float>(), c1a = SIMD8<Float>(), c1b = SIMD8<Float>()
     var c2a = SIMD8<Float>(), c2b = SIMD8<Float>(), c3a = SIMD8<Float>(), c3b = SIMD8<Float>()
     if !first {
-        (c0a, c0b, c1a, c1b) = (acc[0], acc[1], acc[4], acc[5])
-        (c2a, c2b, c3a, c3b) = (acc[8], acc[9], acc[12], acc[13])
+        (c0a, c0b, c1a, c1b) = (acc[0], acc[1], acc[2], acc[3])
+        (c2a, c2b, c3a, c3b) = (acc[4], acc[5], acc[6], acc[7])
     }
     var ap = a, bp = b
     for _ in 0..<n {
@@ -158,8 +159,8 @@ private func sgemmPass4(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
         av = SIMD8(repeating: ap[3]); c3a.addProduct(av, b0); c3b.addProduct(av, b1)
         ap += gemmMR; bp += gemmNR
     }
-    (acc[0], acc[1], acc[4], acc[5]) = (c0a, c0b, c1a, c1b)
-    (acc[8], acc[9], acc[12], acc[13]) = (c2a, c2b, c3a, c3b)
+    (acc[0], acc[1], acc[2], acc[3]) = (c0a, c0b, c1a, c1b)
+    (acc[4], acc[5], acc[6], acc[7]) = (c2a, c2b, c3a, c3b)
 }
 
 /// `storeRow` for 8 values: the same operations in the same order, element by element.

@@ -12,7 +12,9 @@ final class GEMMMicroKernelTests: XCTestCase {
         for (kc, alpha, beta, bias, relu, rows) in [(1, Float(1), Float(0), false, false, gemmMR), (37, 1, 1, true, true, gemmMR),
                                                    (256, -0.5, 0.3, true, false, 9), (5, 2, 0, false, true, 1),
                                                    // Across the AVX2 kernel's k chunks (128), with each of its row passes last.
-                                                   (300, 1, 1, true, true, 12), (129, 1, 0.5, true, false, 5), (130, 1, 0, false, false, 6)] {
+                                                   (300, 1, 1, true, true, 12), (129, 1, 0.5, true, false, 5), (130, 1, 0, false, false, 6),
+                                                   // Chunks of uneven length (91, 91, 90); no k at all.
+                                                   (272, 1, 0, true, true, gemmMR), (0, 1, 1, true, false, 11)] {
             let pa = (0 ..< kc * gemmMR).map { _ in rng.nextUniform() * 2 - 1 }
             let pb = (0 ..< kc * gemmNR).map { _ in rng.nextUniform() * 2 - 1 }
             let biasValues = (0 ..< gemmNR).map { _ in rng.nextUniform() - 0.5 }
