@@ -188,6 +188,68 @@ final class StepKernelTests: XCTestCase {
         }
         XCTAssertEqual(mismatches, 0)
     }
+
+    /// The lazy (touched-row) updates of every optimizer over 3,000 touched rows of 8 (three
+    /// blocks of 1,024 rows, spread over the threads): the same bits on 1 and 2 threads as each
+    /// row's own update in turn, and rows without a gradient left as they were.
+    func testTouchedRowUpdatesAreEachRowsOwnOnAnyThreadCount() {
+        let v = 5_000, d = 8
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        var rng = SeededRNG(seed: 7)
+        var order = Array(0..<v)
+        for i in stride(from: v - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let rows = order.prefix(3_000).map { Int32($0) }
+        let grads = r([rows.count * d], 50).scalars
+        let value0 = r([v, d], 51).scalars, acc0 = r([v, d], 52, lo: 0.1, hi: 1).scalars
+        let power0 = (0..<v).map { Float($0 % 3) }
+        let step = AdamStep(lrCorrected: 0.01, vCorrection: 1.5, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        let decay = AccumulatorDecay(rate: 0.9, floor: 0.2)
+        // Each kernel, run on `threads`, returns its tensors' values after one update.
+        let kernels: [(String, (EmbeddingTable, Tensor, Tensor, Tensor) -> Void)] = [
+            ("adagrad", { t, a, _, _ in Kernels.adagradUpdateTouchedRows(t, accumulator: a, learningRate: 0.1) }),
+            ("adam", { t, a, m, _ in Kernels.adamUpdateTouchedRows(t, m: a, v: m, step) }),
+            ("gradient descent", { t, _, _, _ in Kernels.gradientDescentUpdateTouchedRows(t, learningRate: 0.1) }),
+            ("adagrad decay", { t, a, _, p in
+                Kernels.adagradDecayUpdateTouchedRows(t, accumulator: a, decayPower: p, periods: 2, learningRate: 0.1, decay: decay) }),
+        ]
+        for (name, kernel) in kernels {
+            var results: [[Float]] = []
+            for threads in [1, 2] {
+                Parallel.threads = threads
+                let table = EmbeddingTable(name: "t", value: Tensor(shape: [v, d], scalars: value0))
+                table.addGradient(rows: rows, values: grads[...])
+                let a = Tensor(shape: [v, d], scalars: acc0), m = Tensor(shape: [v, d], scalars: acc0)
+                let p = Tensor(shape: [v], scalars: power0)
+                kernel(table, a, m, p)
+                results.append(table.value.scalars + a.scalars + m.scalars + p.scalars)
+            }
+            XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern), "\(name): 1 and 2 threads differ")
+            // Row by row, as the kernels did before the split.
+            var value = value0, acc = acc0, m = acc0, power = power0
+            value.withUnsafeMutableBufferPointer { pv in acc.withUnsafeMutableBufferPointer { pa in m.withUnsafeMutableBufferPointer { pm in
+                grads.withUnsafeBufferPointer { g in
+                    for (slot, row) in rows.enumerated() {
+                        let r = Int(row) * d, gr = g.baseAddress! + slot * d
+                        let (p, a, mm) = (pv.baseAddress! + r, pa.baseAddress! + r, pm.baseAddress! + r)
+                        switch name {
+                        case "adagrad": Kernels.adagradRow(p, gr, a, d, 0.1)
+                        case "adam": Kernels.adamRow(p, gr, a, mm, d, step)
+                        case "gradient descent": Kernels.gradientDescentRow(p, gr, d, 0.1)
+                        default:
+                            if Int(power[Int(row)]) < 2 {
+                                power[Int(row)] += 1
+                                Kernels.adagradDecayRow(p, gr, a, d, 0.1, decay)
+                            } else {
+                                Kernels.adagradRow(p, gr, a, d, 0.1)
+                            }
+                        }
+                    }
+                }
+            } } }
+            XCTAssertEqual(results[0].map(\.bitPattern), (value + acc + m + power).map(\.bitPattern), "\(name): not each row's own update")
+        }
+    }
 }
 
 private extension Tensor {

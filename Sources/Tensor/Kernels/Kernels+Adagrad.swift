@@ -16,12 +16,7 @@ extension Kernels {
         checkRows("adagradUpdateTouchedRows", table, accumulator)
         let d = table.dim
         let p = table.value.storage.base + table.value.offset, acc = accumulator.storage.base + accumulator.offset
-        table.gradValues.withUnsafeBufferPointer { g in
-            for (slot, row) in table.touchedRows.enumerated() {
-                let r = Int(row) * d
-                adagradRow(p + r, g.baseAddress! + slot * d, acc + r, d, lr)
-            }
-        }
+        forEachTouchedRow(table) { row, g in adagradRow(p + row * d, g, acc + row * d, d, lr) }
     }
 
     @inline(__always)

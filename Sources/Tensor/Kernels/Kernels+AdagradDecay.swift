@@ -37,15 +37,13 @@ extension Kernels {
         let d = table.dim
         let p = table.value.storage.base + table.value.offset, acc = accumulator.storage.base + accumulator.offset
         let power = decayPower.storage.base + decayPower.offset
-        table.gradValues.withUnsafeBufferPointer { g in
-            for (slot, row) in table.touchedRows.enumerated() {
-                let r = Int(row) * d, gr = g.baseAddress! + slot * d
-                if Int(power[Int(row)]) < periods {
-                    power[Int(row)] += 1
-                    adagradDecayRow(p + r, gr, acc + r, d, lr, decay)
-                } else {
-                    adagradRow(p + r, gr, acc + r, d, lr)
-                }
+        forEachTouchedRow(table) { row, g in
+            let r = row * d
+            if Int(power[row]) < periods {
+                power[row] += 1
+                adagradDecayRow(p + r, g, acc + r, d, lr, decay)
+            } else {
+                adagradRow(p + r, g, acc + r, d, lr)
             }
         }
     }

@@ -34,12 +34,7 @@ extension Kernels {
                      "adamUpdateTouchedRows(\(table.name)): moments must be contiguous [\(table.rows), \(d)]")
         let p = table.value.storage.base + table.value.offset
         let pm = m.storage.base + m.offset, pv = v.storage.base + v.offset
-        table.gradValues.withUnsafeBufferPointer { g in
-            for (slot, row) in table.touchedRows.enumerated() {
-                let r = Int(row) * d
-                adamRow(p + r, g.baseAddress! + slot * d, pm + r, pv + r, d, s)
-            }
-        }
+        forEachTouchedRow(table) { row, g in adamRow(p + row * d, g, pm + row * d, pv + row * d, d, s) }
     }
 
     /// The update of n consecutive elements, 16 lanes at a time (the pointers never alias, which

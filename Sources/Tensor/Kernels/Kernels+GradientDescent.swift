@@ -11,11 +11,7 @@ extension Kernels {
     public static func gradientDescentUpdateTouchedRows(_ table: EmbeddingTable, learningRate lr: Float) {
         let d = table.dim
         let p = table.value.storage.base + table.value.offset
-        table.gradValues.withUnsafeBufferPointer { g in
-            for (slot, row) in table.touchedRows.enumerated() {
-                gradientDescentRow(p + Int(row) * d, g.baseAddress! + slot * d, d, lr)
-            }
-        }
+        forEachTouchedRow(table) { row, g in gradientDescentRow(p + row * d, g, d, lr) }
     }
 
     @inline(__always)
