@@ -6,8 +6,14 @@ import Foundation
 // optimiser keeps every one of them in a register; the inner loop is then only vmovups (2 loads of
 // B), vbroadcastss (14 loads of A) and vfmadd231ps (28).
 
-/// Rows of C per micro-tile (the height of a packed A panel).
+/// Rows of C per micro-tile (the height of a packed A panel). On AVX2 (`MMOE_AVX2`) 16: the model's
+/// row counts (128- and 256-row shards, 64- to 256-wide layers) are multiples of 16, so no panel is
+/// a short edge; 14 is what fits AVX-512's 32 registers (see the kernel below).
+#if MMOE_AVX2
+@usableFromInline let gemmMR = 16
+#else
 @usableFromInline let gemmMR = 14
+#endif
 /// Columns of C per micro-tile (the width of a packed B panel): two 16-float vectors.
 @usableFromInline let gemmNR = 32
 
@@ -52,23 +58,27 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
 /// result independent of where the tile sits in the matrix (and so of the thread split).
 #if MMOE_AVX2
 /// The micro-kernel on a CPU without AVX-512 (`MMOE_AVX2`, set by Package.swift for AVX2 targets):
-/// the AVX-512 tile's 28 accumulators would be 56 ymm registers of the 16 AVX2 has, and spill on
-/// every step (the GEMM ran at 0.35-0.46x OpenBLAS on a Zen 3). The same 14 x 32 tile over the same
-/// packed panels, in passes that each fit the 16 registers: rows 0-4, 5-9 and 10-13 of one 16-column
-/// half at a time (10 or 8 accumulators, two B vectors, the broadcast A element).
-/// NOTE: why these passes rather than 14 x 8 column strips (one B vector, 14 accumulators)? A strip
-/// needs 14 broadcasts per 14 FMAs, and Zen 3 issues two broadcasts a cycle, as many as FMAs: the
-/// strips ran at ~90% of peak when hot, these at ~95-98% (a C model of both on a Zen 3). The passes
-/// run over k in chunks of at most `avx2KChunk` steps (cut evenly: a kc of 272 is 91 + 91 + 90, not
-/// 128 + 128 + 16), the tile's accumulators parked on the stack between chunks, so one chunk's A
-/// and B panels stay in the 32 KiB L1 across its six passes.
+/// the AVX-512 kernel's 28 accumulators would be 56 ymm registers of the 16 AVX2 has, and spill on
+/// every step (the GEMM ran at 0.35-0.46x OpenBLAS on a Zen 3). Here the tile is 16 x 32, computed in
+/// passes that each fit the 16 registers: rows 0-5, 6-10 and 11-15 of one 16-column half at a time
+/// (12 or 10 accumulators, two B vectors, the broadcast A element).
+/// NOTE: why these passes rather than 8-column strips (one B vector, one accumulator per row)? A
+/// strip needs a broadcast per FMA, and Zen 3 issues two broadcasts a cycle, as many as FMAs; a
+/// pass of r rows needs r broadcasts per 2r FMAs. Why 16 rows (since 2026-12-05; it was the
+/// AVX-512 kernel's 14, as 5 + 5 + 4)? The shards' 128 and 256 rows and the layers' widths are
+/// multiples of 16, so every panel is full: with 14, a 128-row block ended in a 2-row panel and a
+/// 192-row one in 10, and the 4-row pass had 8 accumulators, just the 4-cycle FMA latency's worth.
+/// The passes run over k in chunks of at most `avx2KChunk` steps (cut evenly: a kc of 272 is 91 +
+/// 91 + 90, not 128 + 128 + 16), the tile's accumulators parked on the stack between chunks, so one
+/// chunk's A and B panels stay in the 32 KiB L1 across its six passes.
 /// Every element of C is the same sequence of fused multiply-adds over k as in the AVX-512 kernel
-/// (parking a Float in memory is exact), merged by the same epilogue, so the results are the same bits.
-/// NOTE: the park is two `withUnsafeTemporaryAllocation`s of 896 bytes, one per 16-column half.
+/// (parking a Float in memory is exact), merged by the same epilogue, so the results are the same
+/// bits whatever the tile's height.
+/// NOTE: the park is two `withUnsafeTemporaryAllocation`s of 1,024 bytes, one per 16-column half.
 /// That call places up to 1 KiB on the stack and goes to malloc above it: as one 1,792-byte tile
 /// it cost a malloc and a free per call (~4% of a two-thread step). A Swift value of that size
-/// instead is zeroed on every call, a 1,792-byte memset (~1.2% of a one-thread DeepRec step); no
-/// parked value is read before a pass has written it, so the park needs no zeroing.
+/// instead is zeroed on every call, a memset (~1.2% of a one-thread DeepRec step); no parked value
+/// is read before a pass has written it, so the park needs no zeroing.
 @inline(never)
 @usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
                                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int = gemmMR, ep: GEMMEpilogue) {
@@ -84,9 +94,9 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
                 let a = pa + p0 * gemmMR, b = pb + p0 * gemmNR
                 for half in 0..<2 {
                     let bh = b + 16 * half, ah = half == 0 ? acc0 : acc1
-                    sgemmPass5(n, a, bh, ah, first)
-                    if rows > 5 { sgemmPass5(n, a + 5, bh, ah + 10, first) }
-                    if rows > 10 { sgemmPass4(n, a + 10, bh, ah + 20, first) }
+                    sgemmPass6(n, a, bh, ah, first)
+                    if rows > 6 { sgemmPass5(n, a + 6, bh, ah + 12, first) }
+                    if rows > 11 { sgemmPass5(n, a + 11, bh, ah + 22, first) }
                 }
                 p0 += n
             }
@@ -105,13 +115,42 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
     }
 }
 
-/// The most steps of k per chunk of the AVX2 kernel: a chunk's A panel (14 x 128) and B panel
-/// (128 x 32) are 23 KiB, inside Zen 3's 32 KiB L1 with room for the park.
+/// The most steps of k per chunk of the AVX2 kernel: a chunk's A panel (16 x 128) and B panel
+/// (128 x 32) are 24 KiB, inside Zen 3's 32 KiB L1 with room for the park.
 private let avx2KChunk = 128
 
-/// Rows 0-4 of `a` (a packed A panel, rows `gemmMR` apart along k) against 16 columns of `b` (a
+/// Rows 0-5 of `a` (a packed A panel, rows `gemmMR` apart along k) against 16 columns of `b` (a
 /// packed B panel, rows `gemmNR` apart) for `n` steps of k, continuing the accumulators at `acc`
 /// (rows 2 vectors apart; zero when `first`) and parking them there.
+@inline(__always)
+private func sgemmPass6(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                        _ acc: UnsafeMutablePointer<SIMD8<Float>>, _ first: Bool) {
+    var c0a = SIMD8<Float>(), c0b = SIMD8<Float>(), c1a = SIMD8<Float>(), c1b = SIMD8<Float>()
+    var c2a = SIMD8<Float>(), c2b = SIMD8<Float>(), c3a = SIMD8<Float>(), c3b = SIMD8<Float>()
+    var c4a = SIMD8<Float>(), c4b = SIMD8<Float>(), c5a = SIMD8<Float>(), c5b = SIMD8<Float>()
+    if !first {
+        (c0a, c0b, c1a, c1b) = (acc[0], acc[1], acc[2], acc[3])
+        (c2a, c2b, c3a, c3b) = (acc[4], acc[5], acc[6], acc[7])
+        (c4a, c4b, c5a, c5b) = (acc[8], acc[9], acc[10], acc[11])
+    }
+    var ap = a, bp = b
+    for _ in 0..<n {
+        let b0 = load8(bp), b1 = load8(bp + 8)
+        var av: SIMD8<Float>
+        av = SIMD8(repeating: ap[0]); c0a.addProduct(av, b0); c0b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[1]); c1a.addProduct(av, b0); c1b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[2]); c2a.addProduct(av, b0); c2b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[3]); c3a.addProduct(av, b0); c3b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[4]); c4a.addProduct(av, b0); c4b.addProduct(av, b1)
+        av = SIMD8(repeating: ap[5]); c5a.addProduct(av, b0); c5b.addProduct(av, b1)
+        ap += gemmMR; bp += gemmNR
+    }
+    (acc[0], acc[1], acc[2], acc[3]) = (c0a, c0b, c1a, c1b)
+    (acc[4], acc[5], acc[6], acc[7]) = (c2a, c2b, c3a, c3b)
+    (acc[8], acc[9], acc[10], acc[11]) = (c4a, c4b, c5a, c5b)
+}
+
+/// `sgemmPass6` for 5 rows.
 @inline(__always)
 private func sgemmPass5(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                         _ acc: UnsafeMutablePointer<SIMD8<Float>>, _ first: Bool) {
@@ -137,30 +176,6 @@ private func sgemmPass5(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
     (acc[0], acc[1], acc[2], acc[3]) = (c0a, c0b, c1a, c1b)
     (acc[4], acc[5], acc[6], acc[7]) = (c2a, c2b, c3a, c3b)
     (acc[8], acc[9]) = (c4a, c4b)
-}
-
-/// `sgemmPass5` for 4 rows.
-@inline(__always)
-private func sgemmPass4(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                        _ acc: UnsafeMutablePointer<SIMD8<Float>>, _ first: Bool) {
-    var c0a = SIMD8<Float>(), c0b = SIMD8<Float>(), c1a = SIMD8<Float>(), c1b = SIMD8<Float>()
-    var c2a = SIMD8<Float>(), c2b = SIMD8<Float>(), c3a = SIMD8<Float>(), c3b = SIMD8<Float>()
-    if !first {
-        (c0a, c0b, c1a, c1b) = (acc[0], acc[1], acc[2], acc[3])
-        (c2a, c2b, c3a, c3b) = (acc[4], acc[5], acc[6], acc[7])
-    }
-    var ap = a, bp = b
-    for _ in 0..<n {
-        let b0 = load8(bp), b1 = load8(bp + 8)
-        var av: SIMD8<Float>
-        av = SIMD8(repeating: ap[0]); c0a.addProduct(av, b0); c0b.addProduct(av, b1)
-        av = SIMD8(repeating: ap[1]); c1a.addProduct(av, b0); c1b.addProduct(av, b1)
-        av = SIMD8(repeating: ap[2]); c2a.addProduct(av, b0); c2b.addProduct(av, b1)
-        av = SIMD8(repeating: ap[3]); c3a.addProduct(av, b0); c3b.addProduct(av, b1)
-        ap += gemmMR; bp += gemmNR
-    }
-    (acc[0], acc[1], acc[2], acc[3]) = (c0a, c0b, c1a, c1b)
-    (acc[4], acc[5], acc[6], acc[7]) = (c2a, c2b, c3a, c3b)
 }
 
 /// `storeRow` for 8 values: the same operations in the same order, element by element.

@@ -95,6 +95,8 @@ private func copyRun<C: PackConversion>(_ s: UnsafePointer<Float>, _ d: UnsafeMu
     if width == 32 {
         store16(C.apply(load16(s)), d)
         store16(C.apply(load16(s + 16)), d + 16)
+    } else if width == 16 {
+        store16(C.apply(load16(s)), d)
     } else if width == 14 {
         let from = UnsafeRawPointer(s), to = UnsafeMutableRawPointer(d)
         var v8 = from.loadUnaligned(as: SIMD8<Float>.self)

@@ -66,7 +66,7 @@ final class GEMMSharedATests: XCTestCase {
 
     /// The memo offsets: k-blocks one after the other, each holding every row panel.
     func testPackedAOffsets() {
-        let m = 30, k = 700, kc = gemmKC(k), mPadded = 3 * gemmMR
+        let m = 30, k = 700, kc = gemmKC(k), mPadded = (m + gemmMR - 1) / gemmMR * gemmMR
         XCTAssertEqual(GEMMProblem.packedAFloats(m: m, k: k), mPadded * kc * 3)
         XCTAssertEqual(GEMMProblem.packedAOffset(m: m, k: k, pc: 0, ic: 0, kc: kc), 0)
         XCTAssertEqual(GEMMProblem.packedAOffset(m: m, k: k, pc: 2 * kc, ic: gemmMR, kc: k - 2 * kc), 2 * mPadded * kc + gemmMR * (k - 2 * kc))
