@@ -1,7 +1,9 @@
-// The bottom-edge micro-kernel. A block's last row panel often holds only a few rows: a 128-row
-// shard is 9 panels of 14 rows and one of 2, a 127-row weight gradient ends with 1, a 256-row one
-// with 4. The 14-row kernel would still run all 28 accumulators for them (with the 128-row shards
-// ~9% of the kernel's multiply-adds went to zero padding); this one keeps 4 rows (8 accumulators).
+// The bottom-edge micro-kernel. A block's last row panel often holds only a few rows: with the
+// AVX-512 kernel's 14-row panels a 128-row shard is 9 panels of 14 rows and one of 2, a 127-row
+// weight gradient ends with 1, a 256-row one with 4. The 14-row kernel would still run all 28
+// accumulators for them (with the 128-row shards ~9% of the kernel's multiply-adds went to zero
+// padding); this one keeps 4 rows (8 accumulators). With AVX2's 16-row panels most of the model's
+// row counts are whole panels; a 127-row gradient still ends in 15 rows, a 475-row one in 11.
 // NOTE: each accumulator is the same fused multiply-add chain over k in the same order as in
 // `sgemmMicroKernel`, and the epilogue is the same `storeRow`, so which kernel computes a row never
 // changes a bit (and so neither do thread splits, which move the row edges).
@@ -12,7 +14,7 @@
 #if MMOE_AVX2
 /// `sgemmMicroKernel` for a tile of at most `gemmEdgeMR` valid rows, on AVX2 (`MMOE_AVX2`). The
 /// 16-lane form below keeps 8 SIMD16 accumulators, 16 of AVX2's 16 ymm registers before B and the
-/// broadcast, so it spilled; and a 128-row shard's last panel has 2 rows, half of the 4 it ran.
+/// broadcast, so it spilled; and a 128-row shard's last 14-row panel had 2 rows, half of the 4 it ran.
 /// Here up to 2 rows take all 32 columns at once (8 ymm accumulators), 3 or 4 rows two halves of 16
 /// (8 each). Every element is still the same fused multiply-add chain over k and the same epilogue.
 @inline(never)
