@@ -46,8 +46,13 @@ private func packPanels<C: PackConversion>(_ src: UnsafePointer<Float>, ld: Int,
         packAdjacent(src, ld: ld, lines: lines, kc: kc, width: width, c, into: dst)
         return
     }
+    #if MMOE_AVX2
+    // The 8-line groups of the AVX2 transpose must tile the panel.
+    assert(width % 8 == 0, "packPanels: width \(width) is not a multiple of 8")
+    #else
     // The 16-float stores of the transpose spill past a group of lines only when one group covers the panel.
     assert(width < 16 || width % 16 == 0, "packPanels: width \(width) is neither < 16 nor a multiple of 16")
+    #endif
     var out = dst
     var l = 0
     while l < lines {
@@ -129,9 +134,8 @@ private func copyRun<C: PackConversion>(_ s: UnsafePointer<Float>, _ d: UnsafeMu
 /// the line; kc < 16 goes element by element.
 #if MMOE_AVX2
 /// The same on AVX2 (`MMOE_AVX2`), 8 lines x 8 steps at a time: the 16 x 16 block is 32 ymm
-/// registers of the 16 AVX2 has and spilled. The groups of 8 lines go from the panel's last to its
-/// first: a width-14 panel's second group (lines 8-15) spills 2 values of each step onto the next
-/// step's first slots, which the first group then overwrites; its last step is stored short.
+/// registers of the 16 AVX2 has and spilled. AVX2's panels are 16 (A) and 32 (B) lines wide, so
+/// every group of 8 lines lies inside its panel and no store spills past it.
 @inline(__always)
 private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>, ld: Int, lines: Int, kc: Int, width: Int,
                                                     _: C.Type, into out: UnsafeMutablePointer<Float>) {
@@ -150,16 +154,16 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
     }
     withUnsafePointer(to: SIMD8<Float>()) { zeroVector in
         let zeros = UnsafeRawPointer(zeroVector).assumingMemoryBound(to: Float.self)
-        var g = (width &- 1) / 8 &* 8
-        while g >= 0 {
-            // Lines g..<g+8: the first `cols` belong to the panel, of which the first `real` carry data.
-            let cols = min(8, width &- g), real = min(cols, count &- g)
+        var g = 0
+        while g < width {
+            // Lines g..<g+8, of which the first `real` carry data (the rest of the panel is zero).
+            let real = min(8, count &- g)
             let base = src + g &* ld
             var p0 = 0
             while true {
                 let s = base + p0
                 let t: Block8
-                if lines &- g >= 8 {
+                if real == 8 {
                     t = transpose8((load8(s), load8(s + ld), load8(s + 2 &* ld), load8(s + 3 &* ld),
                                     load8(s + 4 &* ld), load8(s + 5 &* ld), load8(s + 6 &* ld), load8(s + 7 &* ld)))
                 } else {
@@ -169,18 +173,11 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
                 let d = out + (p0 &* width &+ g)
                 @inline(__always) func put(_ j: Int, _ v: SIMD8<Float>) { store8(apply(v), d + j &* width) }
                 put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3)
-                put(4, t.4); put(5, t.5); put(6, t.6)
-                if cols == 8 || p0 &+ 8 < kc {
-                    put(7, t.7)
-                } else {
-                    let last = d + 7 &* width
-                    let v = apply(t.7)
-                    for r in 0..<cols { last[r] = v[r] }
-                }
+                put(4, t.4); put(5, t.5); put(6, t.6); put(7, t.7)
                 if p0 &+ 8 == kc { break }
                 p0 = min(p0 &+ 8, kc &- 8)
             }
-            g &-= 8
+            g &+= 8
         }
     }
 }

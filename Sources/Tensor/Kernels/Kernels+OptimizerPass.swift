@@ -28,7 +28,7 @@ extension Kernels {
     }
 
     /// Runs `body(row, grad)` for each row of `table` that has a gradient (`grad`: its `D` values),
-    /// in blocks of ~8k elements over the worker pool once there are two blocks or more. Each
+    /// in blocks of ~8k elements over the worker pool (a single block stays on the calling thread). Each
     /// touched row is updated on its own (rows are distinct), so the split never changes a value.
     /// NOTE: on one thread this was ~1.6% of a two-thread DeepRec step on Taobao (about 4,000
     /// touched rows of 16), with the second core idle.
@@ -38,7 +38,7 @@ extension Kernels {
         let perBlock = max(1, 8_192 / max(d, 1)), blocks = (count + perBlock - 1) / perBlock
         table.gradValues.withUnsafeBufferPointer { g in
             table.touchedRows.withUnsafeBufferPointer { rows in
-                Parallel.forEach(blocks, threads: blocks >= 2 ? Parallel.threads : 1) { block in
+                Parallel.forEach(blocks) { block in
                     for slot in (block * perBlock)..<min(count, (block + 1) * perBlock) {
                         body(Int(rows[slot]), g.baseAddress! + slot * d)
                     }
