@@ -45,8 +45,8 @@ final class ThreadCountTests: XCTestCase {
         XCTAssertNotEqual(one.values, try MMoEModel(config, seed: 3).parameters.values.scalars)
     }
 
-    /// Evaluation in chunks of 1000 rows (two shards of 500 at 2 threads, then one of 100) gives the
-    /// bits of one forward pass over all 1100 rows.
+    /// Evaluation in chunks of 1000 rows (two shards of 500 at 2 threads, then one of 100), each
+    /// shard in blocks of any size, gives the bits of one forward pass over all 1100 rows.
     func testEvaluationIsBitIdenticalForAnyThreadCountAndChunkSize() throws {
         let data = TrainingTests.easyData(rows: 1100, seed: 4)
         let trainer = try makeTrainer(evalBatchSize: 1000)
@@ -57,6 +57,13 @@ final class ThreadCountTests: XCTestCase {
         for threads in [1, 2] {
             Parallel.threads = threads
             XCTAssertTrue(trainer.predictLogits(data) == reference, "\(threads) threads")
+            // Shards of 500 rows go through in blocks (256 by default; 500 and 100 are 256 + 244 and
+            // one short block); blocks of one row and of the whole shard give the same bits.
+            for blockRows in [1, 7, 256, 500, 10_000] {
+                var predictor = Predictor(model: trainer.model, chunkRows: 1000)
+                predictor.blockRows = blockRows
+                XCTAssertTrue(predictor.logits(data) == reference, "\(threads) threads, blocks of \(blockRows) rows")
+            }
         }
     }
 }

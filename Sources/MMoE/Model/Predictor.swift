@@ -7,9 +7,9 @@ import Datasets
 ///
 /// Rows go `chunkRows` at a time; each chunk is cut into one row shard per thread (at least
 /// `minShardRows` rows each), and the shards gather their rows and run their forward passes
-/// concurrently, each on one core with single-threaded GEMMs, without a tape and without dropout.
-/// Rows do not interact in a forward pass, so neither the chunk size nor the thread count changes a
-/// bit of the result.
+/// concurrently, each on one core with single-threaded GEMMs, without a tape and without dropout,
+/// `blockRows` rows at a time. Rows do not interact in a forward pass, so neither the chunk size,
+/// the block size nor the thread count changes a bit of the result.
 public struct Predictor {
     /// The model whose eval-mode forward pass is run.
     public let model: MMoEModel
@@ -17,6 +17,12 @@ public struct Predictor {
     public var tapeOptions: TapeOptions
     /// Rows per forward chunk.
     public var chunkRows: Int
+    /// Rows a shard takes through the whole network at a time. A shard of a 4,096-row chunk used
+    /// to go through at once (2,048 rows on two threads): each layer's output (`[E, 2048, 256]`,
+    /// 6 MB for the reference model) then came back from L3 or memory for the next layer and
+    /// the mixture. In blocks of 256 rows the activations stay in L2 between layers: Census
+    /// evaluation went from 82-85% of its GEMM bound to 95-100% on one thread of a Zen 3.
+    public var blockRows = 256
 
     /// Rows per shard below which a chunk is not cut further.
     public static let minShardRows = 256
@@ -66,14 +72,20 @@ public struct Predictor {
         while start < data.count {
             let end = min(start + chunkRows, data.count), n = end - start
             try chunk(start..<end)
+            precondition(blockRows > 0, "Predictor: blockRows must be positive, got \(blockRows)")
             let shards = max(1, min(Parallel.threads, n / Self.minShardRows))
             let logits = Tensor(uninitializedShape: [tasks, n])   // [T, n]
             Parallel.forEach(shards) { s in
-                let rows = (start + s * n / shards)..<(start + (s + 1) * n / shards)
-                var rng = SeededRNG(seed: 0) // unused: no dropout outside training
-                let (part, table) = batch(rows)
-                let out = model.logits(part, tape: Tape(recording: false, options: tapeOptions), training: false, rng: &rng, embedding: table)
-                logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(out.value)
+                let shard = (start + s * n / shards)..<(start + (s + 1) * n / shards)
+                var lo = shard.lowerBound
+                while lo < shard.upperBound {
+                    let rows = lo..<min(shard.upperBound, lo + blockRows)
+                    var rng = SeededRNG(seed: 0) // unused: no dropout outside training
+                    let (part, table) = batch(rows)
+                    let out = model.logits(part, tape: Tape(recording: false, options: tapeOptions), training: false, rng: &rng, embedding: table)
+                    logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(out.value)
+                    lo = rows.upperBound
+                }
             }
             for t in 0..<tasks { out[t].append(contentsOf: logits.select(0, t).scalars) }
             start = end
