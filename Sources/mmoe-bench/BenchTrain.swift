@@ -232,17 +232,22 @@ func stepGEMMs(_ c: MMoEConfig, batch b: Int) -> [(m: Int, k: Int, n: Int, varia
 
 /// The time evaluation's GEMMs take on their own for `rows` rows: the forward products (NN) only,
 /// as `Predictor` runs them: chunks of `chunkRows` rows cut into one shard per thread (no smaller
-/// than `Predictor.minShardRows`), each shard's GEMMs on one core. Each shard size is timed at one
-/// thread, and the shards of a chunk are assumed to run perfectly in parallel.
-func evalBoundSeconds(_ c: MMoEConfig, rows: Int, chunkRows: Int, threads: Int) -> Double {
-    var perShardRows: [Int: Double] = [:]   // one shard's GEMM seconds, by its rows
-    func shardSeconds(_ m: Int) -> Double {
-        if let s = perShardRows[m] { return s }
+/// than `Predictor.minShardRows`), each shard's GEMMs on one core, `blockRows` rows at a time.
+/// Each block size is timed at one thread, and the shards of a chunk are assumed to run
+/// perfectly in parallel.
+func evalBoundSeconds(_ c: MMoEConfig, rows: Int, chunkRows: Int, threads: Int,
+                      blockRows: Int = Predictor.defaultBlockRows) -> Double {
+    var perBlockRows: [Int: Double] = [:]   // one block's GEMM seconds, by its rows
+    func blockSeconds(_ m: Int) -> Double {
+        if let s = perBlockRows[m] { return s }
         let s = stepGEMMs(c, batch: m).filter { $0.variant == "NN" }.reduce(0) { total, g in
             total + Double(g.count) * 2 * Double(g.m * g.n * g.k) / (measureOurs(m: g.m, k: g.k, n: g.n, variant: "NN", threads: 1) * 1e9)
         }
-        perShardRows[m] = s
+        perBlockRows[m] = s
         return s
+    }
+    func shardSeconds(_ m: Int) -> Double {
+        Double(m / blockRows) * (m >= blockRows ? blockSeconds(blockRows) : 0) + (m % blockRows > 0 ? blockSeconds(m % blockRows) : 0)
     }
     var total = 0.0, start = 0
     while start < rows {

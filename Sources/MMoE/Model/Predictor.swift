@@ -22,7 +22,9 @@ public struct Predictor {
     /// 6 MB for the reference model) then came back from L3 or memory for the next layer and
     /// the mixture. In blocks of 256 rows the activations stay in L2 between layers: Census
     /// evaluation went from 82-85% of its GEMM bound to 95-100% on one thread of a Zen 3.
-    public var blockRows = 256
+    public var blockRows = Predictor.defaultBlockRows
+    /// `blockRows` unless set: what evaluation and `mmoe-predict` run.
+    public static let defaultBlockRows = 256
 
     /// Rows per shard below which a chunk is not cut further.
     public static let minShardRows = 256
