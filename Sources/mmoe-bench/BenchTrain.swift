@@ -247,7 +247,8 @@ func evalBoundSeconds(_ c: MMoEConfig, rows: Int, chunkRows: Int, threads: Int,
         return s
     }
     func shardSeconds(_ m: Int) -> Double {
-        Double(m / blockRows) * (m >= blockRows ? blockSeconds(blockRows) : 0) + (m % blockRows > 0 ? blockSeconds(m % blockRows) : 0)
+        let full = m / blockRows, rest = m % blockRows
+        return (full > 0 ? Double(full) * blockSeconds(blockRows) : 0) + (rest > 0 ? blockSeconds(rest) : 0)
     }
     var total = 0.0, start = 0
     while start < rows {

@@ -71,11 +71,11 @@ public struct Predictor {
         let tasks = model.config.numTasks
         var out = [[Float]](repeating: [], count: tasks)
         for t in 0..<tasks { out[t].reserveCapacity(data.count) }
+        precondition(blockRows > 0, "Predictor: blockRows must be positive, got \(blockRows)")
         var start = 0
         while start < data.count {
             let end = min(start + chunkRows, data.count), n = end - start
             try chunk(start..<end)
-            precondition(blockRows > 0, "Predictor: blockRows must be positive, got \(blockRows)")
             let shards = max(1, min(Parallel.threads, n / Self.minShardRows))
             let logits = Tensor(uninitializedShape: [tasks, n])   // [T, n]
             Parallel.forEach(shards) { s in
