@@ -232,11 +232,11 @@ func stepGEMMs(_ c: MMoEConfig, batch b: Int) -> [(m: Int, k: Int, n: Int, varia
 
 /// The time evaluation's GEMMs take on their own for `rows` rows: the forward products (NN) only,
 /// as `Predictor` runs them: chunks of `chunkRows` rows cut into one shard per thread (no smaller
-/// than `Predictor.minShardRows`), each shard's GEMMs on one core, `blockRows` rows at a time.
-/// Each block size is timed at one thread, and the shards of a chunk are assumed to run
-/// perfectly in parallel.
-func evalBoundSeconds(_ c: MMoEConfig, rows: Int, chunkRows: Int, threads: Int,
-                      blockRows: Int = Predictor.defaultBlockRows) -> Double {
+/// than `Predictor.minShardRows`), each shard's GEMMs on one core, `Predictor.defaultBlockRows`
+/// rows at a time. Each block size is timed at one thread, and the shards of a chunk are assumed
+/// to run perfectly in parallel.
+func evalBoundSeconds(_ c: MMoEConfig, rows: Int, chunkRows: Int, threads: Int) -> Double {
+    let blockRows = Predictor.defaultBlockRows
     var perBlockRows: [Int: Double] = [:]   // one block's GEMM seconds, by its rows
     func blockSeconds(_ m: Int) -> Double {
         if let s = perBlockRows[m] { return s }

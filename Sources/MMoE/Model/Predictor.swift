@@ -80,14 +80,12 @@ public struct Predictor {
             let logits = Tensor(uninitializedShape: [tasks, n])   // [T, n]
             Parallel.forEach(shards) { s in
                 let shard = (start + s * n / shards)..<(start + (s + 1) * n / shards)
-                var lo = shard.lowerBound
-                while lo < shard.upperBound {
+                for lo in stride(from: shard.lowerBound, to: shard.upperBound, by: blockRows) {
                     let rows = lo..<min(shard.upperBound, lo + blockRows)
                     var rng = SeededRNG(seed: 0) // unused: no dropout outside training
                     let (part, table) = batch(rows)
                     let out = model.logits(part, tape: Tape(recording: false, options: tapeOptions), training: false, rng: &rng, embedding: table)
                     logits.slice(1, (rows.lowerBound - start)..<(rows.upperBound - start)).assign(out.value)
-                    lo = rows.upperBound
                 }
             }
             for t in 0..<tasks { out[t].append(contentsOf: logits.select(0, t).scalars) }
