@@ -25,7 +25,7 @@ extension GEMMProblem {
     /// can read the pack `self` leaves in the memo.
     func sharesPackedA(with next: GEMMProblem) -> Bool {
         m > 0 && k > 0 && a == next.a && lda == next.lda && transA == next.transA && m == next.m && k == next.k
-            && roundToBFloat16 == next.roundToBFloat16 && n > gemmSmallN && next.n > gemmSmallN
+            && roundToBFloat16 == next.roundToBFloat16 && takesBlockedKernel && next.takesBlockedKernel
             && GEMMProblem.packedAFloats(m: m, k: k) <= gemmSharedAMaxFloats
     }
 

@@ -124,7 +124,14 @@ func gemmSolve(_ p: GEMMProblem, scratch: GEMMScratch, aPack: GEMMAPackReuse = .
     }
     if p.n <= gemmSmallN {
         gemmSmallN(p, scratch: scratch)
+    } else if p.k <= gemmSmallK {
+        gemmSmallK(p, scratch: scratch)
     } else {
         gemmBlocked(p, scratch: scratch, aPack: aPack)
     }
+}
+
+extension GEMMProblem {
+    /// Whether `gemmSolve` gives this shape to the blocked kernel (not the small-n or small-k path).
+    var takesBlockedKernel: Bool { n > gemmSmallN && k > gemmSmallK }
 }

@@ -3,9 +3,9 @@ import Tensor
 
 /// Shapes (M x K x N) the model multiplies: a 256-row batch through expert and tower layers, the
 /// 3-way head (k = 128, and the gates' k = 127 of the 127 inputs, whose k tail is not a multiple of
-/// 16), and a large square reference.
+/// 16), the gates' input gradient (k = 3 experts, NT), and a large square reference.
 private let gemmBenchShapes: [(m: Int, k: Int, n: Int)] = [
-    (256, 127, 256), (256, 256, 128), (256, 128, 256), (256, 128, 3), (256, 127, 3), (1024, 1024, 1024),
+    (256, 127, 256), (256, 256, 128), (256, 128, 256), (256, 128, 3), (256, 127, 3), (256, 3, 127), (1024, 1024, 1024),
 ]
 private let gemmBenchVariants = ["NN", "NT", "TN"]
 

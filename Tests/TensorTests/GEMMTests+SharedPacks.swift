@@ -35,7 +35,7 @@ final class GEMMSharedPackTests: XCTestCase {
             Product(transA: true, transB: false, m: 37, n: 45, k: 19, offset: 5, bias: true),
             Product(transA: true, transB: true, m: 29, n: 70, k: 33, offset: 11, relu: true),
             Product(transA: false, transB: false, m: 20, n: 33, k: 700, offset: 3, threads: 2),  // three k-blocks
-            Product(transA: false, transB: true, m: 3, n: gemmNC + 40, k: 5, offset: 1, bias: true),  // two nc-blocks
+            Product(transA: false, transB: true, m: 3, n: gemmNC + 40, k: gemmSmallK + 1, offset: 1, bias: true),  // two nc-blocks
             Product(transA: false, transB: false, m: 300, n: 96, k: 64, offset: 7, threads: 2),   // split by rows
         ]
         var rng = SeededRNG(seed: 5)
