@@ -1,7 +1,7 @@
 // The small-k path (k <= gemmSmallK, n above the small-n path's): a rank-k update such as the
 // gates' input gradient `dX = dG · Wᵀ` (k = the number of experts) or a tower's logit gradient
 // (k = 1). The blocked kernel would pack A and B for a k-deep block and run every micro-tile for a
-// handful of multiply-adds per element (128x3x127 NT ran at 7.5 GFLOP/s, 0.4x OpenBLAS, on a Zen 3).
+// handful of multiply-adds per element (128x3x127 NT ran at 7-14 GFLOP/s, 0.4-0.7x OpenBLAS, on a Zen 3).
 // Here op(B) is copied once into k contiguous rows and every row of C is computed directly: per
 // vector of columns, k broadcasts of op(A)'s row against op(B)'s rows, then the epilogue.
 // NOTE: every element is the blocked kernel's exact sequence for a single k-block (k <= 8 is one
@@ -30,10 +30,11 @@ func gemmSmallK(_ p: GEMMProblem, scratch: GEMMScratch) {
 
 /// The small-k kernel over one problem; op(A) and op(B) go through `C.apply` as they are copied.
 private func gemmSmallKCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMScratch, _: C.Type) {
-    let k = p.k, n = p.n, m = p.m
+    let k = p.k, n = p.n
     precondition(k >= 1 && k <= gemmSmallK, "gemmSmallK: k = \(k)")
-    // op(B) as k rows of n floats (n apart), then op(A) as m rows of k floats.
-    let b = scratch.buffer(atLeast: k * n + m * k)
+    // op(B) as k rows of n floats (n apart), then a block of op(A)'s rows, k floats each (in
+    // blocks, so the scratch does not grow with m).
+    let b = scratch.buffer(atLeast: k * n + smallKRowBlock * k)
     let a = b + k * n
     for q in 0..<k {
         let row = b + q * n
@@ -44,21 +45,28 @@ private func gemmSmallKCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
             for j in 0..<n { row[j] = C.apply(src[j]) }
         }
     }
-    for i in 0..<m {
-        for q in 0..<k { a[i * k + q] = C.apply(p.aAt(i, q).pointee) }
-    }
-    // A constant k (a generic specialisation per depth) unrolls each element's chain.
-    switch k {
-    case 1: smallKRows(p, a: a, b: b, SmallKDepth1.self)
-    case 2: smallKRows(p, a: a, b: b, SmallKDepth2.self)
-    case 3: smallKRows(p, a: a, b: b, SmallKDepth3.self)
-    case 4: smallKRows(p, a: a, b: b, SmallKDepth4.self)
-    case 5: smallKRows(p, a: a, b: b, SmallKDepth5.self)
-    case 6: smallKRows(p, a: a, b: b, SmallKDepth6.self)
-    case 7: smallKRows(p, a: a, b: b, SmallKDepth7.self)
-    default: smallKRows(p, a: a, b: b, SmallKDepth8.self)
+    for i0 in stride(from: 0, to: p.m, by: smallKRowBlock) {
+        let rows = min(smallKRowBlock, p.m - i0)
+        for i in 0..<rows {
+            for q in 0..<k { a[i * k + q] = C.apply(p.aAt(i0 + i, q).pointee) }
+        }
+        let block = p.block(rows: i0, rows, cols: 0, n)
+        // A constant k (a generic specialisation per depth) unrolls each element's chain.
+        switch k {
+        case 1: smallKRows(block, a: a, b: b, SmallKDepth1.self)
+        case 2: smallKRows(block, a: a, b: b, SmallKDepth2.self)
+        case 3: smallKRows(block, a: a, b: b, SmallKDepth3.self)
+        case 4: smallKRows(block, a: a, b: b, SmallKDepth4.self)
+        case 5: smallKRows(block, a: a, b: b, SmallKDepth5.self)
+        case 6: smallKRows(block, a: a, b: b, SmallKDepth6.self)
+        case 7: smallKRows(block, a: a, b: b, SmallKDepth7.self)
+        default: smallKRows(block, a: a, b: b, SmallKDepth8.self)
+        }
     }
 }
+
+/// Rows of op(A) copied at a time.
+private let smallKRowBlock = 256
 
 /// k as a type, so that `smallKRows` is specialised (and its k-loop unrolled) for each depth.
 private protocol SmallKDepth { static var k: Int { get } }

@@ -7,12 +7,13 @@ import XCTest
 final class GEMMSmallKTests: XCTestCase {
     /// `sgemm` (which now takes the small-k path) against `gemmBlocked` run on the same problem,
     /// bit for bit, over every k up to 8, vector and scalar column tails, all transposes,
-    /// alpha/beta/bias/ReLU, bfloat16 rounding and padded leading dimensions.
+    /// alpha/beta/bias/ReLU, bfloat16 rounding, padded leading dimensions and more rows than
+    /// one copied block of op(A).
     func testSmallKGivesTheBlockedKernelsBits() {
         var rng = SeededRNG(seed: 23)
         var failures = 0, cases = 0
         for k in 1...gemmSmallK {
-            for (m, n) in [(1, 9), (5, 16), (7, 17), (128, 127), (3, 475), (33, 64)] {
+            for (m, n) in [(1, 9), (5, 16), (7, 17), (128, 127), (3, 475), (33, 64), (300, 20)] {  // 300: two row blocks
                 for (transA, transB) in [(false, false), (false, true), (true, false), (true, true)] {
                     let variant = cases
                     cases += 1

@@ -23,8 +23,8 @@ extension Kernels {
     static func optimizerChunks(_ n: Int, hooks: OptimizerChunkHooks? = nil, _ body: (_ lo: Int, _ count: Int) -> Void) {
         let maxChunk = 16_384
         let threads = n >= 4 * maxChunk ? Parallel.threads : 1
-        let even = ((n + maxChunk - 1) / maxChunk + threads - 1) / threads * threads
-        let chunk = max(16, ((n + max(even, 1) - 1) / max(even, 1) + 15) & ~15)
+        let parts = max(1, ((n + maxChunk - 1) / maxChunk + threads - 1) / threads * threads)
+        let chunk = max(16, ((n + parts - 1) / parts + 15) & ~15)
         let chunks = (n + chunk - 1) / chunk
         Parallel.forEach(chunks, threads: threads) { c in
             let lo = c * chunk, count = min(chunk, n - lo)
