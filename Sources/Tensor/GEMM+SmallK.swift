@@ -117,11 +117,7 @@ private func smallKRows<D: SmallKDepth>(_ p: GEMMProblem, a: UnsafePointer<Float
         for j in (vectors * width)..<n {
             var acc: Float = 0
             for q in 0..<k { acc = acc.addingProduct(ai[q], b[q * n + j]) }
-            var out = acc * alpha
-            if beta != 0 { out = out + beta * c[j] }
-            if let bias { out = out + bias[j] }
-            if relu && out < 0 { out = 0 }
-            c[j] = out
+            gemmFinishElement(acc, c + j, p, j)
         }
     }
 }

@@ -13,9 +13,10 @@
 /// Largest n that takes the small-n path.
 @usableFromInline let gemmSmallN = 8
 
-/// Epilogue for one element; the same operation order as the micro-kernel's `storeRow`.
+/// Epilogue for one element (the small-n and small-k paths' scalar edges); the same operation
+/// order as the micro-kernel's `storeRow`.
 @inline(__always)
-private func finish(_ acc: Float, _ c: UnsafeMutablePointer<Float>, _ p: GEMMProblem, _ j: Int) {
+func gemmFinishElement(_ acc: Float, _ c: UnsafeMutablePointer<Float>, _ p: GEMMProblem, _ j: Int) {
     var v = acc * p.alpha
     if p.beta != 0 { v = v + p.beta * c.pointee }
     if let bias = p.bias { v = v + bias[j] }
@@ -366,13 +367,13 @@ private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
                     smallNAxpy64(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums)
                     #endif
                     for j in 0..<cols {
-                        for r in 0..<64 { finish(flat[j * 64 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
+                        for r in 0..<64 { gemmFinishElement(flat[j * 64 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
                     }
                     i += 64
                 } else if rows >= 16 {
                     smallNAxpy16Rows(k: k, a: p.aAt(i, 0), lda: p.lda, pb: pb, out: sums)
                     for j in 0..<cols {
-                        for r in 0..<16 { finish(flat[j * 16 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
+                        for r in 0..<16 { gemmFinishElement(flat[j * 16 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
                     }
                     i += 16
                 } else {
@@ -386,7 +387,7 @@ private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
                     }
                     smallNAxpy16Rows(k: k, a: tail, lda: 16, pb: pb, out: sums)
                     for j in 0..<cols {
-                        for r in 0..<rows { finish(flat[j * 16 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
+                        for r in 0..<rows { gemmFinishElement(flat[j * 16 + r], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
                     }
                     i = p.m
                 }
@@ -411,7 +412,7 @@ private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
                     // One column (a task's logit): the 4 x 4 tile would compute three columns of
                     // padding in 16 SIMD16 accumulators, which spill on AVX2; one row at a time.
                     for r in 0..<rows { smallNDot1x1(k: k, a: p.aAt(i + r, 0), pb: pb, out: flat + 4 * r) }
-                    for r in 0..<rows { finish(flat[r * 4], p.c + (i + r) * p.ldc + jg, p, jg) }
+                    for r in 0..<rows { gemmFinishElement(flat[r * 4], p.c + (i + r) * p.ldc + jg, p, jg) }
                     i += rows
                     continue
                 }
@@ -424,7 +425,7 @@ private func gemmSmallNCore<C: PackConversion>(_ p: GEMMProblem, scratch: GEMMSc
                     for r in 0..<rows { smallNDot1(k: k, a: p.aAt(i + r, 0), pb: pb, out: flat + 4 * r) }
                 }
                 for r in 0..<rows {
-                    for j in 0..<cols { finish(flat[r * 4 + j], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
+                    for j in 0..<cols { gemmFinishElement(flat[r * 4 + j], p.c + (i + r) * p.ldc + jg + j, p, jg + j) }
                 }
                 i += rows
             }
