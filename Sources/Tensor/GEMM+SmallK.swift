@@ -126,10 +126,6 @@ private func smallKRows<D: SmallKDepth>(_ p: GEMMProblem, a: UnsafePointer<Float
     UnsafeRawPointer(p).loadUnaligned(as: SmallKVector.self)
 }
 
-@inline(__always) private func loadVector(_ p: UnsafeMutablePointer<Float>) -> SmallKVector {
-    loadVector(UnsafePointer(p))
-}
-
 @inline(__always) private func storeVector(_ v: SmallKVector, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SmallKVector.self)
 }
