@@ -165,28 +165,56 @@ final class StepKernelTests: XCTestCase {
         }
     }
 
-    /// The fused optimizer pass's shard sum and L2 in one pass: the bits of adding each part
-    /// elementwise in order, then l2 · w on the L2 ranges only, with ranges that start and end
-    /// inside 16-lane blocks and a chunk that cuts one of them.
-    func testAddShardGradientsIsTheSeparateAddsAndL2() {
-        let n = 300
-        let g = r([n], 1), p1 = r([n], 2), p2 = r([n], 3), w = r([n], 4)
-        let l2: Float = 0.37, ranges = [3..<40, 40..<41, 77..<200, 230..<300]
-        let chunk = 5..<251
-        let out = g.contiguousCopy()
-        Kernels.addShardGradients([p1, p2], into: out, l2: l2, values: w, l2Ranges: ranges, chunk: chunk)
-        let (gs, a, b, ws, got) = (g.scalars, p1.scalars, p2.scalars, w.scalars, out.scalars)
-        var mismatches = 0
+    /// The fused optimizer pass (`ShardGradients`): each dense optimizer, reading its gradient as
+    /// the model's plus two further shards' plus L2 on the L2 ranges, gives the bits of the same
+    /// optimizer over the gradient summed first (element by element, in that order). 70,001
+    /// elements: several chunks on both threads and a scalar tail; L2 ranges that start and end
+    /// inside 16-lane blocks and chunks, and a block with one lane in L2.
+    func testShardGradientSumIsTheSummedGradientsUpdate() {
+        let n = 70_001
+        let g = r([n], 1), p1 = r([n], 2), p2 = r([n], 3), w = r([n], 4), state = r([n], 5, lo: 0.01, hi: 1)
+        let l2: Float = 0.37, ranges = [3..<40, 40..<41, 77..<20_000, 20_003..<20_004, 33_000..<n]
+        let (gs, a, b, ws) = (g.scalars, p1.scalars, p2.scalars, w.scalars)
+        var summed = [Float](repeating: 0, count: n)
         for i in 0..<n {
             var v = gs[i]
-            if chunk.contains(i) {
-                v = v + a[i]
-                v = v + b[i]
-                if ranges.contains(where: { $0.contains(i) }) { v = v + l2 * ws[i] }
-            }
-            if got[i].bitPattern != v.bitPattern { mismatches += 1 }
+            v = v + a[i]
+            v = v + b[i]
+            if ranges.contains(where: { $0.contains(i) }) { v = v + l2 * ws[i] }
+            summed[i] = v
         }
-        XCTAssertEqual(mismatches, 0)
+        let summedGrads = Tensor(shape: [n], scalars: summed)
+        let lanes = L2Lanes(count: n, ranges: ranges)
+        typealias Update = (_ values: Tensor, _ grads: Tensor, _ state: [Tensor], _ shards: ShardGradients?) -> Void
+        let step = AdamStep(lrCorrected: 0.01, vCorrection: 1.2, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        let updates: [(String, Int, Update)] = [
+            ("adam", 2, { Kernels.adamUpdate(values: $0, grads: $1, m: $2[0], v: $2[1], step, shards: $3) }),
+            ("adagrad", 1, { Kernels.adagradUpdate(values: $0, grads: $1, accumulator: $2[0], learningRate: 0.1, shards: $3) }),
+            ("adagradDecay", 1, { Kernels.adagradDecayUpdate(values: $0, grads: $1, accumulator: $2[0], learningRate: 0.1,
+                                                             decay: AccumulatorDecay(rate: 0.9, floor: 0.05), shards: $3) }),
+            ("gradientDescent", 0, { Kernels.gradientDescentUpdate(values: $0, grads: $1, learningRate: 0.1, shards: $3) }),
+        ]
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for threads in [1, 2] {
+            Parallel.threads = threads
+            for (name, stateCount, update) in updates {
+                func run(fused: Bool) -> [[Float]] {
+                    let values = w.contiguousCopy(), states = (0..<stateCount).map { _ in state.contiguousCopy() }
+                    let grads = fused ? g.contiguousCopy() : summedGrads.contiguousCopy()
+                    update(values, grads, states, fused ? ShardGradients(parts: [p1, p2], l2: l2, values: values, lanes: lanes) : nil)
+                    // The fused pass reads the model's gradient and leaves it as it was.
+                    if fused { XCTAssertTrue(grads.scalars == gs, "\(name): the fused pass wrote the gradient") }
+                    return [values.scalars] + states.map(\.scalars)
+                }
+                let fused = run(fused: true), separate = run(fused: false)
+                for (k, (x, y)) in zip(fused, separate).enumerated() {
+                    let differ = zip(x, y).filter { $0.bitPattern != $1.bitPattern }.count
+                    XCTAssertEqual(differ, 0, "\(name), \(threads) threads: \(differ) elements of buffer \(k) differ")
+                }
+                XCTAssertNotEqual(fused[0], ws, "\(name): nothing was updated")
+            }
+        }
     }
 
     /// The lazy (touched-row) updates of every optimizer over 3,000 touched rows of 8 (three
@@ -230,7 +258,7 @@ final class StepKernelTests: XCTestCase {
             value.withUnsafeMutableBufferPointer { pv in acc.withUnsafeMutableBufferPointer { pa in m.withUnsafeMutableBufferPointer { pm in
                 grads.withUnsafeBufferPointer { g in
                     for (slot, row) in rows.enumerated() {
-                        let r = Int(row) * d, gr = g.baseAddress! + slot * d
+                        let r = Int(row) * d, gr = GradientBuffer(g: g.baseAddress! + slot * d)
                         let (p, a, mm) = (pv.baseAddress! + r, pa.baseAddress! + r, pm.baseAddress! + r)
                         switch name {
                         case "adagrad": Kernels.adagradRow(p, gr, a, d, 0.1)

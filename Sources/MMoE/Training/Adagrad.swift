@@ -26,11 +26,11 @@ public final class Adagrad: Optimizer {
         embeddingAccumulator = model.embedding.map { Tensor(shape: $0.value.shape, repeating: initialAccumulator) }
     }
 
-    public func update(_ model: MMoEModel, dense: Range<Int>, hooks: OptimizerChunkHooks?) {
+    public func update(_ model: MMoEModel, dense: Range<Int>, shards: ShardGradients?) {
         step += 1
         let (values, grads) = model.dense(dense)
         Kernels.adagradUpdate(values: values, grads: grads, accumulator: accumulator.slice(0, dense), learningRate: learningRate,
-                              hooks: hooks)
+                              shards: shards)
         if let table = model.embedding, let acc = embeddingAccumulator {
             Kernels.adagradUpdateTouchedRows(table, accumulator: acc, learningRate: learningRate)
         }

@@ -49,7 +49,7 @@ public final class AdagradDecay: Optimizer {
         embeddingDecayPower = model.embedding.map { Tensor(shape: [$0.rows]) }
     }
 
-    public func update(_ model: MMoEModel, dense: Range<Int>, hooks: OptimizerChunkHooks?) {
+    public func update(_ model: MMoEModel, dense: Range<Int>, shards: ShardGradients?) {
         step += 1
         let periods = step / decayStep
         let decay = AccumulatorDecay(rate: decayRate, floor: initialAccumulator)
@@ -57,7 +57,7 @@ public final class AdagradDecay: Optimizer {
         if denseDecays { decayPower += 1 }
         let (values, grads) = model.dense(dense)
         Kernels.adagradDecayUpdate(values: values, grads: grads, accumulator: accumulator.slice(0, dense),
-                                   learningRate: learningRate, decay: denseDecays ? decay : nil, hooks: hooks)
+                                   learningRate: learningRate, decay: denseDecays ? decay : nil, shards: shards)
         if let table = model.embedding, let acc = embeddingAccumulator, let power = embeddingDecayPower {
             Kernels.adagradDecayUpdateTouchedRows(table, accumulator: acc, decayPower: power, periods: periods,
                                                   learningRate: learningRate, decay: decay)

@@ -32,11 +32,11 @@ public final class Adam: Optimizer {
     }
 
     /// Applies one update from the gradients held by `model` (the caller zeroes them afterwards).
-    public func update(_ model: MMoEModel, dense: Range<Int>, hooks: OptimizerChunkHooks?) {
+    public func update(_ model: MMoEModel, dense: Range<Int>, shards: ShardGradients?) {
         step += 1
         let s = stepScalars()
         let (values, grads) = model.dense(dense)
-        Kernels.adamUpdate(values: values, grads: grads, m: m.slice(0, dense), v: v.slice(0, dense), s, hooks: hooks)
+        Kernels.adamUpdate(values: values, grads: grads, m: m.slice(0, dense), v: v.slice(0, dense), s, shards: shards)
         if let table = model.embedding, let em = embeddingM, let ev = embeddingV {
             Kernels.adamUpdateTouchedRows(table, m: em, v: ev, s)
         }

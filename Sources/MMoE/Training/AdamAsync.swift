@@ -55,11 +55,11 @@ public final class AdamAsync: Optimizer {
         learningRate * (1 - powers.beta2).squareRoot() / (1 - powers.beta1)
     }
 
-    public func update(_ model: MMoEModel, dense: Range<Int>, hooks: OptimizerChunkHooks?) {
+    public func update(_ model: MMoEModel, dense: Range<Int>, shards: ShardGradients?) {
         step += 1
         let (values, grads) = model.dense(dense)
         Kernels.adamAsyncUpdate(values: values, grads: grads, m: m.slice(0, dense), v: v.slice(0, dense),
-                                alpha: alpha(betaPowers), beta1: beta1, beta2: beta2, epsilon: epsilon, hooks: hooks)
+                                alpha: alpha(betaPowers), beta1: beta1, beta2: beta2, epsilon: epsilon, shards: shards)
         betaPowers = (betaPowers.beta1 * beta1, betaPowers.beta2 * beta2)
         if let table = model.embedding, let em = embeddingM, let ev = embeddingV, !table.touchedRows.isEmpty {
             Kernels.adamAsyncUpdateTouchedRows(table, m: em, v: ev, alpha: alpha(embeddingBetaPowers),

@@ -11,10 +11,10 @@ public final class GradientDescent: Optimizer {
         self.learningRate = learningRate
     }
 
-    public func update(_ model: MMoEModel, dense: Range<Int>, hooks: OptimizerChunkHooks?) {
+    public func update(_ model: MMoEModel, dense: Range<Int>, shards: ShardGradients?) {
         step += 1
         let (values, grads) = model.dense(dense)
-        Kernels.gradientDescentUpdate(values: values, grads: grads, learningRate: learningRate, hooks: hooks)
+        Kernels.gradientDescentUpdate(values: values, grads: grads, learningRate: learningRate, shards: shards)
         if let table = model.embedding { Kernels.gradientDescentUpdateTouchedRows(table, learningRate: learningRate) }
     }
 

@@ -13,9 +13,10 @@ public protocol Optimizer: AnyObject {
     /// the rest, and their state, stay as they are. Every dense update is elementwise, so
     /// updating the buffer in blocks gives the same bits as updating it whole; a distributed step
     /// updates one block per rank and gathers the values (`Trainer+Distributed.swift`). The caller
-    /// zeroes the gradients after (or lets them count as zero). `hooks` run before each chunk of the dense pass (see
-    /// `OptimizerChunkHooks`; their chunk starts are relative to `dense`).
-    func update(_ model: MMoEModel, dense: Range<Int>, hooks: OptimizerChunkHooks?)
+    /// zeroes the gradients after (or lets them count as zero). Given `shards`, the dense pass
+    /// reads each element's gradient as the model's plus the other shards' (and L2) instead of
+    /// the model's alone (`ShardGradients`; only with `dense` the whole buffer).
+    func update(_ model: MMoEModel, dense: Range<Int>, shards: ShardGradients?)
     /// Every state tensor by a stable name (`"adam.m"`, `"adagrad.embedding.accumulator"`, ...), in a
     /// fixed order, for checkpoints; with `step` this is the whole state. Array state is returned as
     /// live views (copy them to keep a snapshot); scalar state as fresh `[1]` or `[2]` tensors.
@@ -28,10 +29,10 @@ public protocol Optimizer: AnyObject {
 
 extension Optimizer {
     /// Applies one update to every dense parameter (and the touched embedding rows).
-    public func update(_ model: MMoEModel) { update(model, dense: 0..<model.parameters.count, hooks: nil) }
+    public func update(_ model: MMoEModel) { update(model, dense: 0..<model.parameters.count, shards: nil) }
 
     /// Applies one update to the dense elements in `dense` (and the touched embedding rows).
-    public func update(_ model: MMoEModel, dense: Range<Int>) { update(model, dense: dense, hooks: nil) }
+    public func update(_ model: MMoEModel, dense: Range<Int>) { update(model, dense: dense, shards: nil) }
 }
 
 extension MMoEModel {

@@ -4,11 +4,11 @@ import Tensor
 // dense gradients, add L2, run the optimizer and zero the gradients: four passes over buffers of
 // the model's size (DeepRec's model: 0.8M floats each, 3 MB), each one from L3 or memory. On two
 // threads those passes took 8% of a DeepRec step on Taobao. Now, in the usual step, the optimizer's
-// pass does all of it chunk by chunk (16k elements, which stay in L2 from one part to the next):
-// it adds the shards' gradients and L2 to a chunk and updates it. Every element gets the same
-// operations in the same order as before, so the same bits. Nothing zeroes the gradients: the step
-// then lets them count as zero (`ParameterStore.discardGradients()`) and the next backward pass
-// overwrites them.
+// pass does all of it: its update loop reads each element's gradient as the model's plus the
+// other shards' plus L2 (`ShardGradients` in Tensor). Every element gets the same operations in
+// the same order as before, so the same bits. Nothing zeroes the gradients, and nothing writes the
+// sum: the step then lets them count as zero (`ParameterStore.discardGradients()`) and the next
+// backward pass overwrites them.
 
 extension Trainer {
     /// Whether this step leaves the dense shard sum, L2 and zeroing to the optimizer's pass: one
@@ -19,18 +19,14 @@ extension Trainer {
             && (communicator?.size ?? 1) == 1
     }
 
-    /// The hooks of the fused pass over `dense` with `shards` shards unsummed: before a chunk is
-    /// updated, shards 1..<shards' gradients are added into the model's in shard order, then
-    /// L2 · w where L2 applies. The shards' gradients are left to count as zero
-    /// (`discardShardGradients`).
-    func fusedDenseHooks(shards: Int, dense: Range<Int>) -> OptimizerChunkHooks {
-        let grads = model.parameters.grads, values = model.parameters.values
-        let parts = shardModels[1..<shards].map(\.parameters.grads)
-        let l2 = settings.l2, l2Ranges = l2 > 0 ? self.l2Ranges : []
-        return OptimizerChunkHooks(before: { lo, count in
-            let chunk = (dense.lowerBound + lo)..<(dense.lowerBound + lo + count)
-            Kernels.addShardGradients(parts, into: grads, l2: l2, values: values, l2Ranges: l2Ranges, chunk: chunk)
-        })
+    /// The shards' gradients as the fused pass over `dense` (the whole buffer) reads them: the
+    /// model's, then shards 1..<shards' in shard order, then L2 · w where L2 applies. The shards'
+    /// gradients are left to count as zero (`discardShardGradients`).
+    func fusedShardGradients(shards: Int, dense: Range<Int>) -> ShardGradients {
+        precondition(dense == 0..<model.parameters.count, "the fused update runs over the whole dense buffer, not \(dense)")
+        let l2 = settings.l2
+        return ShardGradients(parts: shardModels[1..<shards].map(\.parameters.grads), l2: l2, values: model.parameters.values,
+                              lanes: l2 > 0 ? l2Lanes : nil)
     }
 
     /// After a fused pass: shards 1..<shards' dense gradients were added into the model's, so

@@ -173,6 +173,8 @@ public final class Trainer {
     let test: EvalData
     /// Dense weights that L2 applies to: their ranges in the flat parameter buffer.
     let l2Ranges: [Range<Int>]
+    /// `l2Ranges` as lane masks, for the fused optimizer pass (`fusedShardGradients`).
+    let l2Lanes: L2Lanes
     /// The model itself, then a gradient view of it (`MMoEModel(sharingValuesOf:)`) per further shard.
     let shardModels: [MMoEModel]
     /// Scales the loss and unscales the gradients when `settings.lossScalePolicy` is set.
@@ -241,6 +243,7 @@ public final class Trainer {
             offset += p.value.count
         }
         l2Ranges = ranges
+        l2Lanes = L2Lanes(count: offset, ranges: ranges)
         dropoutRNG = SeededRNG(seed: settings.seed, stream: .dropout)
         precondition(settings.batchShards >= 1, "Trainer: batchShards must be at least 1, got \(settings.batchShards)")
         shardModels = [model] + (1..<settings.batchShards).map { _ in MMoEModel(sharingValuesOf: model) }
@@ -311,7 +314,7 @@ public final class Trainer {
         let dense = blocks.map { $0[communicator!.rank] } ?? 0..<model.parameters.count
         if fusedShards > 1 {
             Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") {
-                optimizer.update(model, dense: dense, hooks: fusedDenseHooks(shards: fusedShards, dense: dense))
+                optimizer.update(model, dense: dense, shards: fusedShardGradients(shards: fusedShards, dense: dense))
             }
             discardShardGradients(fusedShards)
         } else {

@@ -12,16 +12,21 @@ extension Kernels {
     /// size: when `decay` is given, acc = max(acc · rate, floor) first; then acc += g²,
     /// p -= lr · g / sqrt(acc). Whether this step decays is the caller's decision.
     public static func adagradDecayUpdate(values: Tensor, grads: Tensor, accumulator: Tensor, learningRate lr: Float,
-                                          decay: AccumulatorDecay?, hooks: OptimizerChunkHooks? = nil) {
+                                          decay: AccumulatorDecay?, shards: ShardGradients? = nil) {
         guard let decay else {
-            adagradUpdate(values: values, grads: grads, accumulator: accumulator, learningRate: lr, hooks: hooks)
+            adagradUpdate(values: values, grads: grads, accumulator: accumulator, learningRate: lr, shards: shards)
             return
         }
         let n = values.count
         checkDense("adagradDecayUpdate", n, values, grads, accumulator)
-        let p = values.storage.base + values.offset, g = UnsafePointer(grads.storage.base + grads.offset)
-        let acc = accumulator.storage.base + accumulator.offset
-        optimizerChunks(n, hooks: hooks) { lo, len in adagradDecayRow(p + lo, g + lo, acc + lo, len, lr, decay) }
+        struct Row: DenseOptimizerRow {
+            let p: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>, lr: Float, decay: AccumulatorDecay
+            @inline(__always) func update<G: GradientSource>(_ lo: Int, _ count: Int, _ g: G) {
+                Kernels.adagradDecayRow(p + lo, g, acc + lo, count, lr, decay)
+            }
+        }
+        denseChunks(grads, shards: shards, Row(p: values.storage.base + values.offset,
+                                               acc: accumulator.storage.base + accumulator.offset, lr: lr, decay: decay))
     }
 
     /// One AdagradDecay step for the rows of `table` that have a gradient (DeepRec's
@@ -41,9 +46,9 @@ extension Kernels {
             let r = row * d
             if Int(power[row]) < periods {
                 power[row] += 1
-                adagradDecayRow(p + r, g, acc + r, d, lr, decay)
+                adagradDecayRow(p + r, GradientBuffer(g: g), acc + r, d, lr, decay)
             } else {
-                adagradRow(p + r, g, acc + r, d, lr)
+                adagradRow(p + r, GradientBuffer(g: g), acc + r, d, lr)
             }
         }
     }
@@ -52,13 +57,13 @@ extension Kernels {
     /// NOTE: the floor is a masked replace, not `pointwiseMax`, which compiled to scalar code here
     /// (1000 decaying updates of 208k parameters: 237 ms with it, 41 ms without).
     @inline(__always)
-    static func adagradDecayRow(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ acc: UnsafeMutablePointer<Float>,
-                                _ n: Int, _ lr: Float, _ decay: AccumulatorDecay) {
+    static func adagradDecayRow<G: GradientSource>(_ p: UnsafeMutablePointer<Float>, _ g: G, _ acc: UnsafeMutablePointer<Float>,
+                                                   _ n: Int, _ lr: Float, _ decay: AccumulatorDecay) {
         let (rate, floor) = (decay.rate, decay.floor)
         let floor16 = SIMD16<Float>(repeating: floor)
         var i = 0
         while i + 16 <= n {
-            let gi = load16(g + i)
+            let gi = g.vector(i)
             let di = load16(acc + i) * rate
             let ai = di.replacing(with: floor16, where: di .< floor16) + gi * gi
             store16(ai, acc + i)
@@ -66,7 +71,7 @@ extension Kernels {
             i += 16
         }
         while i < n {
-            let gi = g[i]
+            let gi = g.scalar(i)
             let ai = max(acc[i] * rate, floor) + gi * gi
             acc[i] = ai
             p[i] -= lr * gi / ai.squareRoot()

@@ -7,9 +7,9 @@ extension Kernels {
     /// NOTE: this is `adamRow` with the second-moment correction set to 1: PyTorch's form only
     /// differs in where the correction sits, so one loop serves both.
     public static func adamAsyncUpdate(values: Tensor, grads: Tensor, m: Tensor, v: Tensor,
-                                       alpha: Float, beta1: Float, beta2: Float, epsilon: Float, hooks: OptimizerChunkHooks? = nil) {
+                                       alpha: Float, beta1: Float, beta2: Float, epsilon: Float, shards: ShardGradients? = nil) {
         adamUpdate(values: values, grads: grads, m: m, v: v,
-                   AdamStep(lrCorrected: alpha, vCorrection: 1, beta1: beta1, beta2: beta2, epsilon: epsilon), hooks: hooks)
+                   AdamStep(lrCorrected: alpha, vCorrection: 1, beta1: beta1, beta2: beta2, epsilon: epsilon), shards: shards)
     }
 
     /// One lazy AdamAsync step for the rows of `table` that have a gradient (DeepRec's

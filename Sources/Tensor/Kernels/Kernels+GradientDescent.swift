@@ -1,28 +1,33 @@
 extension Kernels {
     /// One gradient-descent step over whole contiguous buffers of one size: p -= lr · g.
-    public static func gradientDescentUpdate(values: Tensor, grads: Tensor, learningRate lr: Float, hooks: OptimizerChunkHooks? = nil) {
+    public static func gradientDescentUpdate(values: Tensor, grads: Tensor, learningRate lr: Float, shards: ShardGradients? = nil) {
         let n = values.count
         checkDense("gradientDescentUpdate", n, values, grads)
-        let p = values.storage.base + values.offset, g = UnsafePointer(grads.storage.base + grads.offset)
-        optimizerChunks(n, hooks: hooks) { lo, len in gradientDescentRow(p + lo, g + lo, len, lr) }
+        struct Row: DenseOptimizerRow {
+            let p: UnsafeMutablePointer<Float>, lr: Float
+            @inline(__always) func update<G: GradientSource>(_ lo: Int, _ count: Int, _ g: G) {
+                Kernels.gradientDescentRow(p + lo, g, count, lr)
+            }
+        }
+        denseChunks(grads, shards: shards, Row(p: values.storage.base + values.offset, lr: lr))
     }
 
     /// One gradient-descent step for the rows of `table` that have a gradient; others stay as they are.
     public static func gradientDescentUpdateTouchedRows(_ table: EmbeddingTable, learningRate lr: Float) {
         let d = table.dim
         let p = table.value.storage.base + table.value.offset
-        forEachTouchedRow(table) { row, g in gradientDescentRow(p + row * d, g, d, lr) }
+        forEachTouchedRow(table) { row, g in gradientDescentRow(p + row * d, GradientBuffer(g: g), d, lr) }
     }
 
     @inline(__always)
-    static func gradientDescentRow(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ n: Int, _ lr: Float) {
+    static func gradientDescentRow<G: GradientSource>(_ p: UnsafeMutablePointer<Float>, _ g: G, _ n: Int, _ lr: Float) {
         var i = 0
         while i + 16 <= n {
-            store16(load16(p + i) - lr * load16(g + i), p + i)
+            store16(load16(p + i) - lr * g.vector(i), p + i)
             i += 16
         }
         while i < n {
-            p[i] -= lr * g[i]
+            p[i] -= lr * g.scalar(i)
             i += 1
         }
     }

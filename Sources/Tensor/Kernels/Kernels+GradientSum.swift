@@ -67,51 +67,6 @@ extension Kernels {
         }
     }
 
-    /// For the elements `chunk` of contiguous buffers of one size: grads += parts[0] + parts[1] + ...
-    /// (added one after another, in order), then += alpha · values where an element lies in one of
-    /// `l2Ranges` (ascending, disjoint). One pass over the chunk, in place of an `addInPlace` per
-    /// part and an `axpy`: each element gets the same operations in the same order, so the same
-    /// bits. The fused optimizer pass's work before it updates a chunk (`Trainer+FusedUpdate`).
-    public static func addShardGradients(_ parts: [Tensor], into grads: Tensor, l2 alpha: Float, values: Tensor,
-                                         l2Ranges: [Range<Int>], chunk: Range<Int>) {
-        let n = grads.count
-        checkDense("addShardGradients", n, grads, values)
-        precondition(parts.allSatisfy { $0.isContiguous && $0.count == n }, "addShardGradients: the parts must be contiguous and of \(n) elements")
-        precondition(chunk.lowerBound >= 0 && chunk.upperBound <= n, "addShardGradients: \(chunk) lies outside 0..<\(n)")
-        let pg = grads.storage.base + grads.offset, pw = UnsafePointer(values.storage.base + values.offset)
-        let a = SIMD16<Float>(repeating: alpha)
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: parts.count) { pp in
-            for (i, t) in parts.enumerated() { pp[i] = UnsafePointer(t.storage.base + t.offset) }
-            func run(_ r: Range<Int>, l2: Bool) {
-                var i = r.lowerBound
-                while i + 16 <= r.upperBound {
-                    var v = load16(pg + i)
-                    for p in pp { v = v + load16(p + i) }
-                    if l2 { v = v + a * load16(pw + i) }
-                    store16(v, pg + i)
-                    i += 16
-                }
-                while i < r.upperBound {
-                    var v = pg[i]
-                    for p in pp { v = v + p[i] }
-                    if l2 { v = v + alpha * pw[i] }
-                    pg[i] = v
-                    i += 1
-                }
-            }
-            var at = chunk.lowerBound
-            for r in l2Ranges {
-                let c = r.clamped(to: chunk)
-                if c.isEmpty { continue }
-                precondition(c.lowerBound >= at, "addShardGradients: the L2 ranges must be ascending and disjoint")
-                run(at..<c.lowerBound, l2: false)
-                run(c, l2: true)
-                at = c.upperBound
-            }
-            run(at..<chunk.upperBound, l2: false)
-        }
-    }
-
     /// Sets a contiguous buffer to zero, in 16k-element chunks spread over the threads.
     public static func zero(_ t: Tensor) {
         precondition(t.isContiguous, "zero: the tensor must be contiguous, got shape \(t.shape) strides \(t.strides)")

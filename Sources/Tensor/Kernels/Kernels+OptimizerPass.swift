@@ -1,26 +1,13 @@
-/// Work a dense optimizer pass does on each of its chunks, on the chunk's thread, right before the
-/// chunk is updated, given the chunk's start (relative to the pass) and length. A trainer sums its
-/// shards' gradients and adds L2 there, so each chunk's gradients, weights and state are read from
-/// memory once per step instead of once per pass (the chunks are 16k elements, so they stay in L2
-/// between them). The hook must touch only its chunk's elements.
-public struct OptimizerChunkHooks {
-    public var before: (_ lo: Int, _ count: Int) -> Void
-
-    public init(before: @escaping (_ lo: Int, _ count: Int) -> Void) {
-        self.before = before
-    }
-}
-
 extension Kernels {
     /// Runs `body(lo, count)` over chunks of at most 16k elements of a dense optimizer pass over
-    /// `n` elements, on every thread once there are at least 64k elements, each after `hooks`.
+    /// `n` elements, on every thread once there are at least 64k elements.
     /// Chunks are disjoint and start at multiples of 16, and each element's arithmetic is the same
     /// whatever the split.
     /// NOTE: the chunk count is a multiple of the thread count, so each thread gets the same
     /// share: with fixed 16k chunks the Census model's 198k weights were 13 chunks, 7 on one
     /// thread and 6 on the other, and the pass took as long as the 7.
     @inline(__always)
-    static func optimizerChunks(_ n: Int, hooks: OptimizerChunkHooks? = nil, _ body: (_ lo: Int, _ count: Int) -> Void) {
+    static func optimizerChunks(_ n: Int, _ body: (_ lo: Int, _ count: Int) -> Void) {
         let maxChunk = 16_384
         let threads = n >= 4 * maxChunk ? Parallel.threads : 1
         let parts = max(1, ((n + maxChunk - 1) / maxChunk + threads - 1) / threads * threads)
@@ -28,7 +15,6 @@ extension Kernels {
         let chunks = (n + chunk - 1) / chunk
         Parallel.forEach(chunks, threads: threads) { c in
             let lo = c * chunk, count = min(chunk, n - lo)
-            hooks?.before(lo, count)
             body(lo, count)
         }
     }
