@@ -3,10 +3,10 @@ import Tensor
 import Datasets
 @testable import MMoE
 
-/// The fused end of a step (the optimizer's pass adds the shards' dense gradients and L2 chunk by
-/// chunk, and the gradients are then left to count as zero: `Trainer+FusedUpdate.swift`) must give the bits of the separate
-/// passes, for every optimizer, on one and two threads, with L2 ranges that cross the 16k-element
-/// chunks.
+/// The fused end of a step (the optimizer's pass reads each gradient as the shards' sum plus L2,
+/// and the gradients are then left to count as zero: `Trainer+FusedUpdate.swift`) must give the
+/// bits of the separate passes, for every optimizer, on one and two threads, with L2 ranges that
+/// cross the 16k-element chunks.
 final class FusedDenseUpdateTests: XCTestCase {
     override func tearDown() {
         Parallel.threads = 0

@@ -29,8 +29,8 @@ extension Trainer {
                               lanes: l2 > 0 ? l2Lanes : nil)
     }
 
-    /// After a fused pass: shards 1..<shards' dense gradients were added into the model's, so
-    /// they count as zero from now on.
+    /// After a fused pass: shards 1..<shards' dense gradients were read into the update, so they
+    /// count as zero from now on.
     func discardShardGradients(_ shards: Int) {
         for replica in shardModels[1..<shards] { replica.parameters.discardGradients() }
     }

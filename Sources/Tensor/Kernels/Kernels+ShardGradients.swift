@@ -6,8 +6,9 @@
 // although nothing reads it after the step. Now the update loop forms each element's gradient as
 // it goes (`ShardGradientSum`): shard 0's value, plus each further shard's in order, plus l2 · w
 // where L2 applies. Every element gets the same operations in the same order as the separate
-// passes, so the same bits; a pass reads five streams instead of seven and writes two instead of
-// three. On a 2-core Zen 4 (`--timeline` medians) the Taobao model's Adagrad pass at batch 256 went
+// passes, so the same bits; the pass is one loop instead of two, and the summed gradient is never
+// written (Adagrad with two shards: four model-sized streams in, two out, where it was four in and
+// three out). On a 2-core Zen 4 (`--timeline` medians) the Taobao model's Adagrad pass at batch 256 went
 // from ~680 to ~460 µs on one thread and ~410 to ~270-340 µs on two; Census's Adam pass on two
 // threads from ~97 to ~64-70 µs.
 
@@ -36,8 +37,10 @@ public struct ShardGradients {
     let values: Tensor
     let lanes: L2Lanes?
 
-    /// `lanes` must have been made for `values`' size; nil (or `l2` = 0) adds no L2.
+    /// `parts`: at least one (a single shard's gradient is read as it is). `lanes` must have been
+    /// made for `values`' size; nil (or `l2` = 0) adds no L2.
     public init(parts: [Tensor], l2: Float, values: Tensor, lanes: L2Lanes?) {
+        precondition(!parts.isEmpty, "ShardGradients: no further shard to add")
         precondition(parts.allSatisfy { $0.isContiguous && $0.count == values.count } && values.isContiguous,
                      "ShardGradients: the parts and values must be contiguous and of one size (\(values.count))")
         precondition(lanes.map { $0.count == values.count } ?? true, "ShardGradients: the L2 lanes were made for another size")
@@ -50,7 +53,7 @@ public struct ShardGradients {
 
 /// Which elements of a flat parameter buffer L2 applies to, as one 16-bit lane mask per 16
 /// elements (bit j of word b: element 16b + j), so the fused pass tests a word per vector.
-public final class L2Lanes: @unchecked Sendable {
+public struct L2Lanes: Sendable {
     let words: [UInt16]
     public let count: Int
 
@@ -109,7 +112,7 @@ extension Kernels {
     static func denseChunks<R: DenseOptimizerRow>(_ grads: Tensor, shards: ShardGradients?, _ row: R) {
         let n = grads.count
         let g = UnsafePointer(grads.storage.base + grads.offset)
-        guard let shards, !shards.parts.isEmpty else {
+        guard let shards else {
             optimizerChunks(n) { lo, len in row.update(lo, len, GradientBuffer(g: g + lo)) }
             return
         }
