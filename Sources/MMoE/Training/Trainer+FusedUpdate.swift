@@ -24,9 +24,8 @@ extension Trainer {
     /// gradients are left to count as zero (`discardShardGradients`).
     func fusedShardGradients(shards: Int, dense: Range<Int>) -> ShardGradients {
         precondition(dense == 0..<model.parameters.count, "the fused update runs over the whole dense buffer, not \(dense)")
-        let l2 = settings.l2
-        return ShardGradients(parts: shardModels[1..<shards].map(\.parameters.grads), l2: l2, values: model.parameters.values,
-                              lanes: l2 > 0 ? l2Lanes : nil)
+        return ShardGradients(parts: shardModels[1..<shards].map(\.parameters.grads), l2: settings.l2,
+                              values: model.parameters.values, lanes: l2Lanes)
     }
 
     /// After a fused pass: shards 1..<shards' dense gradients were read into the update, so they

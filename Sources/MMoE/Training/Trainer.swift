@@ -173,8 +173,8 @@ public final class Trainer {
     let test: EvalData
     /// Dense weights that L2 applies to: their ranges in the flat parameter buffer.
     let l2Ranges: [Range<Int>]
-    /// `l2Ranges` as lane masks, for the fused optimizer pass (`fusedShardGradients`).
-    let l2Lanes: L2Lanes
+    /// `l2Ranges` as lane masks for the fused optimizer pass (`fusedShardGradients`); nil without L2.
+    let l2Lanes: L2Lanes?
     /// The model itself, then a gradient view of it (`MMoEModel(sharingValuesOf:)`) per further shard.
     let shardModels: [MMoEModel]
     /// Scales the loss and unscales the gradients when `settings.lossScalePolicy` is set.
@@ -243,7 +243,7 @@ public final class Trainer {
             offset += p.value.count
         }
         l2Ranges = ranges
-        l2Lanes = L2Lanes(count: offset, ranges: ranges)
+        l2Lanes = settings.l2 > 0 ? L2Lanes(count: offset, ranges: ranges) : nil
         dropoutRNG = SeededRNG(seed: settings.seed, stream: .dropout)
         precondition(settings.batchShards >= 1, "Trainer: batchShards must be at least 1, got \(settings.batchShards)")
         shardModels = [model] + (1..<settings.batchShards).map { _ in MMoEModel(sharingValuesOf: model) }

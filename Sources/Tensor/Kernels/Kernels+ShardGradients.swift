@@ -28,9 +28,8 @@ struct GradientBuffer: GradientSource {
 }
 
 /// Shards' dense gradients, summed as the optimizer's pass reads them (see the file's note), and
-/// L2 · w on the elements of `l2Ranges`. Build one per trainer and step: `parts` are the
-/// gradients of shards 1..., added in order to the model's own (shard 0's); the L2 lanes are
-/// laid out once, 16 elements to a mask word.
+/// L2 · w on the elements `lanes` marks. Build one per step: `parts` are the gradients of shards
+/// 1..., added in order to the model's own (shard 0's); the lanes are laid out once per trainer.
 public struct ShardGradients {
     let parts: [Tensor]
     let l2: Float
@@ -67,33 +66,36 @@ public struct L2Lanes: Sendable {
     }
 }
 
-/// `ShardGradients` seen from one row starting at `start` of the flat buffer (a multiple of 16).
+/// `ShardGradients` seen from one row of the pass, starting at element `at` (a multiple of 16).
+/// Every pointer is the pass's start, so all buffers are indexed alike: `at + i`.
 struct ShardGradientSum: GradientSource {
     let g: UnsafePointer<Float>
     let first: UnsafePointer<Float>
-    /// Shards 2...'s buffers from the pass's start (usually none); the row starts at `at`.
+    /// Shards 2...'s buffers (usually none).
     let more: UnsafeBufferPointer<UnsafePointer<Float>>
-    let at: Int
     let w: UnsafePointer<Float>
     let alpha: Float
     let lanes: UnsafePointer<UInt16>?
+    let at: Int
 
     @inline(__always) func vector(_ i: Int) -> SIMD16<Float> {
-        var v = load16(g + i) + load16(first + i)
-        for p in more { v = v + load16(p + at + i) }
+        let e = at + i
+        var v = load16(g + e) + load16(first + e)
+        for p in more { v = v + load16(p + e) }
         guard let lanes else { return v }
-        let word = lanes[i >> 4]
+        let word = lanes[e >> 4]
         if word == 0 { return v }
-        let withL2 = v + SIMD16(repeating: alpha) * load16(w + i)
+        let withL2 = v + SIMD16(repeating: alpha) * load16(w + e)
         if word == 0xFFFF { return withL2 }
         let bits = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
         return v.replacing(with: withL2, where: (SIMD16(repeating: UInt32(word)) & bits) .!= 0)
     }
 
     @inline(__always) func scalar(_ i: Int) -> Float {
-        var v = g[i] + first[i]
-        for p in more { v = v + p[at + i] }
-        if let lanes, lanes[i >> 4] & (1 << UInt16(i & 15)) != 0 { v = v + alpha * w[i] }
+        let e = at + i
+        var v = g[e] + first[e]
+        for p in more { v = v + p[e] }
+        if let lanes, lanes[e >> 4] & (1 << UInt16(e & 15)) != 0 { v = v + alpha * w[e] }
         return v
     }
 }
@@ -124,10 +126,9 @@ extension Kernels {
             more.withUnsafeBufferPointer { more in
                 (shards.lanes?.words ?? []).withUnsafeBufferPointer { words in
                     let lanes = shards.lanes == nil ? nil : words.baseAddress
-                    // Chunks start at multiples of 16, so a chunk's lane words start at lo / 16.
                     optimizerChunks(n) { lo, len in
-                        row.update(lo, len, ShardGradientSum(g: g + lo, first: first + lo, more: more, at: lo, w: w + lo,
-                                                             alpha: shards.l2, lanes: lanes.map { $0 + (lo >> 4) }))
+                        row.update(lo, len, ShardGradientSum(g: g, first: first, more: more, w: w, alpha: shards.l2,
+                                                             lanes: lanes, at: lo))
                     }
                 }
             }
