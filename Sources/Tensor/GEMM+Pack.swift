@@ -182,6 +182,31 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
     }
 }
 
+/// Lines `packTransposedGroup` moves at once: one transpose block.
+let packGroupLines = 8
+
+/// `packGroupLines` whole lines (`src + r·ld`, steps 0 ..< kc, all readable) into slots
+/// `out[p·width + r]` of a panel, the panel's other slots untouched: one aligned group of a kept
+/// pack's lines, rewritten by `WeightPackRefresh`. A k tail re-transposes the last 8 steps.
+@inline(__always)
+func packTransposedGroup(_ src: UnsafePointer<Float>, ld: Int, kc: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+    if kc < 8 {
+        for p in 0..<kc { for r in 0..<8 { out[p &* width &+ r] = src[r &* ld &+ p] } }
+        return
+    }
+    var p0 = 0
+    while true {
+        let s = src + p0
+        let t = transpose8((load8(s), load8(s + ld), load8(s + 2 &* ld), load8(s + 3 &* ld),
+                            load8(s + 4 &* ld), load8(s + 5 &* ld), load8(s + 6 &* ld), load8(s + 7 &* ld)))
+        let d = out + p0 &* width
+        store8(t.0, d); store8(t.1, d + width); store8(t.2, d + 2 &* width); store8(t.3, d + 3 &* width)
+        store8(t.4, d + 4 &* width); store8(t.5, d + 5 &* width); store8(t.6, d + 6 &* width); store8(t.7, d + 7 &* width)
+        if p0 &+ 8 == kc { break }
+        p0 = min(p0 &+ 8, kc &- 8)
+    }
+}
+
 /// Eight 8-float vectors: the rows of an 8 x 8 block.
 private typealias Block8 = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
                             SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
@@ -275,6 +300,34 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
             }
             g &+= 16
         }
+    }
+}
+
+/// Lines `packTransposedGroup` moves at once: one transpose block.
+let packGroupLines = 16
+
+/// `packGroupLines` whole lines (`src + r·ld`, steps 0 ..< kc, all readable) into slots
+/// `out[p·width + r]` of a panel, the panel's other slots untouched: one aligned group of a kept
+/// pack's lines, rewritten by `WeightPackRefresh`. A k tail re-transposes the last 16 steps.
+@inline(__always)
+func packTransposedGroup(_ src: UnsafePointer<Float>, ld: Int, kc: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+    if kc < 16 {
+        for p in 0..<kc { for r in 0..<16 { out[p &* width &+ r] = src[r &* ld &+ p] } }
+        return
+    }
+    var p0 = 0
+    while true {
+        let s = src + p0
+        let t = transpose16((load16(s), load16(s + ld), load16(s + 2 &* ld), load16(s + 3 &* ld),
+                             load16(s + 4 &* ld), load16(s + 5 &* ld), load16(s + 6 &* ld), load16(s + 7 &* ld),
+                             load16(s + 8 &* ld), load16(s + 9 &* ld), load16(s + 10 &* ld), load16(s + 11 &* ld),
+                             load16(s + 12 &* ld), load16(s + 13 &* ld), load16(s + 14 &* ld), load16(s + 15 &* ld)))
+        let d = out + p0 &* width
+        @inline(__always) func put(_ j: Int, _ v: SIMD16<Float>) { store16(v, d + j &* width) }
+        put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3); put(4, t.4); put(5, t.5); put(6, t.6); put(7, t.7)
+        put(8, t.8); put(9, t.9); put(10, t.10); put(11, t.11); put(12, t.12); put(13, t.13); put(14, t.14); put(15, t.15)
+        if p0 &+ 16 == kc { break }
+        p0 = min(p0 &+ 16, kc &- 16)
     }
 }
 

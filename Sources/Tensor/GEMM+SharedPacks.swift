@@ -12,6 +12,12 @@ import Synchronization
 // needs it (another shard, another part) packs the units not yet claimed, then waits until all are
 // done. Packing only moves values, so a shared pack is the same bits as a private one, and the
 // result never depends on which thread packed what.
+//
+// The packs are kept from one scope to the next, and the optimizer's pass can rewrite them as it
+// writes the weights (`WeightPackRefresh`, GEMM+PackRefresh.swift): then the next scope takes
+// them as they are and packs nothing. Packing at the step's start read every weight back from L3
+// or memory, where the optimizer had just written it; on a 2-core Zen 4 that was ~0.8 ms of a
+// 15 ms Taobao step at batch 256 on one thread (the first shard's layers, against the second's).
 
 /// Columns of op(B) per unit of shared packing work (a multiple of NR): small enough that two
 /// threads arriving together split a layer's weight, large enough to amortise the claim.
@@ -31,16 +37,65 @@ public final class GEMMPackSharing: @unchecked Sendable {
     /// `body` returns. GEMMs from any thread whose B operand lies inside `buffer` share one pack
     /// per (operand, shape, transpose). Scopes of different objects may be active at once (on
     /// disjoint buffers); one object's scopes do not nest.
-    public func sharing<R>(_ buffer: Tensor, _ body: () throws -> R) rethrows -> R {
-        let lo = UInt(bitPattern: buffer.storage.base + buffer.offset)
-        let hi = lo + UInt(max(buffer.count, 0) * MemoryLayout<Float>.stride)
-        state.withLock { $0.begin(lo: lo, hi: hi) }
+    /// `reusingRefreshedPacks`: when the last thing to write `buffer` was a complete
+    /// `WeightPackRefresh` of this object (`finish`), the packs it rewrote are used as they are.
+    /// The caller vouches for that: any other write to `buffer` since must be followed by
+    /// `invalidate()`.
+    public func sharing<R>(_ buffer: Tensor, reusingRefreshedPacks reuse: Bool = false, _ body: () throws -> R) rethrows -> R {
+        let (lo, hi) = Self.range(of: buffer)
+        state.withLock { $0.begin(lo: lo, hi: hi, reuse: reuse) }
         GEMMPackScopes.register(self)
         defer {
             GEMMPackScopes.unregister(self)
             state.withLock { $0.end() }
         }
         return try withExtendedLifetime(buffer) { try body() }
+    }
+
+    /// A refresh of the kept packs of `buffer` (the one the scopes declare) for a pass that is
+    /// about to rewrite every element of it, chunk by chunk (see `WeightPackRefresh`); nil when
+    /// there is no pack to keep. Call between scopes; then `finish` it after the pass.
+    public func refresh(of buffer: Tensor) -> WeightPackRefresh? {
+        let (lo, hi) = Self.range(of: buffer)
+        let base = UnsafePointer(buffer.storage.base + buffer.offset)
+        return state.withLock { s in
+            precondition(!s.active, "GEMMPackSharing.refresh: a scope is active, and the buffer is read-only in it")
+            s.refreshed = []
+            s.pending = nil
+            guard lo == s.lo, hi == s.hi else { return nil }
+            let kept = s.entries.filter { $0.value.keepable }
+            guard !kept.isEmpty else { return nil }
+            let refresh = WeightPackRefresh(base: base, count: buffer.count, packs: kept.map { key, e in
+                KeptPackLayout(start: Int(key.address - lo) / MemoryLayout<Float>.stride, ldb: key.ldb, transB: key.transB,
+                               k: key.k, n: key.n, pack: e.buffer)
+            })
+            s.pending = (refresh, Array(kept.values))
+            return refresh
+        }
+    }
+
+    /// Ends `refresh`'s pass: when it rewrote every element of the buffer, the next scope with
+    /// `reusingRefreshedPacks` takes the packs it refreshed without packing them.
+    public func finish(_ refresh: WeightPackRefresh) {
+        let complete = refresh.isComplete
+        state.withLock { s in
+            if complete, let pending = s.pending, pending.refresh === refresh { s.refreshed = pending.packs }
+            s.pending = nil
+        }
+    }
+
+    /// Forgets any refresh: the next scope packs every weight again. Call after writing the
+    /// buffer other than through a `WeightPackRefresh`'s pass.
+    public func invalidate() {
+        state.withLock { s in
+            s.refreshed = []
+            s.pending = nil
+        }
+    }
+
+    private static func range(of buffer: Tensor) -> (UInt, UInt) {
+        let lo = UInt(bitPattern: buffer.storage.base + buffer.offset)
+        return (lo, lo + UInt(max(buffer.count, 0) * MemoryLayout<Float>.stride))
     }
 
     /// The shared, fully packed op(B) of `p` when its B lies in this scope's buffer; nil otherwise.
@@ -50,10 +105,20 @@ public final class GEMMPackSharing: @unchecked Sendable {
         let key = SharedPackKey(address: address, ldb: p.ldb, transB: p.transB, k: p.k, n: p.n, bf16: p.roundToBFloat16)
         let entry: SharedPack? = state.withLock { s in
             guard s.active, address >= s.lo, address < s.hi else { return nil }
-            if let e = s.entries[key] { return e }
-            let e = SharedPack(k: key.k, n: key.n, buffer: s.allocate(floats: key.k * ((key.n + gemmNR - 1) / gemmNR * gemmNR)))
+            if let e = s.entries[key] {
+                if e.lastScope != s.scope {
+                    e.lastScope = s.scope
+                    if !e.current { s.filled += 1 }
+                }
+                return e
+            }
+            // Kept across scopes, and refreshed by the optimizer, only if all of op(B) lies in the buffer.
+            let last = address + UInt(((p.transB ? p.n : p.k) - 1) * p.ldb + (p.transB ? p.k : p.n)) * UInt(MemoryLayout<Float>.stride)
+            let e = SharedPack(k: key.k, n: key.n, buffer: s.allocate(floats: key.k * ((key.n + gemmNR - 1) / gemmNR * gemmNR)),
+                               keepable: !key.bf16 && last <= s.hi)
+            e.lastScope = s.scope
             s.entries[key] = e
-            s.created += 1
+            s.filled += 1
             return e
         }
         guard let entry else { return nil }
@@ -61,8 +126,9 @@ public final class GEMMPackSharing: @unchecked Sendable {
         return UnsafePointer(entry.buffer)
     }
 
-    /// How many packs the current (or the last) scope created: tests check that sharing happened.
-    var packsCreated: Int { state.withLock { $0.created } }
+    /// How many packs the current (or the last) scope packed from B (rather than found current):
+    /// tests check that sharing, and keeping, happened.
+    public var packsFilled: Int { state.withLock { $0.filled } }
 
     /// Where block (jc, pc) of a shared pack starts: blocks are stored jc-major, each pc block of
     /// the jc block is `kc x roundUp(nc, NR)` floats, so block (jc, pc) starts at jc*k + pc*ncPadded.
@@ -80,14 +146,22 @@ private struct SharedPackKey: Hashable {
 /// One operand's packed op(B), all of its (jc, pc) blocks, filled cooperatively.
 private final class SharedPack: @unchecked Sendable {
     let buffer: UnsafeMutablePointer<Float>
+    /// Whether the pack is kept for later scopes and refreshed with the weights (not bf16, and all
+    /// of op(B) in the buffer).
+    let keepable: Bool
+    /// The scope that last used it, and whether it holds the current values for this scope
+    /// (filled in it, or refreshed before it); both under the sharing object's lock.
+    var lastScope = 0
+    var current: Bool { finished.load(ordering: .relaxed) == units.count }
     /// Units of packing work: (jc, pc, first column inside the jc block, columns).
     private let units: [(jc: Int, pc: Int, j0: Int, cols: Int)]
     private let claimed = Atomic<Int>(0)
     private let finished = Atomic<Int>(0)
 
     /// An empty pack of a `k x n` op(B) in `buffer` (k * roundUp(n, NR) floats).
-    init(k: Int, n: Int, buffer: UnsafeMutablePointer<Float>) {
+    init(k: Int, n: Int, buffer: UnsafeMutablePointer<Float>, keepable: Bool) {
         self.buffer = buffer
+        self.keepable = keepable
         var units: [(jc: Int, pc: Int, j0: Int, cols: Int)] = []
         let kcBlock = gemmKC(k)
         var jc = 0
@@ -105,6 +179,13 @@ private final class SharedPack: @unchecked Sendable {
             jc += nc
         }
         self.units = units
+    }
+
+    /// At a scope's start (no GEMM running): current, so nothing packs it; or to be packed again.
+    func begin(current: Bool) {
+        let done = current ? units.count : 0
+        claimed.store(done, ordering: .relaxed)
+        finished.store(done, ordering: .relaxed)
     }
 
     /// Packs unclaimed units until none is left, then waits for the ones other threads claimed.
@@ -132,29 +213,42 @@ private final class SharedPack: @unchecked Sendable {
     }
 }
 
-/// The bookkeeping of one `GEMMPackSharing`: the active range, this scope's packs, and the memory
-/// they live in (kept from one scope to the next, so a step allocates nothing once warm).
+/// The bookkeeping of one `GEMMPackSharing`: the active range, the packs (kept while the scopes
+/// declare the same buffer), and the memory they live in.
 private struct PackScopeState {
     var active = false
     var lo: UInt = 0, hi: UInt = 0
     var entries: [SharedPackKey: SharedPack] = [:]
-    /// Packs created since the scope began.
-    var created = 0
+    /// The current (or last) scope's number, and how many packs it packed from B.
+    var scope = 0, filled = 0
+    /// The refresh handed out and not yet finished, with the packs it rewrites.
+    var pending: (refresh: WeightPackRefresh, packs: [SharedPack])?
+    /// The packs a complete refresh rewrote; cleared by any scope's start, a new refresh or `invalidate`.
+    var refreshed: [SharedPack] = []
     /// Chunks of 64-byte aligned memory, and the next free float of the current one.
     private var chunks: [(base: UnsafeMutablePointer<Float>, floats: Int)] = []
     private var chunk = 0, used = 0
 
-    mutating func begin(lo: UInt, hi: UInt) {
+    mutating func begin(lo: UInt, hi: UInt, reuse: Bool) {
         precondition(!active, "GEMMPackSharing: scopes of one object do not nest")
+        if lo != self.lo || hi != self.hi {
+            // Another buffer: its packs start afresh, in the same memory.
+            entries.removeAll()
+            chunk = 0; used = 0
+            refreshed = []
+        }
+        for e in entries.values { e.begin(current: false) }
+        if reuse { for e in refreshed { e.begin(current: true) } }
+        refreshed = []
+        pending = nil
         active = true
         self.lo = lo; self.hi = hi
-        chunk = 0; used = 0
-        created = 0
+        scope += 1
+        filled = 0
     }
 
     mutating func end() {
         active = false
-        entries.removeAll(keepingCapacity: true)
     }
 
     /// `floats` floats, 64-byte aligned, valid until the scope ends.

@@ -51,4 +51,42 @@ final class FusedDenseUpdateTests: XCTestCase {
             }
         }
     }
+
+    /// The fused pass rewrites the weights' kept GEMM packs, and the next step uses them without
+    /// packing: the same bits as a trainer that packs every step, on one and two threads, also
+    /// when a step between them updates the weights some other way (a batch too small to shard
+    /// runs unsharded and unfused, so the packs it leaves are stale and must not be used).
+    func testKeptWeightPacksGiveTheRepackedBits() throws {
+        let config = MMoEConfig(denseWidth: 6, fieldRows: [5, 4], embeddingDim: 4, numExperts: 3, numTasks: 2,
+                                expertDNN: [256, 128], gateDNN: [8], towerDNN: [32])
+        let data = TrainingTests.easyData(rows: 800, seed: 1)
+        let sizes = [200, 200, 40, 200, 160]
+        for threads in [1, 2] {
+            Parallel.threads = threads
+            /// The weights after the steps, and how many packs the second and fourth steps filled.
+            func train(keeping: Bool) throws -> (values: [Float], filled: [Int]) {
+                var settings = TrainerSettings()
+                settings.batchSize = 200
+                settings.batchShards = 2
+                settings.optimizer = .adagrad
+                settings.learningRate = 0.05
+                let trainer = Trainer(model: try MMoEModel(config, seed: 3), train: data, test: data, settings: settings)
+                trainer.keepsWeightPacks = keeping
+                var start = 0, filled: [Int] = []
+                for (i, size) in sizes.enumerated() {
+                    trainer.trainStep(Batch(data, rows: start..<(start + size)))
+                    start += size
+                    if i == 1 || i == 3 { filled.append(trainer.weightPacks.packsFilled) }
+                }
+                return (trainer.model.parameters.values.scalars, filled)
+            }
+            let kept = try train(keeping: true), repacked = try train(keeping: false)
+            XCTAssertTrue(kept.values == repacked.values, "\(threads) threads: kept packs changed the weights")
+            let all = repacked.filled[0]
+            XCTAssertGreaterThan(all, 0)
+            XCTAssertEqual(repacked.filled, [all, all])
+            // The second step packs nothing; the fourth, after the unfused third, packs everything.
+            XCTAssertEqual(kept.filled, [0, all], "\(threads) threads: packs filled")
+        }
+    }
 }

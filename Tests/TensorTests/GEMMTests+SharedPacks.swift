@@ -9,11 +9,13 @@ final class GEMMSharedPackTests: XCTestCase {
     struct Product {
         var transA: Bool, transB: Bool, m: Int, n: Int, k: Int, offset: Int
         var bias = false, relu = false, threads = 1
+        /// B's row stride, when wider than op(B) (rows with gaps).
+        var ldb: Int? = nil
     }
 
     func compute(_ p: Product, a: [Float], weights: Tensor, bias: [Float]) -> [UInt32] {
         var c = [Float](repeating: .nan, count: p.m * p.n)
-        let lda = p.transA ? p.m : p.k, ldb = p.transB ? p.k : p.n
+        let lda = p.transA ? p.m : p.k, ldb = p.ldb ?? (p.transB ? p.k : p.n)
         a.withUnsafeBufferPointer { a in bias.withUnsafeBufferPointer { bias in
             weights.withUnsafeBufferPointer { w in
                 sgemm(transA: p.transA, transB: p.transB, m: p.m, n: p.n, k: p.k, alpha: 1, a: a.baseAddress!, lda: lda,
@@ -64,7 +66,7 @@ final class GEMMSharedPackTests: XCTestCase {
                 XCTAssertEqual(results[1], want, "round \(round): second job")
             }
             // One pack per product, shared by the three computations of it (and by the parts of a split one).
-            XCTAssertEqual(sharing.packsCreated, products.count, "round \(round): packs created")
+            XCTAssertEqual(sharing.packsFilled, products.count, "round \(round): packs filled")
             XCTAssertEqual(got[0], want, "round \(round): inside a scope")
             XCTAssertEqual(got[1], want, "round \(round): first job")
         }
@@ -89,10 +91,75 @@ final class GEMMSharedPackTests: XCTestCase {
             other.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] *= 2 } }
             XCTAssertNotEqual(compute(p, a: a, weights: other, bias: [0]), before)
         }
-        XCTAssertEqual(sharing.packsCreated, 1, "only the declared buffer's operand is packed for sharing")
+        XCTAssertEqual(sharing.packsFilled, 1, "only the declared buffer's operand is packed for sharing")
         weights.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] *= 2 } }
         sharing.sharing(weights) {
             XCTAssertEqual(compute(p, a: a, weights: weights, bias: [0]), compute(p, a: a, weights: other, bias: [0]))
+        }
+    }
+
+    /// Packs kept across scopes and rewritten by an optimizer's pass (`WeightPackRefresh`) must be
+    /// the packs of the new weights: the next scope uses them without packing (none filled) and
+    /// every product has the bits of the unshared GEMM on the updated weights, on 1 and 2 threads
+    /// (two runs of chunks, one starting inside a kept item). Forward (NN) and backward (NT)
+    /// layouts, several k-blocks and nc-blocks, partial panels and partial line groups, rows with
+    /// gaps, starts off the 16-element grid. Without a complete refresh, or after `invalidate`,
+    /// the next scope packs everything again.
+    func testRefreshedPacksAreThePacksOfTheUpdatedWeights() {
+        let products: [Product] = [
+            Product(transA: false, transB: false, m: 20, n: 45, k: 700, offset: 60_003),      // three k-blocks; a run starts inside
+            Product(transA: false, transB: true, m: 9, n: 127, k: 256, offset: 17, bias: true), // a 15-line last group
+            Product(transA: false, transB: true, m: 5, n: gemmNC + 40, k: 20, offset: 40_001),  // two nc-blocks, chunk edges inside groups
+            Product(transA: false, transB: false, m: 33, n: 70, k: 64, offset: 130_011, ldb: 75),
+            Product(transA: false, transB: true, m: 14, n: 48, k: 333, offset: 110_000, relu: true, ldb: 340),
+        ]
+        var rng = SeededRNG(seed: 11)
+        let count = 150_000
+        let bias = (0..<(gemmNC + 40)).map { _ in rng.nextUniform() - 0.5 }
+        let inputs = products.map { p in (0..<(p.m * p.k)).map { _ in rng.nextUniform() * 2 - 1 } }
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for threads in [1, 2] {
+            Parallel.threads = threads
+            let weights = Tensor(shape: [count])
+            weights.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] = rng.nextUniform() * 2 - 1 } }
+            let grads = Tensor(shape: [count]), zeros = Tensor(shape: [count])
+            let sharing = GEMMPackSharing()
+            func step(refreshing: Bool) -> WeightPackRefresh? {
+                grads.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] = rng.nextUniform() - 0.5 } }
+                let refresh = refreshing ? sharing.refresh(of: weights) : nil
+                Kernels.gradientDescentUpdate(values: weights, grads: grads, learningRate: 0.5,
+                                              shards: ShardGradients(parts: [zeros], l2: 0, values: weights, lanes: nil, packs: refresh))
+                return refresh
+            }
+            func check(filled: Int, _ label: String) {
+                let want = products.indices.map { compute(products[$0], a: inputs[$0], weights: weights, bias: bias) }
+                var got: [[UInt32]] = []
+                sharing.sharing(weights, reusingRefreshedPacks: true) {
+                    got = products.indices.map { compute(products[$0], a: inputs[$0], weights: weights, bias: bias) }
+                }
+                XCTAssertEqual(sharing.packsFilled, filled, "\(threads) threads, \(label): packs filled")
+                for i in products.indices { XCTAssertEqual(got[i], want[i], "\(threads) threads, \(label): product \(i)") }
+            }
+            check(filled: products.count, "first scope")
+            for round in 0..<2 {
+                let refresh = step(refreshing: true)
+                XCTAssertNotNil(refresh)
+                sharing.finish(refresh!)
+                check(filled: 0, "after refresh \(round)")
+            }
+            // Written without a refresh: the caller says so, and everything is packed again.
+            _ = step(refreshing: false)
+            sharing.invalidate()
+            check(filled: products.count, "after invalidate")
+            // A refresh whose pass never ran is incomplete: not used.
+            let unused = sharing.refresh(of: weights)!
+            sharing.finish(unused)
+            check(filled: products.count, "after an incomplete refresh")
+            // A refresh is good for the next scope only.
+            sharing.finish(step(refreshing: true)!)
+            check(filled: 0, "after a last refresh")
+            check(filled: products.count, "a second scope after it")
         }
     }
 }

@@ -153,6 +153,7 @@ extension Trainer {
             _ = selection.record(report, model: model)
         }
         selection.restoreBest(into: model)
+        weightPacks.invalidate()
         if let best = selection.best {
             try observe(.modelSelected(ModelSelectionReport(best: best.report, bestIndex: best.index, bestValue: best.value,
                                                             metric: selection.metric, evaluations: selection.evaluations,

@@ -22,10 +22,11 @@ extension Trainer {
     /// The shards' gradients as the fused pass over `dense` (the whole buffer) reads them: the
     /// model's, then shards 1..<shards' in shard order, then L2 · w where L2 applies. The shards'
     /// gradients are left to count as zero (`discardShardGradients`).
-    func fusedShardGradients(shards: Int, dense: Range<Int>) -> ShardGradients {
+    /// `packs`: the weights' kept GEMM packs, rewritten as the pass writes the weights.
+    func fusedShardGradients(shards: Int, dense: Range<Int>, packs: WeightPackRefresh?) -> ShardGradients {
         precondition(dense == 0..<model.parameters.count, "the fused update runs over the whole dense buffer, not \(dense)")
         return ShardGradients(parts: shardModels[1..<shards].map(\.parameters.grads), l2: settings.l2,
-                              values: model.parameters.values, lanes: l2Lanes)
+                              values: model.parameters.values, lanes: l2Lanes, packs: packs)
     }
 
     /// After a fused pass: shards 1..<shards' dense gradients were read into the update, so they

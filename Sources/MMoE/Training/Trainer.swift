@@ -201,8 +201,13 @@ public final class Trainer {
     /// updates (`gatherOptimizerState` brings the blocks together for a checkpoint).
     var optimizerStateSplit = false
 
-    /// The weights' packed GEMM panels, shared by a step's shards (see `GEMMPackSharing`).
+    /// The weights' packed GEMM panels, shared by a step's shards (see `GEMMPackSharing`), and
+    /// kept from one step to the next when the optimizer's fused pass rewrites them. Anything
+    /// else that writes the dense weights between steps must call `weightPacks.invalidate()`
+    /// (`restoreBest` does; so does every update that is not the fused pass).
     let weightPacks = GEMMPackSharing()
+    /// Whether the fused pass rewrites the kept packs (tests turn it off for a reference).
+    var keepsWeightPacks = true
 
     /// A batch is cut into shards only when each gets at least this many rows.
     static let minShardRows = 32
@@ -313,11 +318,15 @@ public final class Trainer {
         let blocks = denseUpdateBlocks
         let dense = blocks.map { $0[communicator!.rank] } ?? 0..<model.parameters.count
         if fusedShards > 1 {
+            // The pass rewrites the weights' kept GEMM packs too, so the next step packs none.
+            let packs = keepsWeightPacks ? weightPacks.refresh(of: model.parameters.values) : nil
             Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") {
-                optimizer.update(model, dense: dense, shards: fusedShardGradients(shards: fusedShards, dense: dense))
+                optimizer.update(model, dense: dense, shards: fusedShardGradients(shards: fusedShards, dense: dense, packs: packs))
             }
+            if let packs { weightPacks.finish(packs) }
             discardShardGradients(fusedShards)
         } else {
+            weightPacks.invalidate()
             addL2Gradient(timeline, within: dense)
             Self.span(timeline, "optimizer.\(settings.optimizer.rawValue)") { optimizer.update(model, dense: dense) }
         }
@@ -384,7 +393,7 @@ public final class Trainer {
         let logits = Tensor(uninitializedShape: [model.config.numTasks, b])
         let tables = table.map { t in [t] + (1..<shards).map { _ in EmbeddingTable(sharingValueOf: t) } }
         // The weights are read-only until the update: the shards share their packed GEMM panels.
-        weightPacks.sharing(model.parameters.values) {
+        weightPacks.sharing(model.parameters.values, reusingRefreshedPacks: keepsWeightPacks) {
             Parallel.forEach(shards) { s in
                 runShard(s, of: batch, ranges: ranges, seed: seeds[s], tables: tables, weight: weight, timeline: timeline,
                          coefficients: coefficients, into: logits)

@@ -8,15 +8,7 @@ extension Kernels {
     /// thread and 6 on the other, and the pass took as long as the 7.
     @inline(__always)
     static func optimizerChunks(_ n: Int, _ body: (_ lo: Int, _ count: Int) -> Void) {
-        let maxChunk = 16_384
-        let threads = n >= 4 * maxChunk ? Parallel.threads : 1
-        let parts = max(1, ((n + maxChunk - 1) / maxChunk + threads - 1) / threads * threads)
-        let chunk = max(16, ((n + parts - 1) / parts + 15) & ~15)
-        let chunks = (n + chunk - 1) / chunk
-        Parallel.forEach(chunks, threads: threads) { c in
-            let lo = c * chunk, count = min(chunk, n - lo)
-            body(lo, count)
-        }
+        OptimizerChunks(n).run { lo, count, _ in body(lo, count) }
     }
 
     /// Runs `body(row, grad)` for each row of `table` that has a gradient (`grad`: its `D` values),
@@ -51,5 +43,39 @@ extension Kernels {
     static func checkRows(_ kernel: String, _ table: EmbeddingTable, _ state: Tensor...) {
         precondition(state.allSatisfy { $0.isContiguous && $0.count == table.rows * table.dim },
                      "\(kernel)(\(table.name)): state must be contiguous [\(table.rows), \(table.dim)]")
+    }
+}
+
+/// How a dense optimizer pass over `n` elements is cut (see `Kernels.optimizerChunks`): chunks of
+/// at most 16k elements, as many per thread, each thread taking one contiguous run of them in
+/// order, so a chunk's body may also use the elements of the run's earlier chunks (the kept-pack
+/// refresh does: `WeightPackRefresh`).
+struct OptimizerChunks {
+    let n: Int, chunk: Int, chunks: Int, threads: Int
+
+    init(_ n: Int) {
+        let maxChunk = 16_384
+        let threads = n >= 4 * maxChunk ? Parallel.threads : 1
+        let parts = max(1, ((n + maxChunk - 1) / maxChunk + threads - 1) / threads * threads)
+        self.n = n
+        chunk = max(16, ((n + parts - 1) / parts + 15) & ~15)
+        chunks = (n + chunk - 1) / chunk
+        self.threads = min(threads, chunks)
+    }
+
+    /// The first element of each thread's run, in order (the first is 0).
+    var runStarts: [Int] { (0..<threads).map { min(n, $0 * chunks / threads * chunk) } }
+
+    /// `body(lo, count, runStart)` for every chunk, each thread over its run in order.
+    @inline(__always)
+    func run(_ body: (_ lo: Int, _ count: Int, _ runStart: Int) -> Void) {
+        let chunk = chunk, chunks = chunks, threads = threads, n = n
+        Parallel.forEach(threads, threads: threads) { t in
+            let first = t * chunks / threads, end = (t + 1) * chunks / threads
+            for c in first..<end {
+                let lo = c * chunk
+                body(lo, min(chunk, n - lo), first * chunk)
+            }
+        }
     }
 }

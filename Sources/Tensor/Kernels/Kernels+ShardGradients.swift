@@ -35,10 +35,13 @@ public struct ShardGradients {
     let l2: Float
     let values: Tensor
     let lanes: L2Lanes?
+    /// Kept weight packs the pass rewrites from each chunk of `values` it has updated.
+    let packs: WeightPackRefresh?
 
     /// `parts`: at least one (a single shard's gradient is read as it is). `lanes` must have been
-    /// made for `values`' size; nil (or `l2` = 0) adds no L2.
-    public init(parts: [Tensor], l2: Float, values: Tensor, lanes: L2Lanes?) {
+    /// made for `values`' size; nil (or `l2` = 0) adds no L2. `packs`: a refresh of `values`' kept
+    /// GEMM packs (`GEMMPackSharing.refresh(of:)`), to rewrite as the pass writes the values.
+    public init(parts: [Tensor], l2: Float, values: Tensor, lanes: L2Lanes?, packs: WeightPackRefresh? = nil) {
         precondition(!parts.isEmpty, "ShardGradients: no further shard to add")
         precondition(parts.allSatisfy { $0.isContiguous && $0.count == values.count } && values.isContiguous,
                      "ShardGradients: the parts and values must be contiguous and of one size (\(values.count))")
@@ -47,6 +50,9 @@ public struct ShardGradients {
         self.l2 = l2
         self.values = values
         self.lanes = l2 == 0 ? nil : lanes
+        precondition(packs.map { $0.count == values.count && $0.base == UnsafePointer(values.storage.base + values.offset) } ?? true,
+                     "ShardGradients: the pack refresh is of another buffer")
+        self.packs = packs
     }
 }
 
@@ -109,7 +115,8 @@ protocol DenseOptimizerRow {
 extension Kernels {
     /// Runs `row` over the chunks of a dense optimizer pass over `grads` (`optimizerChunks`),
     /// with each chunk's gradient read from `grads` or, given `shards`, summed from `grads` and
-    /// the shards' as the row reads it.
+    /// the shards' as the row reads it (and then, when `shards` carries a pack refresh, the
+    /// chunk's new values written into the kept weight packs).
     @inline(__always)
     static func denseChunks<R: DenseOptimizerRow>(_ grads: Tensor, shards: ShardGradients?, _ row: R) {
         let n = grads.count
@@ -126,10 +133,14 @@ extension Kernels {
             more.withUnsafeBufferPointer { more in
                 (shards.lanes?.words ?? []).withUnsafeBufferPointer { words in
                     let lanes = shards.lanes == nil ? nil : words.baseAddress
-                    optimizerChunks(n) { lo, len in
+                    let chunks = OptimizerChunks(n)
+                    chunks.run { lo, len, runStart in
                         row.update(lo, len, ShardGradientSum(g: g, first: first, more: more, w: w, alpha: shards.l2,
                                                              lanes: lanes, at: lo))
+                        // The chunk's new values are in L1/L2 now: the cheapest moment to pack them.
+                        shards.packs?.refresh(lo, len, runStart: runStart)
                     }
+                    shards.packs?.refreshAcross(chunks.runStarts)
                 }
             }
         }
