@@ -122,6 +122,33 @@ import Foundation
     }
 }
 
+/// Rows of op(A) up to which a plain product (`X · W`) reads B in place.
+let gemmInPlaceBMaxRows = 512
+
+/// Whether the blocked GEMM reads op(B)'s full panels where B lies instead of packing them: a
+/// plain product (neither operand transposed, no bfloat16 rounding) of at most
+/// `gemmInPlaceBMaxRows` rows, on AVX-512. A panel of B is then NR columns of B's rows, `ldb`
+/// apart; only a last, partial panel is packed (zero-padded).
+/// NOTE: packing B only makes each panel contiguous, and for these shapes the kernel reads the
+/// strided rows as fast (Zen 4, one thread, `mmoe-bench gemm`, packing vs in place: 128x272x256
+/// 104-107 vs 110 GFLOP/s, 128x475x256 103-106 vs 109, 512x512x512 108.5 vs 111): the pack's
+/// writes are saved, and in a training step so is keeping the weights' forward packs (their
+/// refresh by the optimizer wrote as many bytes as the weights). With 1024 rows it lost
+/// (1024x1024x1024 104 vs 97: the panel is reused by more A panels, and its rows alias in L1),
+/// and so did the transposed-A gradient products (256x128x1024 TN 110 vs 106), which keep packing.
+/// AVX2's kernel re-reads each B chunk once per pass of rows; unmeasured there, so it packs.
+@inline(__always) func gemmReadsBInPlace(_ p: GEMMProblem) -> Bool {
+    gemmReadsBInPlace(transA: p.transA, transB: p.transB, m: p.m, bf16: p.roundToBFloat16)
+}
+
+@inline(__always) func gemmReadsBInPlace(transA: Bool, transB: Bool, m: Int, bf16: Bool) -> Bool {
+    #if MMOE_AVX2
+    false
+    #else
+    !transA && !transB && !bf16 && m <= gemmInPlaceBMaxRows
+    #endif
+}
+
 @inline(__always) private func roundUp(_ x: Int, _ to: Int) -> Int { (x + to - 1) / to * to }
 
 /// The five BLIS loops around the micro-kernel, single-threaded, for one problem with m, n, k > 0.
@@ -140,8 +167,10 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch, aPack: GEMMAPackReuse =
     let tile = packedA + aFloats       // an MR x NR tile for partial edge tiles
     let edgeBias = tile + mr * nr      // NR bias values, zero-padded, for partial edge tiles
 
-    // op(B) already packed by a shared scope (a weight during a training step), or nil.
-    let shared = GEMMPackScopes.packedB(p)
+    // op(B) read where it lies (`gemmReadsBInPlace`), or already packed by a shared scope (a
+    // weight during a training step), or packed here block by block.
+    let inPlace = gemmReadsBInPlace(p)
+    let shared = inPlace ? nil : GEMMPackScopes.packedB(p)
 
     // LOOP 5: split n into nc-wide blocks (packed B block in L3).
     var jc = 0
@@ -153,7 +182,13 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch, aPack: GEMMAPackReuse =
             let kc = min(kcBlock, p.k - pc)
             let first = pc == 0, last = pc + kc == p.k
             let blockB: UnsafeMutablePointer<Float>
-            if let shared {
+            if inPlace {
+                blockB = UnsafeMutablePointer(mutating: p.bAt(pc, jc))
+                // A last, partial panel is packed (zero-padded) into the scratch's first panel.
+                if nc % nr != 0 {
+                    packB(transB: false, b: p.bAt(pc, jc + nc / nr * nr), ldb: p.ldb, kc: kc, nc: nc % nr, into: packedB)
+                }
+            } else if let shared {
                 blockB = UnsafeMutablePointer(mutating: shared + GEMMPackSharing.blockOffset(k: p.k, n: p.n, jc: jc, pc: pc))
             } else {
                 packB(transB: p.transB, b: p.bAt(pc, jc), ldb: p.ldb, kc: kc, nc: nc, into: packedB,
@@ -191,7 +226,9 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch, aPack: GEMMAPackReuse =
                             ep.bias = UnsafePointer(edgeBias)
                         }
                     }
-                    let pb = UnsafePointer(blockB + jr * kc)
+                    // Panel jr/NR of the block: packed (rows NR apart), or in place (rows ldb apart).
+                    let (pb, ldb) = !inPlace ? (UnsafePointer(blockB + jr * kc), nr)
+                        : cols == nr ? (UnsafePointer(blockB + jr), p.ldb) : (UnsafePointer(packedB), nr)
                     // LOOP 1: MR-tall micro-panels of A, one micro-kernel call each.
                     var ir = 0
                     while ir < mc {
@@ -200,9 +237,9 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch, aPack: GEMMAPackReuse =
                         let cTile = p.c + (ic + ir) * p.ldc + jc + jr
                         if cols == nr {
                             if rows <= gemmEdgeMR {
-                                sgemmMicroKernelEdge(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
+                                sgemmMicroKernelEdge(kc: kc, pa: pa, pb: pb, ldb: ldb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
                             } else {
-                                sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
+                                sgemmMicroKernel(kc: kc, pa: pa, pb: pb, ldb: ldb, c: cTile, ldc: p.ldc, rows: rows, ep: ep)
                             }
                         } else {
                             // Right-edge tile: run the full kernel on a private tile (the packed
@@ -211,9 +248,9 @@ func gemmBlocked(_ p: GEMMProblem, scratch: GEMMScratch, aPack: GEMMAPackReuse =
                                 for r in 0..<rows { for q in 0..<cols { tile[r * nr + q] = cTile[r * p.ldc + q] } }
                             }
                             if rows <= gemmEdgeMR {
-                                sgemmMicroKernelEdge(kc: kc, pa: pa, pb: pb, c: tile, ldc: nr, rows: rows, ep: ep)
+                                sgemmMicroKernelEdge(kc: kc, pa: pa, pb: pb, ldb: ldb, c: tile, ldc: nr, rows: rows, ep: ep)
                             } else {
-                                sgemmMicroKernel(kc: kc, pa: pa, pb: pb, c: tile, ldc: nr, ep: ep)
+                                sgemmMicroKernel(kc: kc, pa: pa, pb: pb, ldb: ldb, c: tile, ldc: nr, ep: ep)
                             }
                             for r in 0..<rows { for q in 0..<cols { cTile[r * p.ldc + q] = tile[r * nr + q] } }
                         }

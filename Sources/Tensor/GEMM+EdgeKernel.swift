@@ -18,19 +18,19 @@
 /// Here up to 2 rows take all 32 columns at once (8 ymm accumulators), 3 or 4 rows two halves of 16
 /// (8 each). Every element is still the same fused multiply-add chain over k and the same epilogue.
 @inline(never)
-@usableFromInline func sgemmMicroKernelEdge(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
+@usableFromInline func sgemmMicroKernelEdge(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, ldb: Int = gemmNR,
                                             c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, ep: GEMMEpilogue) {
     if rows <= 2 {
-        sgemmEdgeTwoRows(kc: kc, pa: pa, pb: pb, c: c, ldc: ldc, rows: rows, ep: ep)
+        sgemmEdgeTwoRows(kc: kc, pa: pa, pb: pb, ldb: ldb, c: c, ldc: ldc, rows: rows, ep: ep)
     } else {
-        sgemmEdgeHalf(kc: kc, pa: pa, pb: pb, c: c, ldc: ldc, rows: rows, ep: ep, column: 0)
-        sgemmEdgeHalf(kc: kc, pa: pa, pb: pb, c: c, ldc: ldc, rows: rows, ep: ep, column: 16)
+        sgemmEdgeHalf(kc: kc, pa: pa, pb: pb, ldb: ldb, c: c, ldc: ldc, rows: rows, ep: ep, column: 0)
+        sgemmEdgeHalf(kc: kc, pa: pa, pb: pb, ldb: ldb, c: c, ldc: ldc, rows: rows, ep: ep, column: 16)
     }
 }
 
 /// Rows 0 and 1 (the second only when `rows` is 2) of an edge tile, all 32 columns.
 @inline(__always)
-private func sgemmEdgeTwoRows(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
+private func sgemmEdgeTwoRows(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, ldb: Int,
                               c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, ep: GEMMEpilogue) {
     var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c02 = SIMD8<Float>(), c03 = SIMD8<Float>()
     var c10 = SIMD8<Float>(), c11 = SIMD8<Float>(), c12 = SIMD8<Float>(), c13 = SIMD8<Float>()
@@ -41,14 +41,14 @@ private func sgemmEdgeTwoRows(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePoint
             let a0 = SIMD8<Float>(repeating: a[0]), a1 = SIMD8<Float>(repeating: a[1])
             c00.addProduct(a0, b0); c01.addProduct(a0, b1); c02.addProduct(a0, b2); c03.addProduct(a0, b3)
             c10.addProduct(a1, b0); c11.addProduct(a1, b1); c12.addProduct(a1, b2); c13.addProduct(a1, b3)
-            a += gemmMR; b += gemmNR
+            a += gemmMR; b += ldb
         }
     } else {
         for _ in 0..<kc {
             let a0 = SIMD8<Float>(repeating: a[0])
             c00.addProduct(a0, load8(b)); c01.addProduct(a0, load8(b + 8))
             c02.addProduct(a0, load8(b + 16)); c03.addProduct(a0, load8(b + 24))
-            a += gemmMR; b += gemmNR
+            a += gemmMR; b += ldb
         }
     }
     let bias = ep.bias
@@ -63,7 +63,7 @@ private func sgemmEdgeTwoRows(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePoint
 
 /// Rows 0..<`rows` (3 or 4) of an edge tile, the 16 columns from `column`.
 @inline(__always)
-private func sgemmEdgeHalf(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+private func sgemmEdgeHalf(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>,
                            ldc: Int, rows: Int, ep: GEMMEpilogue, column: Int) {
     var c0a = SIMD8<Float>(), c0b = SIMD8<Float>(), c1a = SIMD8<Float>(), c1b = SIMD8<Float>()
     var c2a = SIMD8<Float>(), c2b = SIMD8<Float>(), c3a = SIMD8<Float>(), c3b = SIMD8<Float>()
@@ -75,7 +75,7 @@ private func sgemmEdgeHalf(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<
         av = SIMD8(repeating: a[1]); c1a.addProduct(av, b0); c1b.addProduct(av, b1)
         av = SIMD8(repeating: a[2]); c2a.addProduct(av, b0); c2b.addProduct(av, b1)
         av = SIMD8(repeating: a[3]); c3a.addProduct(av, b0); c3b.addProduct(av, b1)
-        a += gemmMR; b += gemmNR
+        a += gemmMR; b += ldb
     }
     let bias = ep.bias.map { $0 + column }
     let b0 = bias.map { load8($0) } ?? SIMD8<Float>(), b1 = bias.map { load8($0 + 8) } ?? SIMD8<Float>()
@@ -89,7 +89,7 @@ private func sgemmEdgeHalf(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<
 /// `sgemmMicroKernel` for a tile of at most `gemmEdgeMR` valid rows: reads the first 4 rows of the
 /// packed A panel (stride MR per k step; rows past the matrix are zero padding) and stores `rows`.
 @inline(never)
-@usableFromInline func sgemmMicroKernelEdge(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
+@usableFromInline func sgemmMicroKernelEdge(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, ldb: Int = gemmNR,
                                             c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, ep: GEMMEpilogue) {
     var c0a = SIMD16<Float>(), c0b = SIMD16<Float>()
     var c1a = SIMD16<Float>(), c1b = SIMD16<Float>()
@@ -103,7 +103,7 @@ private func sgemmEdgeHalf(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<
         av = SIMD16(repeating: a[1]); c1a.addProduct(av, b0); c1b.addProduct(av, b1)
         av = SIMD16(repeating: a[2]); c2a.addProduct(av, b0); c2b.addProduct(av, b1)
         av = SIMD16(repeating: a[3]); c3a.addProduct(av, b0); c3b.addProduct(av, b1)
-        a += gemmMR; b += gemmNR
+        a += gemmMR; b += ldb
     }
     var bias0 = SIMD16<Float>(), bias1 = SIMD16<Float>()
     if let bias = ep.bias { bias0 = load16(bias); bias1 = load16(bias + 16) }

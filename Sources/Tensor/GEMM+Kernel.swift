@@ -50,10 +50,11 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
     store16(v1, c + 16)
 }
 
-/// The micro-kernel: `C[0..<rows, 0..<NR] = epilogue(sum over p < kc of pa[p*MR + r] * pb[p*NR + j])`.
+/// The micro-kernel: `C[0..<rows, 0..<NR] = epilogue(sum over p < kc of pa[p*MR + r] * pb[p*ldb + j])`.
 /// It always computes MR rows (the packed panel is zero-padded) but stores only the first `rows`, so
 /// a bottom-edge tile writes straight into C.
-/// `pa` is a packed A panel (kc x MR, k-major), `pb` a packed B panel (kc x NR, k-major). Every
+/// `pa` is a packed A panel (kc x MR, k-major), `pb` a B panel (kc x NR, k-major): packed (`ldb`
+/// NR), or NR columns of B itself (`ldb` its row stride, `gemmReadsBInPlace`). Every
 /// accumulator sums its k-range strictly in order with fused multiply-adds, which is what makes the
 /// result independent of where the tile sits in the matrix (and so of the thread split).
 #if MMOE_AVX2
@@ -80,7 +81,7 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
 /// instead is zeroed on every call, a memset (~1.2% of a one-thread DeepRec step); no parked value
 /// is read before a pass has written it, so the park needs no zeroing.
 @inline(never)
-@usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
+@usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, ldb: Int = gemmNR,
                                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int = gemmMR, ep: GEMMEpilogue) {
     withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2 * gemmMR) { park0 in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2 * gemmMR) { park1 in
@@ -91,12 +92,12 @@ func storeRow(_ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ c: UnsafeMutablePointe
             while p0 < kc {
                 chunk += 1
                 let n = kc * chunk / chunks - p0, first = p0 == 0
-                let a = pa + p0 * gemmMR, b = pb + p0 * gemmNR
+                let a = pa + p0 * gemmMR, b = pb + p0 * ldb
                 for half in 0..<2 {
                     let bh = b + 16 * half, ah = half == 0 ? acc0 : acc1
-                    sgemmPass6(n, a, bh, ah, first)
-                    if rows > 6 { sgemmPass5(n, a + 6, bh, ah + 12, first) }
-                    if rows > 11 { sgemmPass5(n, a + 11, bh, ah + 22, first) }
+                    sgemmPass6(n, a, bh, ldb, ah, first)
+                    if rows > 6 { sgemmPass5(n, a + 6, bh, ldb, ah + 12, first) }
+                    if rows > 11 { sgemmPass5(n, a + 11, bh, ldb, ah + 22, first) }
                 }
                 p0 += n
             }
@@ -123,7 +124,7 @@ private let avx2KChunk = 128
 /// packed B panel, rows `gemmNR` apart) for `n` steps of k, continuing the accumulators at `acc`
 /// (rows 2 vectors apart; zero when `first`) and parking them there.
 @inline(__always)
-private func sgemmPass6(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+private func sgemmPass6(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                         _ acc: UnsafeMutablePointer<SIMD8<Float>>, _ first: Bool) {
     var c0a = SIMD8<Float>(), c0b = SIMD8<Float>(), c1a = SIMD8<Float>(), c1b = SIMD8<Float>()
     var c2a = SIMD8<Float>(), c2b = SIMD8<Float>(), c3a = SIMD8<Float>(), c3b = SIMD8<Float>()
@@ -143,7 +144,7 @@ private func sgemmPass6(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
         av = SIMD8(repeating: ap[3]); c3a.addProduct(av, b0); c3b.addProduct(av, b1)
         av = SIMD8(repeating: ap[4]); c4a.addProduct(av, b0); c4b.addProduct(av, b1)
         av = SIMD8(repeating: ap[5]); c5a.addProduct(av, b0); c5b.addProduct(av, b1)
-        ap += gemmMR; bp += gemmNR
+        ap += gemmMR; bp += ldb
     }
     (acc[0], acc[1], acc[2], acc[3]) = (c0a, c0b, c1a, c1b)
     (acc[4], acc[5], acc[6], acc[7]) = (c2a, c2b, c3a, c3b)
@@ -152,7 +153,7 @@ private func sgemmPass6(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
 
 /// `sgemmPass6` for 5 rows.
 @inline(__always)
-private func sgemmPass5(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+private func sgemmPass5(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                         _ acc: UnsafeMutablePointer<SIMD8<Float>>, _ first: Bool) {
     var c0a = SIMD8<Float>(), c0b = SIMD8<Float>(), c1a = SIMD8<Float>(), c1b = SIMD8<Float>()
     var c2a = SIMD8<Float>(), c2b = SIMD8<Float>(), c3a = SIMD8<Float>(), c3b = SIMD8<Float>()
@@ -171,7 +172,7 @@ private func sgemmPass5(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<
         av = SIMD8(repeating: ap[2]); c2a.addProduct(av, b0); c2b.addProduct(av, b1)
         av = SIMD8(repeating: ap[3]); c3a.addProduct(av, b0); c3b.addProduct(av, b1)
         av = SIMD8(repeating: ap[4]); c4a.addProduct(av, b0); c4b.addProduct(av, b1)
-        ap += gemmMR; bp += gemmNR
+        ap += gemmMR; bp += ldb
     }
     (acc[0], acc[1], acc[2], acc[3]) = (c0a, c0b, c1a, c1b)
     (acc[4], acc[5], acc[6], acc[7]) = (c2a, c2b, c3a, c3b)
@@ -189,7 +190,7 @@ func storeRow8(_ x: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ ep: GEMMEp
 }
 #else
 @inline(never)
-@usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
+@usableFromInline func sgemmMicroKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, ldb: Int = gemmNR,
                                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int = gemmMR, ep: GEMMEpilogue) {
     var c0a = SIMD16<Float>(), c0b = SIMD16<Float>()
     var c1a = SIMD16<Float>(), c1b = SIMD16<Float>()
@@ -223,7 +224,7 @@ func storeRow8(_ x: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ ep: GEMMEp
         av = SIMD16(repeating: a[11]); c11a.addProduct(av, b0); c11b.addProduct(av, b1)
         av = SIMD16(repeating: a[12]); c12a.addProduct(av, b0); c12b.addProduct(av, b1)
         av = SIMD16(repeating: a[13]); c13a.addProduct(av, b0); c13b.addProduct(av, b1)
-        a += 14; b += 32
+        a += 14; b += ldb
     }
     var bias0 = SIMD16<Float>(), bias1 = SIMD16<Float>()
     if let bias = ep.bias { bias0 = load16(bias); bias1 = load16(bias + 16) }

@@ -18,6 +18,8 @@ import Synchronization
 // them as they are and packs nothing. Packing at the step's start read every weight back from L3
 // or memory, where the optimizer had just written it; on a 2-core Zen 4 that was ~0.8 ms of a
 // 15 ms Taobao step at batch 256 on one thread (the first shard's layers, against the second's).
+// A shard's forward products (`X · W`, up to 512 rows) read W in place and pack nothing
+// (`gemmReadsBInPlace`), so what is shared and kept is mostly the backward products' `Wᵀ`.
 
 /// Columns of op(B) per unit of shared packing work (a multiple of NR): small enough that two
 /// threads arriving together split a layer's weight, large enough to amortise the claim.

@@ -11,6 +11,8 @@ final class GEMMSharedPackTests: XCTestCase {
         var bias = false, relu = false, threads = 1
         /// B's row stride, when wider than op(B) (rows with gaps).
         var ldb: Int? = nil
+        /// Whether the GEMM packs op(B) (else it reads B in place, and nothing is shared).
+        var packsB: Bool { !gemmReadsBInPlace(transA: transA, transB: transB, m: m, bf16: false) }
     }
 
     func compute(_ p: Product, a: [Float], weights: Tensor, bias: [Float]) -> [UInt32] {
@@ -66,7 +68,7 @@ final class GEMMSharedPackTests: XCTestCase {
                 XCTAssertEqual(results[1], want, "round \(round): second job")
             }
             // One pack per product, shared by the three computations of it (and by the parts of a split one).
-            XCTAssertEqual(sharing.packsFilled, products.count, "round \(round): packs filled")
+            XCTAssertEqual(sharing.packsFilled, products.filter(\.packsB).count, "round \(round): packs filled")
             XCTAssertEqual(got[0], want, "round \(round): inside a scope")
             XCTAssertEqual(got[1], want, "round \(round): first job")
         }
@@ -74,7 +76,7 @@ final class GEMMSharedPackTests: XCTestCase {
 
     /// A GEMM whose B lies outside the declared buffer packs its own (the scope must not hand it
     /// a weight's pack), and a scope that ended leaves no pack behind: B changed after the scope
-    /// gives the new product.
+    /// gives the new product. (A backward product: a forward one reads B in place.)
     func testOnlyTheDeclaredBufferIsShared() {
         let m = 30, k = 40, n = 50
         var rng = SeededRNG(seed: 8)
@@ -82,7 +84,8 @@ final class GEMMSharedPackTests: XCTestCase {
         weights.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] = rng.nextUniform() - 0.5 } }
         let other = weights.copy()
         let a = (0..<(m * k)).map { _ in rng.nextUniform() - 0.5 }
-        let p = Product(transA: false, transB: false, m: m, n: n, k: k, offset: 0)
+        let p = Product(transA: false, transB: true, m: m, n: n, k: k, offset: 0)
+        XCTAssertTrue(p.packsB)
         let sharing = GEMMPackSharing()
         let before = compute(p, a: a, weights: weights, bias: [0])
         sharing.sharing(weights) {
@@ -101,8 +104,8 @@ final class GEMMSharedPackTests: XCTestCase {
     /// Packs kept across scopes and rewritten by an optimizer's pass (`WeightPackRefresh`) must be
     /// the packs of the new weights: the next scope uses them without packing (none filled) and
     /// every product has the bits of the unshared GEMM on the updated weights, on 1 and 2 threads
-    /// (two runs of chunks, one starting inside a kept item). Forward (NN) and backward (NT)
-    /// layouts, several k-blocks and nc-blocks, partial panels and partial line groups, rows with
+    /// (two runs of chunks, one starting inside a kept item). Forward (NN, one tall enough to
+    /// pack B) and backward (NT) layouts, several k-blocks and nc-blocks, partial panels and partial line groups, rows with
     /// gaps, starts off the 16-element grid. Without a complete refresh, or after `invalidate`,
     /// the next scope packs everything again.
     func testRefreshedPacksAreThePacksOfTheUpdatedWeights() {
@@ -112,7 +115,10 @@ final class GEMMSharedPackTests: XCTestCase {
             Product(transA: false, transB: true, m: 5, n: gemmNC + 40, k: 20, offset: 40_001),  // two nc-blocks, chunk edges inside groups
             Product(transA: false, transB: false, m: 33, n: 70, k: 64, offset: 130_011, ldb: 75),
             Product(transA: false, transB: true, m: 14, n: 48, k: 333, offset: 110_000, relu: true, ldb: 340),
+            Product(transA: false, transB: false, m: gemmInPlaceBMaxRows + 8, n: 45, k: 37, offset: 140_001, ldb: 50),
         ]
+        let packed = products.filter(\.packsB).count
+        XCTAssertEqual(packed, 4, "the kept packs: three backward products and the tall forward one")
         var rng = SeededRNG(seed: 11)
         let count = 150_000
         let bias = (0..<(gemmNC + 40)).map { _ in rng.nextUniform() - 0.5 }
@@ -141,7 +147,7 @@ final class GEMMSharedPackTests: XCTestCase {
                 XCTAssertEqual(sharing.packsFilled, filled, "\(threads) threads, \(label): packs filled")
                 for i in products.indices { XCTAssertEqual(got[i], want[i], "\(threads) threads, \(label): product \(i)") }
             }
-            check(filled: products.count, "first scope")
+            check(filled: packed, "first scope")
             for round in 0..<2 {
                 let refresh = step(refreshing: true)
                 XCTAssertNotNil(refresh)
@@ -151,15 +157,15 @@ final class GEMMSharedPackTests: XCTestCase {
             // Written without a refresh: the caller says so, and everything is packed again.
             _ = step(refreshing: false)
             sharing.invalidate()
-            check(filled: products.count, "after invalidate")
+            check(filled: packed, "after invalidate")
             // A refresh whose pass never ran is incomplete: not used.
             let unused = sharing.refresh(of: weights)!
             sharing.finish(unused)
-            check(filled: products.count, "after an incomplete refresh")
+            check(filled: packed, "after an incomplete refresh")
             // A refresh is good for the next scope only.
             sharing.finish(step(refreshing: true)!)
             check(filled: 0, "after a last refresh")
-            check(filled: products.count, "a second scope after it")
+            check(filled: packed, "a second scope after it")
         }
     }
 }

@@ -162,6 +162,11 @@ final class GEMMTests: XCTestCase {
         run(Case(transB: true, m: 3, n: gemmNC + 40, k: 5, bias: true, relu: true))
         run(Case(transA: true, m: 150, n: 70, k: 33, alpha: -0.5, beta: 1, padA: 1, padC: 1, threads: 2))
         run(Case(transA: true, m: 200, n: 7, k: 33, beta: 0.3, threads: 2))
+        // Plain products read B in place (`gemmReadsBInPlace`): across k-blocks and nc blocks,
+        // with a partial last panel (packed) and a padded ldb; and one too tall to, which packs.
+        run(Case(m: 20, n: 70, k: 700, alpha: -0.5, beta: 0.3, padB: 3, bias: true, relu: true))
+        run(Case(m: 3, n: gemmNC + 40, k: 12, padB: 1, bias: true))
+        run(Case(m: gemmInPlaceBMaxRows + 5, n: 45, k: 37, beta: 1, padB: 2, relu: true, threads: 2))
     }
 
     func testBatched() {
