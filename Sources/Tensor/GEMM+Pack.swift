@@ -159,17 +159,16 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
             // Lines g..<g+8, of which the first `real` carry data (the rest of the panel is zero).
             let real = min(8, count &- g)
             let base = src + g &* ld
+            if real == 8 {
+                packTransposedGroup(base, ld: ld, kc: kc, width: width, C.self, into: out + g)
+                g &+= 8
+                continue
+            }
             var p0 = 0
             while true {
                 let s = base + p0
-                let t: Block8
-                if real == 8 {
-                    t = transpose8((load8(s), load8(s + ld), load8(s + 2 &* ld), load8(s + 3 &* ld),
-                                    load8(s + 4 &* ld), load8(s + 5 &* ld), load8(s + 6 &* ld), load8(s + 7 &* ld)))
-                } else {
-                    @inline(__always) func line(_ r: Int) -> SIMD8<Float> { load8(r < real ? s + r &* ld : zeros) }
-                    t = transpose8((line(0), line(1), line(2), line(3), line(4), line(5), line(6), line(7)))
-                }
+                @inline(__always) func line(_ r: Int) -> SIMD8<Float> { load8(r < real ? s + r &* ld : zeros) }
+                let t = transpose8((line(0), line(1), line(2), line(3), line(4), line(5), line(6), line(7)))
                 let d = out + (p0 &* width &+ g)
                 @inline(__always) func put(_ j: Int, _ v: SIMD8<Float>) { store8(apply(v), d + j &* width) }
                 put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3)
@@ -185,14 +184,19 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
 /// Lines `packTransposedGroup` moves at once: one transpose block.
 let packGroupLines = 8
 
-/// `packGroupLines` whole lines (`src + r·ld`, steps 0 ..< kc, all readable) into slots
-/// `out[p·width + r]` of a panel, the panel's other slots untouched: one aligned group of a kept
-/// pack's lines, rewritten by `WeightPackRefresh`. A k tail re-transposes the last 8 steps.
+/// `packGroupLines` whole lines (`src + r·ld`, steps 0 ..< kc, all readable) through `C.apply`
+/// into slots `out[p·width + r]` of a panel, the panel's other slots untouched: a full group of
+/// `packTransposedPanel`, or one of a kept pack's, rewritten by `WeightPackRefresh`. A k tail
+/// re-transposes the last 8 steps.
 @inline(__always)
-func packTransposedGroup(_ src: UnsafePointer<Float>, ld: Int, kc: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+func packTransposedGroup<C: PackConversion>(_ src: UnsafePointer<Float>, ld: Int, kc: Int, width: Int, _: C.Type,
+                                            into out: UnsafeMutablePointer<Float>) {
     if kc < 8 {
-        for p in 0..<kc { for r in 0..<8 { out[p &* width &+ r] = src[r &* ld &+ p] } }
+        for p in 0..<kc { for r in 0..<8 { out[p &* width &+ r] = C.apply(src[r &* ld &+ p]) } }
         return
+    }
+    @inline(__always) func apply(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        C.isCopy ? v : C.apply(SIMD16(lowHalf: v, highHalf: SIMD8())).lowHalf
     }
     var p0 = 0
     while true {
@@ -200,8 +204,8 @@ func packTransposedGroup(_ src: UnsafePointer<Float>, ld: Int, kc: Int, width: I
         let t = transpose8((load8(s), load8(s + ld), load8(s + 2 &* ld), load8(s + 3 &* ld),
                             load8(s + 4 &* ld), load8(s + 5 &* ld), load8(s + 6 &* ld), load8(s + 7 &* ld)))
         let d = out + p0 &* width
-        store8(t.0, d); store8(t.1, d + width); store8(t.2, d + 2 &* width); store8(t.3, d + 3 &* width)
-        store8(t.4, d + 4 &* width); store8(t.5, d + 5 &* width); store8(t.6, d + 6 &* width); store8(t.7, d + 7 &* width)
+        @inline(__always) func put(_ j: Int, _ v: SIMD8<Float>) { store8(apply(v), d + j &* width) }
+        put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3); put(4, t.4); put(5, t.5); put(6, t.6); put(7, t.7)
         if p0 &+ 8 == kc { break }
         p0 = min(p0 &+ 8, kc &- 8)
     }
@@ -266,6 +270,12 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
             // Lines g..<g+16: the first `cols` belong to the panel, of which the first `real` carry data.
             let cols = min(16, width &- g), real = min(cols, count &- g)
             let base = src + g &* ld
+            if cols == 16 && lines &- g >= 16 {
+                packTransposedGroup(base, ld: ld, kc: kc, width: width, C.self, into: out + g)
+                g &+= 16
+                continue
+            }
+            // A width-14 panel's group, or the matrix's last lines.
             var p0 = 0
             while true {
                 let s = base + p0
@@ -306,13 +316,15 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
 /// Lines `packTransposedGroup` moves at once: one transpose block.
 let packGroupLines = 16
 
-/// `packGroupLines` whole lines (`src + r·ld`, steps 0 ..< kc, all readable) into slots
-/// `out[p·width + r]` of a panel, the panel's other slots untouched: one aligned group of a kept
-/// pack's lines, rewritten by `WeightPackRefresh`. A k tail re-transposes the last 16 steps.
+/// `packGroupLines` whole lines (`src + r·ld`, steps 0 ..< kc, all readable) through `C.apply`
+/// into slots `out[p·width + r]` of a panel, the panel's other slots untouched: a full group of
+/// `packTransposedPanel`, or one of a kept pack's, rewritten by `WeightPackRefresh`. A k tail
+/// re-transposes the last 16 steps.
 @inline(__always)
-func packTransposedGroup(_ src: UnsafePointer<Float>, ld: Int, kc: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+func packTransposedGroup<C: PackConversion>(_ src: UnsafePointer<Float>, ld: Int, kc: Int, width: Int, _: C.Type,
+                                            into out: UnsafeMutablePointer<Float>) {
     if kc < 16 {
-        for p in 0..<kc { for r in 0..<16 { out[p &* width &+ r] = src[r &* ld &+ p] } }
+        for p in 0..<kc { for r in 0..<16 { out[p &* width &+ r] = C.apply(src[r &* ld &+ p]) } }
         return
     }
     var p0 = 0
@@ -323,7 +335,7 @@ func packTransposedGroup(_ src: UnsafePointer<Float>, ld: Int, kc: Int, width: I
                              load16(s + 8 &* ld), load16(s + 9 &* ld), load16(s + 10 &* ld), load16(s + 11 &* ld),
                              load16(s + 12 &* ld), load16(s + 13 &* ld), load16(s + 14 &* ld), load16(s + 15 &* ld)))
         let d = out + p0 &* width
-        @inline(__always) func put(_ j: Int, _ v: SIMD16<Float>) { store16(v, d + j &* width) }
+        @inline(__always) func put(_ j: Int, _ v: SIMD16<Float>) { store16(C.apply(v), d + j &* width) }
         put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3); put(4, t.4); put(5, t.5); put(6, t.6); put(7, t.7)
         put(8, t.8); put(9, t.9); put(10, t.10); put(11, t.11); put(12, t.12); put(13, t.13); put(14, t.14); put(15, t.15)
         if p0 &+ 16 == kc { break }

@@ -43,7 +43,7 @@ struct KeptPackLayout {
 public final class WeightPackRefresh: @unchecked Sendable {
     let base: UnsafePointer<Float>
     /// The buffer's size in elements.
-    public let count: Int
+    let count: Int
     let packs: [KeptPackLayout]
     private let totalItems: Int
     private let covered = Atomic<Int>(0), itemsDone = Atomic<Int>(0)
@@ -127,7 +127,7 @@ public final class WeightPackRefresh: @unchecked Sendable {
             var pc = 0
             while pc < l.k {
                 let kc = min(kcBlock, l.k - pc)
-                packTransposedGroup(src + r0 * l.ldb + pc, ld: l.ldb, kc: kc, width: nr, into: l.pack + slot(pc, r0))
+                packTransposedGroup(src + r0 * l.ldb + pc, ld: l.ldb, kc: kc, width: nr, PackCopy.self, into: l.pack + slot(pc, r0))
                 pc += kc
             }
             return
