@@ -37,6 +37,15 @@ protocol PackConversion {
     static func apply(_ x: Float) -> Float
 }
 
+#if MMOE_AVX2
+extension PackConversion {
+    /// `apply` on 8 lanes (AVX2's transpose blocks), through the low half of a 16-lane vector.
+    @inline(__always) static func apply(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        isCopy ? v : apply(SIMD16(lowHalf: v, highHalf: SIMD8())).lowHalf
+    }
+}
+#endif
+
 enum PackCopy: PackConversion {
     static var isCopy: Bool { true }
     @inline(__always) static func apply(_ v: SIMD16<Float>) -> SIMD16<Float> { v }

@@ -149,9 +149,6 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
         }
         return
     }
-    @inline(__always) func apply(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        C.isCopy ? v : C.apply(SIMD16(lowHalf: v, highHalf: SIMD8())).lowHalf
-    }
     withUnsafePointer(to: SIMD8<Float>()) { zeroVector in
         let zeros = UnsafeRawPointer(zeroVector).assumingMemoryBound(to: Float.self)
         var g = 0
@@ -170,7 +167,7 @@ private func packTransposedPanel<C: PackConversion>(_ src: UnsafePointer<Float>,
                 @inline(__always) func line(_ r: Int) -> SIMD8<Float> { load8(r < real ? s + r &* ld : zeros) }
                 let t = transpose8((line(0), line(1), line(2), line(3), line(4), line(5), line(6), line(7)))
                 let d = out + (p0 &* width &+ g)
-                @inline(__always) func put(_ j: Int, _ v: SIMD8<Float>) { store8(apply(v), d + j &* width) }
+                @inline(__always) func put(_ j: Int, _ v: SIMD8<Float>) { store8(C.apply(v), d + j &* width) }
                 put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3)
                 put(4, t.4); put(5, t.5); put(6, t.6); put(7, t.7)
                 if p0 &+ 8 == kc { break }
@@ -195,16 +192,13 @@ func packTransposedGroup<C: PackConversion>(_ src: UnsafePointer<Float>, ld: Int
         for p in 0..<kc { for r in 0..<8 { out[p &* width &+ r] = C.apply(src[r &* ld &+ p]) } }
         return
     }
-    @inline(__always) func apply(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        C.isCopy ? v : C.apply(SIMD16(lowHalf: v, highHalf: SIMD8())).lowHalf
-    }
     var p0 = 0
     while true {
         let s = src + p0
         let t = transpose8((load8(s), load8(s + ld), load8(s + 2 &* ld), load8(s + 3 &* ld),
                             load8(s + 4 &* ld), load8(s + 5 &* ld), load8(s + 6 &* ld), load8(s + 7 &* ld)))
         let d = out + p0 &* width
-        @inline(__always) func put(_ j: Int, _ v: SIMD8<Float>) { store8(apply(v), d + j &* width) }
+        @inline(__always) func put(_ j: Int, _ v: SIMD8<Float>) { store8(C.apply(v), d + j &* width) }
         put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3); put(4, t.4); put(5, t.5); put(6, t.6); put(7, t.7)
         if p0 &+ 8 == kc { break }
         p0 = min(p0 &+ 8, kc &- 8)
